@@ -1,0 +1,215 @@
+package keys
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+)
+
+// Alg is the JWE key-management algorithm a key is used with (RFC 7518 §4).
+type Alg string
+
+const (
+	// A256KW wraps a fresh random content key per token with AES-256 key
+	// wrap (RFC 7518 §4.4). It is the default: no per-key message bound.
+	A256KW Alg = "A256KW"
+	// Direct uses the key itself as the AES-256-GCM content key
+	// (RFC 7518 §4.5, "dir"). Each key then seals at most SealLimit tokens.
+	Direct Alg = "dir"
+)
+
+// Valid reports whether a is an algorithm this package supports.
+func (a Alg) Valid() bool { return a == A256KW || a == Direct }
+
+// KeySize is the size in bytes of every key: 256 bits.
+const KeySize = 32
+
+// SealLimit is the number of tokens a Direct key may seal. AES-GCM with
+// random 96-bit nonces is bounded at 2^32 messages per key (NIST SP 800-38D
+// §8.3); the limit leaves a 2^28 margin for replicas that count separately.
+const SealLimit uint64 = 1<<32 - 1<<28
+
+// RotateAt is the seal count at which a Direct key asks to be rotated early:
+// half the limit, so the replacement has ample time to propagate.
+const RotateAt = SealLimit / 2
+
+// State is a key's place in its lifecycle (SPEC §4).
+type State uint8
+
+const (
+	// StatePending keys are published but do not seal yet; they already open.
+	StatePending State = iota
+	// StateActive keys seal and open.
+	StateActive
+	// StateRetired keys no longer seal but still open tokens they sealed.
+	StateRetired
+	// StateExpired keys neither seal nor open; rotation removes them.
+	StateExpired
+)
+
+var stateNames = [...]string{"pending", "active", "retired", "expired"}
+
+func (s State) String() string {
+	if int(s) < len(stateNames) {
+		return stateNames[s]
+	}
+	return fmt.Sprintf("State(%d)", s)
+}
+
+// Key is one 256-bit symmetric key with its identifier and lifecycle times.
+//
+// A Key is immutable once built, except for its seal counter, and safe for
+// concurrent use. The AES block cipher and the GCM instance are derived once
+// at construction so that sealing and opening never re-expand the key.
+type Key struct {
+	// ID is the JWE "kid" header value.
+	ID string
+	// Alg is the key-management algorithm the key is used with.
+	Alg Alg
+	// Created is when the key was generated.
+	Created time.Time
+	// Activates is when the key starts sealing.
+	Activates time.Time
+	// Retires is when the key stops sealing.
+	Retires time.Time
+	// Expires is when the key stops opening: Retires plus the longest
+	// lifetime of a token the key may have sealed.
+	Expires time.Time
+
+	secret [KeySize]byte
+	block  cipher.Block
+	aead   cipher.AEAD
+	sealed atomic.Uint64
+}
+
+// Lifecycle holds the times that place a key in its lifecycle.
+type Lifecycle struct {
+	Created, Activates, Retires, Expires time.Time
+}
+
+// Errors returned when building a key.
+var (
+	ErrKeySize   = errors.New("keys: key material must be 256 bits")
+	ErrAlg       = errors.New("keys: unsupported algorithm")
+	ErrKeyID     = errors.New("keys: key id must be 1 to 128 printable ASCII characters")
+	ErrLifecycle = errors.New("keys: lifecycle times out of order (need created <= activates < retires <= expires)")
+)
+
+// NewKey builds a key from its material. The material is copied.
+func NewKey(id string, alg Alg, material []byte, lc Lifecycle) (*Key, error) {
+	if !validKeyID(id) {
+		return nil, fmt.Errorf("%w: %q", ErrKeyID, id)
+	}
+	if !alg.Valid() {
+		return nil, fmt.Errorf("%w: %q", ErrAlg, alg)
+	}
+	if len(material) != KeySize {
+		return nil, fmt.Errorf("%w: key %q has %d bytes", ErrKeySize, id, len(material))
+	}
+	if lc.Activates.Before(lc.Created) || !lc.Activates.Before(lc.Retires) || lc.Expires.Before(lc.Retires) {
+		return nil, fmt.Errorf("%w: key %q", ErrLifecycle, id)
+	}
+	k := &Key{
+		ID: id, Alg: alg,
+		Created: lc.Created, Activates: lc.Activates, Retires: lc.Retires, Expires: lc.Expires,
+	}
+	copy(k.secret[:], material)
+	block, err := aes.NewCipher(k.secret[:])
+	if err != nil {
+		return nil, fmt.Errorf("keys: key %q: %w", id, err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("keys: key %q: %w", id, err)
+	}
+	k.block, k.aead = block, aead
+	return k, nil
+}
+
+// Generate creates a key with fresh random material from crypto/rand and a
+// random key id.
+func Generate(alg Alg, lc Lifecycle) (*Key, error) {
+	var material [KeySize]byte
+	if _, err := rand.Read(material[:]); err != nil {
+		return nil, fmt.Errorf("keys: reading random key material: %w", err)
+	}
+	return NewKey(NewKeyID(), alg, material[:], lc)
+}
+
+// NewKeyID returns a fresh random key id: 16 random bytes, base64url.
+func NewKeyID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms (Go 1.24+).
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func validKeyID(id string) bool {
+	if len(id) == 0 || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		// Printable ASCII without '"' and '\\', so a kid never needs JSON escaping.
+		if c := id[i]; c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// State reports the key's state at time now.
+func (k *Key) State(now time.Time) State {
+	switch {
+	case !now.Before(k.Expires):
+		return StateExpired
+	case !now.Before(k.Retires):
+		return StateRetired
+	case now.Before(k.Activates):
+		return StatePending
+	default:
+		return StateActive
+	}
+}
+
+// Lifecycle returns the key's lifecycle times.
+func (k *Key) Lifecycle() Lifecycle {
+	return Lifecycle{Created: k.Created, Activates: k.Activates, Retires: k.Retires, Expires: k.Expires}
+}
+
+// Material returns a copy of the raw key bytes. Callers must treat the
+// result as a secret: never log or print it.
+func (k *Key) Material() []byte {
+	m := make([]byte, KeySize)
+	copy(m, k.secret[:])
+	return m
+}
+
+// Block returns the AES-256 block cipher keyed with this key, for AES key
+// wrap (A256KW). It is safe for concurrent use.
+func (k *Key) Block() cipher.Block { return k.block }
+
+// AEAD returns AES-256-GCM keyed with this key, for direct encryption.
+// It is safe for concurrent use.
+func (k *Key) AEAD() cipher.AEAD { return k.aead }
+
+// CountSeal records one encryption under the key and returns the new count.
+// Sealers call it for Direct keys; the count drives early rotation.
+func (k *Key) CountSeal() uint64 { return k.sealed.Add(1) }
+
+// Sealed returns the number of encryptions counted under the key by this
+// process.
+func (k *Key) Sealed() uint64 { return k.sealed.Load() }
+
+// Exhausted reports whether a Direct key has reached RotateAt seals and
+// should be replaced early. A256KW keys are never exhausted.
+func (k *Key) Exhausted() bool { return k.Alg == Direct && k.sealed.Load() >= RotateAt }
+
+// String describes the key without its material.
+func (k *Key) String() string {
+	return fmt.Sprintf("key %s (%s, activates %s, retires %s, expires %s)", k.ID, k.Alg,
+		k.Activates.UTC().Format(time.RFC3339), k.Retires.UTC().Format(time.RFC3339), k.Expires.UTC().Format(time.RFC3339))
+}
