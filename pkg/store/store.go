@@ -1,0 +1,70 @@
+// Package store defines the little state a stateless token issuer keeps
+// (SPEC §7): single-use authorization codes, refresh-token families and
+// revocations. Everything else lives inside the tokens.
+//
+// Two implementations exist: package memory, the embedded default for one
+// replica, and package redis, shared by several replicas. Package storetest
+// holds the conformance suite both pass.
+//
+// Every entry carries an expiry, after which the token it concerns can no
+// longer be used anyway; implementations forget entries then, so nothing
+// grows without bound.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors returned by a Store. Match them with errors.Is.
+var (
+	// ErrCodeReused means an authorization code was redeemed before
+	// (RFC 6749 §4.1.2: a code is used at most once).
+	ErrCodeReused = errors.New("store: authorization code already redeemed")
+	// ErrRefreshReused means a refresh token older than its family's newest
+	// was presented: the family has been revoked in the same step.
+	ErrRefreshReused = errors.New("store: refresh token reused")
+	// ErrFamilyRevoked means the refresh-token family was revoked.
+	ErrFamilyRevoked = errors.New("store: token family revoked")
+	// ErrUnavailable means the store cannot be reached; callers answer
+	// temporarily_unavailable and retry later. Implementations wrap their
+	// transport error with it.
+	ErrUnavailable = errors.New("store: unavailable")
+)
+
+// Store keeps single-use codes, refresh families and revocations.
+//
+// All methods are safe for concurrent use, take ctx first, and are atomic:
+// two replicas redeeming one code at the same instant see exactly one
+// success. The exp arguments are absolute times after which the entry may be
+// forgotten; they are never in the past for a valid token.
+type Store interface {
+	// RedeemCode marks the code with id codeID as redeemed until exp. It
+	// returns ErrCodeReused if the code was redeemed before.
+	RedeemCode(ctx context.Context, codeID string, exp time.Time) error
+
+	// RotateRefresh advances refresh family fid from generation gen to
+	// gen+1 and keeps the family until exp. A family the store has never
+	// seen is at generation 0. It returns ErrFamilyRevoked if the family is
+	// revoked, and ErrRefreshReused if gen is not the family's current
+	// generation, in which case it revokes the family until exp in the same
+	// atomic step (RFC 6819 §5.2.2.3, RFC 9700 §4.14.2).
+	RotateRefresh(ctx context.Context, fid string, gen uint64, exp time.Time) error
+
+	// RevokeFamily revokes refresh family fid until exp. Revoking an
+	// already revoked family only extends the expiry.
+	RevokeFamily(ctx context.Context, fid string, exp time.Time) error
+
+	// FamilyRevoked reports whether refresh family fid is revoked.
+	FamilyRevoked(ctx context.Context, fid string) (bool, error)
+
+	// RevokeToken revokes the token with id jti until exp (RFC 7009).
+	RevokeToken(ctx context.Context, jti string, exp time.Time) error
+
+	// TokenRevoked reports whether the token with id jti is revoked.
+	TokenRevoked(ctx context.Context, jti string) (bool, error)
+
+	// Ping reports whether the store is reachable; it backs /readyz.
+	Ping(ctx context.Context) error
+}
