@@ -9,6 +9,18 @@
 // Every entry carries an expiry, after which the token it concerns can no
 // longer be used anyway; implementations forget entries then, so nothing
 // grows without bound.
+//
+// # Expiry
+//
+// An exp argument is an absolute instant on the issuer's clock. Pass the
+// last instant at which any replica could still accept the token, that is
+// the token's "exp" plus the validation leeway: a code accepted during the
+// leeway after its "exp" must still be remembered as redeemed then, or it
+// could be redeemed twice. An exp that is already past stores nothing.
+//
+// Several replicas compare their own clocks with these instants, and a
+// shared store (Redis) expires entries by its clock, so all clocks must be
+// kept in step (NTP); a skew well under the leeway is harmless.
 package store
 
 import (
@@ -31,6 +43,10 @@ var (
 	// temporarily_unavailable and retry later. Implementations wrap their
 	// transport error with it.
 	ErrUnavailable = errors.New("store: unavailable")
+	// ErrInvalidArgument means an argument can never be valid: an empty id,
+	// name or holder, or a lease duration that is not positive. It signals
+	// a bug in the caller, not a condition of the store.
+	ErrInvalidArgument = errors.New("store: invalid argument")
 )
 
 // Store keeps single-use codes, refresh families and revocations.
@@ -67,4 +83,29 @@ type Store interface {
 
 	// Ping reports whether the store is reachable; it backs /readyz.
 	Ping(ctx context.Context) error
+}
+
+// Leaser is implemented by stores that can hand out leases: named,
+// expiring locks that let exactly one of several replicas sharing a key
+// directory rotate the keys at a time. It is optional; find it with a type
+// assertion on a Store.
+//
+// A lease is held by at most one holder at a time. Holders must renew the
+// lease well within ttl and stop the guarded work when renewal fails or
+// reports false: after ttl without renewal another holder may acquire it.
+// All methods are safe for concurrent use.
+type Leaser interface {
+	// AcquireLease acquires the lease name for holder for ttl and reports
+	// whether holder now holds it. It succeeds if the lease is free or
+	// expired, and if holder already holds it, in which case the lease is
+	// renewed for ttl from now. It returns false, and no error, while
+	// another holder holds it. An empty name or holder, or a ttl that is
+	// not positive, is ErrInvalidArgument.
+	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
+
+	// ReleaseLease gives up the lease name if holder holds it, so another
+	// holder can acquire it at once. Releasing a lease that holder does not
+	// hold (free, expired or held by someone else) changes nothing and is
+	// not an error.
+	ReleaseLease(ctx context.Context, name, holder string) error
 }
