@@ -1,0 +1,149 @@
+package endpoint
+
+import (
+	"strings"
+)
+
+// maxParams bounds the parameters of one request; more is invalid_request.
+const maxParams = 64
+
+// param is one decoded name=value pair.
+type param struct{ name, value string }
+
+// Params are the decoded parameters of a request (a form body or a query
+// component), following RFC 6749 §3.1 and §3.2: a parameter sent without a
+// value is treated as omitted, unknown parameters are kept but ignored by
+// the endpoints, and a parameter repeated is an error.
+type Params struct {
+	list []param
+}
+
+// ParseParams decodes an application/x-www-form-urlencoded string (the
+// WHATWG URL standard's algorithm, as net/url.ParseQuery). It returns an
+// invalid_request *Error naming the parameter that is repeated or badly
+// encoded.
+func ParseParams(s string) (Params, *Error) {
+	var p Params
+	if s == "" {
+		return p, nil
+	}
+	n := strings.Count(s, "&") + 1
+	if n > maxParams {
+		return p, Errorf(InvalidRequest, "too many parameters (at most %d)", maxParams)
+	}
+	p.list = make([]param, 0, n)
+	for s != "" {
+		var pair string
+		pair, s, _ = strings.Cut(s, "&")
+		if pair == "" {
+			continue
+		}
+		rawName, rawValue, _ := strings.Cut(pair, "=")
+		name, ok := unescape(rawName)
+		if !ok {
+			return Params{}, NewError(InvalidRequest, "malformed percent-encoding in a parameter name")
+		}
+		value, ok := unescape(rawValue)
+		if !ok {
+			return Params{}, Errorf(InvalidRequest, "malformed percent-encoding in parameter %q", safeName(name))
+		}
+		if name == "" || value == "" {
+			continue // RFC 6749 §3.1: sent without a value = omitted
+		}
+		for _, q := range p.list {
+			if q.name == name {
+				return Params{}, Errorf(InvalidRequest, "parameter %q repeated", safeName(name))
+			}
+		}
+		p.list = append(p.list, param{name, value})
+	}
+	return p, nil
+}
+
+// Get returns the value of parameter name, or "" if it was omitted.
+func (p Params) Get(name string) string {
+	for _, q := range p.list {
+		if q.name == name {
+			return q.value
+		}
+	}
+	return ""
+}
+
+// Has reports whether parameter name was sent with a value.
+func (p Params) Has(name string) bool {
+	for _, q := range p.list {
+		if q.name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Len returns the number of parameters.
+func (p Params) Len() int { return len(p.list) }
+
+// Each calls f for every parameter in the order sent.
+func (p Params) Each(f func(name, value string)) {
+	for _, q := range p.list {
+		f(q.name, q.value)
+	}
+}
+
+// unescape decodes '+' and %XX escapes; it returns s itself when there is
+// nothing to decode.
+func unescape(s string) (string, bool) {
+	n := 0
+	plus := false
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '%':
+			if i+2 >= len(s) || !ishex(s[i+1]) || !ishex(s[i+2]) {
+				return "", false
+			}
+			n++
+			i += 2
+		case '+':
+			plus = true
+		}
+	}
+	if n == 0 && !plus {
+		return s, true
+	}
+	var b strings.Builder
+	b.Grow(len(s) - 2*n)
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '%':
+			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			i += 2
+		case '+':
+			b.WriteByte(' ')
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String(), true
+}
+
+func ishex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0'
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
+}
+
+// safeName bounds a client-chosen parameter name for an error description.
+func safeName(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "..."
+	}
+	return s
+}

@@ -1,0 +1,87 @@
+package endpoint
+
+import (
+	"net/netip"
+	"strings"
+)
+
+// Request is an HTTP request as the endpoints need it, independent of any
+// HTTP framework. Adapters fill it from their own request type.
+//
+// The endpoints read a Request and never keep it, or anything it refers to,
+// after they return; an adapter may therefore point Body at a buffer it
+// reuses for the next request.
+type Request struct {
+	// Method is the HTTP method, upper case.
+	Method string
+	// URI is the request-target as received: an origin-form path with
+	// optional query ("/token?tenant=a"), or an absolute URI.
+	URI string
+	// Secure reports whether the request arrived over TLS.
+	Secure bool
+	// RemoteAddr is the address of the peer the request came from.
+	RemoteAddr netip.Addr
+	// Header gives the request's header fields.
+	Header Header
+	// Body is the request body (application/x-www-form-urlencoded for the
+	// endpoints that take a form).
+	Body []byte
+	// Credentials carries whatever the embedding server knows about the
+	// request beyond HTTP (a mutual-TLS identity, a tenant, ...), the
+	// counterpart of oauthlib's credentials argument. The endpoints pass it
+	// unchanged to the hooks that validate requests and extend claims.
+	Credentials map[string]any
+}
+
+// Header gives read access to request header fields. Get returns the first
+// value of the named field, matched case-insensitively, or "". net/http's
+// http.Header satisfies it.
+type Header interface {
+	Get(name string) string
+}
+
+// HeaderField is one response or request header field.
+type HeaderField struct {
+	Name, Value string
+}
+
+// Headers is a list of header fields that satisfies Header; adapters and
+// tests use it to build a Request.
+type Headers []HeaderField
+
+// Get returns the value of the first field called name, case-insensitively.
+func (h Headers) Get(name string) string {
+	for _, f := range h {
+		if strings.EqualFold(f.Name, name) {
+			return f.Value
+		}
+	}
+	return ""
+}
+
+// Response is what an endpoint answers: a status, header fields and a body.
+// The adapter writes all three; the endpoints set every header the RFCs
+// require (Content-Type, Cache-Control, Pragma, WWW-Authenticate, Location,
+// Retry-After).
+type Response struct {
+	Status int
+	Header Headers
+	Body   []byte
+}
+
+// Common header sets.
+var (
+	// jsonHeaders go on every token-endpoint response (RFC 6749 §5.1).
+	jsonHeaders = []HeaderField{
+		{"Content-Type", "application/json;charset=UTF-8"},
+		{"Cache-Control", "no-store"},
+		{"Pragma", "no-cache"},
+	}
+)
+
+// jsonResponse returns a response with a JSON body and the no-store
+// headers. The header slice is shared and full to capacity, so appending to
+// it copies; its fields must never be assigned to.
+func jsonResponse(status int, body []byte) *Response {
+	return &Response{Status: status, Header: jsonHeaders[:len(jsonHeaders):len(jsonHeaders)], Body: body}
+}

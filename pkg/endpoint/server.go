@@ -1,0 +1,294 @@
+package endpoint
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/sealedtoken/issuer/pkg/crypttoken"
+	"github.com/sealedtoken/issuer/pkg/keys"
+	"github.com/sealedtoken/issuer/pkg/secret"
+	"github.com/sealedtoken/issuer/pkg/store"
+)
+
+// Rings are the key rings a Server seals and opens tokens with (SPEC §3).
+type Rings struct {
+	// Internal seals refresh tokens and authorization codes. Only the
+	// issuer holds it.
+	Internal *keys.Ring
+	// Audiences maps each audience (resource server) name to the ring its
+	// access tokens are sealed with.
+	Audiences map[string]*keys.Ring
+	// Default names the audience of access tokens whose request names none
+	// (no RFC 8707 resource parameter) for clients without audiences of
+	// their own. It may be empty when every client lists its audiences.
+	Default string
+}
+
+// Server implements the OAuth 2.0 endpoints of RFC 6749 and its companions
+// over plain Request and Response values. Build it with New; it is
+// immutable afterwards and safe for concurrent use.
+type Server struct {
+	issuer     string
+	accessTTL  time.Duration
+	refreshTTL time.Duration
+	codeTTL    time.Duration
+	leeway     time.Duration
+	now        func() time.Time
+
+	clients ClientStore
+	users   UserAuthenticator
+	store   store.Store
+
+	audiences       map[string]*audience
+	defaultAudience string
+	internal        *crypttoken.Sealer
+	codes           *crypttoken.Opener
+	refreshes       *crypttoken.Opener
+
+	verifier       *secret.Verifier
+	limiter        *secret.Limiter
+	trustedProxies []netip.Prefix
+	hooks          Hooks
+	paths          Paths
+}
+
+// audience is one resource server's sealer and opener.
+type audience struct {
+	name   string
+	sealer *crypttoken.Sealer
+	opener *crypttoken.Opener
+}
+
+// Hooks let the embedding server take part in request handling, as
+// oauthlib's RequestValidator does. Every field is optional.
+type Hooks struct {
+	// ValidateTokenRequest runs after a token request has passed every
+	// check of this package and before tokens are sealed; an error it
+	// returns is sent as it is if it is an *Error, else as server_error.
+	ValidateTokenRequest func(ctx context.Context, tr *TokenRequest) error
+	// AccessClaims may add claims (in c.Extra) or narrow the scope of an
+	// access token before it is sealed.
+	AccessClaims func(ctx context.Context, tr *TokenRequest, c *crypttoken.Claims) error
+}
+
+// Paths are the endpoint paths, relative to the issuer URL, that the
+// metadata document (RFC 8414) advertises.
+type Paths struct {
+	Authorize, Token, Introspect, Revoke string
+}
+
+// DefaultPaths are the paths cmd/issuer serves.
+var DefaultPaths = Paths{Authorize: "/authorize", Token: "/token", Introspect: "/introspect", Revoke: "/revoke"}
+
+// Option configures a Server.
+type Option interface{ apply(*Server) error }
+
+type optionFunc func(*Server) error
+
+func (f optionFunc) apply(s *Server) error { return f(s) }
+
+// WithLifetimes sets the lifetimes of access tokens (default 10 min),
+// refresh tokens (30 days) and authorization codes (60 s).
+func WithLifetimes(access, refresh, code time.Duration) Option {
+	return optionFunc(func(s *Server) error {
+		if access <= 0 || refresh <= 0 || code <= 0 {
+			return fmt.Errorf("endpoint: token lifetimes must be positive")
+		}
+		if code > 10*time.Minute {
+			return fmt.Errorf("endpoint: code lifetime %s exceeds the 10 minutes RFC 6749 §4.1.2 recommends at most", code)
+		}
+		s.accessTTL, s.refreshTTL, s.codeTTL = access, refresh, code
+		return nil
+	})
+}
+
+// WithLeeway sets the clock skew tolerated when opening codes and refresh
+// tokens (default 30 s).
+func WithLeeway(d time.Duration) Option {
+	return optionFunc(func(s *Server) error {
+		if d < 0 || d > 10*time.Minute {
+			return fmt.Errorf("endpoint: leeway %s out of range [0, 10m]", d)
+		}
+		s.leeway = d
+		return nil
+	})
+}
+
+// WithClock sets the clock (default time.Now).
+func WithClock(now func() time.Time) Option {
+	return optionFunc(func(s *Server) error {
+		if now == nil {
+			return fmt.Errorf("endpoint: nil clock")
+		}
+		s.now = now
+		return nil
+	})
+}
+
+// WithUsers enables the password grant (RFC 6749 §4.3) and lets the
+// server authenticate resource owners.
+func WithUsers(u UserAuthenticator) Option {
+	return optionFunc(func(s *Server) error { s.users = u; return nil })
+}
+
+// WithTrustedProxies lists the peers whose X-Forwarded-Proto header is
+// believed when deciding whether a request came over TLS (SPEC §5).
+func WithTrustedProxies(prefixes ...netip.Prefix) Option {
+	return optionFunc(func(s *Server) error {
+		s.trustedProxies = append(s.trustedProxies, prefixes...)
+		return nil
+	})
+}
+
+// WithVerifier sets the client-secret verifier (default: a
+// secret.NewVerifier with its default configuration).
+func WithVerifier(v *secret.Verifier) Option {
+	return optionFunc(func(s *Server) error { s.verifier = v; return nil })
+}
+
+// WithLimiter sets the limiter of failed client authentications (default:
+// secret.NewLimiter with its default configuration).
+func WithLimiter(l *secret.Limiter) Option {
+	return optionFunc(func(s *Server) error { s.limiter = l; return nil })
+}
+
+// WithHooks installs hooks.
+func WithHooks(h Hooks) Option {
+	return optionFunc(func(s *Server) error { s.hooks = h; return nil })
+}
+
+// WithPaths sets the endpoint paths the metadata document advertises.
+func WithPaths(p Paths) Option {
+	return optionFunc(func(s *Server) error { s.paths = p; return nil })
+}
+
+// New returns a Server for the issuer URL (the "iss" claim and the RFC 8414
+// issuer identifier), sealing with rings, looking clients up in clients and
+// keeping single-use state in st.
+func New(issuer string, rings Rings, clients ClientStore, st store.Store, opts ...Option) (*Server, error) {
+	u, err := url.Parse(issuer)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("endpoint: issuer %q must be an https URL without query or fragment (RFC 8414 §2)", issuer)
+	}
+	if rings.Internal == nil {
+		return nil, fmt.Errorf("endpoint: no internal key ring")
+	}
+	if len(rings.Audiences) == 0 {
+		return nil, fmt.Errorf("endpoint: no audience key ring")
+	}
+	if rings.Default != "" && rings.Audiences[rings.Default] == nil {
+		return nil, fmt.Errorf("endpoint: default audience %q has no key ring", rings.Default)
+	}
+	if clients == nil || st == nil {
+		return nil, fmt.Errorf("endpoint: client store and token store are required")
+	}
+	s := &Server{
+		issuer:          issuer,
+		accessTTL:       10 * time.Minute,
+		refreshTTL:      30 * 24 * time.Hour,
+		codeTTL:         60 * time.Second,
+		leeway:          30 * time.Second,
+		now:             time.Now,
+		clients:         clients,
+		store:           st,
+		audiences:       make(map[string]*audience, len(rings.Audiences)),
+		defaultAudience: rings.Default,
+		paths:           DefaultPaths,
+	}
+	for _, opt := range opts {
+		if opt == nil {
+			return nil, fmt.Errorf("endpoint: nil option")
+		}
+		if err := opt.apply(s); err != nil {
+			return nil, err
+		}
+	}
+	if s.verifier == nil {
+		s.verifier = secret.NewVerifier(secret.VerifierConfig{})
+	}
+	if s.limiter == nil {
+		s.limiter = secret.NewLimiter(secret.LimiterConfig{})
+	}
+	clock := crypttoken.WithClock(s.now)
+	for name, ring := range rings.Audiences {
+		a := &audience{name: name}
+		if a.sealer, err = crypttoken.NewSealer(ring, clock); err != nil {
+			return nil, fmt.Errorf("endpoint: audience %q: %w", name, err)
+		}
+		exp := crypttoken.Expected{Issuer: issuer, Audience: name, Type: crypttoken.TypeAccess, Leeway: s.leeway}
+		if a.opener, err = crypttoken.NewOpener(ring, exp, clock); err != nil {
+			return nil, fmt.Errorf("endpoint: audience %q: %w", name, err)
+		}
+		s.audiences[name] = a
+	}
+	if s.internal, err = crypttoken.NewSealer(rings.Internal, clock); err != nil {
+		return nil, fmt.Errorf("endpoint: internal ring: %w", err)
+	}
+	internalExp := crypttoken.Expected{Issuer: issuer, Audience: issuer, Leeway: s.leeway}
+	internalExp.Type = crypttoken.TypeCode
+	if s.codes, err = crypttoken.NewOpener(rings.Internal, internalExp, clock); err != nil {
+		return nil, fmt.Errorf("endpoint: internal ring: %w", err)
+	}
+	internalExp.Type = crypttoken.TypeRefresh
+	if s.refreshes, err = crypttoken.NewOpener(rings.Internal, internalExp, clock); err != nil {
+		return nil, fmt.Errorf("endpoint: internal ring: %w", err)
+	}
+	return s, nil
+}
+
+// Issuer returns the issuer URL.
+func (s *Server) Issuer() string { return s.issuer }
+
+// Audiences returns the audience names, sorted.
+func (s *Server) Audiences() []string {
+	names := make([]string, 0, len(s.audiences))
+	for n := range s.audiences {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Ready reports whether the server can serve every grant: its store
+// answers. It backs a readiness probe.
+func (s *Server) Ready(ctx context.Context) error { return s.store.Ping(ctx) }
+
+// Metadata returns the RFC 8414 authorization server metadata document.
+func (s *Server) Metadata() *Response {
+	base := s.issuer
+	if base[len(base)-1] == '/' {
+		base = base[:len(base)-1]
+	}
+	doc := map[string]any{
+		"issuer":                                 s.issuer,
+		"authorization_endpoint":                 base + s.paths.Authorize,
+		"token_endpoint":                         base + s.paths.Token,
+		"introspection_endpoint":                 base + s.paths.Introspect,
+		"revocation_endpoint":                    base + s.paths.Revoke,
+		"response_types_supported":               []string{"code", "token"},
+		"response_modes_supported":               []string{"query", "fragment"},
+		"grant_types_supported":                  s.grantTypesSupported(),
+		"token_endpoint_auth_methods_supported":  []string{"client_secret_basic", "client_secret_post", "none"},
+		"introspection_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
+		"revocation_endpoint_auth_methods_supported":    []string{"client_secret_basic", "client_secret_post", "none"},
+		"code_challenge_methods_supported":       []string{"S256", "plain"},
+	}
+	body, _ := json.Marshal(doc) // a map of strings and string slices always marshals
+	return &Response{Status: 200, Header: Headers{
+		{"Content-Type", "application/json"},
+		{"Cache-Control", "public, max-age=3600"},
+	}, Body: body}
+}
+
+func (s *Server) grantTypesSupported() []string {
+	g := []string{string(GrantAuthorizationCode), string(GrantClientCredentials), string(GrantRefreshToken)}
+	if s.users != nil {
+		g = append(g, string(GrantPassword))
+	}
+	return append(g, "implicit")
+}

@@ -1,0 +1,266 @@
+package endpoint
+
+import (
+	"context"
+	"mime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sealedtoken/issuer/internal/jsonenc"
+	"github.com/sealedtoken/issuer/pkg/crypttoken"
+)
+
+// TokenRequest is a token request that has passed this package's checks,
+// as the hooks see it.
+type TokenRequest struct {
+	GrantType  GrantType
+	Client     *Client
+	AuthMethod AuthMethod
+	// Scopes is the scope to grant.
+	Scopes []string
+	// Audience is the audience the access token is sealed for.
+	Audience string
+	// Subject is the "sub" of the tokens: the user id, or the client id for
+	// client_credentials (RFC 9068 §2.2).
+	Subject string
+	// AuthTime is when the user logged in; zero for client_credentials.
+	AuthTime time.Time
+	// Params are the request's parameters. Hooks must not read secrets
+	// (client_secret, password, code, refresh_token, code_verifier) from it
+	// into logs.
+	Params Params
+	// Credentials are Request.Credentials.
+	Credentials map[string]any
+
+	// requestedScope is the scope parameter as sent, to decide whether the
+	// response must state the granted scope (RFC 6749 §5.1).
+	requestedScope string
+	// familyID and generation of the refresh token to issue; familyID
+	// empty means no refresh token.
+	familyID   string
+	generation uint64
+	// refreshScopes is the scope a refresh token carries when it differs
+	// from Scopes: a refresh keeps the original grant even when the access
+	// token's scope is narrowed (RFC 6749 §6).
+	refreshScopes []string
+}
+
+func (tr *TokenRequest) grantedForRefresh() []string {
+	if tr.refreshScopes != nil {
+		return tr.refreshScopes
+	}
+	return tr.Scopes
+}
+
+// Result describes how an endpoint handled a request, for the embedding
+// server's logs and metrics. It never holds a secret or a token: tokens are
+// identified by their "jti".
+type Result struct {
+	ClientID  string
+	GrantType GrantType
+	Audience  string
+	// JTI is the "jti" of the access token issued, or of the token that was
+	// introspected or revoked.
+	JTI string
+	// RefreshIssued reports whether a refresh token was issued.
+	RefreshIssued bool
+	// Err is the error answered, nil on success. Err.Cause holds internal
+	// detail for the log.
+	Err *Error
+}
+
+// Token handles a request to the token endpoint (RFC 6749 §3.2, §4.1.3,
+// §4.3.2, §4.4.2, §6) and returns the response to send.
+func (s *Server) Token(ctx context.Context, r *Request) (*Response, Result) {
+	var res Result
+	tr, e := s.tokenRequest(ctx, r, &res)
+	if e == nil {
+		var resp *Response
+		if resp, e = s.issue(ctx, tr, &res); e == nil {
+			return resp, res
+		}
+	}
+	res.Err = e
+	return errorResponse(e), res
+}
+
+// tokenRequest parses, authenticates and validates a token request.
+func (s *Server) tokenRequest(ctx context.Context, r *Request, res *Result) (*TokenRequest, *Error) {
+	if e := s.checkTransport(r); e != nil {
+		return nil, e
+	}
+	if r.Method != "POST" {
+		e := NewError(InvalidRequest, "the token endpoint accepts POST only (RFC 6749 §3.2)")
+		e.Status = 405
+		return nil, e
+	}
+	if e := checkFormContentType(r); e != nil {
+		return nil, e
+	}
+	p, e := ParseParams(string(r.Body))
+	if e != nil {
+		return nil, e
+	}
+	grant := GrantType(p.Get("grant_type"))
+	res.GrantType = grant
+	if grant == "" {
+		return nil, NewError(InvalidRequest, "missing grant_type")
+	}
+	client, method, e := s.authenticateClient(ctx, r, &p)
+	if e != nil {
+		return nil, e
+	}
+	res.ClientID = client.ID
+	tr := &TokenRequest{
+		GrantType: grant, Client: client, AuthMethod: method,
+		Params: p, Credentials: r.Credentials, requestedScope: p.Get("scope"),
+	}
+	switch grant {
+	case GrantClientCredentials:
+		e = s.clientCredentials(tr)
+	case GrantAuthorizationCode:
+		e = s.authorizationCode(ctx, tr)
+	case GrantRefreshToken:
+		e = s.refreshToken(ctx, tr)
+	case GrantPassword:
+		e = s.password(ctx, r, tr)
+	default:
+		e = Errorf(UnsupportedGrantType, "grant_type %q is not supported", safeName(string(grant)))
+	}
+	if e != nil {
+		return nil, e
+	}
+	res.Audience = tr.Audience
+	if s.hooks.ValidateTokenRequest != nil {
+		if err := s.hooks.ValidateTokenRequest(ctx, tr); err != nil {
+			return nil, AsError(err)
+		}
+	}
+	return tr, nil
+}
+
+// checkFormContentType requires an application/x-www-form-urlencoded body
+// (RFC 6749 §3.2, §4.1.3).
+func checkFormContentType(r *Request) *Error {
+	ct := r.Header.Get("Content-Type")
+	if ct == "application/x-www-form-urlencoded" {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/x-www-form-urlencoded" {
+		return NewError(InvalidRequest, "the body must be application/x-www-form-urlencoded")
+	}
+	return nil
+}
+
+// requireGrant answers unauthorized_client when the client may not use the
+// request's grant (RFC 6749 §5.2).
+func requireGrant(tr *TokenRequest) *Error {
+	if !tr.Client.AllowsGrant(tr.GrantType) {
+		return Errorf(UnauthorizedClient, "the client may not use the %s grant", tr.GrantType)
+	}
+	return nil
+}
+
+// chooseAudience picks the access token's audience: the RFC 8707 resource
+// parameter if sent, else fallback (a code's or refresh token's resource),
+// else the client's first audience, else the server's default.
+func (s *Server) chooseAudience(c *Client, resource, fallback string) (string, *Error) {
+	if resource == "" {
+		resource = fallback
+	}
+	if resource == "" {
+		if len(c.Audiences) > 0 {
+			resource = c.Audiences[0]
+		} else {
+			resource = s.defaultAudience
+		}
+		if resource == "" {
+			return "", NewError(InvalidTarget, "no resource requested and no default audience configured (RFC 8707)")
+		}
+	}
+	if _, ok := s.audiences[resource]; !ok {
+		return "", Errorf(InvalidTarget, "unknown resource %q (RFC 8707 §2)", safeName(resource))
+	}
+	allowed := slices.Contains(c.Audiences, resource) || (len(c.Audiences) == 0 && resource == s.defaultAudience)
+	if !allowed {
+		return "", Errorf(InvalidTarget, "the client may not get tokens for resource %q (RFC 8707 §2)", safeName(resource))
+	}
+	return resource, nil
+}
+
+// issue seals the tokens of a validated request and builds the RFC 6749
+// §5.1 response.
+func (s *Server) issue(ctx context.Context, tr *TokenRequest, res *Result) (*Response, *Error) {
+	now := s.now()
+	scope := strings.Join(tr.Scopes, " ")
+	at := crypttoken.Claims{
+		Issuer:   s.issuer,
+		Subject:  tr.Subject,
+		Audience: []string{tr.Audience},
+		Expiry:   now.Add(s.accessTTL),
+		IssuedAt: now,
+		ClientID: tr.Client.ID,
+		Scope:    scope,
+		AuthTime: tr.AuthTime,
+		FamilyID: tr.familyID,
+	}
+	if s.hooks.AccessClaims != nil {
+		if err := s.hooks.AccessClaims(ctx, tr, &at); err != nil {
+			return nil, AsError(err)
+		}
+		scope = at.Scope
+	}
+	aud := s.audiences[tr.Audience]
+	body := make([]byte, 0, 1024)
+	body = append(body, `{"access_token":"`...)
+	var err error
+	if body, err = aud.sealer.AppendSeal(body, crypttoken.TypeAccess, &at); err != nil {
+		return nil, AsError(err)
+	}
+	res.JTI = at.ID
+	body = append(body, `","token_type":"Bearer","expires_in":`...)
+	body = strconv.AppendInt(body, int64(s.accessTTL/time.Second), 10)
+	if tr.familyID != "" {
+		rt := crypttoken.Claims{
+			Issuer:     s.issuer,
+			Subject:    tr.Subject,
+			Audience:   []string{s.issuer},
+			Expiry:     now.Add(s.refreshTTL),
+			IssuedAt:   now,
+			ClientID:   tr.Client.ID,
+			Scope:      strings.Join(tr.grantedForRefresh(), " "),
+			AuthTime:   tr.AuthTime,
+			FamilyID:   tr.familyID,
+			Generation: tr.generation,
+			Resource:   tr.Audience,
+		}
+		body = append(body, `,"refresh_token":"`...)
+		if body, err = s.internal.AppendSeal(body, crypttoken.TypeRefresh, &rt); err != nil {
+			return nil, AsError(err)
+		}
+		body = append(body, '"')
+		res.RefreshIssued = true
+	}
+	if scopeDiffers(tr.requestedScope, scope) {
+		body = append(body, `,"scope":`...)
+		body = jsonenc.AppendString(body, scope)
+	}
+	body = append(body, '}')
+	return jsonResponse(200, body), nil
+}
+
+// scopeDiffers reports whether the granted scope differs from the scope
+// requested, in which case the response must state it (RFC 6749 §5.1).
+func scopeDiffers(requested, granted string) bool {
+	if requested == granted {
+		return false
+	}
+	req, e := ParseScope(requested)
+	if e != nil {
+		return true
+	}
+	return !sameScope(req, strings.Fields(granted))
+}
