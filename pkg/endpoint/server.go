@@ -265,18 +265,18 @@ func (s *Server) Metadata() *Response {
 		base = base[:len(base)-1]
 	}
 	doc := map[string]any{
-		"issuer":                                 s.issuer,
-		"authorization_endpoint":                 base + s.paths.Authorize,
-		"token_endpoint":                         base + s.paths.Token,
-		"introspection_endpoint":                 base + s.paths.Introspect,
-		"revocation_endpoint":                    base + s.paths.Revoke,
-		"response_types_supported":               []string{"code", "token"},
-		"response_modes_supported":               []string{"query", "fragment"},
-		"grant_types_supported":                  s.grantTypesSupported(),
-		"token_endpoint_auth_methods_supported":  []string{"client_secret_basic", "client_secret_post", "none"},
+		"issuer":                                        s.issuer,
+		"authorization_endpoint":                        base + s.paths.Authorize,
+		"token_endpoint":                                base + s.paths.Token,
+		"introspection_endpoint":                        base + s.paths.Introspect,
+		"revocation_endpoint":                           base + s.paths.Revoke,
+		"response_types_supported":                      []string{"code", "token"},
+		"response_modes_supported":                      []string{"query", "fragment"},
+		"grant_types_supported":                         s.grantTypesSupported(),
+		"token_endpoint_auth_methods_supported":         []string{"client_secret_basic", "client_secret_post", "none"},
 		"introspection_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
 		"revocation_endpoint_auth_methods_supported":    []string{"client_secret_basic", "client_secret_post", "none"},
-		"code_challenge_methods_supported":       []string{"S256", "plain"},
+		"code_challenge_methods_supported":              []string{"S256", "plain"},
 	}
 	body, _ := json.Marshal(doc) // a map of strings and string slices always marshals
 	return &Response{Status: 200, Header: Headers{
