@@ -282,6 +282,9 @@ var b64 = base64.RawStdEncoding.Strict()
 func parseArgon2id(s string) (*parsed, error) {
 	// "" / "argon2id" / "v=19" / "m=…,t=…,p=…" / salt / hash
 	parts := strings.Split(s, "$")
+	if len(parts) == 5 && strings.HasPrefix(parts[2], "m=") {
+		return nil, parseErr(Argon2id, ErrArgon2Version, "missing v=19 (argon2 version 1.0 is not supported)")
+	}
 	if len(parts) != 6 {
 		return nil, parseErr(Argon2id, ErrArgon2Format, "want $argon2id$v=19$m=<m>,t=<t>,p=<p>$<salt>$<hash>, got %d $-separated fields", len(parts)-1)
 	}
@@ -380,7 +383,10 @@ func (h Hash) Verify(secret string) bool {
 	}
 	switch p.scheme {
 	case SHA256:
-		sum := sha256.Sum256([]byte(secret))
+		// Hash through a stack buffer: []byte(secret) would allocate for
+		// secrets over 32 bytes, and generated ones are 43.
+		var buf [128]byte
+		sum := sha256.Sum256(append(buf[:0], secret...))
 		return subtle.ConstantTimeCompare(sum[:], p.sum[:]) == 1
 	case Bcrypt:
 		return bcrypt.CompareHashAndPassword(p.raw, []byte(secret)) == nil

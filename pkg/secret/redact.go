@@ -15,9 +15,12 @@ const Redacted = "[REDACTED]"
 // MarshalJSON, MarshalText, slog's LogValue — yields "[REDACTED]"; only
 // Reveal returns the value.
 //
-// Caveat: fmt cannot call methods on unexported struct fields, so a struct
-// holding a Secret in an unexported field and printed with %v shows the raw
-// string. Keep Secret fields exported, or give the struct its own String.
+// Caveats, both from reflection rules outside this type's control: fmt cannot
+// call methods on unexported struct fields, so a struct holding a Secret in
+// an unexported field and printed with %v shows the raw string; and
+// encoding/json writes map keys of string kind as they are. Keep Secret
+// fields exported (or give the struct its own String), and never key a map
+// by a Secret.
 //
 // UnmarshalText (and so encoding/json and YAML decoding) reads the plain
 // value, so a Secret can be loaded from configuration.
