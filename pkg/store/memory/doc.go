@@ -1,0 +1,51 @@
+// Package memory is the in-process implementation of store.Store and
+// store.Leaser, the embedded default for an issuer that runs as one replica
+// (SPEC §7). Several replicas must share a store instead: use package redis.
+//
+// # Layout
+//
+// Entries live in four tables: redeemed authorization codes, refresh-token
+// families (generation and revocation together), revoked tokens and leases.
+// Each table is split over up to 64 shards by a seeded hash of the key, each
+// shard with its own mutex, map and min-heap ordered by expiry, so
+// operations on different keys rarely contend and every operation is
+// O(log n).
+//
+// # Expiry
+//
+// An entry is live while the clock (WithClock, default time.Now) is before
+// its exp, and forgotten from exp on: lookups ignore expired entries, every
+// write removes a few expired entries from its shard, and a background sweep
+// (WithSweepInterval, default every second) removes the rest. Close stops
+// the sweep; the store keeps working after Close, removing expired entries
+// only as writes pass by.
+//
+// # Bounded memory
+//
+// Each table holds at most WithMaxEntries entries (default 1,000,000; the
+// bound is enforced per shard, so a table may report full a little before
+// it holds that many). An entry costs roughly 150 bytes plus its key, so
+// the default bounds the store near 600 MB with all four tables full, which
+// needs sustained load far beyond one replica's: 16,000 code redemptions a
+// second for a whole minute fill the code table.
+//
+// When a table is full, the entries nearest to expiry that have expired are
+// removed first. A live entry is never evicted: each one is a promise the
+// issuer made (a code was redeemed, a generation advanced, a token revoked),
+// and forgetting it early would let a code be redeemed twice or a revoked
+// token be accepted again. A write that needs room in a full table of live
+// entries fails instead with an error matching ErrFull and
+// store.ErrUnavailable, which the token endpoint answers with
+// temporarily_unavailable (HTTP 503). Reads never fail.
+//
+// # Restarts
+//
+// Nothing survives the process: after a restart every code can be redeemed
+// again until it expires (at most the code lifetime, 60 s by default, plus
+// leeway), and every refresh family is back at generation 0, so a refresh
+// token of a later generation is then taken for reuse and its family
+// revoked. Operators who cannot accept either run Redis with persistence.
+//
+// All methods are safe for concurrent use. The ctx arguments are accepted
+// for the store.Store interface; no method blocks, and none consults ctx.
+package memory

@@ -1,0 +1,71 @@
+package memory_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sealedtoken/issuer/pkg/store"
+	"github.com/sealedtoken/issuer/pkg/store/memory"
+)
+
+// A code is redeemed once; a refresh token superseded by rotation revokes
+// its family when presented again.
+func Example() {
+	s, err := memory.New()
+	if err != nil {
+		panic(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	exp := time.Now().Add(time.Minute)
+
+	fmt.Println(s.RedeemCode(ctx, "code-1", exp))
+	fmt.Println(errors.Is(s.RedeemCode(ctx, "code-1", exp), store.ErrCodeReused))
+
+	fmt.Println(s.RotateRefresh(ctx, "family-1", 0, exp)) // generation 0 -> 1
+	fmt.Println(s.RotateRefresh(ctx, "family-1", 0, exp)) // generation 0 again
+	revoked, _ := s.FamilyRevoked(ctx, "family-1")
+	fmt.Println(revoked)
+	// Output:
+	// <nil>
+	// true
+	// <nil>
+	// store: refresh token reused
+	// true
+}
+
+// Leases let one goroutine at a time do a periodic job.
+func ExampleStore_AcquireLease() {
+	s, _ := memory.New(memory.WithSweepInterval(0))
+	defer s.Close()
+	ctx := context.Background()
+
+	a, _ := s.AcquireLease(ctx, "key-rotation", "worker-a", time.Minute)
+	b, _ := s.AcquireLease(ctx, "key-rotation", "worker-b", time.Minute)
+	fmt.Println(a, b)
+	_ = s.ReleaseLease(ctx, "key-rotation", "worker-a")
+	b, _ = s.AcquireLease(ctx, "key-rotation", "worker-b", time.Minute)
+	fmt.Println(b)
+	// Output:
+	// true false
+	// true
+}
+
+// A full table refuses new entries instead of forgetting live ones.
+func ExampleWithMaxEntries() {
+	s, _ := memory.New(memory.WithMaxEntries(1))
+	defer s.Close()
+	ctx := context.Background()
+	exp := time.Now().Add(time.Minute)
+
+	fmt.Println(s.RedeemCode(ctx, "code-1", exp))
+	err := s.RedeemCode(ctx, "code-2", exp)
+	fmt.Println(errors.Is(err, memory.ErrFull), errors.Is(err, store.ErrUnavailable))
+	fmt.Println(errors.Is(s.RedeemCode(ctx, "code-1", exp), store.ErrCodeReused))
+	// Output:
+	// <nil>
+	// true true
+	// true
+}
