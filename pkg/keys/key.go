@@ -4,6 +4,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -84,7 +85,10 @@ type Key struct {
 	secret [KeySize]byte
 	block  cipher.Block
 	aead   cipher.AEAD
-	sealed atomic.Uint64
+	// sealed is shared by every Key value derived from the same material by
+	// a lifecycle change (see withLifecycle and Merge), so the seal count of
+	// a Direct key survives rotation planning and reloads.
+	sealed *atomic.Uint64
 }
 
 // Lifecycle holds the times that place a key in its lifecycle.
@@ -111,12 +115,13 @@ func NewKey(id string, alg Alg, material []byte, lc Lifecycle) (*Key, error) {
 	if len(material) != KeySize {
 		return nil, fmt.Errorf("%w: key %q has %d bytes", ErrKeySize, id, len(material))
 	}
-	if lc.Activates.Before(lc.Created) || !lc.Activates.Before(lc.Retires) || lc.Expires.Before(lc.Retires) {
-		return nil, fmt.Errorf("%w: key %q", ErrLifecycle, id)
+	if err := lc.check(id); err != nil {
+		return nil, err
 	}
 	k := &Key{
 		ID: id, Alg: alg,
 		Created: lc.Created, Activates: lc.Activates, Retires: lc.Retires, Expires: lc.Expires,
+		sealed: new(atomic.Uint64),
 	}
 	copy(k.secret[:], material)
 	block, err := aes.NewCipher(k.secret[:])
@@ -173,6 +178,52 @@ func (k *Key) State(now time.Time) State {
 	default:
 		return StateActive
 	}
+}
+
+// check reports whether the lifecycle times are in order, naming the first
+// pair that is not.
+func (lc Lifecycle) check(id string) error {
+	switch {
+	case lc.Activates.Before(lc.Created):
+		return fmt.Errorf("%w: key %q activates before it is created", ErrLifecycle, id)
+	case !lc.Activates.Before(lc.Retires):
+		return fmt.Errorf("%w: key %q does not retire after it activates", ErrLifecycle, id)
+	case lc.Expires.Before(lc.Retires):
+		return fmt.Errorf("%w: key %q expires before it retires", ErrLifecycle, id)
+	}
+	return nil
+}
+
+// equal reports whether two lifecycles hold the same instants.
+func (lc Lifecycle) equal(o Lifecycle) bool {
+	return lc.Created.Equal(o.Created) && lc.Activates.Equal(o.Activates) &&
+		lc.Retires.Equal(o.Retires) && lc.Expires.Equal(o.Expires)
+}
+
+// withLifecycle returns a key with k's id, algorithm, material, ciphers and
+// seal counter, and the lifecycle lc. The counter is shared, not copied, so
+// seals counted through either value are seen by both.
+func (k *Key) withLifecycle(lc Lifecycle) (*Key, error) {
+	if err := lc.check(k.ID); err != nil {
+		return nil, err
+	}
+	return &Key{
+		ID: k.ID, Alg: k.Alg,
+		Created: lc.Created, Activates: lc.Activates, Retires: lc.Retires, Expires: lc.Expires,
+		secret: k.secret, block: k.block, aead: k.aead, sealed: k.sealed,
+	}, nil
+}
+
+// sameMaterial reports in constant time whether k and o hold the same key
+// bytes.
+func (k *Key) sameMaterial(o *Key) bool {
+	return subtle.ConstantTimeCompare(k.secret[:], o.secret[:]) == 1
+}
+
+// sameKey reports whether k and o have the same id, algorithm, material and
+// lifecycle.
+func (k *Key) sameKey(o *Key) bool {
+	return k.ID == o.ID && k.Alg == o.Alg && k.sameMaterial(o) && k.Lifecycle().equal(o.Lifecycle())
 }
 
 // Lifecycle returns the key's lifecycle times.

@@ -14,6 +14,8 @@ var (
 	ErrNoActiveKey = errors.New("keys: no active key in ring")
 	// ErrDuplicateKeyID means two keys of one set share a kid.
 	ErrDuplicateKeyID = errors.New("keys: duplicate key id")
+	// ErrNilKey means a nil *Key was passed where a key is required.
+	ErrNilKey = errors.New("keys: nil key")
 	// ErrRingName means a ring name is empty or not printable ASCII.
 	ErrRingName = errors.New("keys: ring name must be 1 to 512 printable ASCII characters")
 )
@@ -33,7 +35,10 @@ func NewSet(name string, keys ...*Key) (*Set, error) {
 		return nil, fmt.Errorf("%w: %q", ErrRingName, name)
 	}
 	s := &Set{name: name, keys: slices.Clone(keys), byID: make(map[string]*Key, len(keys))}
-	for _, k := range s.keys {
+	for i, k := range s.keys {
+		if k == nil {
+			return nil, fmt.Errorf("%w: key #%d of ring %q is nil", ErrNilKey, i, name)
+		}
 		if _, dup := s.byID[k.ID]; dup {
 			return nil, fmt.Errorf("%w: %q in ring %q", ErrDuplicateKeyID, k.ID, name)
 		}
@@ -117,3 +122,57 @@ func (r *Ring) Store(s *Set) { r.cur.Store(s) }
 
 // Name returns the name of the current set.
 func (r *Ring) Name() string { return r.cur.Load().name }
+
+// equal reports whether s and o have the same name and the same keys (id,
+// algorithm, material and lifecycle) in the same order.
+func (s *Set) equal(o *Set) bool {
+	if s.name != o.name || len(s.keys) != len(o.keys) {
+		return false
+	}
+	for i, k := range s.keys {
+		if !k.sameKey(o.keys[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// Merge returns next with every key that prev already holds with the same
+// id, algorithm and material replaced by prev's *Key, so that per-key state
+// (the seal counter of Direct keys) survives a reload. A key whose lifecycle
+// changed between prev and next (an early rotation moves a retirement) gets
+// next's lifecycle and keeps sharing prev's counter. A kid that reappears
+// with other material is taken from next as it is: it is a different key.
+//
+// Merge never fails and never modifies prev or next; a nil prev yields next.
+// The result has next's name and key order.
+func Merge(prev, next *Set) *Set {
+	if prev == nil || next == nil {
+		return next
+	}
+	keys := make([]*Key, len(next.keys))
+	for i, k := range next.keys {
+		keys[i] = k
+		old, ok := prev.byID[k.ID]
+		if !ok || old == k || old.Alg != k.Alg || !old.sameMaterial(k) {
+			continue
+		}
+		if old.Lifecycle().equal(k.Lifecycle()) {
+			keys[i] = old
+		} else if d, err := old.withLifecycle(k.Lifecycle()); err == nil {
+			keys[i] = d
+		}
+	}
+	return newSet(next.name, keys)
+}
+
+// newSet builds a set from keys already known to be valid, with unique ids,
+// ordered by activation time as NewSet orders them.
+func newSet(name string, keys []*Key) *Set {
+	s := &Set{name: name, keys: keys, byID: make(map[string]*Key, len(keys))}
+	for _, k := range keys {
+		s.byID[k.ID] = k
+	}
+	slices.SortStableFunc(s.keys, func(a, b *Key) int { return a.Activates.Compare(b.Activates) })
+	return s
+}

@@ -1,0 +1,127 @@
+package keys
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	gjson "github.com/go-jose/go-jose/v4/json"
+)
+
+// ErrExportInternal means an export of the issuer-internal ring was asked
+// for. That ring seals refresh tokens and codes, which only the issuer may
+// open (SPEC §3), so it is never exported.
+var ErrExportInternal = errors.New("keys: the internal ring is never exported")
+
+// ExportJWKS returns the keys of set that open tokens at now (pending,
+// active and retired; not expired) as a JWK Set (RFC 7517 §5):
+//
+//	{"keys":[{"use":"enc","kty":"oct","kid":"…","alg":"A256KW","k":"…"}]}
+//
+// This is the file a resource server of the ring's audience is given; go-jose
+// (jose.JSONWebKeySet), Python jwcrypto (JWKSet.from_json) and npm jose load
+// it as it is, and ParseJWKS or Decode read it back. Lifecycle times are not
+// part of it. The output is indented JSON ending in a newline, in the set's
+// key order, and deterministic.
+//
+// The result holds key material: hand it only to that resource server.
+// ExportJWKS refuses the internal ring with ErrExportInternal.
+func ExportJWKS(set *Set, now time.Time) ([]byte, error) {
+	if set == nil {
+		return nil, fmt.Errorf("%w: nil set", ErrNilKey)
+	}
+	if set.name == InternalRing {
+		return nil, ErrExportInternal
+	}
+	ks := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{}}
+	for _, k := range set.keys {
+		if now.Before(k.Expires) {
+			ks.Keys = append(ks.Keys, jwkOf(k))
+		}
+	}
+	raw, err := json.Marshal(ks)
+	if err != nil {
+		return nil, fmt.Errorf("keys: encoding JWK Set: %w", err)
+	}
+	defer clear(raw)
+	return encodeJSON(json.RawMessage(raw))
+}
+
+// unknownLifecycle is the lifecycle ParseJWKS gives every key: created and
+// activated at the Unix epoch, retired one second later, expiring at the
+// end of year 9999. Such a key is retired at any time a resource server
+// runs: it opens, and it never seals.
+func unknownLifecycle() Lifecycle {
+	epoch := time.Unix(0, 0).UTC()
+	return Lifecycle{
+		Created: epoch, Activates: epoch, Retires: epoch.Add(time.Second),
+		Expires: time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC),
+	}
+}
+
+// ParseJWKS reads a JWK Set (RFC 7517 §5) of 256-bit "oct" keys, as
+// written by ExportJWKS, into a Set named name. A JWK Set carries no
+// lifecycle, so every key is given one in which it opens at any time and
+// never seals (created and activated at the Unix epoch, retired a second
+// later, expiring at the end of year 9999): a resource server holding only
+// an export can open every key in it and seal nothing, which is all a
+// resource server does. Expiry is then the exporter's business: it leaves
+// expired keys out of the next export.
+//
+// Every key must have kty "oct", a kid, alg "A256KW" or "dir", a 256-bit k,
+// and use "enc" if use is present; members this package does not use are
+// ignored (RFC 7517 §4). Unlike RFC 7517 §5's advice to skip keys that are
+// not understood, a key that fails these checks fails the whole set: a
+// resource server should learn at load time, not when a token fails. Errors
+// are *ParseError values naming the key and member at fault.
+func ParseJWKS(name string, data []byte) (*Set, error) {
+	perr := func(field string, err error) *ParseError {
+		return &ParseError{Kind: kindJWKS, Ring: name, Index: -1, Field: field, Err: err}
+	}
+	if !validRingName(name) {
+		return nil, perr("", fmt.Errorf("%w: %q", ErrRingName, name))
+	}
+	if len(data) > MaxFileSize {
+		return nil, perr("", fmt.Errorf("%w: %d bytes is more than %d", ErrFormat, len(data), MaxFileSize))
+	}
+	top, err := objectMembers(data)
+	if err != nil {
+		return nil, perr("", err)
+	}
+	var entries []gjson.RawMessage
+	if err := member(top, "keys", &entries); err != nil {
+		return nil, perr("keys", err)
+	}
+	if len(entries) > MaxKeys {
+		return nil, perr("keys", fmt.Errorf("%w: %d keys, at most %d", ErrFormat, len(entries), MaxKeys))
+	}
+	lc := unknownLifecycle()
+	keys := make([]*Key, 0, len(entries))
+	seen := make(map[string]int, len(entries))
+	for i, raw := range entries {
+		jk, field, err := parseJWK(raw, false)
+		var k *Key
+		if err == nil {
+			if j, dup := seen[jk.kid]; dup {
+				field, err = "kid", fmt.Errorf("%w: same kid as keys[%d]", ErrDuplicateKeyID, j)
+			} else {
+				k, err = NewKey(jk.kid, jk.alg, jk.material, lc)
+			}
+			clear(jk.material)
+		}
+		if err != nil {
+			e := &ParseError{Kind: kindJWKS, Ring: name, Index: i, Field: field, Err: err}
+			if jk.kid != "" {
+				e.KeyID = jk.kid
+			} else {
+				e.KeyID = peekKID(raw)
+			}
+			return nil, e
+		}
+		seen[k.ID] = i
+		keys = append(keys, k)
+	}
+	return newSet(name, keys), nil
+}
