@@ -118,6 +118,7 @@ type ParseError struct {
 	Detail string
 }
 
+// Error implements error: the sentinel's message, then the detail.
 func (e *ParseError) Error() string {
 	if e.Detail == "" {
 		return e.Err.Error()

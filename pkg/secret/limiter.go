@@ -57,7 +57,7 @@ type LimiterConfig struct {
 // clients; the client key still stops them, but servers may prefer to let
 // address keys expire on their own.
 //
-// Keys are hashed with a per-process random seed (hash/maphash) into 64-bit
+// Keys are hashed with a per-Limiter random seed (hash/maphash) into 64-bit
 // map keys, so memory per key is fixed whatever the key length; a collision
 // between two live keys (probability about n²/2⁶⁵, and not steerable without
 // the seed) would merely share a counter.
@@ -84,7 +84,7 @@ type limShard struct {
 	m         map[uint64]*limEntry
 	probation limList // never blocked
 	protected limList // blocked at least once
-	cap       int
+	capacity  int
 	_         [64]byte
 }
 
@@ -163,7 +163,7 @@ func NewLimiter(cfg LimiterConfig) *Limiter {
 		s.m = make(map[uint64]*limEntry)
 		s.probation.init()
 		s.protected.init()
-		s.cap = cfg.MaxKeys / shards
+		s.capacity = cfg.MaxKeys / shards
 	}
 	return l
 }
@@ -306,7 +306,7 @@ func (l *Limiter) Sweep(now time.Time) int {
 // blocked key. The evicted entry's memory is reused. s.mu must be held.
 func (s *limShard) add(h uint64) *limEntry {
 	var e *limEntry
-	if len(s.m) >= s.cap {
+	if len(s.m) >= s.capacity {
 		victim := s.probation.back()
 		if victim == nil {
 			victim = s.protected.back()

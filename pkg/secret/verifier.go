@@ -50,8 +50,8 @@ type VerifierConfig struct {
 //   - sha256 hashes are checked directly: no cache, no cap, a few hundred
 //     nanoseconds;
 //   - slow hashes (bcrypt, argon2id) first consult a cache of recent
-//     successful verifications, keyed by HMAC-SHA256 under a per-process
-//     random key of (encoded hash, secret), so the cache holds neither the
+//     successful verifications, keyed by HMAC-SHA256 under a random key made
+//     by NewVerifier, of (encoded hash, secret), so the cache holds neither the
 //     secret nor anything that can be checked offline against a guess, and
 //     a hash changed in configuration simply misses;
 //   - on a miss, concurrent requests for the same (hash, secret) pair share
@@ -174,8 +174,9 @@ func NewVerifier(cfg VerifierConfig) *Verifier {
 }
 
 // Verify reports whether secret matches h. It returns an error only when it
-// could not decide: ErrBusy (wrapping ctx.Err()) when ctx ended while waiting
-// for a computation slot or for another request's identical computation.
+// could not decide: ErrBusy (wrapping ctx.Err()) when ctx ended before a
+// needed computation could start, while waiting for a computation slot, or
+// while waiting for another request's identical computation.
 // See the Verifier doc for the caching and concurrency rules.
 //
 // ctx is only consulted when a slow hash must be computed; a sha256 hash
@@ -248,6 +249,9 @@ func (v *Verifier) finish(s *cacheShard, k cacheKey, c *call, ok, abandoned bool
 }
 
 func (v *Verifier) acquire(ctx context.Context) error {
+	if ctx.Err() != nil {
+		return busyErr(ctx) // the caller is gone: spend nothing
+	}
 	select {
 	case v.sem <- struct{}{}:
 		return nil

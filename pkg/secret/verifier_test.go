@@ -403,6 +403,23 @@ func TestVerifierAbandonedLeaderHandsOver(t *testing.T) {
 	}
 }
 
+func TestVerifierCanceledContextComputesNothing(t *testing.T) {
+	v, n := countingVerifier(VerifierConfig{})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	ok, err := v.Verify(ctx, mustBcrypt(t, "pw"), "pw")
+	if ok || !errors.Is(err, ErrBusy) || !errors.Is(err, context.Canceled) {
+		t.Errorf("Verify = %v, %v; want false, ErrBusy wrapping Canceled", ok, err)
+	}
+	if n.Load() != 0 {
+		t.Errorf("computations = %d, want 0", n.Load())
+	}
+	// The fast path ignores ctx.
+	if ok, err := v.Verify(ctx, mustParse(t, NewSHA256("pw")), "pw"); !ok || err != nil {
+		t.Errorf("sha256 with a canceled ctx = %v, %v; want true, nil", ok, err)
+	}
+}
+
 func TestVerifierSurvivesPanickingCompute(t *testing.T) {
 	v := NewVerifier(VerifierConfig{MaxConcurrent: 1})
 	h := mustBcrypt(t, "pw")
