@@ -1,0 +1,282 @@
+package config
+
+import (
+	"net/netip"
+	"net/url"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// Config is the configuration of cmd/issuer (SPEC §6). Its fields mirror
+// the YAML keys one to one; doc.go lists every key with its type, default
+// and meaning.
+//
+// A Config returned by [Load], [Parse] or [Dev] has its defaults applied and
+// its paths made absolute; one returned by Load or Parse is also valid. A
+// Config is a plain value: it is not safe to modify while another goroutine
+// reads it, and nothing in this package keeps a reference to it.
+type Config struct {
+	// Issuer is the "iss" claim and the RFC 8414 metadata issuer: an
+	// absolute https URL without query or fragment (RFC 8414 §2).
+	Issuer string `yaml:"issuer"`
+	// Listen is the host:port the server listens on.
+	Listen string `yaml:"listen"`
+	// DataDir is the base directory against which relative paths in the
+	// configuration are resolved.
+	DataDir string `yaml:"data_dir"`
+	// TLS names the server certificate and key.
+	TLS TLS `yaml:"tls"`
+	// TrustedProxies lists the networks from which X-Forwarded-Proto and
+	// X-Forwarded-For are believed (SPEC §5). Empty: believed from nobody.
+	TrustedProxies []netip.Prefix `yaml:"trusted_proxies"`
+	// Keys configures the key rings (SPEC §4).
+	Keys Keys `yaml:"keys"`
+	// Tokens holds token lifetimes (SPEC §3).
+	Tokens Tokens `yaml:"tokens"`
+	// Store is "memory" or a redis:// or rediss:// URL (SPEC §7).
+	Store Store `yaml:"store"`
+	// Audiences are the resource servers tokens are issued for; each has its
+	// own key ring (RFC 8707).
+	Audiences []Audience `yaml:"audiences"`
+	// Login configures how /authorize learns who the user is.
+	Login Login `yaml:"login"`
+	// Limits bounds request sizes, timeouts and concurrency.
+	Limits Limits `yaml:"limits"`
+	// RateLimit throttles repeated authentication failures (SPEC §6).
+	RateLimit RateLimit `yaml:"rate_limit"`
+	// Log configures the server's log output.
+	Log Log `yaml:"log"`
+	// Clients are the registered OAuth clients (RFC 6749 §2).
+	Clients []Client `yaml:"clients"`
+	// Users are the resource owners who may log in.
+	Users []User `yaml:"users"`
+}
+
+// TLS names the PEM files of the server's certificate chain and private key.
+// Both are set or both are empty; empty means the server speaks plain HTTP
+// behind a TLS-terminating proxy listed in [Config.TrustedProxies].
+type TLS struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// JWE key-management algorithms accepted in [Keys.Alg] (RFC 7518 §4). The
+// values are those of pkg/keys' Alg constants.
+const (
+	AlgA256KW = "A256KW" // AES-256 key wrap, RFC 7518 §4.4 (default)
+	AlgDir    = "dir"    // direct AES-256-GCM, RFC 7518 §4.5
+)
+
+// Keys configures the key rings (SPEC §4).
+type Keys struct {
+	// Dir holds one ring file per audience plus the internal ring.
+	Dir string `yaml:"dir"`
+	// Alg is AlgA256KW or AlgDir.
+	Alg string `yaml:"alg"`
+	// RotateEvery is how long a key seals before its successor takes over.
+	RotateEvery time.Duration `yaml:"rotate_every"`
+	// Propagation is how long a new key is pending (published, not sealing).
+	Propagation time.Duration `yaml:"propagation"`
+	// KEKEnv, if set, names the environment variable holding the
+	// key-encryption key that wraps the ring files. This package only
+	// checks the name; it never reads the variable.
+	KEKEnv string `yaml:"kek_env"`
+}
+
+// Tokens holds token lifetimes and the clock-skew leeway (SPEC §3).
+type Tokens struct {
+	AccessTTL  time.Duration `yaml:"access_ttl"`
+	RefreshTTL time.Duration `yaml:"refresh_ttl"`
+	CodeTTL    time.Duration `yaml:"code_ttl"`
+	Leeway     time.Duration `yaml:"leeway"`
+}
+
+// Audience is one resource server: an RFC 8707 resource indicator with its
+// own key ring.
+type Audience struct {
+	Name    string `yaml:"name"`
+	Default bool   `yaml:"default"`
+}
+
+// Login configures how /authorize learns who the user is.
+type Login struct {
+	// TrustedHeader, if set, is a request header carrying the user name,
+	// set by an authenticating proxy.
+	TrustedHeader string `yaml:"trusted_header"`
+	// TrustedProxies are the networks the header is believed from.
+	TrustedProxies []netip.Prefix `yaml:"trusted_proxies"`
+}
+
+// Limits bounds what one request or one peer may cost.
+type Limits struct {
+	MaxBodyBytes ByteSize      `yaml:"max_body_bytes"`
+	ReadTimeout  time.Duration `yaml:"read_timeout"`
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+	IdleTimeout  time.Duration `yaml:"idle_timeout"`
+	// MaxConnsPerIP caps concurrent connections from one address; 0 means
+	// no cap.
+	MaxConnsPerIP int `yaml:"max_conns_per_ip"`
+	// HashConcurrency caps concurrent slow-hash (bcrypt, argon2id)
+	// verifications; 0 means the number of usable CPUs (GOMAXPROCS).
+	HashConcurrency int `yaml:"hash_concurrency"`
+}
+
+// RateLimit throttles failed client authentications and logins: after
+// Failures failures for one client id, user name or address within Window,
+// requests are answered 429 with Retry-After, the back-off doubling up to
+// MaxBackoff (SPEC §6).
+type RateLimit struct {
+	Failures   int           `yaml:"failures"`
+	Window     time.Duration `yaml:"window"`
+	MaxBackoff time.Duration `yaml:"max_backoff"`
+}
+
+// Log configures log output. Level is one of trace, debug, info, warn,
+// error; Format is json, console or auto (console on a terminal, else json).
+type Log struct {
+	Level  string `yaml:"level"`
+	Format string `yaml:"format"`
+}
+
+// Grant types accepted in [Client.GrantTypes] (RFC 6749 §4, §6).
+const (
+	GrantAuthorizationCode = "authorization_code"
+	GrantClientCredentials = "client_credentials"
+	GrantRefreshToken      = "refresh_token"
+	GrantPassword          = "password"
+)
+
+// Response types accepted in [Client.ResponseTypes] (RFC 6749 §3.1.1).
+const (
+	ResponseCode  = "code"
+	ResponseToken = "token"
+)
+
+// Client is a registered OAuth client (RFC 6749 §2).
+type Client struct {
+	ID string `yaml:"id"`
+	// SecretHash is required for confidential clients and empty for
+	// public ones.
+	SecretHash    Hash     `yaml:"secret_hash"`
+	Public        bool     `yaml:"public"`
+	RedirectURIs  []string `yaml:"redirect_uris"`
+	GrantTypes    []string `yaml:"grant_types"`
+	ResponseTypes []string `yaml:"response_types"`
+	Scopes        []string `yaml:"scopes"`
+	DefaultScopes []string `yaml:"default_scopes"`
+	// Audiences the client may get tokens for; empty means the default
+	// audience only.
+	Audiences   []string `yaml:"audiences"`
+	SkipConsent bool     `yaml:"skip_consent"`
+}
+
+// User is a resource owner who may log in with a password.
+type User struct {
+	Username     string `yaml:"username"`
+	ID           string `yaml:"id"`
+	PasswordHash Hash   `yaml:"password_hash"`
+}
+
+// Hash is a client-secret or password hash in one of the encodings of
+// SPEC §6: "sha256$<64 lowercase hex>", bcrypt ("$2a$", "$2b$", "$2y$") or
+// argon2id in PHC form. pkg/secret verifies secrets against it.
+//
+// A hash lets an attacker guess the secret offline, so Hash never shows its
+// value: String, GoString and MarshalText (hence fmt, encoding/json, yaml and
+// zerolog) all print "[REDACTED]". Use string(h) for the value; [Marshal]
+// writes the value, since its output is a configuration file.
+type Hash string
+
+const redacted = "[REDACTED]"
+
+// String returns "[REDACTED]", or "" for an empty hash.
+func (h Hash) String() string {
+	if h == "" {
+		return ""
+	}
+	return redacted
+}
+
+// GoString returns a redacted Go expression, so %#v does not leak the hash.
+func (h Hash) GoString() string { return strconv.Quote(h.String()) }
+
+// MarshalText returns the redacted form (see [Hash.String]).
+func (h Hash) MarshalText() ([]byte, error) { return []byte(h.String()), nil }
+
+// StoreMemory is the [Store] value of the in-process store.
+const StoreMemory Store = "memory"
+
+// Store is "memory" or a Redis URL, redis://[user:password@]host[:port][/db]
+// or rediss:// for TLS (SPEC §7). The URL may carry a password, so String
+// and MarshalText print it with the password replaced by "xxxxx"; use
+// string(s) for the value.
+type Store string
+
+// IsMemory reports whether s selects the in-process store.
+func (s Store) IsMemory() bool { return s == StoreMemory }
+
+// String returns s with any password redacted. A value that does not parse
+// as a URL is shown as "[REDACTED]" (it may be mangled secret material).
+func (s Store) String() string {
+	if s == "" || s.IsMemory() {
+		return string(s)
+	}
+	u, err := url.Parse(string(s))
+	if err != nil {
+		return redacted
+	}
+	return u.Redacted()
+}
+
+// GoString returns a redacted Go expression.
+func (s Store) GoString() string { return strconv.Quote(s.String()) }
+
+// MarshalText returns the redacted form (see [Store.String]).
+func (s Store) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// ByteSize is a size in bytes. In YAML it is an integer or an integer with
+// one of the suffixes B, KiB, MiB, GiB ("64KiB").
+type ByteSize int64
+
+// String formats b with the largest IEC suffix that divides it exactly.
+func (b ByteSize) String() string {
+	for _, u := range byteUnits {
+		if b != 0 && b%ByteSize(u.size) == 0 {
+			return strconv.FormatInt(int64(b)/u.size, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(int64(b), 10)
+}
+
+var byteUnits = []struct {
+	suffix string
+	size   int64
+}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}}
+
+// DefaultAudience returns the name of the default audience: the one marked
+// default, or the only one.
+func (c *Config) DefaultAudience() (name string, ok bool) {
+	if len(c.Audiences) == 1 {
+		return c.Audiences[0].Name, true
+	}
+	for _, a := range c.Audiences {
+		if a.Default {
+			return a.Name, true
+		}
+	}
+	return "", false
+}
+
+// Client returns the client with the given id.
+func (c *Config) Client(id string) (*Client, bool) {
+	for i := range c.Clients {
+		if c.Clients[i].ID == id {
+			return &c.Clients[i], true
+		}
+	}
+	return nil, false
+}
+
+// HasGrant reports whether the client may use grant type g.
+func (c *Client) HasGrant(g string) bool { return slices.Contains(c.GrantTypes, g) }

@@ -1,0 +1,88 @@
+package config
+
+import (
+	"slices"
+	"time"
+)
+
+// Defaults. They are applied to keys that are absent from the file (or
+// present with a null value); a key given explicitly, even as zero, keeps
+// its value and is validated. This is the one place defaults are set; doc.go
+// and the example file show the same values, and a test keeps them in step.
+const (
+	DefaultListen          = "127.0.0.1:8443"
+	DefaultDataDir         = "."
+	DefaultKeysDir         = "keys" // relative to data_dir
+	DefaultAlg             = AlgA256KW
+	DefaultRotateEvery     = 24 * time.Hour
+	DefaultPropagation     = time.Hour
+	DefaultAccessTTL       = 10 * time.Minute
+	DefaultRefreshTTL      = 720 * time.Hour
+	DefaultCodeTTL         = 60 * time.Second
+	DefaultLeeway          = 30 * time.Second
+	DefaultStore           = StoreMemory
+	DefaultMaxBodyBytes    = ByteSize(64 << 10)
+	DefaultReadTimeout     = 10 * time.Second
+	DefaultWriteTimeout    = 10 * time.Second
+	DefaultIdleTimeout     = 2 * time.Minute
+	DefaultRateFailures    = 5
+	DefaultRateWindow      = time.Minute
+	DefaultRateMaxBackoff  = 15 * time.Minute
+	DefaultLogLevel        = "info"
+	DefaultLogFormat       = "auto"
+	DefaultMaxConnsPerIP   = 0 // no cap
+	DefaultHashConcurrency = 0 // GOMAXPROCS
+)
+
+// Default returns a Config holding every default and nothing else: no
+// issuer, audiences, clients or users, and DataDir still relative ("."). It
+// is what [Parse] decodes a file over.
+func Default() *Config {
+	return &Config{
+		Listen:  DefaultListen,
+		DataDir: DefaultDataDir,
+		Keys: Keys{
+			Dir:         DefaultKeysDir,
+			Alg:         DefaultAlg,
+			RotateEvery: DefaultRotateEvery,
+			Propagation: DefaultPropagation,
+		},
+		Tokens: Tokens{
+			AccessTTL:  DefaultAccessTTL,
+			RefreshTTL: DefaultRefreshTTL,
+			CodeTTL:    DefaultCodeTTL,
+			Leeway:     DefaultLeeway,
+		},
+		Store: DefaultStore,
+		Limits: Limits{
+			MaxBodyBytes:    DefaultMaxBodyBytes,
+			ReadTimeout:     DefaultReadTimeout,
+			WriteTimeout:    DefaultWriteTimeout,
+			IdleTimeout:     DefaultIdleTimeout,
+			MaxConnsPerIP:   DefaultMaxConnsPerIP,
+			HashConcurrency: DefaultHashConcurrency,
+		},
+		RateLimit: RateLimit{
+			Failures:   DefaultRateFailures,
+			Window:     DefaultRateWindow,
+			MaxBackoff: DefaultRateMaxBackoff,
+		},
+		Log: Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
+	}
+}
+
+// applyDerived sets the defaults that depend on other values:
+//   - a lone audience is the default audience;
+//   - a client with the authorization_code grant and no response_types gets
+//     response_types [code] (RFC 7591 §2 pairs them the same way).
+func applyDerived(c *Config) {
+	if len(c.Audiences) == 1 {
+		c.Audiences[0].Default = true
+	}
+	for i := range c.Clients {
+		cl := &c.Clients[i]
+		if len(cl.ResponseTypes) == 0 && slices.Contains(cl.GrantTypes, GrantAuthorizationCode) {
+			cl.ResponseTypes = []string{ResponseCode}
+		}
+	}
+}

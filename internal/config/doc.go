@@ -1,0 +1,220 @@
+// Package config loads, checks and writes the YAML configuration of
+// cmd/issuer (SPEC §6).
+//
+// # Loading
+//
+// [Load] reads a file and [Parse] reads bytes; both decode strictly and
+// validate. Every problem is reported at once, in file order, joined with
+// errors.Join, each an [*Error] naming the key path and, where there is one,
+// the line:
+//
+//	config: issuer.yaml:12: unknown key "clients[1].redirect_uri" (did you mean "redirect_uris"?)
+//	config: issuer.yaml:14: clients[0].grant_types[1]: unknown grant type "implicit" (want authorization_code, client_credentials, refresh_token, password)
+//
+// Errors wrap [ErrSyntax], [ErrUnknownKey] or [ErrInvalid]. Unknown keys,
+// duplicate keys, values of the wrong type, YAML merge keys (<<) and more
+// than one document are errors; anchors and aliases are allowed.
+// Validation checks syntax and consistency only: it opens no files (the
+// server reports a missing certificate when it loads it).
+//
+// # Defaults
+//
+// The file is decoded over [Default]: a key that is absent (or null) keeps
+// its default, listed below and in the Default* constants; a key that is
+// present keeps its value even when it is zero, and is validated, so
+// "leeway: 0s" means no leeway and "access_ttl: 0s" is an error. Two
+// defaults depend on other keys: a lone audience is the default audience,
+// and a client with the authorization_code grant and no response_types gets
+// response_types [code].
+//
+// # Paths
+//
+// data_dir is the base of every relative path (tls.cert_file, tls.key_file,
+// keys.dir). A relative data_dir in a file is resolved against the
+// directory of that file, so "issuer serve --config /etc/issuer/issuer.yaml"
+// finds its files wherever it is started; [Parse] resolves it against the
+// working directory unless [WithBaseDir] says otherwise. After loading,
+// every path in the Config is absolute and clean.
+//
+// # Environment
+//
+// With [WithEnv], ISSUER_LISTEN, ISSUER_DATA_DIR and ISSUER_STORE override
+// listen, data_dir and store (SPEC §6); an empty variable is ignored, a
+// relative ISSUER_DATA_DIR is resolved against the working directory, and
+// an invalid value is reported under the variable's name.
+//
+// # Dev mode
+//
+// [Dev] returns the configuration of "issuer serve" without arguments: TLS
+// files and key rings under a data directory, one default audience, the
+// memory store. cmd/issuer creates the certificate, appends [DemoClient]
+// with the hash of a generated secret, and calls [Config.Validate].
+//
+// # Secrets
+//
+// Client-secret and password hashes have type [Hash] and the store URL type
+// [Store]; neither prints its value through fmt, encoding/json, yaml or
+// zerolog, and no error message quotes them. [Marshal] writes them, since
+// its output is a configuration file. [Example] returns a commented example
+// file (testdata/issuer.example.yaml).
+//
+// # Keys
+//
+// Every key, with its type, default and meaning. This list is generated
+// from keydocs.go by "go test -run TestDocGo -update"; do not edit it by
+// hand.
+//
+//	issuer: https URL, required
+//	    The "iss" claim of every token and the issuer in the RFC 8414
+//	    metadata. An absolute https URL without query or fragment; http is
+//	    refused even for loopback (dev mode uses https with a self-signed
+//	    certificate).
+//	listen: host:port, default 127.0.0.1:8443
+//	    Address to listen on. An empty host listens on all interfaces.
+//	    Overridden by ISSUER_LISTEN.
+//	data_dir: path, default .
+//	    Base directory for the relative paths below. A relative data_dir
+//	    is resolved against the directory of the config file. Overridden
+//	    by ISSUER_DATA_DIR (resolved against the working directory).
+//	tls: mapping
+//	    Server certificate. Both files or neither: without them the server
+//	    speaks plain HTTP and must sit behind a TLS-terminating proxy
+//	    listed in trusted_proxies.
+//	tls.cert_file: path, optional
+//	    PEM certificate chain, leaf first.
+//	tls.key_file: path, optional
+//	    PEM private key of the certificate.
+//	trusted_proxies: list of CIDR, optional
+//	    Networks of the load balancers or proxies whose X-Forwarded-Proto
+//	    and X-Forwarded-For headers are believed (SPEC §5). A bare IP
+//	    address means that address only; /0 is refused.
+//	keys: mapping
+//	    Key rings (SPEC §4).
+//	keys.dir: path, default keys
+//	    Directory of the ring files: one per audience plus the
+//	    issuer-internal ring.
+//	keys.alg: A256KW | dir, default A256KW
+//	    JWE key management (RFC 7518 §4.4, §4.5). With dir, keys rotate
+//	    early after a bounded number of tokens.
+//	keys.rotate_every: duration, default 24h
+//	    How long a key seals before the next one takes over. At least 1m.
+//	keys.propagation: duration, default 1h
+//	    How long a new key is published (pending) before it seals, so
+//	    resource servers learn it first. Less than rotate_every.
+//	keys.kek_env: env var name, optional
+//	    Name of the environment variable holding the key-encryption key
+//	    that wraps the ring files. Unset: ring files are stored unwrapped
+//	    (mode 0600).
+//	tokens: mapping
+//	    Token lifetimes (SPEC §3).
+//	tokens.access_ttl: duration, default 10m
+//	    Access token lifetime; at most 24h (a self-contained token cannot
+//	    be recalled).
+//	tokens.refresh_ttl: duration, default 720h
+//	    Refresh token lifetime; not shorter than access_ttl, at most
+//	    8760h.
+//	tokens.code_ttl: duration, default 1m
+//	    Authorization code lifetime; at most 10m (RFC 6749 §4.1.2).
+//	tokens.leeway: duration, default 30s
+//	    Clock skew allowed when checking exp, nbf and iat; 0s to 5m, less
+//	    than access_ttl.
+//	store: memory | Redis URL, default memory
+//	    Where single-use codes, refresh families and revocations live:
+//	    "memory" for one replica, or
+//	    redis://[user:password@]host[:port][/db] (rediss:// for TLS)
+//	    shared by all replicas (SPEC §7). Overridden by ISSUER_STORE,
+//	    which keeps a password out of the file.
+//	audiences: list, required
+//	    Resource servers tokens are issued for; each gets its own key
+//	    ring.
+//	audiences[].name: absolute URI, required
+//	    Resource indicator (RFC 8707 §2): absolute URI without fragment,
+//	    the "aud" claim and the "resource" parameter that selects it.
+//	audiences[].default: bool, default false
+//	    Used when a request names no resource. At most one; a lone
+//	    audience is the default.
+//	login: mapping
+//	    How /authorize learns who the user is: the built-in login page
+//	    with the users below, or a header set by an authenticating proxy.
+//	login.trusted_header: header name, optional
+//	    Request header carrying the user name, set by an authenticating
+//	    proxy. Requires login.trusted_proxies.
+//	login.trusted_proxies: list of CIDR, optional
+//	    Networks the trusted header is believed from; required with
+//	    trusted_header, /0 refused.
+//	limits: mapping
+//	    Bounds on what one request or one peer may cost.
+//	limits.max_body_bytes: size, default 64KiB
+//	    Largest request body, as bytes or with B, KiB, MiB, GiB; 1KiB to
+//	    16MiB.
+//	limits.read_timeout: duration, default 10s
+//	    Time to read a whole request.
+//	limits.write_timeout: duration, default 10s
+//	    Time to write a whole response.
+//	limits.idle_timeout: duration, default 2m
+//	    How long an idle keep-alive connection stays open.
+//	limits.max_conns_per_ip: int, default 0 (no cap)
+//	    Concurrent connections from one address.
+//	limits.hash_concurrency: int, default 0 (GOMAXPROCS)
+//	    Concurrent bcrypt/argon2id verifications; the rest wait (SPEC
+//	    §6).
+//	rate_limit: mapping
+//	    Throttling of failed client authentications and logins, per client
+//	    id, user name and address (SPEC §6): answered 429 with
+//	    Retry-After before any hash is computed.
+//	rate_limit.failures: int, default 5
+//	    Failures within window that start the back-off; 1 to 1000.
+//	rate_limit.window: duration, default 1m
+//	    Period over which failures are counted.
+//	rate_limit.max_backoff: duration, default 15m
+//	    Longest Retry-After; the back-off doubles up to it.
+//	log: mapping
+//	    Log output (one line per request, no secrets).
+//	log.level: trace|debug|info|warn|error, default info
+//	    Least severe level written.
+//	log.format: json|console|auto, default auto
+//	    auto: console on a terminal, json otherwise.
+//	clients: list, optional
+//	    Registered OAuth clients (RFC 6749 §2).
+//	clients[].id: string, required
+//	    The client_id: unique, printable ASCII (RFC 6749 Appendix A.1).
+//	clients[].secret_hash: hash, optional
+//	    Required for confidential clients, absent for public ones:
+//	    "sha256$<64 lowercase hex>" for generated secrets (issuer client
+//	    new), bcrypt "$2a$/$2b$/$2y$...", or argon2id
+//	    "$argon2id$v=19$m=...,t=...,p=...$salt$hash". Never shown in
+//	    messages or logs.
+//	clients[].public: bool, default false
+//	    A client without a secret (RFC 6749 §2.1); PKCE is then required
+//	    and client_credentials is refused.
+//	clients[].redirect_uris: list of URI, optional
+//	    Absolute, no fragment, matched exactly. https, http on a loopback
+//	    host (RFC 8252 §7.3), or a reverse-domain private-use scheme
+//	    (RFC 8252 §7.1). Required with authorization_code or response
+//	    type token, refused without.
+//	clients[].grant_types: list, required
+//	    Any of authorization_code, client_credentials, refresh_token,
+//	    password. refresh_token needs authorization_code or password.
+//	clients[].response_types: list, default [code] with authorization_code
+//	    Subset of code and token; code requires authorization_code; token
+//	    enables the implicit grant.
+//	clients[].scopes: list of scope, optional
+//	    Scopes the client may get (RFC 6749 §3.3 scope-token syntax).
+//	clients[].default_scopes: list of scope, optional
+//	    Granted when a request names no scope; a subset of scopes.
+//	clients[].audiences: list of audience name, optional
+//	    Audiences (names from audiences) the client may get tokens for;
+//	    empty means the default audience only.
+//	clients[].skip_consent: bool, default false
+//	    First-party client: no consent screen.
+//	users: list, optional
+//	    Resource owners of the login page and the password grant.
+//	users[].username: string, required
+//	    The login name; unique.
+//	users[].id: string, required
+//	    The "sub" claim; unique, and different from every client id
+//	    (RFC 9068 §5).
+//	users[].password_hash: hash, required
+//	    bcrypt or argon2id (or sha256$ for generated passwords). Never
+//	    shown in messages or logs.
+package config
