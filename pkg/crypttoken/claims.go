@@ -20,14 +20,39 @@ const (
 	TypeCode Type = "code+jwt"
 )
 
+// numTypes is the number of token types; types lists them by index.
+const numTypes = 3
+
+var types = [numTypes]Type{TypeAccess, TypeRefresh, TypeCode}
+
 // Valid reports whether t is one of the three token types.
-func (t Type) Valid() bool { return t == TypeAccess || t == TypeRefresh || t == TypeCode }
+func (t Type) Valid() bool { return t.index() >= 0 }
+
+// index returns t's position in types, or -1.
+func (t Type) index() int {
+	switch t {
+	case TypeAccess:
+		return 0
+	case TypeRefresh:
+		return 1
+	case TypeCode:
+		return 2
+	}
+	return -1
+}
 
 // Claims are the contents of a token. The names follow RFC 9068 §2.2 and
 // RFC 7519 §4.1; the refresh-token and code fields are the issuer's own.
 //
-// Times are whole seconds (NumericDate); a zero time.Time is an absent claim.
-// Claims returned by Opener.Open are owned by the caller.
+// Times are whole seconds (NumericDate, RFC 7519 §2), between the years 1
+// and 9999; a zero time.Time is an absent claim. Opened times are in the
+// local time zone, as time.Unix makes them: compare them with Time.Equal.
+//
+// Claims returned by Opener.Open belong to the caller. Their strings share
+// the token's decrypted buffer instead of being copied one by one; Go
+// strings are immutable and nothing else refers to that buffer, so they are
+// safe to keep, share between goroutines and outlive the token. Each Extra
+// value is a copy of its own.
 type Claims struct {
 	Issuer    string    // "iss"
 	Subject   string    // "sub": the user id, or the client id for client_credentials
@@ -60,7 +85,8 @@ type Claims struct {
 	Extra map[string]json.RawMessage
 
 	// audBuf backs Audience for the common single-audience token, so that
-	// opening one costs no separate allocation.
+	// opening one costs no separate allocation. Only Open sets it, on a
+	// Claims it has just allocated and never touches again.
 	audBuf [1]string
 }
 
@@ -95,11 +121,21 @@ func registered(name string) bool {
 	return false
 }
 
-// HasAudience reports whether aud is one of the token's audiences.
+// HasAudience reports whether aud is one of the token's audiences
+// (RFC 7519 §4.1.3: compared as case-sensitive strings).
 func (c *Claims) HasAudience(aud string) bool { return slices.Contains(c.Audience, aud) }
 
-// Scopes returns the scope claim split into its scope tokens.
-func (c *Claims) Scopes() []string { return strings.Fields(c.Scope) }
+// Scopes returns the scope claim split into its scope tokens, which are
+// separated by spaces (RFC 6749 §3.3).
+func (c *Claims) Scopes() []string {
+	var out []string
+	for s := range strings.SplitSeq(c.Scope, " ") {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
 
 // HasScope reports whether the scope claim holds scope. Scope tokens are
 // case-sensitive (RFC 6749 §3.3).
@@ -120,6 +156,3 @@ func (c *Claims) HasScope(scope string) bool {
 	}
 	return false
 }
-
-// reset clears c for reuse.
-func (c *Claims) reset() { *c = Claims{} }

@@ -9,6 +9,8 @@ package crypttoken
 // stay valid for as long as the Claims are used.
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,42 +28,32 @@ import (
 const maxDepth = 32
 
 // NumericDate bounds: years 1 to 9999, which time.Time formats and compares.
+// The very first second of year 1 is left out: it is the zero time.Time,
+// which Claims reads as an absent claim.
 const (
-	minNumericDate = -62135596800
+	minNumericDate = -62135596799
 	maxNumericDate = 253402300799
 )
 
 var errSyntax = errors.New("invalid JSON")
 
-// appendClaims appends c as a JSON object to dst.
+// appendClaims appends c as a JSON object to dst, members in a fixed order
+// (the order of the claim name constants), so equal claims encode equally.
 func appendClaims(dst []byte, c *Claims) ([]byte, error) {
-	dst = append(dst, '{')
-	first := true
-	str := func(name, v string) {
-		if v == "" {
-			return
-		}
-		dst = appendName(dst, name, first)
-		first = false
-		dst = appendString(dst, v)
+	if err := checkDates(c); err != nil {
+		return dst, err
 	}
-	date := func(name string, t time.Time) {
-		if t.IsZero() {
-			return
-		}
-		dst = appendName(dst, name, first)
-		first = false
-		dst = strconv.AppendInt(dst, t.Unix(), 10)
-	}
-	str(claimIss, c.Issuer)
-	str(claimSub, c.Subject)
+	// Every member is written with a leading comma; the first one then
+	// becomes the object's opening brace.
+	start := len(dst)
+	dst = appendStringMember(dst, claimIss, c.Issuer)
+	dst = appendStringMember(dst, claimSub, c.Subject)
 	switch len(c.Audience) {
 	case 0:
 	case 1:
-		str(claimAud, c.Audience[0])
+		dst = appendStringMember(dst, claimAud, c.Audience[0])
 	default:
-		dst = appendName(dst, claimAud, first)
-		first = false
+		dst = appendName(dst, claimAud)
 		dst = append(dst, '[')
 		for i, a := range c.Audience {
 			if i > 0 {
@@ -71,23 +63,22 @@ func appendClaims(dst []byte, c *Claims) ([]byte, error) {
 		}
 		dst = append(dst, ']')
 	}
-	date(claimExp, c.Expiry)
-	date(claimNbf, c.NotBefore)
-	date(claimIat, c.IssuedAt)
-	str(claimJti, c.ID)
-	str(claimClientID, c.ClientID)
-	str(claimScope, c.Scope)
-	date(claimAuthTime, c.AuthTime)
-	str(claimFid, c.FamilyID)
+	dst = appendDateMember(dst, claimExp, c.Expiry)
+	dst = appendDateMember(dst, claimNbf, c.NotBefore)
+	dst = appendDateMember(dst, claimIat, c.IssuedAt)
+	dst = appendStringMember(dst, claimJti, c.ID)
+	dst = appendStringMember(dst, claimClientID, c.ClientID)
+	dst = appendStringMember(dst, claimScope, c.Scope)
+	dst = appendDateMember(dst, claimAuthTime, c.AuthTime)
+	dst = appendStringMember(dst, claimFid, c.FamilyID)
 	if c.Generation != 0 {
-		dst = appendName(dst, claimGen, first)
-		first = false
+		dst = appendName(dst, claimGen)
 		dst = strconv.AppendUint(dst, c.Generation, 10)
 	}
-	str(claimResource, c.Resource)
-	str(claimRedirect, c.RedirectURI)
-	str(claimChallenge, c.CodeChallenge)
-	str(claimChalMethod, c.CodeChallengeMethod)
+	dst = appendStringMember(dst, claimResource, c.Resource)
+	dst = appendStringMember(dst, claimRedirect, c.RedirectURI)
+	dst = appendStringMember(dst, claimChallenge, c.CodeChallenge)
+	dst = appendStringMember(dst, claimChalMethod, c.CodeChallengeMethod)
 	if len(c.Extra) > 0 {
 		names := make([]string, 0, len(c.Extra))
 		for name := range c.Extra {
@@ -99,21 +90,58 @@ func appendClaims(dst []byte, c *Claims) ([]byte, error) {
 			if registered(name) {
 				return dst, fmt.Errorf("%w: extra claim %q shadows a registered claim", ErrClaims, name)
 			}
+			if !utf8.ValidString(name) {
+				return dst, fmt.Errorf("%w: extra claim name is not UTF-8", ErrClaims)
+			}
 			if !json.Valid(v) {
 				return dst, fmt.Errorf("%w: extra claim %q is not valid JSON", ErrClaims, name)
 			}
-			dst = appendName(dst, name, first)
-			first = false
-			dst = append(dst, v...)
+			dst = appendName(dst, name)
+			dst = append(dst, bytes.TrimSpace(v)...)
 		}
 	}
+	if len(dst) == start {
+		return append(dst, '{', '}'), nil
+	}
+	dst[start] = '{'
 	return append(dst, '}'), nil
 }
 
-func appendName(dst []byte, name string, first bool) []byte {
-	if !first {
-		dst = append(dst, ',')
+// checkDates rejects times that NumericDate parsing would refuse, so that
+// Seal never produces a token that cannot be opened.
+func checkDates(c *Claims) error {
+	for _, t := range [...]time.Time{c.Expiry, c.NotBefore, c.IssuedAt, c.AuthTime} {
+		if t.IsZero() {
+			continue
+		}
+		if s := t.Unix(); s < minNumericDate || s > maxNumericDate {
+			return fmt.Errorf("%w: time %s out of range", ErrClaims, t.UTC().Format(time.RFC3339))
+		}
 	}
+	return nil
+}
+
+// appendStringMember appends `,"name":"v"` unless v is empty (absent).
+func appendStringMember(dst []byte, name, v string) []byte {
+	if v == "" {
+		return dst
+	}
+	dst = appendName(dst, name)
+	return appendString(dst, v)
+}
+
+// appendDateMember appends `,"name":seconds` unless t is zero (absent).
+func appendDateMember(dst []byte, name string, t time.Time) []byte {
+	if t.IsZero() {
+		return dst
+	}
+	dst = appendName(dst, name)
+	return strconv.AppendInt(dst, t.Unix(), 10)
+}
+
+// appendName appends `,"name":`.
+func appendName(dst []byte, name string) []byte {
+	dst = append(dst, ',')
 	dst = appendString(dst, name)
 	return append(dst, ':')
 }
@@ -206,6 +234,15 @@ func (d *decoder) expect(c byte) error {
 	return nil
 }
 
+// end requires that nothing but white space is left.
+func (d *decoder) end() error {
+	d.ws()
+	if d.i != len(d.b) {
+		return errSyntax
+	}
+	return nil
+}
+
 // literal consumes the literal lit (true, false, null).
 func (d *decoder) literal(lit string) bool {
 	if len(d.b)-d.i >= len(lit) && view(d.b[d.i:d.i+len(lit)]) == lit {
@@ -220,40 +257,92 @@ func (d *decoder) null() bool {
 	return d.next() == 'n' && d.literal("null")
 }
 
+// member moves to the next member of an object whose '{' has been consumed
+// and returns its name, with d positioned at the value; ok is false after
+// the closing brace. first tells whether this is the first call for the
+// object.
+func (d *decoder) member(first bool) (name string, ok bool, err error) {
+	switch c := d.next(); {
+	case c == '}':
+		d.i++
+		return "", false, nil
+	case !first && c == ',':
+		d.i++
+	case !first:
+		return "", false, errSyntax
+	}
+	if name, err = d.str(); err != nil {
+		return "", false, err
+	}
+	if err = d.expect(':'); err != nil {
+		return "", false, err
+	}
+	return name, true, nil
+}
+
+// SWAR constants: one bit per byte of a 64-bit word.
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// plainChunk reports whether none of the 8 bytes in w is a quote, a
+// backslash or a control character (below 0x20), so that a string scan can
+// step over all of them at once. Bytes from 0x80 up are plain here: str
+// validates UTF-8 separately. Each test is the exact "has a zero byte"
+// (v-lsb)&^v idiom, whose borrows only arise from a true match.
+func plainChunk(w uint64) bool {
+	q := w ^ (lsb * '"')
+	e := w ^ (lsb * '\\')
+	return ((q-lsb)&^q|(e-lsb)&^e|(w-lsb*0x20)&^w)&msb == 0
+}
+
 // str parses a JSON string. Without escapes the result is a view into b.
+// Strings must be valid UTF-8 (RFC 8259 §8.1).
 func (d *decoder) str() (string, error) {
 	if d.next() != '"' {
 		return "", errSyntax
 	}
-	d.i++
-	start := d.i
-	ascii := true
-	for d.i < len(d.b) {
-		c := d.b[d.i]
-		switch {
+	b := d.b
+	start := d.i + 1
+	i := start
+	var high uint64 // OR of the bytes seen, for the UTF-8 check
+	for {
+		for i+8 <= len(b) {
+			w := binary.LittleEndian.Uint64(b[i:])
+			if !plainChunk(w) {
+				break
+			}
+			high |= w
+			i += 8
+		}
+		if i >= len(b) {
+			return "", errSyntax
+		}
+		switch c := b[i]; {
 		case c == '"':
-			s := d.b[start:d.i]
-			d.i++
-			if !ascii && !utf8.Valid(s) {
+			s := b[start:i]
+			d.i = i + 1
+			if high&msb != 0 && !utf8.Valid(s) {
 				return "", errSyntax
 			}
 			return view(s), nil
 		case c == '\\':
+			d.i = i
 			return d.strEscaped(start)
 		case c < 0x20:
 			return "", errSyntax
-		case c >= utf8.RuneSelf:
-			ascii = false
+		default:
+			high |= uint64(c)
+			i++
 		}
-		d.i++
 	}
-	return "", errSyntax
 }
 
-// strEscaped finishes a string that holds escapes, from its first byte at
-// start, into a new buffer.
+// strEscaped finishes, into a new buffer, a string that starts at start and
+// whose first escape is at d.i.
 func (d *decoder) strEscaped(start int) (string, error) {
-	out := make([]byte, 0, len(d.b)-start)
+	out := make([]byte, 0, d.i-start+16)
 	out = append(out, d.b[start:d.i]...)
 	for d.i < len(d.b) {
 		c := d.b[d.i]
@@ -295,22 +384,21 @@ func (d *decoder) strEscaped(start int) (string, error) {
 				return "", errSyntax
 			}
 			if utf16.IsSurrogate(r) {
-				r2 := rune(-1)
+				// A surrogate pair is one character; a lone surrogate
+				// becomes U+FFFD, as in encoding/json.
+				dec := utf8.RuneError
 				if d.i+1 < len(d.b) && d.b[d.i] == '\\' && d.b[d.i+1] == 'u' {
 					save := d.i
 					d.i += 2
-					if r2, ok = d.hex4(); !ok {
+					r2, ok := d.hex4()
+					if !ok {
 						return "", errSyntax
 					}
-					if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-						r = dec
-					} else {
-						d.i = save // lone surrogate: keep the next escape
-						r = utf8.RuneError
+					if dec = utf16.DecodeRune(r, r2); dec == utf8.RuneError {
+						d.i = save // not a pair: the next escape stands alone
 					}
-				} else {
-					r = utf8.RuneError
 				}
+				r = dec
 			}
 			out = utf8.AppendRune(out, r)
 		default:
@@ -342,8 +430,8 @@ func (d *decoder) hex4() (rune, bool) {
 	return r, true
 }
 
-// number scans a JSON number and returns its text and whether it is an
-// integer (no fraction, no exponent).
+// number scans a JSON number (RFC 8259 §6) and returns its text and whether
+// it is an integer (no fraction, no exponent).
 func (d *decoder) number() (text []byte, integer bool, err error) {
 	d.ws()
 	start := d.i
@@ -388,25 +476,55 @@ func (d *decoder) digits() int {
 	return n
 }
 
+// numberByte reports whether c can continue a JSON number.
+func numberByte(c byte) bool {
+	return '0' <= c && c <= '9' || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-'
+}
+
 // date parses a NumericDate (RFC 7519 §2): seconds since the epoch, possibly
-// fractional, truncated to whole seconds.
+// fractional, truncated toward zero to whole seconds as go-jose does.
 func (d *decoder) date() (time.Time, error) {
+	d.ws()
+	// Fast path: an integer of up to 18 digits, which is what Seal writes.
+	b, i := d.b, d.i
+	neg := i < len(b) && b[i] == '-'
+	if neg {
+		i++
+	}
+	j := i
+	var v int64
+	for j < len(b) && j-i < 18 && '0' <= b[j] && b[j] <= '9' {
+		v = v*10 + int64(b[j]-'0')
+		j++
+	}
+	if j > i && (j-i == 1 || b[i] != '0') && (j == len(b) || !numberByte(b[j])) {
+		d.i = j
+		if neg {
+			v = -v
+		}
+		return unixDate(v)
+	}
+
 	text, integer, err := d.number()
 	if err != nil {
 		return time.Time{}, err
 	}
-	var sec int64
 	if integer && len(text) <= 18 {
-		sec, err = strconv.ParseInt(view(text), 10, 64)
-	} else {
-		var f float64
-		f, err = strconv.ParseFloat(view(text), 64)
-		if err == nil && (math.IsNaN(f) || f < minNumericDate || f > maxNumericDate) {
-			err = errSyntax
+		v, err = strconv.ParseInt(view(text), 10, 64)
+		if err != nil {
+			return time.Time{}, errSyntax
 		}
-		sec = int64(f)
+		return unixDate(v)
 	}
-	if err != nil || sec < minNumericDate || sec > maxNumericDate {
+	f, err := strconv.ParseFloat(view(text), 64)
+	if err != nil || math.IsNaN(f) || f <= minNumericDate-1 || f >= maxNumericDate+1 {
+		return time.Time{}, errSyntax
+	}
+	return unixDate(int64(f))
+}
+
+func unixDate(sec int64) (time.Time, error) {
+	if sec < minNumericDate || sec > maxNumericDate {
 		return time.Time{}, errSyntax
 	}
 	return time.Unix(sec, 0), nil
@@ -461,70 +579,22 @@ func (d *decoder) skip(depth int) ([]byte, error) {
 		}
 	case c == '{':
 		d.i++
-		if d.next() == '}' {
-			d.i++
-			break
-		}
-		for {
-			if _, err := d.str(); err != nil {
+		for first := true; ; first = false {
+			_, ok, err := d.member(first)
+			if err != nil {
 				return nil, err
 			}
-			if err := d.expect(':'); err != nil {
-				return nil, err
+			if !ok {
+				break
 			}
 			if _, err := d.skip(depth + 1); err != nil {
 				return nil, err
 			}
-			if d.next() == ',' {
-				d.i++
-				continue
-			}
-			if err := d.expect('}'); err != nil {
-				return nil, err
-			}
-			break
 		}
 	default:
 		return nil, errSyntax
 	}
 	return d.b[start:d.i], nil
-}
-
-// object walks the members of a JSON object, calling member for each name
-// with the decoder positioned at the value, and requires nothing but white
-// space after the object.
-func (d *decoder) object(member func(name string) error) error {
-	if err := d.expect('{'); err != nil {
-		return err
-	}
-	if d.next() == '}' {
-		d.i++
-	} else {
-		for {
-			name, err := d.str()
-			if err != nil {
-				return err
-			}
-			if err := d.expect(':'); err != nil {
-				return err
-			}
-			if err := member(name); err != nil {
-				return err
-			}
-			if d.next() == ',' {
-				d.i++
-				continue
-			}
-			if err := d.expect('}'); err != nil {
-				return err
-			}
-			break
-		}
-	}
-	if d.next() != 0 || d.i != len(d.b) {
-		return errSyntax
-	}
-	return nil
 }
 
 // Bits of the duplicate-member check in parseClaims.
@@ -547,110 +617,126 @@ const (
 	seenChalMethod
 )
 
-// parseClaims decodes the JSON claims set b into c. b must stay unchanged for
-// as long as c is used. A member that appears twice is an error (RFC 7519 §4
-// lets parsers reject duplicates; accepting the last one invites confusion).
+// parseClaims decodes the JSON claims set b (RFC 7519 §4) into c, which
+// must be zero. b must stay unchanged for as long as c is used: strings
+// without escapes are views into it.
+//
+// A member that appears twice is an error (RFC 7519 §4 lets parsers reject
+// duplicates; accepting the last one invites confusion). A registered
+// member whose value is null counts as absent.
 func parseClaims(b []byte, c *Claims) error {
 	d := decoder{b: b}
+	if err := d.expect('{'); err != nil {
+		return err
+	}
 	var seen uint32
-	once := func(bit uint32) error {
-		if seen&bit != 0 {
-			return errSyntax
-		}
-		seen |= bit
-		return nil
-	}
-	strField := func(bit uint32, dst *string) error {
-		if err := once(bit); err != nil {
-			return err
-		}
-		if d.null() {
-			return nil
-		}
-		s, err := d.str()
-		*dst = s
-		return err
-	}
-	dateField := func(bit uint32, dst *time.Time) error {
-		if err := once(bit); err != nil {
-			return err
-		}
-		if d.null() {
-			return nil
-		}
-		t, err := d.date()
-		*dst = t
-		return err
-	}
-	err := d.object(func(name string) error {
-		switch name {
-		case claimIss:
-			return strField(seenIss, &c.Issuer)
-		case claimSub:
-			return strField(seenSub, &c.Subject)
-		case claimAud:
-			if err := once(seenAud); err != nil {
-				return err
-			}
-			return d.audience(c)
-		case claimExp:
-			return dateField(seenExp, &c.Expiry)
-		case claimNbf:
-			return dateField(seenNbf, &c.NotBefore)
-		case claimIat:
-			return dateField(seenIat, &c.IssuedAt)
-		case claimJti:
-			return strField(seenJti, &c.ID)
-		case claimClientID:
-			return strField(seenClientID, &c.ClientID)
-		case claimScope:
-			return strField(seenScope, &c.Scope)
-		case claimAuthTime:
-			return dateField(seenAuthTime, &c.AuthTime)
-		case claimFid:
-			return strField(seenFid, &c.FamilyID)
-		case claimGen:
-			if err := once(seenGen); err != nil {
-				return err
-			}
-			text, integer, err := d.number()
-			if err != nil || !integer {
-				return errSyntax
-			}
-			c.Generation, err = strconv.ParseUint(view(text), 10, 64)
-			return err
-		case claimResource:
-			return strField(seenResource, &c.Resource)
-		case claimRedirect:
-			return strField(seenRedirect, &c.RedirectURI)
-		case claimChallenge:
-			return strField(seenChallenge, &c.CodeChallenge)
-		case claimChalMethod:
-			return strField(seenChalMethod, &c.CodeChallengeMethod)
-		}
-		raw, err := d.skip(0)
+	for first := true; ; first = false {
+		name, ok, err := d.member(first)
 		if err != nil {
 			return err
 		}
-		if c.Extra == nil {
-			c.Extra = make(map[string]json.RawMessage, 2)
-		} else if _, dup := c.Extra[name]; dup {
+		if !ok {
+			break
+		}
+		if err := d.claim(c, name, &seen); err != nil {
+			return err
+		}
+	}
+	return d.end()
+}
+
+// claim decodes the value of the member name into c.
+func (d *decoder) claim(c *Claims, name string, seen *uint32) error {
+	var (
+		bit uint32
+		s   *string
+		t   *time.Time
+	)
+	switch name {
+	case claimIss:
+		bit, s = seenIss, &c.Issuer
+	case claimSub:
+		bit, s = seenSub, &c.Subject
+	case claimAud:
+		bit = seenAud
+	case claimExp:
+		bit, t = seenExp, &c.Expiry
+	case claimNbf:
+		bit, t = seenNbf, &c.NotBefore
+	case claimIat:
+		bit, t = seenIat, &c.IssuedAt
+	case claimJti:
+		bit, s = seenJti, &c.ID
+	case claimClientID:
+		bit, s = seenClientID, &c.ClientID
+	case claimScope:
+		bit, s = seenScope, &c.Scope
+	case claimAuthTime:
+		bit, t = seenAuthTime, &c.AuthTime
+	case claimFid:
+		bit, s = seenFid, &c.FamilyID
+	case claimGen:
+		bit = seenGen
+	case claimResource:
+		bit, s = seenResource, &c.Resource
+	case claimRedirect:
+		bit, s = seenRedirect, &c.RedirectURI
+	case claimChallenge:
+		bit, s = seenChallenge, &c.CodeChallenge
+	case claimChalMethod:
+		bit, s = seenChalMethod, &c.CodeChallengeMethod
+	default:
+		return d.extra(c, name)
+	}
+	if *seen&bit != 0 {
+		return errSyntax
+	}
+	*seen |= bit
+	if d.null() {
+		return nil
+	}
+	var err error
+	switch {
+	case s != nil:
+		*s, err = d.str()
+	case t != nil:
+		*t, err = d.date()
+	case bit == seenAud:
+		err = d.audience(c)
+	default: // gen: a non-negative integer
+		text, integer, nerr := d.number()
+		if nerr != nil || !integer {
 			return errSyntax
 		}
-		c.Extra[name] = raw
-		return nil
-	})
-	return err
+		c.Generation, err = strconv.ParseUint(view(text), 10, 64)
+	}
+	if err != nil {
+		return errSyntax
+	}
+	return nil
+}
+
+// extra stores an unregistered claim's raw value in c.Extra. The value is
+// copied: json.RawMessage is a mutable slice, and the buffer it came from
+// backs the claims' strings.
+func (d *decoder) extra(c *Claims, name string) error {
+	raw, err := d.skip(0)
+	if err != nil {
+		return err
+	}
+	if c.Extra == nil {
+		c.Extra = make(map[string]json.RawMessage, 2)
+	} else if _, dup := c.Extra[name]; dup {
+		return errSyntax
+	}
+	c.Extra[name] = bytes.Clone(raw)
+	return nil
 }
 
 // audience parses "aud": a string or an array of strings (RFC 7519 §4.1.3).
+// A single audience lives in c.audBuf, so it costs no allocation.
 func (d *decoder) audience(c *Claims) error {
 	switch d.next() {
-	case 'n':
-		if !d.literal("null") {
-			return errSyntax
-		}
-		return nil
 	case '"':
 		s, err := d.str()
 		if err != nil {
@@ -661,7 +747,6 @@ func (d *decoder) audience(c *Claims) error {
 		return nil
 	case '[':
 		d.i++
-		c.Audience = nil
 		if d.next() == ']' {
 			d.i++
 			return nil
@@ -694,12 +779,24 @@ type header struct {
 }
 
 // parseHeader decodes a JWE protected header (RFC 7516 §4.1). Members other
-// than alg, enc, kid, typ, zip and crit are ignored, as RFC 7515 §4 allows.
+// than alg, enc, kid, typ, zip and crit are ignored, as RFC 7515 §4 allows:
+// in particular jku, jwk, x5u and x5c never select a key. The strings of
+// the result view b.
 func parseHeader(b []byte) (header, error) {
 	d := decoder{b: b}
 	var h header
+	if err := d.expect('{'); err != nil {
+		return h, err
+	}
 	var seen uint8
-	err := d.object(func(name string) error {
+	for first := true; ; first = false {
+		name, ok, err := d.member(first)
+		if err != nil {
+			return h, err
+		}
+		if !ok {
+			break
+		}
 		var dst *string
 		var bit uint8
 		switch name {
@@ -717,16 +814,18 @@ func parseHeader(b []byte) (header, error) {
 			h.crit = true
 		}
 		if dst == nil {
-			_, err := d.skip(0)
-			return err
+			if _, err := d.skip(0); err != nil {
+				return h, err
+			}
+			continue
 		}
 		if seen&bit != 0 {
-			return errSyntax
+			return h, errSyntax
 		}
 		seen |= bit
-		s, err := d.str()
-		*dst = s
-		return err
-	})
-	return h, err
+		if *dst, err = d.str(); err != nil {
+			return h, err
+		}
+	}
+	return h, d.end()
 }

@@ -2,7 +2,9 @@ package crypttoken
 
 import (
 	"fmt"
+	"maps"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/sealedtoken/issuer/pkg/keys"
@@ -14,22 +16,26 @@ import (
 //
 // A resource server's ring already confines it to tokens sealed for its own
 // audience (SPEC §3, key separation); setting Issuer and Audience as well
-// guards against a misconfigured ring and is recommended.
+// guards against a misconfigured ring and is recommended (RFC 9068 §4).
 type Expected struct {
-	// Issuer, when set, must equal the "iss" claim.
+	// Issuer, when set, must equal the "iss" claim (RFC 7519 §4.1.1).
 	Issuer string
-	// Audience, when set, must be one of the "aud" claim's values.
+	// Audience, when set, must be one of the "aud" claim's values
+	// (RFC 7519 §4.1.3).
 	Audience string
 	// Type is the required "typ" header; zero means TypeAccess.
 	Type Type
-	// Leeway is the clock skew tolerated on "exp", "nbf" and "iat".
+	// Leeway is the clock skew tolerated on "exp", "nbf" and "iat", at
+	// most 10 minutes (RFC 7519 §4.1.4: "some small leeway").
 	Leeway time.Duration
-	// Time is the clock; nil means the Opener's clock (time.Now by default).
+	// Time is the clock, for key expiry and the time claims; nil means the
+	// Opener's clock (WithClock, or time.Now).
 	Time func() time.Time
 }
 
 // Opener opens and validates tokens sealed with the keys of a ring. It is
-// safe for concurrent use; the ring may be swapped while it opens.
+// safe for concurrent use, and the ring may be swapped while it opens: each
+// Open looks its key up in the set current at its start.
 type Opener struct {
 	ring     *keys.Ring
 	exp      Expected
@@ -38,10 +44,25 @@ type Opener struct {
 	allowKW  bool
 	allowDir bool
 	maxSize  int
+	// headers caches the protected headers of tokens that opened, keyed by
+	// their base64url text (see remember).
+	headers atomic.Pointer[map[string]openHeader]
 }
 
+// openHeader is what Open retains of a protected header that passed the
+// checks that depend on the header alone.
+type openHeader struct {
+	alg   keys.Alg
+	kid   string
+	typOK bool
+}
+
+// maxCachedHeaders bounds an Opener's header cache. An issuer writes one
+// header per key and token type, so a handful of entries serve a ring.
+const maxCachedHeaders = 32
+
 // NewOpener returns an Opener that accepts tokens sealed by keys of ring and
-// meeting exp.
+// meeting exp. Options: WithClock, WithAlgorithms, WithMaxSize.
 func NewOpener(ring *keys.Ring, exp Expected, opts ...Option) (*Opener, error) {
 	if ring == nil || ring.Load() == nil {
 		return nil, fmt.Errorf("%w: nil ring", ErrConfig)
@@ -76,66 +97,150 @@ func NewOpener(ring *keys.Ring, exp Expected, opts ...Option) (*Opener, error) {
 }
 
 // Open decrypts token and validates it against the Opener's expectations,
-// returning its claims. Every failure is reported with one of the package's
-// sentinel errors (ErrMalformed, ErrAlgorithm, ErrUnknownKey, ErrDecrypt,
-// ErrType, ErrExpired, ...), matched with errors.Is.
+// returning its claims.
+//
+// The checks run in this order, and the first failure is returned, matched
+// with errors.Is: size and shape (ErrMalformed); header: zip
+// (ErrCompression), crit (ErrCritical), enc and alg against the allow-list
+// (ErrAlgorithm); kid known and not expired (ErrUnknownKey); the key's own
+// algorithm (ErrAlgorithm); part sizes and base64url (ErrMalformed);
+// decryption, which authenticates header and content (ErrDecrypt); typ
+// (ErrType); the claims' JSON (ErrMalformed); exp present
+// (ErrMissingClaim); exp (ErrExpired), nbf (ErrNotYetValid), iat
+// (ErrIssuedInFuture); iss (ErrIssuer); aud (ErrAudience). Nothing the
+// token says is trusted before it has decrypted, except what picks the key.
 func (o *Opener) Open(token string) (*Claims, error) {
+	if len(token) > o.maxSize {
+		return nil, fmt.Errorf("%w: longer than %d bytes", ErrMalformed, o.maxSize)
+	}
+	var p [5]string
+	if !split(token, &p) {
+		return nil, fmt.Errorf("%w: not five dot-separated parts", ErrMalformed)
+	}
+	h, cached := o.cachedHeader(p[0])
+	if !cached {
+		var err error
+		if h, err = o.checkHeader(p[0]); err != nil {
+			return nil, err
+		}
+	}
+	now := o.now()
+	key, ok := o.ring.Load().Opening(h.kid, now)
+	if !ok {
+		return nil, fmt.Errorf("%w: kid %q", ErrUnknownKey, safeValue(h.kid))
+	}
+	if key.Alg != h.alg {
+		// A key is only ever used with its own algorithm (RFC 8725 §3.1).
+		return nil, fmt.Errorf("%w: alg %q with a %s key", ErrAlgorithm, h.alg, key.Alg)
+	}
+	kw := key.Alg == keys.A256KW
+
+	// The fixed-size parts, then one buffer for IV, ciphertext, tag and the
+	// key-wrap scratch block. The ciphertext is opened in place, and the
+	// claims' strings view the plaintext: this buffer is the token's only
+	// allocation besides the Claims.
+	if len(p[2]) != ivB64 || len(p[4]) != tagB64 {
+		return nil, fmt.Errorf("%w: IV or tag of wrong size", ErrMalformed)
+	}
+	if kw && len(p[1]) != wrappedB64 {
+		return nil, fmt.Errorf("%w: encrypted key of wrong size", ErrMalformed)
+	}
+	if !kw && p[1] != "" {
+		return nil, fmt.Errorf("%w: dir tokens carry no encrypted key", ErrMalformed)
+	}
+	ctLen, ok := decodedLen(len(p[3]))
+	if !ok {
+		return nil, fmt.Errorf("%w: ciphertext is not base64url", ErrMalformed)
+	}
+	buf := make([]byte, ivSize+ctLen+tagSize+blockSize)
+	iv := buf[:ivSize]
+	sealed := buf[ivSize : ivSize+ctLen+tagSize]
+	blk := (*[blockSize]byte)(buf[ivSize+ctLen+tagSize:])
+	if !decodeSegment(iv, p[2]) || !decodeSegment(sealed[:ctLen], p[3]) || !decodeSegment(sealed[ctLen:], p[4]) {
+		return nil, fmt.Errorf("%w: part is not base64url", ErrMalformed)
+	}
+	aead := key.AEAD()
+	if kw {
+		var wrapped [wrappedSize]byte
+		if !decodeSegment(wrapped[:], p[1]) {
+			return nil, fmt.Errorf("%w: encrypted key is not base64url", ErrMalformed)
+		}
+		var cek [cekSize]byte
+		ok := keyUnwrap(key.Block(), &cek, &wrapped, blk)
+		var err error
+		if ok {
+			aead, err = newGCM(cek[:])
+		}
+		clear(cek[:])
+		if !ok || err != nil {
+			// RFC 3394 integrity failure: as opaque as a bad tag.
+			return nil, ErrDecrypt
+		}
+	}
+	plain, err := aead.Open(sealed[:0], iv, sealed, b64Bytes(p[0]))
+	if err != nil {
+		return nil, ErrDecrypt
+	}
+
+	// Only authenticated data decides anything from here on.
+	if !h.typOK {
+		return nil, fmt.Errorf("%w: want %s", ErrType, o.typ)
+	}
+	if !cached {
+		o.remember(p[0], h)
+	}
 	c := new(Claims)
-	if err := o.OpenInto(token, c); err != nil {
+	if err := parseClaims(plain, c); err != nil {
+		return nil, fmt.Errorf("%w: claims are not a valid JSON object", ErrMalformed)
+	}
+	if err := o.validate(c, now); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-// OpenInto is Open decoding into c, which it overwrites. On error c is left
-// zero.
-func (o *Opener) OpenInto(token string, c *Claims) error {
-	c.reset()
-	err := o.open(token, c)
-	if err != nil {
-		c.reset()
-	}
-	return err
-}
-
-func (o *Opener) open(token string, c *Claims) error {
-	if len(token) > o.maxSize {
-		return fmt.Errorf("%w: longer than %d bytes", ErrMalformed, o.maxSize)
-	}
-	var parts [5]string
+// split cuts a compact serialization into its five parts.
+func split(token string, p *[5]string) bool {
 	rest := token
-	for i := 0; i < 4; i++ {
+	for i := range 4 {
 		j := strings.IndexByte(rest, '.')
 		if j < 0 {
-			return fmt.Errorf("%w: not five dot-separated parts", ErrMalformed)
+			return false
 		}
-		parts[i], rest = rest[:j], rest[j+1:]
+		p[i], rest = rest[:j], rest[j+1:]
 	}
 	if strings.IndexByte(rest, '.') >= 0 {
-		return fmt.Errorf("%w: not five dot-separated parts", ErrMalformed)
+		return false
 	}
-	parts[4] = rest
+	p[4] = rest
+	return true
+}
 
-	// The protected header.
-	var hbuf [384]byte
-	if b64.DecodedLen(len(parts[0])) > len(hbuf) {
-		return fmt.Errorf("%w: header too long", ErrMalformed)
+// checkHeader decodes and checks the protected header seg (RFC 7516 §4.1,
+// §5.2 steps 2 to 5): no compression, no critical extensions, A256GCM, and
+// an allowed key-management algorithm.
+func (o *Opener) checkHeader(seg string) (openHeader, error) {
+	n, ok := decodedLen(len(seg))
+	if !ok || n > maxHeader {
+		return openHeader{}, fmt.Errorf("%w: header is not base64url or too long", ErrMalformed)
 	}
-	n, err := b64.Decode(hbuf[:], b64Bytes(parts[0]))
-	if err != nil {
-		return fmt.Errorf("%w: header is not base64url", ErrMalformed)
+	// The parsed strings view this buffer, which is never written again;
+	// it may live on in the header cache.
+	hb := make([]byte, n)
+	if !decodeSegment(hb, seg) {
+		return openHeader{}, fmt.Errorf("%w: header is not base64url", ErrMalformed)
 	}
-	h, err := parseHeader(hbuf[:n])
+	h, err := parseHeader(hb)
 	if err != nil {
-		return fmt.Errorf("%w: header is not a JSON object", ErrMalformed)
+		return openHeader{}, fmt.Errorf("%w: header is not a JSON object", ErrMalformed)
 	}
 	switch {
 	case h.zip:
-		return ErrCompression
+		return openHeader{}, ErrCompression
 	case h.crit:
-		return ErrCritical
+		return openHeader{}, ErrCritical
 	case h.enc != encA256GCM:
-		return fmt.Errorf("%w: enc must be A256GCM", ErrAlgorithm)
+		return openHeader{}, fmt.Errorf("%w: enc %q", ErrAlgorithm, safeValue(h.enc))
 	}
 	var alg keys.Alg
 	switch {
@@ -144,77 +249,41 @@ func (o *Opener) open(token string, c *Claims) error {
 	case h.alg == string(keys.Direct) && o.allowDir:
 		alg = keys.Direct
 	default:
-		return fmt.Errorf("%w: alg %q", ErrAlgorithm, safeValue(h.alg))
+		return openHeader{}, fmt.Errorf("%w: alg %q", ErrAlgorithm, safeValue(h.alg))
 	}
-	now := o.now()
-	key, ok := o.ring.Load().Opening(h.kid, now)
-	if !ok {
-		return fmt.Errorf("%w: kid %q", ErrUnknownKey, safeValue(h.kid))
-	}
-	if key.Alg != alg {
-		// A key is only ever used with its own algorithm (no cross-use).
-		return fmt.Errorf("%w: alg %q with a %s key", ErrAlgorithm, alg, key.Alg)
-	}
-	typOK := typeMatches(h.typ, o.typ)
+	return openHeader{alg: alg, kid: h.kid, typOK: typeMatches(h.typ, o.typ)}, nil
+}
 
-	// Encrypted key, IV and tag have fixed sizes.
-	var iv [ivSize]byte
-	var tag [tagSize]byte
-	if len(parts[2]) != 16 || len(parts[4]) != 22 {
-		return fmt.Errorf("%w: IV or tag of wrong size", ErrMalformed)
+func (o *Opener) cachedHeader(seg string) (openHeader, bool) {
+	if m := o.headers.Load(); m != nil {
+		h, ok := (*m)[seg]
+		return h, ok
 	}
-	if _, err := b64.Decode(iv[:], b64Bytes(parts[2])); err != nil {
-		return fmt.Errorf("%w: IV is not base64url", ErrMalformed)
-	}
-	if _, err := b64.Decode(tag[:], b64Bytes(parts[4])); err != nil {
-		return fmt.Errorf("%w: tag is not base64url", ErrMalformed)
-	}
-	aead := key.AEAD()
-	if alg == keys.A256KW {
-		var wrapped [wrappedSize]byte
-		if len(parts[1]) != 54 {
-			return fmt.Errorf("%w: encrypted key of wrong size", ErrMalformed)
-		}
-		if _, err := b64.Decode(wrapped[:], b64Bytes(parts[1])); err != nil {
-			return fmt.Errorf("%w: encrypted key is not base64url", ErrMalformed)
-		}
-		var cek [cekSize]byte
-		if !keyUnwrap(key.Block(), &cek, wrapped[:]) {
-			return ErrDecrypt
-		}
-		aead, err = newGCM(cek[:])
-		clear(cek[:])
-		if err != nil {
-			return ErrDecrypt
-		}
-	} else if parts[1] != "" {
-		return fmt.Errorf("%w: dir tokens carry no encrypted key", ErrMalformed)
-	}
+	return openHeader{}, false
+}
 
-	// Ciphertext and tag into one fresh buffer, opened in place. The
-	// plaintext stays in this buffer, which the claims' strings view.
-	buf := make([]byte, b64.DecodedLen(len(parts[3]))+tagSize)
-	n, err = b64.Decode(buf, b64Bytes(parts[3]))
-	if err != nil {
-		return fmt.Errorf("%w: ciphertext is not base64url", ErrMalformed)
+// remember caches a header that has just been authenticated by a successful
+// decryption, so only headers the issuer wrote are ever cached, and decoding
+// and parsing are skipped for every later token of the same key and type.
+// The cache is a copy-on-write map: reads take no lock. When it is full it
+// starts over, which bounds it even as keys rotate for years.
+func (o *Opener) remember(seg string, h openHeader) {
+	old := o.headers.Load()
+	var m map[string]openHeader
+	if old == nil || len(*old) >= maxCachedHeaders {
+		m = make(map[string]openHeader, 4)
+	} else {
+		m = maps.Clone(*old)
 	}
-	copy(buf[n:], tag[:])
-	plain, err := aead.Open(buf[:0], iv[:], buf[:n+tagSize], b64Bytes(parts[0]))
-	if err != nil {
-		return ErrDecrypt
-	}
-	// Only authenticated data decides anything from here on.
-	if !typOK {
-		return fmt.Errorf("%w: want %s", ErrType, o.typ)
-	}
-	if err := parseClaims(plain, c); err != nil {
-		return fmt.Errorf("%w: claims are not a valid JSON object", ErrMalformed)
-	}
-	return o.validate(c, now)
+	// Clone the key: a substring would pin the whole token, a credential,
+	// in memory.
+	m[strings.Clone(seg)] = h
+	o.headers.CompareAndSwap(old, &m) // a lost race only costs a later miss
 }
 
 // validate checks the time, issuer and audience claims (RFC 7519 §4.1,
-// RFC 9068 §4).
+// RFC 9068 §4). exp must be after now, nbf and iat at or before it, each
+// with the leeway.
 func (o *Opener) validate(c *Claims, now time.Time) error {
 	leeway := o.exp.Leeway
 	if c.Expiry.IsZero() {
@@ -241,8 +310,9 @@ func (o *Opener) validate(c *Claims, now time.Time) error {
 // typeMatches compares a "typ" header with the wanted type, ignoring case and
 // an "application/" prefix (RFC 7515 §4.1.9, RFC 9068 §4).
 func typeMatches(got string, want Type) bool {
-	if len(got) > len("application/") && strings.EqualFold(got[:len("application/")], "application/") {
-		got = got[len("application/"):]
+	const prefix = "application/"
+	if len(got) > len(prefix) && strings.EqualFold(got[:len(prefix)], prefix) {
+		got = got[len(prefix):]
 	}
 	return strings.EqualFold(got, string(want))
 }

@@ -1,33 +1,37 @@
 package crypttoken
 
 import (
-	"crypto/aes"
-	"crypto/cipher"
 	"encoding/base64"
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sealedtoken/issuer/pkg/keys"
 )
 
-// Option configures a Sealer or an Opener.
+// Option configures a Sealer or an Opener. Options are built only by this
+// package's With functions.
 type Option interface{ apply(*options) error }
 
 type options struct {
 	now     func() time.Time
 	algs    []keys.Alg
 	maxSize int
+	// openerOnly names the first option given that only an Opener uses,
+	// so that NewSealer can refuse it instead of ignoring it.
+	openerOnly string
 }
 
 type optionFunc func(*options) error
 
 func (f optionFunc) apply(o *options) error { return f(o) }
 
-// WithClock sets the clock, which defaults to time.Now. Sealing uses it to
-// pick the active key and fill "iat"; opening, to decide key expiry.
-// Expected.Time, when set, takes precedence for claim validation.
+// WithClock sets the clock, which defaults to time.Now. A Sealer uses it to
+// pick the active key and to fill "iat". An Opener uses it to decide key
+// expiry and to check "exp", "nbf" and "iat"; Expected.Time, when set, takes
+// precedence over it.
 func WithClock(now func() time.Time) Option {
 	return optionFunc(func(o *options) error {
 		if now == nil {
@@ -38,9 +42,9 @@ func WithClock(now func() time.Time) Option {
 	})
 }
 
-// WithAlgorithms narrows the key-management algorithms an Opener accepts;
-// by default it accepts A256KW and dir, and always only with the algorithm
-// recorded for the key named by "kid".
+// WithAlgorithms narrows the key-management algorithms an Opener accepts.
+// By default it accepts A256KW and dir, and always only with the algorithm
+// recorded for the key named by "kid" (RFC 8725 §3.1). Opener only.
 func WithAlgorithms(algs ...keys.Alg) Option {
 	return optionFunc(func(o *options) error {
 		if len(algs) == 0 {
@@ -51,21 +55,29 @@ func WithAlgorithms(algs ...keys.Alg) Option {
 				return fmt.Errorf("%w: algorithm %q", ErrConfig, a)
 			}
 		}
-		o.algs = append([]keys.Alg(nil), algs...)
+		o.algs = slices.Clone(algs)
+		o.markOpenerOnly("WithAlgorithms")
 		return nil
 	})
 }
 
-// WithMaxSize sets the largest token, in bytes, an Opener considers
-// (default 8 KiB); longer input is ErrMalformed before any decoding.
+// WithMaxSize sets the longest token, in bytes, an Opener considers (default
+// 8 KiB); longer input is ErrMalformed before any decoding. Opener only.
 func WithMaxSize(n int) Option {
 	return optionFunc(func(o *options) error {
 		if n < 64 || n > 1<<20 {
 			return fmt.Errorf("%w: max size %d out of range [64, 1MiB]", ErrConfig, n)
 		}
 		o.maxSize = n
+		o.markOpenerOnly("WithMaxSize")
 		return nil
 	})
+}
+
+func (o *options) markOpenerOnly(name string) {
+	if o.openerOnly == "" {
+		o.openerOnly = name
+	}
 }
 
 func buildOptions(opts []Option) (options, error) {
@@ -81,14 +93,26 @@ func buildOptions(opts []Option) (options, error) {
 	return o, nil
 }
 
-// Sealer seals claims into compact JWE tokens with the active key of a ring.
-// It is safe for concurrent use; the ring may be swapped while it seals.
+// Sealer seals claims into compact JWE tokens (RFC 7516 §7.1) with the
+// active key of a ring. It is safe for concurrent use, and the ring may be
+// swapped while it seals: each seal uses the key that is active in the set
+// loaded at its start.
 type Sealer struct {
 	ring *keys.Ring
 	now  func() time.Time
+	// hdr caches the encoded protected headers of the last sealing key;
+	// it changes only when the ring's active key does.
+	hdr atomic.Pointer[sealHeaders]
 }
 
-// NewSealer returns a Sealer for ring.
+// sealHeaders are the base64url protected headers of one key, by Type.
+type sealHeaders struct {
+	key *keys.Key
+	enc [numTypes]string
+}
+
+// NewSealer returns a Sealer for ring. Its only option is WithClock;
+// Opener-only options are refused with ErrConfig.
 func NewSealer(ring *keys.Ring, opts ...Option) (*Sealer, error) {
 	if ring == nil || ring.Load() == nil {
 		return nil, fmt.Errorf("%w: nil ring", ErrConfig)
@@ -97,31 +121,66 @@ func NewSealer(ring *keys.Ring, opts ...Option) (*Sealer, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.openerOnly != "" {
+		return nil, fmt.Errorf("%w: %s applies to an Opener, not a Sealer", ErrConfig, o.openerOnly)
+	}
 	return &Sealer{ring: ring, now: o.now}, nil
 }
 
-// scratch is a reusable plaintext buffer for sealing.
-type scratch struct{ b []byte }
+// sealScratch is the per-seal working memory, pooled. Everything a seal
+// passes to the cipher interfaces lives here rather than on the stack,
+// where it would escape to the heap on every call.
+type sealScratch struct {
+	ent     entropy
+	plain   []byte // the claims, encrypted in place
+	used    int    // how much of plain to wipe
+	rnd     [ivSize + cekSize]byte
+	wrapped [wrappedSize]byte
+	blk     [blockSize]byte
+}
 
-var scratchPool = sync.Pool{New: func() any { return &scratch{b: make([]byte, 0, 1024)} }}
+// maxPooledPlain bounds the plaintext buffer kept in the pool, so that one
+// huge token does not pin memory for good.
+const maxPooledPlain = 64 << 10
+
+var sealPool = sync.Pool{New: func() any {
+	return &sealScratch{ent: entropy{off: len(entropy{}.buf)}, plain: make([]byte, 0, 1024)}
+}}
+
+func (sc *sealScratch) release() {
+	clear(sc.plain[:sc.used]) // plaintext claims must not linger
+	clear(sc.rnd[:])          // nor the content key
+	sc.used = 0
+	if cap(sc.plain) > maxPooledPlain {
+		sc.plain = make([]byte, 0, 1024)
+	}
+	sealPool.Put(sc)
+}
 
 // Seal encrypts c as a token of type typ and returns it in compact form.
 //
-// Seal sets c.ID to a fresh random "jti" when it is empty and c.IssuedAt to
-// the current time when it is zero; c.Expiry is required. The key is the
-// ring's active key, and the algorithm is that key's (A256KW or dir), with
-// content encryption A256GCM.
+// c.Expiry is required. Seal sets c.ID to a fresh random "jti" when it is
+// empty and c.IssuedAt to the current time when it is zero (even if it then
+// fails), so that the caller learns both. The key is the ring's active key
+// and the algorithm that key's (A256KW or dir), with content encryption
+// A256GCM (RFC 7518 §4.4, §4.5, §5.3). Each A256KW token has a fresh random
+// content key, and every token a fresh random 96-bit IV.
+//
+// Errors: ErrClaims (bad type or claims), ErrNoKey, ErrKeyExhausted, or a
+// failure to read randomness.
 func (s *Sealer) Seal(typ Type, c *Claims) (string, error) {
-	b, err := s.AppendSeal(make([]byte, 0, 512), typ, c)
+	b, err := s.AppendSeal(nil, typ, c)
 	if err != nil {
 		return "", err
 	}
-	return view(b), nil
+	return view(b), nil // b is ours alone and never written again
 }
 
-// AppendSeal is Seal appending the token to dst.
+// AppendSeal is Seal appending the token to dst, for callers that write it
+// straight into a response buffer. On error dst is returned unchanged.
 func (s *Sealer) AppendSeal(dst []byte, typ Type, c *Claims) ([]byte, error) {
-	if !typ.Valid() {
+	ti := typ.index()
+	if ti < 0 {
 		return dst, fmt.Errorf("%w: token type %q", ErrClaims, typ)
 	}
 	if c == nil || c.Expiry.IsZero() {
@@ -135,73 +194,85 @@ func (s *Sealer) AppendSeal(dst []byte, typ Type, c *Claims) ([]byte, error) {
 	if key.Alg == keys.Direct && key.CountSeal() > keys.SealLimit {
 		return dst, fmt.Errorf("%w: key %s", ErrKeyExhausted, key.ID)
 	}
+
+	sc := sealPool.Get().(*sealScratch)
+	defer sc.release()
 	if c.ID == "" {
-		c.ID, err = NewID()
-		if err != nil {
+		if c.ID, err = newID(&sc.ent); err != nil {
 			return dst, err
 		}
 	}
 	if c.IssuedAt.IsZero() {
 		c.IssuedAt = now
 	}
-
-	sc := scratchPool.Get().(*scratch)
-	defer func() {
-		clear(sc.b[:cap(sc.b)]) // plaintext claims must not linger
-		sc.b = sc.b[:0]
-		scratchPool.Put(sc)
-	}()
-	plain, err := appendClaims(sc.b[:0], c)
+	plain, err := appendClaims(sc.plain[:0], c)
+	sc.used = len(plain)
 	if err != nil {
+		clear(plain)
+		sc.used = 0
 		return dst, err
 	}
-	plain = slices.Grow(plain, tagSize) // room for the ciphertext's tag
-	sc.b = plain[:0]                    // keep any growth for the next caller
-
-	// Part 1: protected header, also the AAD.
-	headerStart := len(dst)
-	dst = appendHeader(dst, key, typ)
-	aadEnd := len(dst)
+	plain = slices.Grow(plain, tagSize) // room for the tag, in place
+	sc.plain = plain[:0]                // keep any growth for the next seal
 
 	// Random material: the IV, and for A256KW the content key.
-	var rnd [ivSize + cekSize]byte
+	kw := key.Alg == keys.A256KW
 	need := ivSize
-	if key.Alg == keys.A256KW {
+	if kw {
 		need += cekSize
 	}
-	if err := randomFill(rnd[:need]); err != nil {
-		return dst[:headerStart], fmt.Errorf("crypttoken: reading randomness: %w", err)
+	if err := sc.ent.fill(sc.rnd[:need]); err != nil {
+		return dst, fmt.Errorf("crypttoken: reading randomness: %w", err)
 	}
-	iv := rnd[:ivSize]
-
-	// Part 2: the encrypted key.
-	dst = append(dst, '.')
+	iv := sc.rnd[:ivSize]
 	aead := key.AEAD()
-	if key.Alg == keys.A256KW {
-		cek := (*[cekSize]byte)(rnd[ivSize:])
-		var wrapped [wrappedSize]byte
-		keyWrap(key.Block(), &wrapped, cek)
-		dst = b64.AppendEncode(dst, wrapped[:])
+	if kw {
+		cek := (*[cekSize]byte)(sc.rnd[ivSize:])
+		keyWrap(key.Block(), &sc.wrapped, cek, &sc.blk)
 		aead, err = newGCM(cek[:])
 		clear(cek[:])
 		if err != nil {
-			return dst[:headerStart], err
+			return dst, fmt.Errorf("crypttoken: content cipher: %w", err)
 		}
 	}
-	// Parts 3 to 5: IV, ciphertext, tag. The plaintext is encrypted in
-	// place in the scratch buffer, then encoded into dst.
+
+	hdr := s.header(key, ti)
+	size := len(hdr) + 4 + ivB64 + b64.EncodedLen(len(plain)) + tagB64
+	if kw {
+		size += wrappedB64
+	}
+	dst = slices.Grow(dst, size)
+	dst = append(dst, hdr...) // part 1: the protected header, also the AAD
 	dst = append(dst, '.')
-	dst = b64.AppendEncode(dst, iv)
+	if kw {
+		dst = b64.AppendEncode(dst, sc.wrapped[:]) // part 2: the encrypted key
+	}
 	dst = append(dst, '.')
-	sealed := aead.Seal(plain[:0], iv, plain, dst[headerStart:aadEnd])
+	dst = b64.AppendEncode(dst, iv) // part 3
+	dst = append(dst, '.')
+	sealed := aead.Seal(plain[:0], iv, plain, b64Bytes(hdr))
 	ct, tag := sealed[:len(sealed)-tagSize], sealed[len(sealed)-tagSize:]
-	dst = b64.AppendEncode(dst, ct)
+	dst = b64.AppendEncode(dst, ct) // part 4
 	dst = append(dst, '.')
-	dst = b64.AppendEncode(dst, tag)
-	return dst, nil
+	return b64.AppendEncode(dst, tag), nil // part 5
 }
 
-// appendHeader appends the base64url protected header for key and typ.
+// header returns the base64url protected header for key and the type with
+// index ti, from the cache when key is the cached one.
+func (s *Sealer) header(key *keys.Key, ti int) string {
+	if h := s.hdr.Load(); h != nil && h.key == key {
+		return h.enc[ti]
+	}
+	h := &sealHeaders{key: key}
+	for i, t := range types {
+		h.enc[i] = string(appendHeader(nil, key, t))
+	}
+	s.hdr.Store(h)
+	return h.enc[ti]
+}
+
+// appendHeader appends the base64url protected header for key and typ
+// (RFC 7516 §4.1): alg, enc, kid and typ, in that order.
 func appendHeader(dst []byte, key *keys.Key, typ Type) []byte {
 	var buf [256]byte
 	h := append(buf[:0], `{"alg":"`...)
@@ -214,19 +285,17 @@ func appendHeader(dst []byte, key *keys.Key, typ Type) []byte {
 	return b64.AppendEncode(dst, h)
 }
 
-func newGCM(key []byte) (cipher.AEAD, error) {
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, err
-	}
-	return cipher.NewGCM(block)
+// NewID returns a fresh random token identifier ("jti", RFC 7519 §4.1.7):
+// 128 bits from crypto/rand, base64url-encoded (22 characters).
+func NewID() (string, error) {
+	e := entropyPool.Get().(*entropy)
+	defer entropyPool.Put(e)
+	return newID(e)
 }
 
-// NewID returns a fresh random token identifier ("jti"): 128 bits from
-// crypto/rand, base64url-encoded.
-func NewID() (string, error) {
+func newID(e *entropy) (string, error) {
 	var b [16]byte
-	if err := randomFill(b[:]); err != nil {
+	if err := e.fill(b[:]); err != nil {
 		return "", fmt.Errorf("crypttoken: reading randomness: %w", err)
 	}
 	return base64.RawURLEncoding.EncodeToString(b[:]), nil
