@@ -122,13 +122,16 @@ type Limits struct {
 	HashConcurrency int `yaml:"hash_concurrency"`
 }
 
-// RateLimit throttles failed client authentications and logins: after
-// Failures failures for one client id, user name or address within Window,
-// requests are answered 429 with Retry-After, the back-off doubling up to
-// MaxBackoff (SPEC §6).
+// RateLimit throttles failed client authentications and logins (SPEC §6):
+// after Failures failures for one client id, user name or address within
+// Window, that key is answered 429 with Retry-After for Backoff, each
+// further block doubling up to MaxBackoff. The fields map onto
+// pkg/secret's LimiterConfig (Threshold, Window, Block, MaxBlock), whose
+// defaults they share.
 type RateLimit struct {
 	Failures   int           `yaml:"failures"`
 	Window     time.Duration `yaml:"window"`
+	Backoff    time.Duration `yaml:"backoff"`
 	MaxBackoff time.Duration `yaml:"max_backoff"`
 }
 

@@ -142,6 +142,12 @@ func TestMarshalRoundTrip(t *testing.T) {
 	}
 }
 
+func TestMarshalNil(t *testing.T) {
+	if _, err := Marshal(nil); err == nil {
+		t.Fatal("Marshal(nil): want an error")
+	}
+}
+
 func TestLoad(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "conf", "issuer.yaml")

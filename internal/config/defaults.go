@@ -3,6 +3,8 @@ package config
 import (
 	"slices"
 	"time"
+
+	"github.com/sealedtoken/issuer/pkg/secret"
 )
 
 // Defaults. They are applied to keys that are absent from the file (or
@@ -25,9 +27,10 @@ const (
 	DefaultReadTimeout     = 10 * time.Second
 	DefaultWriteTimeout    = 10 * time.Second
 	DefaultIdleTimeout     = 2 * time.Minute
-	DefaultRateFailures    = 5
-	DefaultRateWindow      = time.Minute
-	DefaultRateMaxBackoff  = 15 * time.Minute
+	DefaultRateFailures    = secret.DefaultThreshold
+	DefaultRateWindow      = secret.DefaultWindow
+	DefaultRateBackoff     = secret.DefaultBlock
+	DefaultRateMaxBackoff  = secret.DefaultMaxBlock
 	DefaultLogLevel        = "info"
 	DefaultLogFormat       = "auto"
 	DefaultMaxConnsPerIP   = 0 // no cap
@@ -65,6 +68,7 @@ func Default() *Config {
 		RateLimit: RateLimit{
 			Failures:   DefaultRateFailures,
 			Window:     DefaultRateWindow,
+			Backoff:    DefaultRateBackoff,
 			MaxBackoff: DefaultRateMaxBackoff,
 		},
 		Log: Log{Level: DefaultLogLevel, Format: DefaultLogFormat},

@@ -162,12 +162,16 @@
 //	    Throttling of failed client authentications and logins, per client
 //	    id, user name and address (SPEC §6): answered 429 with
 //	    Retry-After before any hash is computed.
-//	rate_limit.failures: int, default 5
-//	    Failures within window that start the back-off; 1 to 1000.
+//	rate_limit.failures: int, default 10
+//	    Failures within window that block a client id, user name or
+//	    address; 1 to 1000.
 //	rate_limit.window: duration, default 1m
-//	    Period over which failures are counted.
+//	    Period over which failures are counted, from the first failure.
+//	rate_limit.backoff: duration, default 1m
+//	    Length of the first block (the Retry-After); each further block of
+//	    the same key doubles it.
 //	rate_limit.max_backoff: duration, default 15m
-//	    Longest Retry-After; the back-off doubles up to it.
+//	    Longest block; at least backoff.
 //	log: mapping
 //	    Log output (one line per request, no secrets).
 //	log.level: trace|debug|info|warn|error, default info
@@ -181,9 +185,10 @@
 //	clients[].secret_hash: hash, optional
 //	    Required for confidential clients, absent for public ones:
 //	    "sha256$<64 lowercase hex>" for generated secrets (issuer client
-//	    new), bcrypt "$2a$/$2b$/$2y$...", or argon2id
-//	    "$argon2id$v=19$m=...,t=...,p=...$salt$hash". Never shown in
-//	    messages or logs.
+//	    new), bcrypt "$2a$/$2b$/$2y$..." (cost at most 13), or argon2id
+//	    "$argon2id$v=19$m=...,t=...,p=...$salt$hash", checked by
+//	    pkg/secret's parser and within its bounds. Never shown in messages
+//	    or logs.
 //	clients[].public: bool, default false
 //	    A client without a secret (RFC 6749 §2.1); PKCE is then required
 //	    and client_credentials is refused.

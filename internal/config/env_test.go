@@ -132,6 +132,16 @@ func TestDev(t *testing.T) {
 			t.Fatalf("got %v, %v", c, err)
 		}
 	})
+	t.Run("port 0 leaves the issuer to the caller", func(t *testing.T) {
+		c, err := Dev("/d", WithEnv(mapEnv(map[string]string{EnvListen: "127.0.0.1:0"})))
+		if err != nil || c.Issuer != "" {
+			t.Fatalf("got %+v, %v; want an empty issuer", c, err)
+		}
+		c.Issuer = "https://127.0.0.1:41234"
+		if err := c.Validate(); err != nil {
+			t.Fatal(err)
+		}
+	})
 	t.Run("bad environment", func(t *testing.T) {
 		_, err := Dev("/d", WithEnv(mapEnv(map[string]string{EnvListen: "nope"})))
 		if err == nil || !strings.Contains(err.Error(), "config: ISSUER_LISTEN: ") {

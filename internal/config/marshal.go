@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"errors"
 	"net/netip"
 	"reflect"
 	"strconv"
@@ -17,6 +18,9 @@ import (
 // default is zero too, and writes durations as "10m", "720h". For a Config
 // returned by Parse, Parse(Marshal(c)) yields an equal Config.
 func Marshal(c *Config) ([]byte, error) {
+	if c == nil {
+		return nil, errors.New("config: Marshal of a nil Config")
+	}
 	return encodeConfig(c, false, "")
 }
 

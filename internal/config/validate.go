@@ -405,8 +405,11 @@ func (v *validator) rateLimit(r *RateLimit) {
 	if r.Window <= 0 {
 		v.errf("rate_limit.window", "must be positive, got %s", fmtDuration(r.Window))
 	}
-	if r.MaxBackoff <= 0 {
-		v.errf("rate_limit.max_backoff", "must be positive, got %s", fmtDuration(r.MaxBackoff))
+	switch {
+	case r.Backoff <= 0:
+		v.errf("rate_limit.backoff", "must be positive, got %s", fmtDuration(r.Backoff))
+	case r.MaxBackoff < r.Backoff:
+		v.errf("rate_limit.max_backoff", "must be at least rate_limit.backoff (%s), got %s", fmtDuration(r.Backoff), fmtDuration(r.MaxBackoff))
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sealedtoken/issuer/pkg/secret"
 )
 
 // TestValidateRules has one row per validation rule. Each row breaks one
@@ -123,7 +125,8 @@ func TestValidateRules(t *testing.T) {
 		{"hash_concurrency negative", func(c *Config) { c.Limits.HashConcurrency = -1 }, "limits.hash_concurrency", "between 0"},
 		{"rate_limit.failures zero", func(c *Config) { c.RateLimit.Failures = 0 }, "rate_limit.failures", "between 1 and 1000"},
 		{"rate_limit.window zero", func(c *Config) { c.RateLimit.Window = 0 }, "rate_limit.window", "must be positive"},
-		{"rate_limit.max_backoff zero", func(c *Config) { c.RateLimit.MaxBackoff = 0 }, "rate_limit.max_backoff", "must be positive"},
+		{"rate_limit.backoff zero", func(c *Config) { c.RateLimit.Backoff = 0 }, "rate_limit.backoff", "must be positive"},
+		{"rate_limit.max_backoff below backoff", func(c *Config) { c.RateLimit.MaxBackoff = time.Second }, "rate_limit.max_backoff", "at least rate_limit.backoff (1m)"},
 		{"log.level unknown", func(c *Config) { c.Log.Level = "verbose" }, "log.level", `unknown level "verbose"`},
 		{"log.format unknown", func(c *Config) { c.Log.Format = "xml" }, "log.format", `unknown format "xml" (want json, console, auto)`},
 
@@ -138,7 +141,7 @@ func TestValidateRules(t *testing.T) {
 		{"secret hash sha256 uppercase", func(c *Config) {
 			c.Clients[0].SecretHash = Hash(strings.ToUpper(realHashes().sha[7:]))
 			c.Clients[0].SecretHash = "sha256$" + c.Clients[0].SecretHash
-		}, "clients[0].secret_hash", "64 lowercase hex"},
+		}, "clients[0].secret_hash", "lowercase hex"},
 		{"secret hash argon2id ok", func(c *Config) { c.Clients[0].SecretHash = Hash(realHashes().argon) }, "", ""},
 
 		// clients: grant and response types (RFC 6749 §3.1.1, §4).
@@ -290,56 +293,52 @@ func TestValidateBoundsErrors(t *testing.T) {
 }
 
 // TestCheckHash covers each accepted hash form with output of the real
-// algorithms and each way a hash can be malformed.
+// algorithms and each way a hash can be malformed; the verdicts are those
+// of pkg/secret, whose sentinels the errors wrap.
 func TestCheckHash(t *testing.T) {
 	h := realHashes()
 	bc := h.bcrypt // $2a$04$...
 	tests := []struct {
 		name string
 		hash string
-		msg  string // "" means valid
+		want error // nil means valid
+		msg  string
 	}{
-		{"sha256", h.sha, ""},
-		{"bcrypt 2a", bc, ""},
-		{"bcrypt 2b", "$2b$" + bc[4:], ""},
-		{"bcrypt 2y", "$2y$" + bc[4:], ""},
-		{"bcrypt cost 31", bc[:4] + "31" + bc[6:], ""},
-		{"argon2id", h.argon, ""},
-		{"argon2id params any order", strings.Replace(h.argon, "m=64,t=1,p=1", "t=1,p=1,m=64", 1), ""},
-		{"empty", "", "not a recognised hash format"},
-		{"plaintext", "correct horse battery staple", "not a recognised hash format"},
-		{"sha256 short", h.sha[:len(h.sha)-1], "64 lowercase hex"},
-		{"sha256 uppercase", "sha256$" + strings.ToUpper(h.sha[7:]), "64 lowercase hex"},
-		{"sha256 non-hex", "sha256$" + strings.Repeat("g", 64), "64 lowercase hex"},
-		{"bcrypt short", bc[:59], "want 60 characters"},
-		{"bcrypt cost 03", bc[:4] + "03" + bc[6:], "cost must be"},
-		{"bcrypt cost 32", bc[:4] + "32" + bc[6:], "cost must be"},
-		{"bcrypt cost letters", bc[:4] + "1x" + bc[6:], "cost must be"},
-		{"bcrypt bad char", bc[:59] + "!", "invalid character"},
-		{"bcrypt 2x", "$2x$" + bc[4:], "not accepted"},
-		{"argon2i", strings.Replace(h.argon, "argon2id", "argon2i", 1), "use argon2id"},
-		{"argon2id v16", strings.Replace(h.argon, "v=19", "v=16", 1), "unsupported version"},
-		{"argon2id missing p", strings.Replace(h.argon, ",p=1", "", 1), "each once"},
-		{"argon2id repeated m", strings.Replace(h.argon, "t=1", "m=64", 1), "each once"},
-		{"argon2id unknown param", strings.Replace(h.argon, "t=1", "x=1", 1), "each once"},
-		{"argon2id m zero", strings.Replace(h.argon, "m=64", "m=0", 1), "positive decimal"},
-		{"argon2id leading zero", strings.Replace(h.argon, "m=64", "m=064", 1), "positive decimal"},
-		{"argon2id p too large", strings.Replace(h.argon, "m=64,t=1,p=1", "m=65536,t=1,p=256", 1), "p must be at most 255"},
-		{"argon2id m below 8p", strings.Replace(h.argon, "m=64,t=1,p=1", "m=64,t=1,p=9", 1), "at least 8*p"},
-		{"argon2id t huge", strings.Replace(h.argon, "t=1", "t=5000", 1), "t must be at most"},
-		{"argon2id short salt", strings.Replace(h.argon, "MDEyMzQ1Njc4OWFiY2RlZg", "MDEy", 1), "salt must be"},
-		{"argon2id padded salt", strings.Replace(h.argon, "MDEyMzQ1Njc4OWFiY2RlZg", "MDEyMzQ1Njc4OWFiY2RlZg==", 1), "salt must be"},
-		{"argon2id short key", h.argon[:strings.LastIndexByte(h.argon, '$')+1] + "AAAA", "hash must be"},
-		{"argon2id extra field", h.argon + "$x", "want $argon2id$"},
+		{"sha256", h.sha, nil, ""},
+		{"bcrypt 2a", bc, nil, ""},
+		{"bcrypt 2b", "$2b$" + bc[4:], nil, ""},
+		{"bcrypt 2y", "$2y$" + bc[4:], nil, ""},
+		{"argon2id", h.argon, nil, ""},
+		{"empty", "", secret.ErrEmpty, "not a recognised hash format"},
+		{"plaintext", "correct horse battery staple", secret.ErrUnknownScheme, "not a recognised hash format"},
+		{"argon2i", strings.Replace(h.argon, "argon2id", "argon2i", 1), secret.ErrUnknownScheme, "argon2i is not supported"},
+		{"sha256 short", h.sha[:len(h.sha)-1], secret.ErrSHA256Length, ""},
+		{"sha256 uppercase", "sha256$" + strings.ToUpper(h.sha[7:]), secret.ErrSHA256Hex, ""},
+		{"bcrypt short", bc[:59], secret.ErrBcryptFormat, ""},
+		{"bcrypt cost 03", bc[:4] + "03" + bc[6:], secret.ErrBcryptCost, ""},
+		{"bcrypt cost too high", bc[:4] + "31" + bc[6:], secret.ErrBcryptCost, ""},
+		{"bcrypt bad char", bc[:59] + "!", secret.ErrBcryptFormat, ""},
+		{"bcrypt 2x", "$2x$" + bc[4:], secret.ErrBcryptFormat, ""},
+		{"argon2id v16", strings.Replace(h.argon, "v=19", "v=16", 1), secret.ErrArgon2Version, ""},
+		{"argon2id params out of order", strings.Replace(h.argon, "m=64,t=1,p=1", "t=1,p=1,m=64", 1), secret.ErrArgon2Format, ""},
+		{"argon2id missing p", strings.Replace(h.argon, ",p=1", "", 1), secret.ErrArgon2Format, ""},
+		{"argon2id leading zero", strings.Replace(h.argon, "m=64", "m=064", 1), secret.ErrArgon2Format, ""},
+		{"argon2id m below 8p", strings.Replace(h.argon, "m=64,t=1,p=1", "m=64,t=1,p=9", 1), secret.ErrArgon2Params, ""},
+		{"argon2id t huge", strings.Replace(h.argon, "t=1", "t=5000", 1), secret.ErrArgon2Params, ""},
+		{"argon2id short salt", strings.Replace(h.argon, "MDEyMzQ1Njc4OWFiY2RlZg", "MDEy", 1), secret.ErrArgon2Params, ""},
+		{"argon2id padded salt", strings.Replace(h.argon, "MDEyMzQ1Njc4OWFiY2RlZg", "MDEyMzQ1Njc4OWFiY2RlZg==", 1), secret.ErrArgon2Format, ""},
+		{"argon2id extra field", h.argon + "$x", secret.ErrArgon2Format, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := checkHash(tt.hash)
 			switch {
-			case tt.msg == "" && err != nil:
+			case tt.want == nil && err != nil:
 				t.Fatalf("checkHash: want valid, got %v", err)
-			case tt.msg != "" && (err == nil || !strings.Contains(err.Error(), tt.msg)):
-				t.Fatalf("checkHash: want error containing %q, got %v", tt.msg, err)
+			case tt.want != nil && !errors.Is(err, tt.want):
+				t.Fatalf("checkHash: want %v, got %v", tt.want, err)
+			case err != nil && !strings.Contains(err.Error(), tt.msg):
+				t.Fatalf("checkHash: error %q lacks %q", err, tt.msg)
 			case err != nil && tt.hash != "" && strings.Contains(err.Error(), tt.hash):
 				t.Fatalf("checkHash error quotes the hash: %v", err)
 			}
