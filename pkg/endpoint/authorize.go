@@ -222,6 +222,9 @@ func (s *Server) validateAuthorize(ctx context.Context, r *Request, res *Result)
 	if !tainted.has("state") {
 		t.state = p.Get("state")
 	}
+	// Errors go in the fragment when the request asked for a token
+	// (RFC 6749 §4.2.2.1), else in the query (§4.1.2.1): a missing,
+	// unknown or compound response_type is answered in the query.
 	var rts []ResponseType
 	var rtErr *Error
 	if !tainted.has("response_type") {
