@@ -203,6 +203,14 @@ func (s *Server) authenticateClient(ctx context.Context, r *Request, p *Params) 
 		return nil, "", AsError(err)
 	}
 	if c.Public {
+		if method == AuthSecretBasic && sec == "" {
+			// A public client identified by Basic with an empty password
+			// (what golang.org/x/oauth2 tries first when it cannot know
+			// the server's style) is identified, not refused: it has no
+			// secret to get wrong, and counting it as a failure would
+			// lock the client out for everyone.
+			method = AuthNone
+		}
 		if method != AuthNone {
 			s.fail(now, idKey, addrKey)
 			return nil, "", NewError(InvalidClient, "client authentication failed: a public client has no secret")

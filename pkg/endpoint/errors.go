@@ -65,6 +65,9 @@ type Error struct {
 	RetryAfter time.Duration
 	// Cause is the underlying error, logged and never sent.
 	Cause error
+
+	// allow is the Allow header of a 405 answer (RFC 9110 §15.5.6).
+	allow string
 }
 
 // NewError returns a fresh error with code and description.
@@ -75,6 +78,14 @@ func NewError(code ErrorCode, description string) *Error {
 // Errorf returns a fresh error with code and a formatted description.
 func Errorf(code ErrorCode, format string, args ...any) *Error {
 	return &Error{Code: code, Description: fmt.Sprintf(format, args...)}
+}
+
+// methodNotAllowed is the 405 answer of an endpoint that accepts only the
+// methods in allow (RFC 9110 §15.5.6: a 405 carries an Allow header).
+func methodNotAllowed(allow, description string) *Error {
+	e := NewError(InvalidRequest, description)
+	e.Status, e.allow = 405, allow
+	return e
 }
 
 // withCause sets the internal cause and returns e.
@@ -108,7 +119,7 @@ func (e *Error) HTTPStatus() int {
 }
 
 // AsError turns any error into the *Error to send. An *Error is returned as
-// it is; an unreachable store or an expired context becomes
+// it is; an unreachable store or an expired or cancelled context becomes
 // temporarily_unavailable (503); anything else is server_error (500) with
 // the error kept as the unsent cause.
 func AsError(err error) *Error {
@@ -119,7 +130,7 @@ func AsError(err error) *Error {
 	if errors.As(err, &e) {
 		return e
 	}
-	if errors.Is(err, store.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, store.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return NewError(TemporarilyUnavailable, "the service is temporarily unavailable; retry later").withCause(err)
 	}
 	return NewError(ServerError, "internal error").withCause(err)
@@ -163,6 +174,14 @@ func descriptionChar(c byte) bool {
 	return c == 0x20 || c == 0x21 || (c >= 0x23 && c <= 0x5b) || (c >= 0x5d && c <= 0x7e)
 }
 
+// ErrorResponse builds the JSON error response (RFC 6749 §5.2) that the
+// token, introspection and revocation endpoints answer e with, for adapters
+// that refuse a request before it reaches an endpoint (a body too large,
+// say). It sets Content-Type, Cache-Control: no-store and Pragma: no-cache,
+// WWW-Authenticate on a 401, Retry-After when e.RetryAfter is positive, and
+// Allow on a 405.
+func ErrorResponse(e *Error) *Response { return errorResponse(e) }
+
 // errorResponse builds the JSON error response of the token, introspection
 // and revocation endpoints (RFC 6749 §5.2).
 func errorResponse(e *Error) *Response {
@@ -177,6 +196,9 @@ func errorResponse(e *Error) *Response {
 	if e.RetryAfter > 0 {
 		secs := int64((e.RetryAfter + time.Second - 1) / time.Second)
 		r.Header = append(r.Header, HeaderField{"Retry-After", strconv.FormatInt(secs, 10)})
+	}
+	if e.allow != "" && r.Status == 405 {
+		r.Header = append(r.Header, HeaderField{"Allow", e.allow})
 	}
 	return r
 }

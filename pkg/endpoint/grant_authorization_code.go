@@ -68,7 +68,9 @@ func (s *Server) authorizationCode(ctx context.Context, tr *TokenRequest) *Error
 	if err := s.store.RedeemCode(ctx, code.ID, code.Expiry.Add(s.leeway)); err != nil {
 		if errors.Is(err, store.ErrCodeReused) {
 			if code.FamilyID != "" {
-				if rerr := s.store.RevokeFamily(ctx, code.FamilyID, s.now().Add(s.refreshTTL)); rerr != nil {
+				// Every token of the family expires by now+refreshTTL
+				// (+leeway for the replicas that still accept it).
+				if rerr := s.store.RevokeFamily(ctx, code.FamilyID, tr.now.Add(s.refreshTTL+s.leeway)); rerr != nil {
 					return AsError(rerr)
 				}
 			}
@@ -78,9 +80,10 @@ func (s *Server) authorizationCode(ctx context.Context, tr *TokenRequest) *Error
 	}
 	tr.Scopes = code.Scopes()
 	tr.Audience, tr.Subject, tr.AuthTime = aud, code.Subject, code.AuthTime
-	if tr.Client.AllowsGrant(GrantRefreshToken) {
-		tr.familyID = code.FamilyID
-	}
+	// The access token carries the family even without a refresh token, so
+	// that a replay of the code revokes it too (RFC 6749 §4.1.2).
+	tr.familyID = code.FamilyID
+	tr.refresh = tr.Client.AllowsGrant(GrantRefreshToken)
 	return nil
 }
 

@@ -30,7 +30,7 @@ func (s *Server) password(ctx context.Context, r *Request, tr *TokenRequest) *Er
 	if e != nil {
 		return e
 	}
-	now := s.now()
+	now := tr.now
 	userKey, addrKey := "user:"+username, ""
 	if r.RemoteAddr.IsValid() {
 		addrKey = "login:" + r.RemoteAddr.String()
@@ -54,7 +54,7 @@ func (s *Server) password(ctx context.Context, r *Request, tr *TokenRequest) *Er
 		if err != nil {
 			return AsError(err)
 		}
-		tr.familyID = fid
+		tr.familyID, tr.refresh = fid, true
 	}
 	return nil
 }

@@ -39,7 +39,10 @@ func (s *Server) refreshToken(ctx context.Context, tr *TokenRequest) *Error {
 	if e != nil {
 		return e
 	}
-	if err := s.store.RotateRefresh(ctx, rt.FamilyID, rt.Generation, s.now().Add(s.refreshTTL)); err != nil {
+	// The family must outlive the refresh token issued now, including the
+	// leeway during which replicas still accept it (package store, Expiry):
+	// a family forgotten too early would start again at generation 0.
+	if err := s.store.RotateRefresh(ctx, rt.FamilyID, rt.Generation, tr.now.Add(s.refreshTTL+s.leeway)); err != nil {
 		switch {
 		case errors.Is(err, store.ErrRefreshReused):
 			return NewError(InvalidGrant, "the refresh token was already used; the grant is revoked").withCause(err)
@@ -50,6 +53,6 @@ func (s *Server) refreshToken(ctx context.Context, tr *TokenRequest) *Error {
 	}
 	tr.Scopes, tr.refreshScopes = scopes, original
 	tr.Audience, tr.Subject, tr.AuthTime = aud, rt.Subject, rt.AuthTime
-	tr.familyID, tr.generation = rt.FamilyID, rt.Generation+1
+	tr.familyID, tr.generation, tr.refresh = rt.FamilyID, rt.Generation+1, true
 	return nil
 }

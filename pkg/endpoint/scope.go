@@ -63,7 +63,7 @@ func grantScope(c *Client, requested string, ceiling []string) ([]string, *Error
 	if req == nil {
 		switch {
 		case ceiling != nil:
-			return ceiling, nil
+			return keepAllowed(c, ceiling)
 		case len(c.DefaultScopes) > 0:
 			return c.DefaultScopes, nil
 		default:
@@ -79,6 +79,32 @@ func grantScope(c *Client, requested string, ceiling []string) ([]string, *Error
 		}
 	}
 	return req, nil
+}
+
+// keepAllowed returns the scopes of an earlier grant that the client may
+// still be granted: a scope removed from the client's registration since is
+// not granted again on refresh (RFC 6749 §6: the new scope must not exceed
+// what the client may have). It fails invalid_scope when none is left.
+func keepAllowed(c *Client, scopes []string) ([]string, *Error) {
+	n := 0
+	for _, sc := range scopes {
+		if slices.Contains(c.Scopes, sc) {
+			n++
+		}
+	}
+	switch {
+	case n == len(scopes):
+		return scopes, nil
+	case n == 0:
+		return nil, NewError(InvalidScope, "the client may no longer be granted any scope of the original grant")
+	}
+	kept := make([]string, 0, n)
+	for _, sc := range scopes {
+		if slices.Contains(c.Scopes, sc) {
+			kept = append(kept, sc)
+		}
+	}
+	return kept, nil
 }
 
 // sameScope reports whether two scope lists hold the same tokens, in any

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/sealedtoken/issuer/pkg/crypttoken"
@@ -45,7 +46,9 @@ type Server struct {
 	store   store.Store
 
 	audiences       map[string]*audience
+	audienceOrder   []*audience // sorted by name
 	defaultAudience string
+	internalRing    *keys.Ring
 	internal        *crypttoken.Sealer
 	codes           *crypttoken.Opener
 	refreshes       *crypttoken.Opener
@@ -55,11 +58,16 @@ type Server struct {
 	trustedProxies []netip.Prefix
 	hooks          Hooks
 	paths          Paths
+	scopes         []string // scopes_supported in the metadata
+	// requirePKCE makes every client send a PKCE challenge at the
+	// authorization endpoint (WithPKCERequired).
+	requirePKCE bool
 }
 
 // audience is one resource server's sealer and opener.
 type audience struct {
 	name   string
+	ring   *keys.Ring
 	sealer *crypttoken.Sealer
 	opener *crypttoken.Opener
 }
@@ -162,9 +170,37 @@ func WithHooks(h Hooks) Option {
 	return optionFunc(func(s *Server) error { s.hooks = h; return nil })
 }
 
-// WithPaths sets the endpoint paths the metadata document advertises.
+// WithPaths sets the endpoint paths the metadata document advertises. Each
+// is empty (the endpoint is not served) or starts with "/".
 func WithPaths(p Paths) Option {
-	return optionFunc(func(s *Server) error { s.paths = p; return nil })
+	return optionFunc(func(s *Server) error {
+		for _, path := range []string{p.Authorize, p.Token, p.Introspect, p.Revoke} {
+			if path != "" && path[0] != '/' {
+				return fmt.Errorf("endpoint: path %q must start with /", path)
+			}
+		}
+		s.paths = p
+		return nil
+	})
+}
+
+// WithScopesSupported lists the scopes the metadata document advertises in
+// scopes_supported (RFC 8414 §2, RECOMMENDED); typically the union of the
+// clients' scopes. Each must be an RFC 6749 §3.3 scope-token. Without it
+// the field is omitted, since a ClientStore cannot list its clients.
+func WithScopesSupported(scopes ...string) Option {
+	return optionFunc(func(s *Server) error {
+		for _, sc := range scopes {
+			if !validScopeToken(sc) {
+				return fmt.Errorf("endpoint: scope %q is not an RFC 6749 §3.3 scope-token", sc)
+			}
+			if !slices.Contains(s.scopes, sc) {
+				s.scopes = append(s.scopes, sc)
+			}
+		}
+		slices.Sort(s.scopes)
+		return nil
+	})
 }
 
 // New returns a Server for the issuer URL (the "iss" claim and the RFC 8414
@@ -216,7 +252,7 @@ func New(issuer string, rings Rings, clients ClientStore, st store.Store, opts .
 	}
 	clock := crypttoken.WithClock(s.now)
 	for name, ring := range rings.Audiences {
-		a := &audience{name: name}
+		a := &audience{name: name, ring: ring}
 		if a.sealer, err = crypttoken.NewSealer(ring, clock); err != nil {
 			return nil, fmt.Errorf("endpoint: audience %q: %w", name, err)
 		}
@@ -225,7 +261,10 @@ func New(issuer string, rings Rings, clients ClientStore, st store.Store, opts .
 			return nil, fmt.Errorf("endpoint: audience %q: %w", name, err)
 		}
 		s.audiences[name] = a
+		s.audienceOrder = append(s.audienceOrder, a)
 	}
+	slices.SortFunc(s.audienceOrder, func(a, b *audience) int { return strings.Compare(a.name, b.name) })
+	s.internalRing = rings.Internal
 	if s.internal, err = crypttoken.NewSealer(rings.Internal, clock); err != nil {
 		return nil, fmt.Errorf("endpoint: internal ring: %w", err)
 	}
@@ -246,30 +285,32 @@ func (s *Server) Issuer() string { return s.issuer }
 
 // Audiences returns the audience names, sorted.
 func (s *Server) Audiences() []string {
-	names := make([]string, 0, len(s.audiences))
-	for n := range s.audiences {
-		names = append(names, n)
+	names := make([]string, 0, len(s.audienceOrder))
+	for _, a := range s.audienceOrder {
+		names = append(names, a.name)
 	}
-	slices.Sort(names)
 	return names
 }
+
+// Paths returns the endpoint paths, relative to the issuer URL, that the
+// metadata document advertises; adapters mount the endpoints there.
+func (s *Server) Paths() Paths { return s.paths }
 
 // Ready reports whether the server can serve every grant: its store
 // answers. It backs a readiness probe.
 func (s *Server) Ready(ctx context.Context) error { return s.store.Ping(ctx) }
 
-// Metadata returns the RFC 8414 authorization server metadata document.
+// Metadata returns the RFC 8414 authorization server metadata document
+// (§2), to serve at the well-known URI of RFC 8414 §3
+// (/.well-known/oauth-authorization-server, with the issuer's path, if any,
+// appended). The "issuer" member is the issuer identifier exactly as given
+// to New, as §3.3 requires; endpoint URLs are the issuer URL, without a
+// trailing slash, followed by the configured Paths, and an endpoint whose
+// path is empty is left out.
 func (s *Server) Metadata() *Response {
-	base := s.issuer
-	if base[len(base)-1] == '/' {
-		base = base[:len(base)-1]
-	}
+	base := strings.TrimSuffix(s.issuer, "/")
 	doc := map[string]any{
 		"issuer":                                        s.issuer,
-		"authorization_endpoint":                        base + s.paths.Authorize,
-		"token_endpoint":                                base + s.paths.Token,
-		"introspection_endpoint":                        base + s.paths.Introspect,
-		"revocation_endpoint":                           base + s.paths.Revoke,
 		"response_types_supported":                      []string{"code", "token"},
 		"response_modes_supported":                      []string{"query", "fragment"},
 		"grant_types_supported":                         s.grantTypesSupported(),
@@ -277,6 +318,19 @@ func (s *Server) Metadata() *Response {
 		"introspection_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
 		"revocation_endpoint_auth_methods_supported":    []string{"client_secret_basic", "client_secret_post", "none"},
 		"code_challenge_methods_supported":              []string{"S256", "plain"},
+	}
+	for name, path := range map[string]string{
+		"authorization_endpoint": s.paths.Authorize,
+		"token_endpoint":         s.paths.Token,
+		"introspection_endpoint": s.paths.Introspect,
+		"revocation_endpoint":    s.paths.Revoke,
+	} {
+		if path != "" {
+			doc[name] = base + path
+		}
+	}
+	if len(s.scopes) > 0 {
+		doc["scopes_supported"] = s.scopes
 	}
 	body, _ := json.Marshal(doc) // a map of strings and string slices always marshals
 	return &Response{Status: 200, Header: Headers{

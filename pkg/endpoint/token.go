@@ -37,10 +37,17 @@ type TokenRequest struct {
 	// requestedScope is the scope parameter as sent, to decide whether the
 	// response must state the granted scope (RFC 6749 §5.1).
 	requestedScope string
-	// familyID and generation of the refresh token to issue; familyID
-	// empty means no refresh token.
+	// now is the request's one reading of the clock: the tokens' "iat",
+	// their "exp", and the expiry of store entries derive from it.
+	now time.Time
+	// familyID is the refresh family the tokens belong to, carried by the
+	// access token too so that revoking the family (code replay, refresh
+	// token reuse, RFC 7009 revocation) revokes it at introspection;
+	// generation is the refresh token's. refresh reports whether to issue
+	// a refresh token (it needs familyID).
 	familyID   string
 	generation uint64
+	refresh    bool
 	// refreshScopes is the scope a refresh token carries when it differs
 	// from Scopes: a refresh keeps the original grant even when the access
 	// token's scope is narrowed (RFC 6749 §6).
@@ -75,6 +82,7 @@ type Result struct {
 // §4.3.2, §4.4.2, §6) and returns the response to send.
 func (s *Server) Token(ctx context.Context, r *Request) (*Response, Result) {
 	var res Result
+	r = withHeader(r)
 	tr, e := s.tokenRequest(ctx, r, &res)
 	if e == nil {
 		var resp *Response
@@ -92,9 +100,7 @@ func (s *Server) tokenRequest(ctx context.Context, r *Request, res *Result) (*To
 		return nil, e
 	}
 	if r.Method != "POST" {
-		e := NewError(InvalidRequest, "the token endpoint accepts POST only (RFC 6749 §3.2)")
-		e.Status = 405
-		return nil, e
+		return nil, methodNotAllowed("POST", "the token endpoint accepts POST only (RFC 6749 §3.2)")
 	}
 	if e := checkFormContentType(r); e != nil {
 		return nil, e
@@ -116,6 +122,7 @@ func (s *Server) tokenRequest(ctx context.Context, r *Request, res *Result) (*To
 	tr := &TokenRequest{
 		GrantType: grant, Client: client, AuthMethod: method,
 		Params: p, Credentials: r.Credentials, requestedScope: p.Get("scope"),
+		now: s.now(),
 	}
 	switch grant {
 	case GrantClientCredentials:
@@ -139,6 +146,17 @@ func (s *Server) tokenRequest(ctx context.Context, r *Request, res *Result) (*To
 		}
 	}
 	return tr, nil
+}
+
+// withHeader returns r, or a copy of r with an empty Header when r has none,
+// so that a Request built without headers is refused rather than a panic.
+func withHeader(r *Request) *Request {
+	if r.Header != nil {
+		return r
+	}
+	c := *r
+	c.Header = Headers(nil)
+	return &c
 }
 
 // checkFormContentType requires an application/x-www-form-urlencoded body
@@ -194,7 +212,7 @@ func (s *Server) chooseAudience(c *Client, resource, fallback string) (string, *
 // issue seals the tokens of a validated request and builds the RFC 6749
 // §5.1 response.
 func (s *Server) issue(ctx context.Context, tr *TokenRequest, res *Result) (*Response, *Error) {
-	now := s.now()
+	now := tr.now
 	scope := strings.Join(tr.Scopes, " ")
 	at := crypttoken.Claims{
 		Issuer:   s.issuer,
@@ -223,7 +241,7 @@ func (s *Server) issue(ctx context.Context, tr *TokenRequest, res *Result) (*Res
 	res.JTI = at.ID
 	body = append(body, `","token_type":"Bearer","expires_in":`...)
 	body = strconv.AppendInt(body, int64(s.accessTTL/time.Second), 10)
-	if tr.familyID != "" {
+	if tr.refresh && tr.familyID != "" {
 		rt := crypttoken.Claims{
 			Issuer:     s.issuer,
 			Subject:    tr.Subject,

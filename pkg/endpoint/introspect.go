@@ -1,0 +1,286 @@
+package endpoint
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sealedtoken/issuer/internal/jsonenc"
+	"github.com/sealedtoken/issuer/pkg/crypttoken"
+)
+
+// Token type hints of RFC 7009 §2.1 and RFC 7662 §2.1.
+const (
+	HintAccessToken  = "access_token"
+	HintRefreshToken = "refresh_token"
+)
+
+// tokenKind is a kind of token the introspection and revocation endpoints
+// know. Authorization codes are neither: presented to either endpoint they
+// are treated as unknown tokens.
+type tokenKind uint8
+
+const (
+	kindAccess tokenKind = iota + 1
+	kindRefresh
+)
+
+// inactiveBody is the whole response for a token that is not active
+// (RFC 7662 §2.2).
+const inactiveBody = `{"active":false}`
+
+// Introspect handles a request to the token introspection endpoint
+// (RFC 7662) and returns the response to send.
+//
+// The request is a form POST (§2.1) with the token and an optional
+// token_type_hint ("access_token" or "refresh_token"; other values are
+// ignored, and the hinted kind is only tried first). The caller must be an
+// authenticated confidential client (§2.1 requires the endpoint to be
+// protected against token scanning; a public client proves nothing, so it
+// is answered invalid_client). Any confidential client may introspect any
+// access token — resource servers are registered as confidential clients
+// and introspect tokens issued to others — but a refresh token is shown as
+// active only to the client it was issued to: nobody else ever holds it
+// legitimately, and a resource server must never mistake one for an access
+// token (RFC 7662 §4 lets the server decide what each caller learns).
+//
+// An active token is answered with active, scope, client_id, token_type
+// ("Bearer" for access tokens, "refresh_token" for refresh tokens), exp,
+// iat, nbf (when set), sub, aud, iss, jti and any extra claims of the
+// token (§2.2; there is no username: tokens carry user ids only). Every
+// token that is malformed, unknown, expired (by the issuer's clock, with no
+// leeway), revoked — its jti, or its refresh family (code replay, refresh
+// token reuse, RFC 7009 revocation) — or a refresh token asked about by
+// another client is answered exactly {"active":false}, never an error.
+//
+// A superseded refresh token (one generation behind its family) still
+// reports active until its family is revoked, since the store offers no way
+// to read a family's generation without advancing it; presenting it at the
+// token endpoint would revoke the family.
+//
+// When the store cannot be reached the answer is 503 temporarily_unavailable:
+// the revocation state is unknown and a resource server must not take the
+// token as active. Every response carries Cache-Control: no-store.
+func (s *Server) Introspect(ctx context.Context, r *Request) (*Response, Result) {
+	var res Result
+	resp, e := s.introspect(ctx, withHeader(r), &res)
+	if e != nil {
+		res.Err = e
+		return errorResponse(e), res
+	}
+	return resp, res
+}
+
+func (s *Server) introspect(ctx context.Context, r *Request, res *Result) (*Response, *Error) {
+	client, p, e := s.companionRequest(ctx, r, "introspection", "RFC 7662 §2.1")
+	if e != nil {
+		return nil, e
+	}
+	res.ClientID = client.ID
+	if client.Public {
+		return nil, NewError(InvalidClient, "introspection requires client authentication; a public client cannot authenticate (RFC 7662 §2.1)")
+	}
+	raw := p.Get("token")
+	if raw == "" {
+		return nil, NewError(InvalidRequest, "missing token (RFC 7662 §2.1)")
+	}
+	c, kind := s.lookupToken(raw, p.Get("token_type_hint"))
+	if kind == 0 || !s.now().Before(c.Expiry) {
+		return inactive(), nil
+	}
+	if kind == kindRefresh && c.ClientID != client.ID {
+		return inactive(), nil
+	}
+	revoked, err := s.revoked(ctx, c)
+	if err != nil {
+		return nil, AsError(err)
+	}
+	if revoked {
+		return inactive(), nil
+	}
+	res.JTI = c.ID
+	if kind == kindAccess && len(c.Audience) > 0 {
+		res.Audience = c.Audience[0]
+	}
+	return jsonResponse(200, appendIntrospection(make([]byte, 0, 512), kind, c)), nil
+}
+
+// inactive is the RFC 7662 §2.2 answer for a token that is not active.
+func inactive() *Response { return jsonResponse(200, []byte(inactiveBody)) }
+
+// companionRequest runs the checks the introspection and revocation
+// endpoints share with the token endpoint: TLS and no fragment (RFC 6749
+// §3.1), POST only, a form body, and client authentication (RFC 6749 §2.3).
+func (s *Server) companionRequest(ctx context.Context, r *Request, name, section string) (*Client, Params, *Error) {
+	if e := s.checkTransport(r); e != nil {
+		return nil, Params{}, e
+	}
+	if r.Method != "POST" {
+		return nil, Params{}, methodNotAllowed("POST", "the "+name+" endpoint accepts POST only ("+section+")")
+	}
+	if e := checkFormContentType(r); e != nil {
+		return nil, Params{}, e
+	}
+	p, e := ParseParams(string(r.Body))
+	if e != nil {
+		return nil, Params{}, e
+	}
+	client, _, e := s.authenticateClient(ctx, r, &p)
+	if e != nil {
+		return nil, Params{}, e
+	}
+	return client, p, nil
+}
+
+// lookupToken opens raw as an access token of one of the audiences or as a
+// refresh token and reports which it is, or 0 if it is neither.
+// The kind named by hint is tried first (RFC 7662 §2.1, RFC 7009 §2.1: the
+// hint only speeds the search; an unknown hint is ignored).
+//
+// It routes by the JWE "kid" header: only the rings that hold that key are
+// tried, so an unknown or garbled token costs one header decode and a map
+// lookup per ring, never a decryption. Opening checks typ, iss, aud and the
+// times with the server's leeway.
+func (s *Server) lookupToken(raw, hint string) (*crypttoken.Claims, tokenKind) {
+	kid, ok := peekKID(raw)
+	if !ok {
+		return nil, 0
+	}
+	order := [2]tokenKind{kindAccess, kindRefresh}
+	if hint == HintRefreshToken {
+		order = [2]tokenKind{kindRefresh, kindAccess}
+	}
+	for _, kind := range order {
+		switch kind {
+		case kindAccess:
+			for _, a := range s.audienceOrder {
+				if _, held := a.ring.Load().Lookup(kid); !held {
+					continue
+				}
+				if c, err := a.opener.Open(raw); err == nil {
+					return c, kindAccess
+				}
+			}
+		case kindRefresh:
+			if _, held := s.internalRing.Load().Lookup(kid); !held {
+				continue
+			}
+			if c, err := s.refreshes.Open(raw); err == nil {
+				return c, kindRefresh
+			}
+		}
+	}
+	return nil, 0
+}
+
+// maxHeaderLen bounds the encoded JWE protected header peekKID decodes; the
+// headers this server writes are about 120 characters.
+const maxHeaderLen = 512
+
+// peekKID returns the "kid" of a compact JWE's protected header without
+// decrypting anything. The value is unauthenticated: it only selects the
+// rings to try, and opening then authenticates the header.
+func peekKID(token string) (string, bool) {
+	enc, _, ok := strings.Cut(token, ".")
+	if !ok || enc == "" || len(enc) > maxHeaderLen {
+		return "", false
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(enc)
+	if err != nil {
+		return "", false
+	}
+	var h struct {
+		Kid string `json:"kid"`
+	}
+	if json.Unmarshal(raw, &h) != nil || h.Kid == "" {
+		return "", false
+	}
+	return h.Kid, true
+}
+
+// revoked reports whether the token's jti is revoked or, for a token of a
+// refresh family, the family is.
+func (s *Server) revoked(ctx context.Context, c *crypttoken.Claims) (bool, error) {
+	if c.ID != "" {
+		if r, err := s.store.TokenRevoked(ctx, c.ID); err != nil || r {
+			return r, err
+		}
+	}
+	if c.FamilyID != "" {
+		return s.store.FamilyRevoked(ctx, c.FamilyID)
+	}
+	return false, nil
+}
+
+// introspectionMembers are the response members of RFC 7662 §2.2 that an
+// extra claim of the same name must not override.
+var introspectionMembers = []string{"active", "token_type"}
+
+// appendIntrospection appends the RFC 7662 §2.2 response for an active token.
+func appendIntrospection(dst []byte, kind tokenKind, c *crypttoken.Claims) []byte {
+	dst = append(dst, `{"active":true`...)
+	str := func(name, v string) {
+		if v != "" {
+			dst = append(dst, `,"`...)
+			dst = append(dst, name...)
+			dst = append(dst, `":`...)
+			dst = jsonenc.AppendString(dst, v)
+		}
+	}
+	date := func(name string, t time.Time) {
+		if !t.IsZero() {
+			dst = append(dst, `,"`...)
+			dst = append(dst, name...)
+			dst = append(dst, `":`...)
+			dst = strconv.AppendInt(dst, t.Unix(), 10)
+		}
+	}
+	str("scope", c.Scope)
+	str("client_id", c.ClientID)
+	if kind == kindAccess {
+		str("token_type", "Bearer")
+	} else {
+		str("token_type", HintRefreshToken)
+	}
+	date("exp", c.Expiry)
+	date("iat", c.IssuedAt)
+	date("nbf", c.NotBefore)
+	str("sub", c.Subject)
+	switch len(c.Audience) {
+	case 0:
+	case 1:
+		str("aud", c.Audience[0])
+	default:
+		dst = append(dst, `,"aud":[`...)
+		for i, a := range c.Audience {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = jsonenc.AppendString(dst, a)
+		}
+		dst = append(dst, ']')
+	}
+	str("iss", c.Issuer)
+	str("jti", c.ID)
+	if kind == kindAccess {
+		date("auth_time", c.AuthTime)
+		names := make([]string, 0, len(c.Extra))
+		for name := range c.Extra {
+			if !slices.Contains(introspectionMembers, name) {
+				names = append(names, name)
+			}
+		}
+		slices.Sort(names)
+		for _, name := range names {
+			dst = append(dst, ',')
+			dst = jsonenc.AppendString(dst, name)
+			dst = append(dst, ':')
+			dst = append(dst, c.Extra[name]...)
+		}
+	}
+	return append(dst, '}')
+}
