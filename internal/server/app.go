@@ -1,0 +1,360 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/sealedtoken/issuer/internal/config"
+	"github.com/sealedtoken/issuer/pkg/endpoint"
+	"github.com/sealedtoken/issuer/pkg/secret"
+	"github.com/sealedtoken/issuer/pkg/store"
+	"github.com/sealedtoken/issuer/pkg/store/memory"
+)
+
+// LeaseName is the store lease that decides which replica rotates keys.
+const LeaseName = "keys/rotate"
+
+// OwnerDeps is what an Options.Owner factory may use to build the
+// resource owner of /authorize (the login page).
+type OwnerDeps struct {
+	Config   *config.Config
+	Endpoint *endpoint.Server
+	// Users authenticates the configured users; nil when there are none.
+	Users *Users
+	// Limiter throttles failed logins per user name and address (SPEC §6).
+	Limiter *secret.Limiter
+	Log     zerolog.Logger
+}
+
+// Options are the optional inputs of Build.
+type Options struct {
+	// Log is the server's logger; the zero Logger discards.
+	Log zerolog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Owner builds the resource owner of /authorize. Nil uses TrustedHeader
+	// when login.trusted_header is configured, and otherwise answers
+	// authorization requests access_denied.
+	Owner func(OwnerDeps) (endpoint.ResourceOwner, error)
+	// StoreWait bounds the first connection to Redis (default 3 s); an
+	// unreachable Redis is then retried in the background.
+	StoreWait time.Duration
+	// Holder names this replica for the key-rotation lease; default
+	// hostname, process id and a random suffix.
+	Holder string
+}
+
+// App is a configured issuer: everything Build wires from a
+// configuration, ready to Run.
+type App struct {
+	Config   *config.Config
+	Endpoint *endpoint.Server
+	Keys     *KeyRings
+	Store    store.Store
+	Metrics  *Metrics
+	Handler  *Handler
+	Server   *Server
+
+	log    zerolog.Logger
+	now    func() time.Time
+	holder string
+	closer func() error
+}
+
+// Build wires cfg (already validated by config.Load or Config.Validate)
+// into an App: it loads or creates the key rings under keys.dir, connects
+// the store, parses client and user hashes, builds the endpoint server,
+// the resource owner, the handler and the HTTP server, and loads the TLS
+// certificate. Close releases what Build opened.
+func Build(ctx context.Context, cfg *config.Config, o Options) (_ *App, err error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.StoreWait <= 0 {
+		o.StoreWait = 3 * time.Second
+	}
+	if o.Holder == "" {
+		o.Holder = defaultHolder()
+	}
+	a := &App{Config: cfg, log: o.Log, now: o.Now, holder: o.Holder, closer: func() error { return nil }}
+	defer func() {
+		if err != nil {
+			_ = a.Close()
+		}
+	}()
+
+	if a.Keys, err = NewKeyRings(cfg); err != nil {
+		return nil, err
+	}
+	created, err := a.Keys.Init(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range created {
+		a.log.Info().Str("component", "keys").Str("ring", n).Str("file", a.Keys.Path(n)).Msg("key ring created")
+	}
+	def, _ := cfg.DefaultAudience()
+	rings, err := a.Keys.Endpoint(def)
+	if err != nil {
+		return nil, err
+	}
+
+	switch {
+	case cfg.Store.IsMemory():
+		ms, err := memory.New(memory.WithClock(o.Now))
+		if err != nil {
+			return nil, err
+		}
+		a.Store, a.closer = ms, ms.Close
+	default:
+		rc, err := connectRedis(ctx, string(cfg.Store), o.StoreWait, 2*time.Second, a.log)
+		if err != nil {
+			return nil, fmt.Errorf("server: store: %w", err)
+		}
+		a.Store, a.closer = rc, rc.Close
+	}
+
+	clients, scopes, err := staticClients(cfg)
+	if err != nil {
+		return nil, err
+	}
+	verifier := secret.NewVerifier(secret.VerifierConfig{MaxConcurrent: cfg.Limits.HashConcurrency, Now: o.Now})
+	limiter := secret.NewLimiter(secret.LimiterConfig{
+		Threshold: cfg.RateLimit.Failures,
+		Window:    cfg.RateLimit.Window,
+		Block:     min(secret.DefaultBlock, cfg.RateLimit.MaxBackoff),
+		MaxBlock:  cfg.RateLimit.MaxBackoff,
+	})
+	opts := []endpoint.Option{
+		endpoint.WithLifetimes(cfg.Tokens.AccessTTL, cfg.Tokens.RefreshTTL, cfg.Tokens.CodeTTL),
+		endpoint.WithLeeway(cfg.Tokens.Leeway),
+		endpoint.WithClock(o.Now),
+		endpoint.WithVerifier(verifier),
+		endpoint.WithLimiter(limiter),
+		endpoint.WithTrustedProxies(cfg.TrustedProxies...),
+		endpoint.WithScopesSupported(scopes...),
+	}
+	var users *Users
+	if len(cfg.Users) > 0 {
+		list := make([]User, 0, len(cfg.Users))
+		for _, u := range cfg.Users {
+			h, err := secret.Parse(string(u.PasswordHash))
+			if err != nil {
+				return nil, fmt.Errorf("server: user %q: password_hash: %w", u.Username, err)
+			}
+			list = append(list, User{Username: u.Username, ID: u.ID, Password: h})
+		}
+		if users, err = NewUsers(verifier, list...); err != nil {
+			return nil, err
+		}
+		opts = append(opts, endpoint.WithUsers(users))
+	}
+	if a.Endpoint, err = endpoint.New(cfg.Issuer, rings, clients, a.Store, opts...); err != nil {
+		return nil, err
+	}
+
+	owner, err := buildOwner(cfg, o, OwnerDeps{Config: cfg, Endpoint: a.Endpoint, Users: users, Limiter: limiter, Log: o.Log})
+	if err != nil {
+		return nil, err
+	}
+	a.Metrics = NewMetrics(o.Now())
+	a.Metrics.WatchKeys(a.Keys.List, o.Now)
+	a.Handler = NewHandler(a.Endpoint, HandlerOptions{Owner: owner, Log: o.Log, Metrics: a.Metrics, Ready: a.Ready})
+
+	var tlsConf *tls.Config
+	if cfg.TLS.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("server: tls: %w", err)
+		}
+		tlsConf = TLSConfig(cert)
+	}
+	a.Server = NewServer(a.Handler.ServeFastHTTP, Limits{
+		MaxBodyBytes:  int(cfg.Limits.MaxBodyBytes),
+		ReadTimeout:   cfg.Limits.ReadTimeout,
+		WriteTimeout:  cfg.Limits.WriteTimeout,
+		IdleTimeout:   cfg.Limits.IdleTimeout,
+		MaxConnsPerIP: cfg.Limits.MaxConnsPerIP,
+	}, tlsConf, o.Log)
+	return a, nil
+}
+
+func buildOwner(cfg *config.Config, o Options, deps OwnerDeps) (endpoint.ResourceOwner, error) {
+	if o.Owner != nil {
+		return o.Owner(deps)
+	}
+	if cfg.Login.TrustedHeader == "" {
+		return nil, nil
+	}
+	ids := map[string]string{}
+	if deps.Users != nil {
+		ids = deps.Users.IDs()
+	}
+	clientIDs := make([]string, 0, len(cfg.Clients))
+	for _, c := range cfg.Clients {
+		clientIDs = append(clientIDs, c.ID)
+	}
+	return NewTrustedHeader(cfg.Login.TrustedHeader, cfg.Login.TrustedProxies, ids, clientIDs, o.Now)
+}
+
+// staticClients converts the configured clients, parsing their secret
+// hashes, and returns the union of their scopes for the metadata.
+func staticClients(cfg *config.Config) (*endpoint.StaticClients, []string, error) {
+	list := make([]*endpoint.Client, 0, len(cfg.Clients))
+	var scopes []string
+	for _, c := range cfg.Clients {
+		ec := &endpoint.Client{
+			ID:            c.ID,
+			Public:        c.Public,
+			RedirectURIs:  slices.Clone(c.RedirectURIs),
+			Scopes:        slices.Clone(c.Scopes),
+			DefaultScopes: slices.Clone(c.DefaultScopes),
+			Audiences:     slices.Clone(c.Audiences),
+			SkipConsent:   c.SkipConsent,
+		}
+		if c.SecretHash != "" {
+			h, err := secret.Parse(string(c.SecretHash))
+			if err != nil {
+				return nil, nil, fmt.Errorf("server: client %q: secret_hash: %w", c.ID, err)
+			}
+			ec.Secret = h
+		}
+		for _, g := range c.GrantTypes {
+			ec.GrantTypes = append(ec.GrantTypes, endpoint.GrantType(g))
+		}
+		for _, rt := range c.ResponseTypes {
+			ec.ResponseTypes = append(ec.ResponseTypes, endpoint.ResponseType(rt))
+		}
+		list = append(list, ec)
+		for _, s := range c.Scopes {
+			if !slices.Contains(scopes, s) {
+				scopes = append(scopes, s)
+			}
+		}
+	}
+	sc, err := endpoint.NewStaticClients(list...)
+	return sc, scopes, err
+}
+
+// Ready reports whether every grant can be served: the store answers and
+// every key ring has an active key (/readyz).
+func (a *App) Ready(ctx context.Context) error {
+	var errs []error
+	if err := a.Store.Ping(ctx); err != nil {
+		if !errors.Is(err, store.ErrUnavailable) {
+			err = fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+		}
+		errs = append(errs, fmt.Errorf("store: %w", err))
+	}
+	if err := a.Keys.CheckActive(a.now()); err != nil {
+		errs = append(errs, fmt.Errorf("keys: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// Run serves ln until ctx ends, running the key rotation loop beside it,
+// then shuts down gracefully: new connections are refused, in-flight
+// requests finish (for at most grace), and Run returns nil. An error
+// serving, or requests still running after grace, is returned.
+func (a *App) Run(ctx context.Context, ln net.Listener, grace time.Duration) error {
+	keyCtx, stopKeys := context.WithCancel(context.Background())
+	keysDone := make(chan struct{})
+	go func() {
+		defer close(keysDone)
+		a.keyLoop(keyCtx, TickInterval(a.Config.Keys.Propagation))
+	}()
+	defer func() {
+		stopKeys()
+		<-keysDone
+	}()
+
+	served := make(chan error, 1)
+	go func() { served <- a.Server.Serve(ln) }()
+	a.log.Info().Str("addr", ln.Addr().String()).Str("issuer", a.Config.Issuer).Bool("tls", a.Server.tls != nil).Msg("listening")
+	select {
+	case err := <-served:
+		return fmt.Errorf("server: %w", err)
+	case <-ctx.Done():
+	}
+	a.log.Info().Dur("grace", grace).Msg("shutting down: draining in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := a.Server.Shutdown(sctx); err != nil {
+		return fmt.Errorf("server: shutdown: %w", err)
+	}
+	if err := <-served; err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	a.log.Info().Msg("stopped")
+	return nil
+}
+
+// keyLoop keeps the key rings current every interval until ctx ends. The
+// replica holding the rotation lease (always, with one replica) plans and
+// writes the rings; the others reload what it wrote. A store without
+// leases means a single replica, which always rotates.
+func (a *App) keyLoop(ctx context.Context, interval time.Duration) {
+	leaser, _ := a.Store.(store.Leaser)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		a.keyStep(ctx, leaser, interval)
+		select {
+		case <-ctx.Done():
+			if leaser != nil {
+				rctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				_ = leaser.ReleaseLease(rctx, LeaseName, a.holder)
+				cancel()
+			}
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (a *App) keyStep(ctx context.Context, leaser store.Leaser, interval time.Duration) {
+	rotate := true
+	if leaser != nil {
+		lctx, cancel := context.WithTimeout(ctx, interval)
+		ok, err := leaser.AcquireLease(lctx, LeaseName, a.holder, 3*interval)
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			a.log.Warn().Str("component", "keys").Str("cause", err.Error()).Msg("cannot acquire the rotation lease; reloading only")
+		}
+		rotate = ok && err == nil
+	}
+	if rotate {
+		changed, err := a.Keys.Tick(ctx)
+		for _, n := range changed {
+			a.Metrics.Rotated(n)
+			a.log.Info().Str("component", "keys").Str("ring", n).Msg("key ring updated")
+		}
+		if err != nil && ctx.Err() == nil {
+			a.log.Error().Str("component", "keys").Str("cause", err.Error()).Msg("key rotation failed; keeping the current rings")
+		}
+		return
+	}
+	if err := a.Keys.Reload(ctx); err != nil && ctx.Err() == nil {
+		a.log.Error().Str("component", "keys").Str("cause", err.Error()).Msg("key ring reload failed; keeping the last good rings")
+	}
+}
+
+// Close releases the store.
+func (a *App) Close() error { return a.closer() }
+
+func defaultHolder() string {
+	host, _ := os.Hostname()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+}

@@ -1,0 +1,52 @@
+// Package server is the HTTP side of cmd/issuer: the fasthttp adapter for
+// pkg/endpoint, the routes of SPEC §5, TLS, limits, graceful shutdown,
+// per-request logs and Prometheus metrics, scheduled key rotation, and the
+// wiring of a configuration (internal/config) into a running service.
+//
+// # Layers
+//
+//   - [Handler] routes requests to an *endpoint.Server: POST /token, GET and
+//     POST /authorize, POST /introspect, POST /revoke,
+//     GET /.well-known/oauth-authorization-server, GET /healthz, GET
+//     /readyz, GET /metrics. Other paths get a 404 JSON body, wrong methods
+//     a 405 with Allow. A panic in a handler becomes a 500 server_error
+//     JSON body; the stack goes to the log only.
+//   - [Server] is a fasthttp.Server with TLS 1.2+ only, request size and
+//     time limits, keep-alive, and graceful shutdown that lets in-flight
+//     requests finish.
+//   - [App] builds everything from a *config.Config ([Build]): key rings
+//     (one per audience plus the internal ring), the store (memory or
+//     Redis), clients and users, the endpoint server, and runs the key
+//     rotation loop beside the HTTP server ([App.Run]).
+//
+// # The request adapter
+//
+// Each request becomes an endpoint.Request whose strings and body alias
+// fasthttp's buffers, so the hot path copies nothing; this is sound because
+// pkg/endpoint never keeps a request, or anything it refers to, after it
+// returns, and the adapter writes the response (which fasthttp copies)
+// before its buffers are reused. The token endpoint is answered with no
+// allocation in this package; see the allocation guard test.
+//
+// The context passed to the endpoints is the server's base context, not the
+// *fasthttp.RequestCtx (whose Done fires only at shutdown); store calls are
+// bounded by the store client's own timeouts.
+//
+// # Logs
+//
+// One structured line per request (zerolog) carrying only allow-listed
+// fields: endpoint, method, status, client_id, grant_type (normalized to
+// the known grant types or "other"), audience, outcome, error code, jti,
+// latency_us and remote address, plus the internal cause of an error at
+// warn or error level. Secrets, passwords, codes, tokens and key material
+// never reach the log: no field is filled from a request parameter other
+// than through a fixed set of values.
+//
+// # Authorization endpoint
+//
+// /authorize calls endpoint.Server.HandleAuthorize with the
+// endpoint.ResourceOwner given to [NewHandler]. [TrustedHeader] is one: it
+// believes a user name in a header set by an authenticating proxy, only
+// from configured proxy addresses. The built-in login page (internal/login)
+// plugs in through [Options.Owner].
+package server

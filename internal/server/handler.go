@@ -1,0 +1,350 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/valyala/fasthttp"
+
+	"github.com/sealedtoken/issuer/internal/metrics"
+	"github.com/sealedtoken/issuer/pkg/endpoint"
+	"github.com/sealedtoken/issuer/pkg/store"
+)
+
+// Route names, used as the "endpoint" field of logs and metrics.
+const (
+	RouteToken      = "token"
+	RouteAuthorize  = "authorize"
+	RouteIntrospect = "introspect"
+	RouteRevoke     = "revoke"
+	RouteMetadata   = "metadata"
+	RouteHealthz    = "healthz"
+	RouteReadyz     = "readyz"
+	RouteMetrics    = "metrics"
+	RouteNotFound   = "not_found"
+)
+
+// Paths of the routes that are not OAuth endpoints.
+const (
+	PathMetadata = "/.well-known/oauth-authorization-server" // RFC 8414 §3
+	PathHealthz  = "/healthz"
+	PathReadyz   = "/readyz"
+	PathMetrics  = "/metrics"
+)
+
+// HandlerOptions are the optional parts of a Handler.
+type HandlerOptions struct {
+	// Owner decides authorization requests at /authorize (the login page,
+	// or TrustedHeader). Nil answers every authorization request that
+	// passes validation with access_denied: no way to authenticate users
+	// is configured.
+	Owner endpoint.ResourceOwner
+	// Log receives one line per request; the zero Logger discards.
+	Log zerolog.Logger
+	// Metrics, if set, counts requests; /metrics serves its registry.
+	Metrics *Metrics
+	// Ready reports whether the service can serve every grant (/readyz);
+	// nil means always ready.
+	Ready func(ctx context.Context) error
+	// Base is the context passed to the endpoints; nil means
+	// context.Background(). Cancel it only after the server has drained.
+	Base context.Context
+}
+
+// Handler routes requests to an endpoint.Server (SPEC §5). It is safe for
+// concurrent use.
+type Handler struct {
+	ep      *endpoint.Server
+	paths   endpoint.Paths
+	owner   endpoint.ResourceOwner
+	log     zerolog.Logger
+	metrics *Metrics
+	ready   func(ctx context.Context) error
+	base    context.Context
+}
+
+// NewHandler returns a Handler serving ep's endpoints at ep.Paths().
+func NewHandler(ep *endpoint.Server, o HandlerOptions) *Handler {
+	h := &Handler{ep: ep, paths: ep.Paths(), owner: o.Owner, log: o.Log, metrics: o.Metrics, ready: o.Ready, base: o.Base}
+	if h.owner == nil {
+		h.owner = endpoint.ResourceOwnerFunc(func(context.Context, *endpoint.Request, *endpoint.AuthorizeRequest) (endpoint.Decision, error) {
+			return endpoint.Reject(endpoint.NewError(endpoint.AccessDenied, "this server has no way to authenticate users")), nil
+		})
+	}
+	if h.base == nil {
+		h.base = context.Background()
+	}
+	return h
+}
+
+// ServeFastHTTP handles one request; it is a fasthttp.RequestHandler.
+func (h *Handler) ServeFastHTTP(ctx *fasthttp.RequestCtx) {
+	start := time.Now()
+	route := RouteNotFound
+	defer func() {
+		if p := recover(); p != nil {
+			h.recovered(ctx, route, start, p)
+		}
+	}()
+	path := ctx.Path()
+	switch string(path) {
+	case h.paths.Token:
+		route = RouteToken
+		if h.allow(ctx, route, start, "POST") {
+			h.oauth(ctx, route, start, h.ep.Token)
+		}
+	case h.paths.Authorize:
+		route = RouteAuthorize
+		if h.allow(ctx, route, start, "GET", "POST") {
+			h.oauth(ctx, route, start, h.authorize)
+		}
+	case h.paths.Introspect:
+		route = RouteIntrospect
+		if h.allow(ctx, route, start, "POST") {
+			h.oauth(ctx, route, start, h.ep.Introspect)
+		}
+	case h.paths.Revoke:
+		route = RouteRevoke
+		if h.allow(ctx, route, start, "POST") {
+			h.oauth(ctx, route, start, h.ep.Revoke)
+		}
+	case PathMetadata:
+		route = RouteMetadata
+		if h.allow(ctx, route, start, "GET", "HEAD") {
+			writeResponse(ctx, h.ep.Metadata())
+			h.done(ctx, route, start, nil)
+		}
+	case PathHealthz:
+		route = RouteHealthz
+		if h.allow(ctx, route, start, "GET", "HEAD") {
+			writeJSON(ctx, 200, `{"status":"ok"}`)
+			h.done(ctx, route, start, nil)
+		}
+	case PathReadyz:
+		route = RouteReadyz
+		if h.allow(ctx, route, start, "GET", "HEAD") {
+			h.readyz(ctx, start)
+		}
+	case PathMetrics:
+		route = RouteMetrics
+		if h.allow(ctx, route, start, "GET", "HEAD") {
+			h.serveMetrics(ctx, start)
+		}
+	default:
+		writeJSON(ctx, 404, `{"error":"not_found","error_description":"no such endpoint"}`)
+		h.done(ctx, route, start, nil)
+	}
+}
+
+// authorize adapts HandleAuthorize to the signature of the other endpoints.
+func (h *Handler) authorize(c context.Context, r *endpoint.Request) (*endpoint.Response, endpoint.Result) {
+	return h.ep.HandleAuthorize(c, r, h.owner)
+}
+
+// oauth runs an endpoint on the request and writes its response.
+func (h *Handler) oauth(ctx *fasthttp.RequestCtx, route string, start time.Time,
+	f func(context.Context, *endpoint.Request) (*endpoint.Response, endpoint.Result)) {
+	q := acquireRequest(ctx)
+	resp, res := f(h.base, &q.r)
+	writeResponse(ctx, resp)
+	h.done(ctx, route, start, &res)
+	releaseRequest(q)
+}
+
+// allow answers 405 with an Allow header unless the request's method is
+// one of methods (RFC 9110 §15.5.6).
+func (h *Handler) allow(ctx *fasthttp.RequestCtx, route string, start time.Time, methods ...string) bool {
+	m := ctx.Method()
+	for _, a := range methods {
+		if string(m) == a {
+			return true
+		}
+	}
+	allow := methods[0]
+	for _, a := range methods[1:] {
+		allow += ", " + a
+	}
+	ctx.Response.Header.Set("Allow", allow)
+	writeJSON(ctx, 405, `{"error":"invalid_request","error_description":"method not allowed; see the Allow header"}`)
+	h.done(ctx, route, start, nil)
+	return false
+}
+
+// readyz answers 200 when the store answers and every key ring can seal,
+// 503 otherwise (the reason is logged, not sent).
+func (h *Handler) readyz(ctx *fasthttp.RequestCtx, start time.Time) {
+	var err error
+	if h.ready != nil {
+		c, cancel := context.WithTimeout(h.base, 2*time.Second)
+		err = h.ready(c)
+		cancel()
+	}
+	if err != nil {
+		if errors.Is(err, store.ErrUnavailable) && h.metrics != nil {
+			h.metrics.StoreError()
+		}
+		writeJSON(ctx, 503, `{"status":"unavailable"}`)
+		h.log.Warn().Str("endpoint", RouteReadyz).Str("cause", err.Error()).Msg("not ready")
+	} else {
+		writeJSON(ctx, 200, `{"status":"ready"}`)
+	}
+	h.done(ctx, RouteReadyz, start, nil)
+}
+
+func (h *Handler) serveMetrics(ctx *fasthttp.RequestCtx, start time.Time) {
+	if h.metrics == nil {
+		writeJSON(ctx, 404, `{"error":"not_found","error_description":"metrics are disabled"}`)
+	} else {
+		ctx.SetStatusCode(200)
+		ctx.SetContentType(metrics.ContentType)
+		ctx.Response.Header.Set("Cache-Control", "no-store")
+		ctx.SetBody(h.metrics.Registry.AppendText(make([]byte, 0, 16<<10)))
+	}
+	h.done(ctx, RouteMetrics, start, nil)
+}
+
+// writeJSON writes a fixed JSON body with the no-store headers.
+func writeJSON(ctx *fasthttp.RequestCtx, status int, body string) {
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	ctx.Response.Header.Set("Cache-Control", "no-store")
+	ctx.SetBodyString(body)
+}
+
+// recovered answers a request whose handler panicked with a 500
+// server_error body, and logs the panic with its stack. Nothing about the
+// panic reaches the client.
+func (h *Handler) recovered(ctx *fasthttp.RequestCtx, route string, start time.Time, p any) {
+	if h.metrics != nil {
+		h.metrics.panics.Inc()
+	}
+	h.log.Error().Str("endpoint", route).Str("panic", fmt.Sprint(p)).Bytes("stack", debug.Stack()).Msg("handler panic")
+	ctx.Response.Reset()
+	writeJSON(ctx, 500, `{"error":"server_error","error_description":"internal error"}`)
+	ctx.Response.Header.Set("Pragma", "no-cache")
+	res := endpoint.Result{Err: endpoint.NewError(endpoint.ServerError, "panic")}
+	h.done(ctx, route, start, &res)
+}
+
+// done logs the request and counts it.
+func (h *Handler) done(ctx *fasthttp.RequestCtx, route string, start time.Time, res *endpoint.Result) {
+	elapsed := time.Since(start)
+	status := ctx.Response.StatusCode()
+	var e *endpoint.Error
+	var grant endpoint.GrantType
+	if res != nil {
+		e, grant = res.Err, res.GrantType
+	}
+	gl, outcome := grantLabel(grant), outcomeLabel(e, status)
+	if m := h.metrics; m != nil {
+		m.requests.With(route, gl, outcome).Inc()
+		m.latency.With(route).Observe(elapsed)
+		if res != nil {
+			h.countIssued(route, status, res)
+			if e != nil && e.Cause != nil && errors.Is(e.Cause, store.ErrUnavailable) {
+				m.storeErrors.Inc()
+			}
+		}
+	}
+	h.logRequest(ctx, route, status, elapsed, gl, outcome, res)
+}
+
+func (h *Handler) countIssued(route string, status int, res *endpoint.Result) {
+	if res.Err != nil || res.JTI == "" {
+		return
+	}
+	switch {
+	case route == RouteToken:
+		h.metrics.issued.With("access").Inc()
+		if res.RefreshIssued {
+			h.metrics.issued.With("refresh").Inc()
+		}
+	case route == RouteAuthorize && res.GrantType == endpoint.GrantImplicit:
+		h.metrics.issued.With("access").Inc()
+	case route == RouteAuthorize && status == 302:
+		h.metrics.issued.With("code").Inc()
+	}
+}
+
+// logRequest writes the request's log line. Only allow-listed values are
+// written: route and label names from fixed sets, the client id of an
+// authenticated client (from configuration, never from the request), the
+// audience the endpoint chose (a configured name), a jti (an identifier,
+// not a token), the peer address, and an error cause built by pkg/ code
+// that never quotes secrets.
+func (h *Handler) logRequest(ctx *fasthttp.RequestCtx, route string, status int, elapsed time.Duration, grant, outcome string, res *endpoint.Result) {
+	var ev *zerolog.Event
+	var cause error
+	if res != nil && res.Err != nil {
+		cause = res.Err.Cause
+	}
+	switch {
+	case status >= 500:
+		ev = h.log.Error()
+	case cause != nil:
+		ev = h.log.Warn()
+	default:
+		ev = h.log.Info()
+	}
+	if ev == nil {
+		return
+	}
+	var addr [48]byte
+	ev.Str("endpoint", route).
+		Str("method", methodLabel(ctx.Method())).
+		Int("status", status).
+		Bytes("remote", remoteAddr(ctx).AppendTo(addr[:0])).
+		Int64("latency_us", elapsed.Microseconds()).
+		Str("outcome", outcome)
+	if res != nil {
+		if res.ClientID != "" {
+			ev.Str("client_id", res.ClientID)
+		}
+		if grant != "none" {
+			ev.Str("grant_type", grant)
+		}
+		if res.Audience != "" {
+			ev.Str("audience", res.Audience)
+		}
+		if res.JTI != "" {
+			ev.Str("jti", res.JTI)
+		}
+		if res.Err != nil {
+			ev.Str("error", string(res.Err.Code))
+		}
+		if cause != nil {
+			ev.Str("cause", cause.Error())
+		}
+	}
+	ev.Msg("request")
+}
+
+// methodLabel maps the request method onto the methods HTTP defines, so a
+// client cannot write arbitrary text into the log.
+func methodLabel(m []byte) string {
+	switch string(m) {
+	case "GET":
+		return "GET"
+	case "POST":
+		return "POST"
+	case "HEAD":
+		return "HEAD"
+	case "PUT":
+		return "PUT"
+	case "DELETE":
+		return "DELETE"
+	case "OPTIONS":
+		return "OPTIONS"
+	case "PATCH":
+		return "PATCH"
+	case "CONNECT":
+		return "CONNECT"
+	case "TRACE":
+		return "TRACE"
+	}
+	return "other"
+}

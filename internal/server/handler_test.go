@@ -1,0 +1,233 @@
+package server_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/sealedtoken/issuer/internal/server"
+	"github.com/sealedtoken/issuer/pkg/endpoint"
+	"github.com/sealedtoken/issuer/pkg/store"
+)
+
+func TestRoutes(t *testing.T) {
+	f := newFixture(t, fixtureOpts{})
+	tests := []struct {
+		name       string
+		req        req
+		wantStatus int
+		wantAllow  string
+		wantBody   string // substring
+		wantCT     string // prefix
+	}{
+		{name: "token endpoint issues a token", req: tokenReq(), wantStatus: 200, wantBody: `"access_token":"`, wantCT: "application/json"},
+		{name: "unknown path is a 404 JSON body", req: req{method: "GET", uri: "/nope"}, wantStatus: 404, wantBody: `"error":"not_found"`, wantCT: "application/json"},
+		{name: "trailing slash is another path", req: req{method: "POST", uri: "/token/"}, wantStatus: 404, wantBody: `"error":"not_found"`},
+		{name: "RFC 6749 §3.2 token endpoint refuses GET with 405 and Allow", req: req{method: "GET", uri: "/token"}, wantStatus: 405, wantAllow: "POST", wantBody: `"error":"invalid_request"`},
+		{name: "introspection refuses GET", req: req{method: "GET", uri: "/introspect"}, wantStatus: 405, wantAllow: "POST"},
+		{name: "revocation refuses PUT", req: req{method: "PUT", uri: "/revoke"}, wantStatus: 405, wantAllow: "POST"},
+		{name: "authorization endpoint refuses DELETE", req: req{method: "DELETE", uri: "/authorize"}, wantStatus: 405, wantAllow: "GET, POST"},
+		{name: "metadata refuses POST", req: req{method: "POST", uri: "/.well-known/oauth-authorization-server"}, wantStatus: 405, wantAllow: "GET, HEAD"},
+		{name: "RFC 8414 §3 metadata", req: req{method: "GET", uri: "/.well-known/oauth-authorization-server"}, wantStatus: 200, wantBody: `"issuer":"https://issuer.test"`, wantCT: "application/json"},
+		{name: "healthz", req: req{method: "GET", uri: "/healthz"}, wantStatus: 200, wantBody: `"status":"ok"`},
+		{name: "readyz without checks", req: req{method: "GET", uri: "/readyz"}, wantStatus: 200, wantBody: `"status":"ready"`},
+		{name: "metrics", req: req{method: "GET", uri: "/metrics"}, wantStatus: 200, wantBody: "# TYPE issuer_requests_total counter", wantCT: "text/plain; version=0.0.4"},
+		{name: "RFC 6749 §3.1 authorization endpoint with unknown client shows an error page", req: req{method: "GET", uri: "/authorize?response_type=code&client_id=nobody", header: map[string]string{"X-Forwarded-Proto": "https"}}, wantStatus: 400},
+		{name: "authorization request without a way to log in is denied by redirect", req: req{method: "GET", uri: "/authorize?response_type=code&client_id=backend&state=xyz", header: map[string]string{"X-Forwarded-Proto": "https"}}, wantStatus: 302},
+		{name: "introspection needs client authentication", req: req{method: "POST", uri: "/introspect", body: "token=abc", header: map[string]string{"Content-Type": "application/x-www-form-urlencoded", "X-Forwarded-Proto": "https"}}, wantStatus: 401, wantBody: `"error":"invalid_client"`},
+		{name: "RFC 6749 §3.2 plain HTTP from an untrusted peer is refused", req: func() req { r := tokenReq(); r.remote = "10.9.9.9"; return r }(), wantStatus: 400, wantBody: "TLS is required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := do(f.h.ServeFastHTTP, tt.req)
+			if resp.StatusCode() != tt.wantStatus {
+				t.Fatalf("status = %d, want %d; body %s", resp.StatusCode(), tt.wantStatus, resp.Body())
+			}
+			if got := string(resp.Header.Peek("Allow")); got != tt.wantAllow {
+				t.Errorf("Allow = %q, want %q", got, tt.wantAllow)
+			}
+			if !strings.Contains(string(resp.Body()), tt.wantBody) {
+				t.Errorf("body %s does not contain %s", resp.Body(), tt.wantBody)
+			}
+			if ct := string(resp.Header.ContentType()); !strings.HasPrefix(ct, tt.wantCT) {
+				t.Errorf("Content-Type = %q, want prefix %q", ct, tt.wantCT)
+			}
+			if resp.StatusCode() >= 400 && strings.HasPrefix(string(resp.Header.ContentType()), "application/json") && !json.Valid(resp.Body()) {
+				t.Errorf("error body is not JSON: %s", resp.Body())
+			}
+		})
+	}
+	if loc := string(do(f.h.ServeFastHTTP, tests[len(tests)-3].req).Header.Peek("Location")); !strings.Contains(loc, "error=access_denied") || !strings.Contains(loc, "state=xyz") {
+		t.Errorf("denied authorization redirect = %q", loc)
+	}
+}
+
+func TestTokenResponseHeaders(t *testing.T) {
+	f := newFixture(t, fixtureOpts{})
+	resp := do(f.h.ServeFastHTTP, tokenReq())
+	for name, want := range map[string]string{"Cache-Control": "no-store", "Pragma": "no-cache"} {
+		if got := string(resp.Header.Peek(name)); got != want {
+			t.Errorf("%s = %q, want %q (RFC 6749 §5.1)", name, got, want)
+		}
+	}
+	var body struct {
+		AccessToken string `json:"access_token"`
+		TokenType   string `json:"token_type"`
+		ExpiresIn   int    `json:"expires_in"`
+	}
+	if err := json.Unmarshal(resp.Body(), &body); err != nil || body.TokenType != "Bearer" || body.ExpiresIn <= 0 || strings.Count(body.AccessToken, ".") != 4 {
+		t.Fatalf("token response %s: %v", resp.Body(), err)
+	}
+}
+
+func TestPanicBecomes500(t *testing.T) {
+	owner := endpoint.ResourceOwnerFunc(func(context.Context, *endpoint.Request, *endpoint.AuthorizeRequest) (endpoint.Decision, error) {
+		panic("boom: secret-panic-detail")
+	})
+	f := newFixture(t, fixtureOpts{owner: owner})
+	resp := do(f.h.ServeFastHTTP, req{method: "GET", uri: "/authorize?response_type=code&client_id=backend", header: map[string]string{"X-Forwarded-Proto": "https"}})
+	if resp.StatusCode() != 500 {
+		t.Fatalf("status = %d, want 500", resp.StatusCode())
+	}
+	var body map[string]string
+	if err := json.Unmarshal(resp.Body(), &body); err != nil || body["error"] != "server_error" {
+		t.Fatalf("body %s is not a server_error JSON body", resp.Body())
+	}
+	if strings.Contains(string(resp.Body()), "boom") || strings.Contains(string(resp.Body()), "goroutine") {
+		t.Fatalf("panic detail leaked to the client: %s", resp.Body())
+	}
+	if got := string(resp.Header.Peek("Cache-Control")); got != "no-store" {
+		t.Errorf("Cache-Control = %q", got)
+	}
+	log := f.log.String()
+	if !strings.Contains(log, "boom: secret-panic-detail") || !strings.Contains(log, "goroutine") {
+		t.Errorf("the log lacks the panic and its stack:\n%s", log)
+	}
+	if !strings.Contains(string(f.metrics.Registry.AppendText(nil)), "issuer_panics_total 1") {
+		t.Error("panic not counted")
+	}
+}
+
+func TestReadyzReportsStoreOutage(t *testing.T) {
+	f := newFixture(t, fixtureOpts{ready: func(context.Context) error {
+		return errors.Join(store.ErrUnavailable, errors.New("dial tcp: connection refused"))
+	}})
+	resp := do(f.h.ServeFastHTTP, req{method: "GET", uri: "/readyz"})
+	if resp.StatusCode() != 503 || !strings.Contains(string(resp.Body()), "unavailable") {
+		t.Fatalf("readyz = %d %s, want 503", resp.StatusCode(), resp.Body())
+	}
+	if strings.Contains(string(resp.Body()), "refused") {
+		t.Error("readyz leaks the cause to the client")
+	}
+	if !strings.Contains(string(f.metrics.Registry.AppendText(nil)), "issuer_store_errors_total 1") {
+		t.Error("store error not counted")
+	}
+}
+
+// TestRequestLog checks the one structured line per request and its
+// allow-list: no secret, token or raw parameter.
+func TestRequestLog(t *testing.T) {
+	f := newFixture(t, fixtureOpts{})
+	resp := do(f.h.ServeFastHTTP, tokenReq())
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	_ = json.Unmarshal(resp.Body(), &tok)
+	bad := tokenReq()
+	bad.body = "grant_type=made-up-" + testSecret + "&scope=read"
+	do(f.h.ServeFastHTTP, bad)
+
+	lines := nonEmptyLines(f.log.String())
+	if len(lines) != 2 {
+		t.Fatalf("want 2 log lines, got %d:\n%s", len(lines), f.log)
+	}
+	var first map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]any{"endpoint": "token", "method": "POST", "status": float64(200), "client_id": testClientID, "grant_type": "client_credentials", "outcome": "ok", "audience": testAudience, "remote": "127.0.0.1"} {
+		if first[k] != want {
+			t.Errorf("log field %s = %v, want %v", k, first[k], want)
+		}
+	}
+	if jti, _ := first["jti"].(string); jti == "" {
+		t.Error("no jti in the log line")
+	}
+	if _, ok := first["latency_us"].(float64); !ok {
+		t.Error("no latency_us in the log line")
+	}
+	var second map[string]any
+	_ = json.Unmarshal([]byte(lines[1]), &second)
+	if second["grant_type"] != "other" || second["error"] != "unsupported_grant_type" {
+		t.Errorf("unknown grant type not normalized: %v", second)
+	}
+	for _, s := range []string{testSecret, tok.AccessToken} {
+		if s != "" && strings.Contains(f.log.String(), s) {
+			t.Fatalf("the log contains a secret or token: %q", s)
+		}
+	}
+}
+
+func nonEmptyLines(s string) []string {
+	var out []string
+	sc := bufio.NewScanner(strings.NewReader(s))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if strings.TrimSpace(sc.Text()) != "" {
+			out = append(out, sc.Text())
+		}
+	}
+	return out
+}
+
+func TestMetricsCountRequests(t *testing.T) {
+	f := newFixture(t, fixtureOpts{})
+	for i := 0; i < 3; i++ {
+		do(f.h.ServeFastHTTP, tokenReq())
+	}
+	do(f.h.ServeFastHTTP, req{method: "GET", uri: "/nope"})
+	text := string(do(f.h.ServeFastHTTP, req{method: "GET", uri: "/metrics"}).Body())
+	for _, want := range []string{
+		`issuer_requests_total{endpoint="token",grant_type="client_credentials",outcome="ok"} 3`,
+		`issuer_requests_total{endpoint="not_found",grant_type="none",outcome="ok"} 1`,
+		`issuer_tokens_issued_total{type="access"} 3`,
+		`issuer_request_duration_seconds_count{endpoint="token"} 3`,
+		"go_goroutines ",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
+
+func TestHeaderWrapper(t *testing.T) {
+	var h fasthttp.RequestHeader
+	h.Set("Authorization", "Basic abc")
+	h.Set("x-custom-thing", "v1")
+	h.Add("X-Custom-Thing", "v2")
+	h.SetContentType("application/x-www-form-urlencoded")
+	w := server.NewHeader(&h)
+	tests := []struct{ name, field, want string }{
+		{name: "exact case", field: "Authorization", want: "Basic abc"},
+		{name: "lower case", field: "authorization", want: "Basic abc"},
+		{name: "upper case", field: "AUTHORIZATION", want: "Basic abc"},
+		{name: "first of repeated values", field: "X-Custom-Thing", want: "v1"},
+		{name: "special-cased Content-Type", field: "content-type", want: "application/x-www-form-urlencoded"},
+		{name: "absent field", field: "X-Missing", want: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := w.Get(tt.field); got != tt.want {
+				t.Fatalf("Get(%q) = %q, want %q", tt.field, got, tt.want)
+			}
+		})
+	}
+	if got := (server.Header{}).Get("Authorization"); got != "" {
+		t.Fatalf("zero Header Get = %q", got)
+	}
+}
