@@ -25,8 +25,8 @@ const InternalRing = "internal"
 // Manager's directory: a readable slug of the name followed by a hash that
 // makes it unique, for example
 //
-//	https://api.example.com  ->  https-api.example.com-6a0c3c1f2b7e.json
-//	internal                 ->  internal-<12 hex digits>.json
+//	https://api.example.com  ->  https-api.example.com-137b9e5e4e13.json
+//	internal                 ->  internal-3bed2cb3a3ac.json
 //
 // The slug keeps ASCII letters (lowercased), digits, '.', '-' and '_',
 // turns every other run of bytes into one '-', trims '-' and '.' at both
