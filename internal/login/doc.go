@@ -1,0 +1,73 @@
+// Package login is cmd/issuer's built-in login and consent page (SPEC §5,
+// authorization endpoint): the endpoint.ResourceOwner that tells the
+// authorization endpoint who the resource owner is and what they consent to
+// (RFC 6749 §3.1, §4.1.1).
+//
+// # Wiring
+//
+//	users, _ := login.NewUsers(cfgUsers, verifier)        // endpoint.UserAuthenticator
+//	page, _ := login.New(login.Config{Issuer: iss, Users: users, Key: sharedKey, ...})
+//	resp, res := srv.HandleAuthorize(ctx, req, page)       // GET and POST /authorize
+//
+// The same Users can serve the password grant (endpoint.WithUsers).
+//
+// # Flow
+//
+// There are no server-side sessions. A GET /authorize that the endpoint has
+// validated gets the login form: plain server-rendered HTML (html/template,
+// so every value is escaped for its context) that posts back to the
+// authorization endpoint with every authorization parameter as a hidden
+// field, plus username, password and a CSRF token. The endpoint validates
+// the POST like any authorization request (RFC 6749 §3.1 allows POST) and
+// Decide checks the CSRF token, the failure limiter and the password. A
+// SkipConsent client is then granted at once; otherwise the consent form
+// lists the requested scopes (each a checkbox, all checked), the client and
+// the redirect host, and carries a login ticket instead of the password.
+// Allow grants the scopes left checked; Deny redirects access_denied.
+//
+// A request from a trusted proxy (Config.TrustedProxies) carrying the
+// trusted header (Config.TrustedHeader) is from the user the header names:
+// no login form, and the consent form unless the client is SkipConsent.
+//
+// # Security
+//
+//   - CSRF: double-submit, bound to the request. The browser holds a random
+//     nonce in the __Host-login-csrf cookie (Secure, HttpOnly,
+//     SameSite=Lax); each form holds exp ‖ HMAC-SHA256(key, nonce ‖
+//     paramsHash ‖ exp), where paramsHash covers every authorization
+//     parameter. A failure is a 403 page, never a redirect.
+//   - Login ticket: AES-256-GCM over (user id, auth_time, client id,
+//     paramsHash, hash of the nonce, expiry), valid Config.TicketTTL
+//     (5 min). It proves a recent login without carrying the password and
+//     works only in the browser that signed in, for the request it was
+//     issued for.
+//   - Keys: one Config.Key, random per process by default; replicas behind
+//     a load balancer must share it.
+//   - Brute force: failed logins are counted per username and per address
+//     in a secret.Limiter and answered 429 with Retry-After before any hash
+//     is computed. A wrong password shows "Wrong username or password." for
+//     known and unknown users alike, and Users checks unknown usernames
+//     against a decoy hash so that timing does not tell them apart.
+//   - Headers on every page: Content-Security-Policy (default-src 'none';
+//     the inline style by hash; form-action 'self' plus the client's
+//     redirect origin, which Chromium checks for the redirect that follows
+//     the form; frame-ancestors 'none'; base-uri 'none'), X-Frame-Options:
+//     DENY, Referrer-Policy: no-referrer, Cache-Control: no-store,
+//     X-Content-Type-Options: nosniff.
+//   - The password is never logged, echoed, put in a hidden field or in an
+//     Event; a "password" parameter smuggled into an authorization URL is
+//     dropped from the forms.
+//   - Status of a wrong password: 200 with the form again. RFC 9110
+//     §15.5.2 requires a 401 to carry a WWW-Authenticate challenge, which a
+//     form login has none of.
+//
+// # Limits
+//
+// Each form adds at most three fields, plus one checkbox per scope, to the
+// authorization parameters; the endpoint accepts 64 parameters in all.
+//
+// # Concurrency
+//
+// Page and Users are immutable after construction and safe for concurrent
+// use; they start no goroutines.
+package login

@@ -1,0 +1,690 @@
+package login_test
+
+import (
+	"errors"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sealedtoken/issuer/internal/login"
+	"github.com/sealedtoken/issuer/pkg/endpoint"
+	"github.com/sealedtoken/issuer/pkg/secret"
+)
+
+// checkPageHeaders asserts the security headers every page carries.
+func checkPageHeaders(t *testing.T, resp *endpoint.Response) {
+	t.Helper()
+	h := endpoint.Headers(resp.Header)
+	want := map[string]string{
+		"Content-Type":           "text/html; charset=utf-8",
+		"Cache-Control":          "no-store",
+		"X-Frame-Options":        "DENY",
+		"Referrer-Policy":        "no-referrer",
+		"X-Content-Type-Options": "nosniff",
+	}
+	for k, v := range want {
+		if got := h.Get(k); got != v {
+			t.Errorf("%s = %q, want %q", k, got, v)
+		}
+	}
+	csp := h.Get("Content-Security-Policy")
+	for _, d := range []string{"default-src 'none'", "style-src 'sha256-", "form-action 'self'", "frame-ancestors 'none'", "base-uri 'none'"} {
+		if !strings.Contains(csp, d) {
+			t.Errorf("Content-Security-Policy %q lacks %q", csp, d)
+		}
+	}
+	if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "script-src") {
+		t.Errorf("Content-Security-Policy %q allows more than it should", csp)
+	}
+	if h.Get("Location") != "" {
+		t.Errorf("a page carries Location %q", h.Get("Location"))
+	}
+}
+
+func TestLoginConsentCodeFlow(t *testing.T) {
+	f := newFixture(t, fxOptions{})
+	b := f.browser()
+
+	q := codeQuery("webapp", fxWebappCB, "profile read write", "st-123")
+	q.Set("unknown_param", "kept") // RFC 6749 §3.1: unknown parameters are ignored, and carried along
+	page := b.get(t, q)
+	if page.Status != 200 {
+		t.Fatalf("login page status %d:\n%s", page.Status, page.Body)
+	}
+	checkPageHeaders(t, page)
+	setCookie := endpoint.Headers(page.Header).Get("Set-Cookie")
+	for _, attr := range []string{login.CookieName + "=", "Path=/", "Secure", "HttpOnly", "SameSite=Lax"} {
+		if !strings.Contains(setCookie, attr) {
+			t.Errorf("Set-Cookie %q lacks %q", setCookie, attr)
+		}
+	}
+	if strings.Contains(setCookie, "Domain") {
+		t.Errorf("a __Host- cookie must have no Domain: %q", setCookie)
+	}
+	if csp := endpoint.Headers(page.Header).Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self' https://app.example.com;") {
+		t.Errorf("CSP form-action does not admit the redirect origin: %q", csp)
+	}
+	for _, s := range []string{`<label for="username">`, `autocomplete="username"`, `<label for="password">`,
+		`autocomplete="current-password"`, `action="/authorize"`, `method="post"`} {
+		if !strings.Contains(string(page.Body), s) {
+			t.Errorf("login page lacks %s", s)
+		}
+	}
+	fields := form(t, page)
+	for k, v := range q {
+		if fields.Get(k) != v[0] {
+			t.Errorf("hidden field %s = %q, want %q", k, fields.Get(k), v[0])
+		}
+	}
+
+	fields.Set("username", "alice")
+	fields.Set("password", fxAlicePassword)
+	consent := b.post(t, fields)
+	if consent.Status != 200 {
+		t.Fatalf("consent page status %d:\n%s", consent.Status, consent.Body)
+	}
+	checkPageHeaders(t, consent)
+	body := string(consent.Body)
+	if strings.Contains(body, fxAlicePassword) || strings.Contains(body, `name="password"`) {
+		t.Fatal("the consent page carries the password")
+	}
+	for _, s := range []string{"webapp", "app.example.com", "profile", "read", "write", "Read your data", "alice", `value="allow"`, `value="deny"`} {
+		if !strings.Contains(body, s) {
+			t.Errorf("consent page lacks %q", s)
+		}
+	}
+	cf := form(t, consent)
+	if cf.Get("login_ticket") == "" {
+		t.Fatal("consent form has no login ticket")
+	}
+	cf.Set("login_action", "allow")
+	redirect := b.post(t, cf)
+	u := location(t, redirect)
+	if got := u.Scheme + "://" + u.Host + u.Path; got != fxWebappCB {
+		t.Fatalf("redirected to %s", got)
+	}
+	if u.Query().Get("state") != "st-123" || u.Query().Get("code") == "" {
+		t.Fatalf("callback query %q", u.RawQuery)
+	}
+	claims := f.exchange(t, "webapp", fxWebappCB, u.Query().Get("code"))
+	if claims.Subject != "u-1001" || claims.ClientID != "webapp" || claims.Scope != "profile read write" {
+		t.Errorf("access token sub=%q client_id=%q scope=%q", claims.Subject, claims.ClientID, claims.Scope)
+	}
+	if claims.AuthTime.IsZero() {
+		t.Error("access token has no auth_time")
+	}
+	if got, want := f.kinds(), []login.EventKind{login.EventLogin, login.EventConsent}; !slices.Equal(got, want) {
+		t.Errorf("audit events %v, want %v", got, want)
+	}
+}
+
+func TestSkipConsentClient(t *testing.T) {
+	f := newFixture(t, fxOptions{})
+	b := f.browser()
+	fields := form(t, b.get(t, codeQuery("first", fxFirstCB, "", "s1")))
+	fields.Set("username", "bob")
+	fields.Set("password", fxBobPassword)
+	u := location(t, b.post(t, fields))
+	if u.Host != "first.example.com" || u.Query().Get("state") != "s1" {
+		t.Fatalf("redirect %s", u)
+	}
+	c := f.exchange(t, "first", fxFirstCB, u.Query().Get("code"))
+	if c.Subject != "u-1002" || c.Scope != "read" {
+		t.Errorf("sub=%q scope=%q", c.Subject, c.Scope)
+	}
+}
+
+func TestWrongPassword(t *testing.T) {
+	tests := []struct {
+		name, username, password string
+	}{
+		{name: "known user, wrong password", username: "alice", password: "Tr0ub4dor&3"},
+		{name: "unknown user", username: "mallory", password: fxAlicePassword},
+		{name: "other user's password", username: "bob", password: fxAlicePassword},
+		{name: "username differs in case", username: "Alice", password: fxAlicePassword},
+	}
+	var bodies []string
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, fxOptions{})
+			b := f.browser()
+			fields := form(t, b.get(t, codeQuery("webapp", fxWebappCB, "", "s")))
+			fields.Set("username", tt.username)
+			fields.Set("password", tt.password)
+			resp := b.post(t, fields)
+			if resp.Status != 200 {
+				t.Fatalf("status %d, want the login form again (200)", resp.Status)
+			}
+			checkPageHeaders(t, resp)
+			body := string(resp.Body)
+			if !strings.Contains(body, "Wrong username or password.") || !strings.Contains(body, `role="alert"`) {
+				t.Errorf("no generic error message:\n%s", body)
+			}
+			if strings.Contains(body, tt.password) {
+				t.Error("the page echoes the password")
+			}
+			form(t, resp) // the form is there to try again
+			if got := f.kinds(); !slices.Equal(got, []login.EventKind{login.EventLoginFailed}) {
+				t.Errorf("audit events %v", got)
+			}
+			for _, e := range f.events {
+				if e.Username != "" {
+					t.Errorf("a failed attempt's event carries username %q", e.Username)
+				}
+			}
+			// Same page for known and unknown users, but for the username echoed.
+			bodies = append(bodies, strings.ReplaceAll(hiddenRE.ReplaceAllString(body, ""), `value="`+tt.username+`"`, ""))
+		})
+	}
+	for i := 1; i < len(bodies); i++ {
+		if bodies[i] != bodies[0] {
+			t.Errorf("%q answers a different page than %q: user enumeration", tests[i].name, tests[0].name)
+		}
+	}
+}
+
+func TestEmptyCredentials(t *testing.T) {
+	f := newFixture(t, fxOptions{})
+	b := f.browser()
+	fields := form(t, b.get(t, codeQuery("webapp", fxWebappCB, "", "s")))
+	fields.Set("username", "alice")
+	resp := b.post(t, fields)
+	if resp.Status != 200 || !strings.Contains(string(resp.Body), "Enter your username and password.") {
+		t.Fatalf("status %d:\n%s", resp.Status, resp.Body)
+	}
+	if len(f.kinds()) != 0 {
+		t.Errorf("an empty password counted as an attempt: %v", f.kinds())
+	}
+}
+
+func TestCSRF(t *testing.T) {
+	q := codeQuery("webapp", fxWebappCB, "read", "state-A")
+	other := codeQuery("webapp", fxWebappCB, "read write", "state-A") // another request: more scope
+	tests := []struct {
+		name string
+		// mutate changes the login form or the browser before posting.
+		mutate func(t *testing.T, f *fixture, b *browser, fields url.Values)
+		status int
+		err    error
+	}{
+		{name: "valid", mutate: func(*testing.T, *fixture, *browser, url.Values) {}, status: 200},
+		{name: "token missing", status: 403, err: login.ErrCSRFMissing,
+			mutate: func(_ *testing.T, _ *fixture, _ *browser, v url.Values) { v.Del("login_csrf") }},
+		{name: "cookie missing (cross-site POST under SameSite=Lax)", status: 403, err: login.ErrCSRFMissing,
+			mutate: func(_ *testing.T, _ *fixture, b *browser, _ url.Values) { b.cookie = "" }},
+		{name: "token of another browser", status: 403, err: login.ErrCSRFInvalid,
+			mutate: func(t *testing.T, f *fixture, _ *browser, v url.Values) {
+				v.Set("login_csrf", form(t, f.browser().get(t, q)).Get("login_csrf"))
+			}},
+		{name: "token altered", status: 403, err: login.ErrCSRFInvalid,
+			mutate: func(_ *testing.T, _ *fixture, _ *browser, v url.Values) {
+				tok := []byte(v.Get("login_csrf"))
+				tok[20] ^= 'A' ^ 'B'
+				if tok[20] == v.Get("login_csrf")[20] {
+					tok[20] = 'C'
+				}
+				v.Set("login_csrf", string(tok))
+			}},
+		{name: "token garbage", status: 403, err: login.ErrCSRFInvalid,
+			mutate: func(_ *testing.T, _ *fixture, _ *browser, v url.Values) { v.Set("login_csrf", "not-a-token") }},
+		{name: "cookie garbage", status: 403, err: login.ErrCSRFMissing,
+			mutate: func(_ *testing.T, _ *fixture, b *browser, _ url.Values) { b.cookie = login.CookieName + "=x" }},
+		{name: "token expired", status: 403, err: login.ErrCSRFExpired,
+			mutate: func(_ *testing.T, f *fixture, _ *browser, _ url.Values) { f.clock.Add(login.DefaultCSRFTTL + time.Second) }},
+		{name: "token replayed with other parameters", status: 403, err: login.ErrCSRFInvalid,
+			mutate: func(_ *testing.T, _ *fixture, _ *browser, v url.Values) {
+				for k, val := range other {
+					v[k] = val
+				}
+			}},
+		{name: "token replayed with another state", status: 403, err: login.ErrCSRFInvalid,
+			mutate: func(_ *testing.T, _ *fixture, _ *browser, v url.Values) { v.Set("state", "state-B") }},
+		{name: "token replayed with a parameter added", status: 403, err: login.ErrCSRFInvalid,
+			mutate: func(_ *testing.T, _ *fixture, _ *browser, v url.Values) { v.Set("prompt", "none") }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, fxOptions{})
+			b := f.browser()
+			fields := form(t, b.get(t, q))
+			fields.Set("username", "alice")
+			fields.Set("password", fxAlicePassword)
+			tt.mutate(t, f, b, fields)
+			resp := b.post(t, fields)
+			if resp.Status != tt.status {
+				t.Fatalf("status %d, want %d:\n%s", resp.Status, tt.status, resp.Body)
+			}
+			checkPageHeaders(t, resp) // never a redirect
+			if tt.err == nil {
+				return
+			}
+			if strings.Contains(string(resp.Body), "login_csrf") {
+				t.Error("a rejected form is answered with a fresh form")
+			}
+			last := f.events[len(f.events)-1]
+			if last.Kind != login.EventFormRejected || !errors.Is(last.Err, tt.err) {
+				t.Errorf("event %v %v, want %v %v", last.Kind, last.Err, login.EventFormRejected, tt.err)
+			}
+		})
+	}
+}
+
+// consentPage signs alice in and returns the browser and the consent form.
+func consentPage(t *testing.T, f *fixture, q url.Values) (*browser, url.Values) {
+	t.Helper()
+	b := f.browser()
+	fields := form(t, b.get(t, q))
+	fields.Set("username", "alice")
+	fields.Set("password", fxAlicePassword)
+	resp := b.post(t, fields)
+	if resp.Status != 200 {
+		t.Fatalf("consent page status %d:\n%s", resp.Status, resp.Body)
+	}
+	return b, form(t, resp)
+}
+
+func TestConsent(t *testing.T) {
+	q := codeQuery("webapp", fxWebappCB, "profile read write", "s")
+	tests := []struct {
+		name      string
+		mutate    func(v url.Values)
+		wantScope string // scope of the issued token; "" when no code
+		wantError string // error= of the redirect
+	}{
+		{name: "all scopes allowed by default", mutate: func(url.Values) {}, wantScope: "profile read write"},
+		{name: "one scope unchecked narrows the grant",
+			mutate: func(v url.Values) { v.Del("login_scope_1") }, wantScope: "profile write"},
+		{name: "a scope not requested cannot be added",
+			mutate: func(v url.Values) { v.Set("login_scope_3", "admin"); v.Del("login_scope_2") }, wantScope: "profile read"},
+		{name: "a checkbox renamed to another requested scope counts for nothing",
+			mutate: func(v url.Values) { v.Set("login_scope_0", "write"); v.Del("login_scope_2") }, wantScope: "read"},
+		{name: "RFC 6749 §4.1.2.1 nothing checked is access_denied",
+			mutate: func(v url.Values) { v.Del("login_scope_0"); v.Del("login_scope_1"); v.Del("login_scope_2") },
+			wantError: "access_denied"},
+		{name: "RFC 6749 §4.1.2.1 Deny is access_denied",
+			mutate: func(v url.Values) { v.Set("login_action", "deny") }, wantError: "access_denied"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, fxOptions{})
+			b, cf := consentPage(t, f, q)
+			cf.Set("login_action", "allow")
+			tt.mutate(cf)
+			u := location(t, b.post(t, cf))
+			got := u.Query()
+			if got.Get("state") != "s" || got.Get("iss") != fxIssuer {
+				t.Errorf("redirect %s lacks state or iss", u)
+			}
+			if tt.wantError != "" {
+				if got.Get("error") != tt.wantError || got.Get("code") != "" {
+					t.Fatalf("redirect %s, want error=%s", u, tt.wantError)
+				}
+				return
+			}
+			c := f.exchange(t, "webapp", fxWebappCB, got.Get("code"))
+			if c.Scope != tt.wantScope {
+				t.Errorf("scope %q, want %q", c.Scope, tt.wantScope)
+			}
+		})
+	}
+}
+
+func TestConsentTicket(t *testing.T) {
+	q := codeQuery("webapp", fxWebappCB, "read", "s")
+	tests := []struct {
+		name   string
+		mutate func(t *testing.T, f *fixture, b *browser, v url.Values)
+		status int
+		err    error
+	}{
+		{name: "ticket missing", status: 403, err: login.ErrTicketInvalid,
+			mutate: func(_ *testing.T, _ *fixture, _ *browser, v url.Values) { v.Del("login_ticket") }},
+		{name: "ticket forged", status: 403, err: login.ErrTicketInvalid,
+			mutate: func(_ *testing.T, _ *fixture, _ *browser, v url.Values) {
+				v.Set("login_ticket", strings.Repeat("A", len(v.Get("login_ticket"))))
+			}},
+		{name: "ticket of another request", status: 403, err: login.ErrTicketInvalid,
+			mutate: func(t *testing.T, f *fixture, b *browser, v url.Values) {
+				// Sign in for another state in the same browser; post that
+				// ticket with this request's CSRF token and parameters.
+				fields := form(t, b.get(t, codeQuery("webapp", fxWebappCB, "read", "other")))
+				fields.Set("username", "bob")
+				fields.Set("password", fxBobPassword)
+				v.Set("login_ticket", form(t, b.post(t, fields)).Get("login_ticket"))
+			}},
+		{name: "ticket of another browser", status: 403, err: login.ErrCSRFInvalid,
+			mutate: func(_ *testing.T, f *fixture, b *browser, _ url.Values) {
+				b.cookie = "" // a thief's browser: its own cookie, so the CSRF token fails first
+				b.get(t, q)
+			}},
+		{name: "ticket expired: sign in again", status: 200, err: login.ErrTicketExpired,
+			mutate: func(_ *testing.T, f *fixture, _ *browser, _ url.Values) { f.clock.Add(login.DefaultTicketTTL + time.Second) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, fxOptions{})
+			b, cf := consentPage(t, f, q)
+			cf.Set("login_action", "allow")
+			tt.mutate(t, f, b, cf)
+			resp := b.post(t, cf)
+			if resp.Status != tt.status {
+				t.Fatalf("status %d, want %d:\n%s", resp.Status, tt.status, resp.Body)
+			}
+			checkPageHeaders(t, resp)
+			last := f.events[len(f.events)-1]
+			if !errors.Is(last.Err, tt.err) {
+				t.Errorf("event %v %v, want %v", last.Kind, last.Err, tt.err)
+			}
+			if tt.status == 200 && !strings.Contains(string(resp.Body), `id="password"`) {
+				t.Errorf("an expired ticket does not lead back to the login form:\n%s", resp.Body)
+			}
+		})
+	}
+}
+
+func TestRateLimit(t *testing.T) {
+	limiter := func() *secret.Limiter {
+		return secret.NewLimiter(secret.LimiterConfig{Threshold: 3, Window: time.Minute, Block: time.Minute})
+	}
+	attempt := func(t *testing.T, b *browser, user, pass string) *endpoint.Response {
+		t.Helper()
+		fields := form(t, b.get(t, codeQuery("webapp", fxWebappCB, "", "s")))
+		fields.Set("username", user)
+		fields.Set("password", pass)
+		return b.post(t, fields)
+	}
+	t.Run("per username", func(t *testing.T) {
+		f := newFixture(t, fxOptions{limiter: limiter()})
+		for i := range 3 {
+			b := f.browser()
+			b.addr = netip.AddrFrom4([4]byte{198, 51, 100, byte(i + 1)}) // each from its own address
+			if resp := attempt(t, b, "alice", "wrong"); resp.Status != 200 {
+				t.Fatalf("attempt %d: status %d", i, resp.Status)
+			}
+		}
+		b := f.browser()
+		resp := attempt(t, b, "alice", fxAlicePassword)
+		if resp.Status != 429 {
+			t.Fatalf("status %d, want 429 even for the right password while blocked", resp.Status)
+		}
+		checkPageHeaders(t, resp)
+		if ra := endpoint.Headers(resp.Header).Get("Retry-After"); ra != "60" {
+			t.Errorf("Retry-After %q, want 60", ra)
+		}
+		if resp := attempt(t, b, "bob", fxBobPassword); resp.Status != 200 || !strings.Contains(string(resp.Body), `value="allow"`) {
+			t.Errorf("another user is blocked too: %d", resp.Status)
+		}
+		f.clock.Add(time.Minute + time.Second)
+		if resp := attempt(t, b, "alice", fxAlicePassword); resp.Status != 200 || !strings.Contains(string(resp.Body), `value="allow"`) {
+			t.Errorf("after the block: status %d", resp.Status)
+		}
+	})
+	t.Run("per address", func(t *testing.T) {
+		f := newFixture(t, fxOptions{limiter: limiter()})
+		b := f.browser()
+		for i, u := range []string{"u1", "u2", "u3"} {
+			if resp := attempt(t, b, u, "wrong"); resp.Status != 200 {
+				t.Fatalf("attempt %d: status %d", i, resp.Status)
+			}
+		}
+		if resp := attempt(t, b, "bob", fxBobPassword); resp.Status != 429 {
+			t.Fatalf("status %d, want 429 for the address", resp.Status)
+		}
+		other := f.browser()
+		other.addr = netip.MustParseAddr("198.51.100.77")
+		if resp := attempt(t, other, "bob", fxBobPassword); resp.Status != 200 {
+			t.Errorf("another address is blocked too: %d", resp.Status)
+		}
+	})
+	t.Run("address behind a trusted proxy is X-Forwarded-For", func(t *testing.T) {
+		f := newFixture(t, fxOptions{limiter: limiter(), header: "X-Remote-User",
+			proxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}})
+		for i, u := range []string{"u1", "u2", "u3"} {
+			b := f.browser()
+			b.addr = netip.MustParseAddr("10.1.1.1")
+			b.extra = endpoint.Headers{{Name: "X-Forwarded-For", Value: "203.0.113.9, 198.51.100.5"}}
+			if resp := attempt(t, b, u, "wrong"); resp.Status != 200 {
+				t.Fatalf("attempt %d: status %d", i, resp.Status)
+			}
+		}
+		b := f.browser()
+		b.addr = netip.MustParseAddr("10.1.1.1")
+		b.extra = endpoint.Headers{{Name: "X-Forwarded-For", Value: "198.51.100.6"}}
+		if resp := attempt(t, b, "bob", fxBobPassword); resp.Status != 200 {
+			t.Errorf("another client behind the same proxy is blocked: %d", resp.Status)
+		}
+		b.extra = endpoint.Headers{{Name: "X-Forwarded-For", Value: "198.51.100.5"}}
+		if resp := attempt(t, b, "bob", fxBobPassword); resp.Status != 429 {
+			t.Errorf("status %d, want 429 for the forwarded address", resp.Status)
+		}
+	})
+}
+
+func TestTrustedHeader(t *testing.T) {
+	proxies := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")}
+	tests := []struct {
+		name   string
+		addr   string
+		value  string // X-Remote-User; "" sends none
+		client string
+		want   string // "login", "consent", "code", "403"
+	}{
+		{name: "trusted proxy, first-party client: code at once", addr: "10.0.0.5", value: "carol", client: "first", want: "code"},
+		{name: "trusted proxy, third-party client: consent", addr: "10.0.0.5", value: "carol", client: "webapp", want: "consent"},
+		{name: "trusted proxy over IPv4-mapped IPv6", addr: "::ffff:10.0.0.5", value: "carol", client: "first", want: "code"},
+		{name: "trusted IPv6 proxy", addr: "fd00::1", value: "carol", client: "first", want: "code"},
+		{name: "untrusted peer: header ignored", addr: "192.0.2.10", value: "carol", client: "first", want: "login"},
+		{name: "trusted proxy without the header: login form", addr: "10.0.0.5", client: "first", want: "login"},
+		{name: "trusted proxy, control character in the user", addr: "10.0.0.5", value: "carol\x01", client: "first", want: "403"},
+		{name: "trusted proxy, user too long", addr: "10.0.0.5", value: strings.Repeat("c", login.MaxUsernameLen+1), client: "first", want: "403"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, fxOptions{header: "x-remote-user", proxies: proxies})
+			b := f.browser()
+			b.addr = netip.MustParseAddr(tt.addr)
+			if tt.value != "" {
+				b.extra = endpoint.Headers{{Name: "X-Remote-User", Value: tt.value}}
+			}
+			cb := fxWebappCB
+			if tt.client == "first" {
+				cb = fxFirstCB
+			}
+			resp := b.get(t, codeQuery(tt.client, cb, "", "s"))
+			switch tt.want {
+			case "code":
+				u := location(t, resp)
+				c := f.exchange(t, tt.client, cb, u.Query().Get("code"))
+				if c.Subject != tt.value || !c.AuthTime.IsZero() {
+					t.Errorf("sub %q auth_time %v, want %q and none", c.Subject, c.AuthTime, tt.value)
+				}
+			case "consent":
+				if resp.Status != 200 || !strings.Contains(string(resp.Body), `value="allow"`) {
+					t.Fatalf("status %d, want the consent form:\n%s", resp.Status, resp.Body)
+				}
+				cf := form(t, resp)
+				cf.Set("login_action", "allow")
+				u := location(t, b.post(t, cf))
+				if c := f.exchange(t, tt.client, cb, u.Query().Get("code")); c.Subject != tt.value {
+					t.Errorf("sub %q", c.Subject)
+				}
+			case "login":
+				if resp.Status != 200 || !strings.Contains(string(resp.Body), `id="password"`) {
+					t.Fatalf("status %d, want the login form", resp.Status)
+				}
+			case "403":
+				if resp.Status != 403 {
+					t.Fatalf("status %d, want 403", resp.Status)
+				}
+				checkPageHeaders(t, resp)
+			}
+		})
+	}
+
+	t.Run("consent ticket of one proxy user refused for another", func(t *testing.T) {
+		f := newFixture(t, fxOptions{header: "X-Remote-User", proxies: proxies})
+		b := f.browser()
+		b.addr = netip.MustParseAddr("10.0.0.5")
+		b.extra = endpoint.Headers{{Name: "X-Remote-User", Value: "carol"}}
+		cf := form(t, b.get(t, codeQuery("webapp", fxWebappCB, "", "s")))
+		cf.Set("login_action", "allow")
+		b.extra = endpoint.Headers{{Name: "X-Remote-User", Value: "dave"}}
+		if resp := b.post(t, cf); resp.Status != 403 {
+			t.Fatalf("status %d, want 403", resp.Status)
+		}
+	})
+}
+
+func TestTemplateEscaping(t *testing.T) {
+	f := newFixture(t, fxOptions{})
+	b := f.browser()
+	q := codeQuery(fxEvilID, fxEvilCB, "", `"><script>alert(2)</script>`)
+	page := b.get(t, q)
+	if page.Status != 200 {
+		t.Fatalf("status %d:\n%s", page.Status, page.Body)
+	}
+	fields := form(t, page)
+	fields.Set("username", `<b>alice</b>"`)
+	fields.Set("password", "wrong")
+	again := b.post(t, fields)
+
+	fields = form(t, again)
+	fields.Set("username", "alice")
+	fields.Set("password", fxAlicePassword)
+	consent := b.post(t, fields)
+	if consent.Status != 200 {
+		t.Fatalf("status %d:\n%s", consent.Status, consent.Body)
+	}
+	for name, resp := range map[string]*endpoint.Response{"login": page, "login again": again, "consent": consent} {
+		body := string(resp.Body)
+		if strings.Contains(body, "<script") || strings.Contains(body, "<b>") {
+			t.Errorf("%s page has unescaped markup:\n%s", name, body)
+		}
+		if !strings.Contains(body, "&lt;script&gt;") {
+			t.Errorf("%s page does not show the escaped client id", name)
+		}
+	}
+	// The escaped values still round-trip through the form.
+	cf := form(t, consent)
+	if cf.Get("client_id") != fxEvilID || cf.Get("login_scope_0") != fxEvilScope {
+		t.Fatalf("round trip: client_id %q scope %q", cf.Get("client_id"), cf.Get("login_scope_0"))
+	}
+	cf.Set("login_action", "allow")
+	u := location(t, b.post(t, cf))
+	if u.Query().Get("state") != q.Get("state") {
+		t.Errorf("state %q", u.Query().Get("state"))
+	}
+}
+
+func TestPasswordNeverEchoed(t *testing.T) {
+	f := newFixture(t, fxOptions{})
+	b := f.browser()
+	q := codeQuery("webapp", fxWebappCB, "", "s")
+	q.Set("password", fxAlicePassword) // smuggled into the authorization URL
+	q.Set("username", "alice")
+	page := b.get(t, q)
+	if strings.Contains(string(page.Body), fxAlicePassword) {
+		t.Fatal("a password in the authorization URL is echoed into the login page")
+	}
+	fields := form(t, page)
+	if fields.Has("password") {
+		t.Fatal("the login form carries a password field from the URL")
+	}
+	fields.Set("username", "alice")
+	fields.Set("password", fxAlicePassword)
+	consent := b.post(t, fields)
+	if consent.Status != 200 {
+		t.Fatalf("status %d", consent.Status)
+	}
+	for _, h := range consent.Header {
+		if strings.Contains(h.Value, fxAlicePassword) {
+			t.Fatalf("header %s carries the password", h.Name)
+		}
+	}
+	if strings.Contains(string(consent.Body), fxAlicePassword) {
+		t.Fatal("the consent page carries the password")
+	}
+	for _, e := range f.events {
+		if strings.Contains(strings.Join(append(e.Scopes, e.Username, e.Subject, e.ClientID), " "), fxAlicePassword) {
+			t.Fatalf("event %+v carries the password", e)
+		}
+	}
+}
+
+func TestProxyOnlyConfig(t *testing.T) {
+	page, err := login.New(login.Config{TrustedHeader: "X-Remote-User", TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, fxOptions{})
+	f.page = page
+	resp := f.browser().get(t, codeQuery("webapp", fxWebappCB, "", "s"))
+	if resp.Status != 403 || strings.Contains(string(resp.Body), `id="password"`) {
+		t.Fatalf("status %d, want 403 without a login form", resp.Status)
+	}
+}
+
+func TestNew(t *testing.T) {
+	users, err := login.NewUsers(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		cfg  login.Config
+		ok   bool
+	}{
+		{name: "users only", cfg: login.Config{Users: users}, ok: true},
+		{name: "nobody could sign in", cfg: login.Config{}},
+		{name: "header without proxies", cfg: login.Config{TrustedHeader: "X-Remote-User"}},
+		{name: "short key", cfg: login.Config{Users: users, Key: make([]byte, 16)}},
+		{name: "32-byte key", cfg: login.Config{Users: users, Key: make([]byte, 32)}, ok: true},
+		{name: "relative path", cfg: login.Config{Users: users, Path: "authorize"}},
+		{name: "protocol-relative path", cfg: login.Config{Users: users, Path: "//evil.example/authorize"}},
+		{name: "backslash path", cfg: login.Config{Users: users, Path: `/\evil.example`}},
+		{name: "path with prefix", cfg: login.Config{Users: users, Path: "/tenant/authorize"}, ok: true},
+		{name: "ticket TTL too long", cfg: login.Config{Users: users, TicketTTL: 2 * time.Hour}},
+		{name: "invalid proxy prefix", cfg: login.Config{TrustedHeader: "X", TrustedProxies: []netip.Prefix{{}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := login.New(tt.cfg)
+			if (err == nil) != tt.ok {
+				t.Fatalf("err = %v, want ok=%v", err, tt.ok)
+			}
+			if err != nil && !strings.HasPrefix(err.Error(), "login: ") {
+				t.Errorf("error %q lacks the package prefix", err)
+			}
+		})
+	}
+}
+
+func TestSharedKeyAcrossReplicas(t *testing.T) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	f := newFixture(t, fxOptions{})
+	mk := func(k []byte) *login.Page {
+		users, _ := login.NewUsers([]login.User{{Username: "alice", ID: "u-1001", Hash: hash(t, fxAlicePassword)}}, nil)
+		p, err := login.New(login.Config{Users: users, Key: k})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	a, b2, c := mk(key), mk(key), mk(nil)
+	b := f.browser()
+	f.page = a
+	fields := form(t, b.get(t, codeQuery("webapp", fxWebappCB, "", "s")))
+	fields.Set("username", "alice")
+	fields.Set("password", fxAlicePassword)
+	f.page = c // a replica with its own random key
+	if resp := b.post(t, fields); resp.Status != 403 {
+		t.Fatalf("replica with another key: status %d, want 403", resp.Status)
+	}
+	f.page = b2 // a replica with the shared key
+	if resp := b.post(t, fields); resp.Status != 200 || !strings.Contains(string(resp.Body), `value="allow"`) {
+		t.Fatalf("replica with the shared key: status %d", resp.Status)
+	}
+}

@@ -1,0 +1,168 @@
+package login
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"time"
+)
+
+// ticket is what a consent form carries to prove that the user signed in
+// a moment ago, instead of the password: who, when, for which client, for
+// which authorization request and in which browser. It is sealed with
+// AES-256-GCM so that it can be neither forged nor read (the user id stays
+// out of the page source and of anything that records form bodies).
+//
+// A ticket can be replayed until it expires (the server keeps no state):
+// a user who submits the consent form twice gets two codes for the same
+// request, which is no more than signing in twice would give. Binding to
+// the browser's CSRF nonce means a ticket copied out of the page is useless
+// in another browser.
+type ticket struct {
+	Subject  string
+	AuthTime time.Time // zero when the user came from a trusted proxy
+	ClientID string
+	Params   [32]byte // paramsHash of the authorization request
+	Browser  [32]byte // SHA-256 of the browser's CSRF nonce
+	Expiry   time.Time
+}
+
+const (
+	ticketVersion = 1
+	// ticketAAD is the additional data of every ticket: it separates
+	// tickets from any other message sealed under a related key.
+	ticketAAD = "sealedtoken login ticket v1"
+	// maxTicketField bounds the subject and client id in a ticket.
+	maxTicketField = 1024
+	// maxTicketLen bounds a ticket as sent (base64url), checked before
+	// decoding.
+	maxTicketLen = 4096
+)
+
+// sealer seals and opens tickets.
+type sealer struct {
+	aead cipher.AEAD
+}
+
+func newSealer(key [32]byte) (*sealer, error) {
+	block, err := aes.NewCipher(key[:])
+	if err != nil {
+		return nil, fmt.Errorf("login: ticket cipher: %w", err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("login: ticket cipher: %w", err)
+	}
+	return &sealer{aead: aead}, nil
+}
+
+// browserBinding is the ticket's Browser field for nonce n.
+func browserBinding(n nonce) [32]byte {
+	return sha256.Sum256(append([]byte("sealedtoken login browser v1\x00"), n[:]...))
+}
+
+// seal returns t as base64url(nonce ‖ AES-256-GCM ciphertext). The
+// plaintext is: version (1 byte), expiry and auth time (8 bytes each, Unix
+// seconds, auth time 0 for none), the params and browser hashes (32 bytes
+// each), then the client id and subject, each with a 2-byte length.
+func (s *sealer) seal(t *ticket) (string, error) {
+	if len(t.Subject) == 0 || len(t.Subject) > maxTicketField || len(t.ClientID) > maxTicketField {
+		return "", fmt.Errorf("login: ticket field out of range")
+	}
+	pt := make([]byte, 0, 1+8+8+32+32+2+len(t.ClientID)+2+len(t.Subject))
+	pt = append(pt, ticketVersion)
+	pt = binary.BigEndian.AppendUint64(pt, unixSeconds(t.Expiry))
+	var auth uint64
+	if !t.AuthTime.IsZero() {
+		auth = unixSeconds(t.AuthTime)
+	}
+	pt = binary.BigEndian.AppendUint64(pt, auth)
+	pt = append(pt, t.Params[:]...)
+	pt = append(pt, t.Browser[:]...)
+	pt = binary.BigEndian.AppendUint16(pt, uint16(len(t.ClientID)))
+	pt = append(pt, t.ClientID...)
+	pt = binary.BigEndian.AppendUint16(pt, uint16(len(t.Subject)))
+	pt = append(pt, t.Subject...)
+
+	ns := s.aead.NonceSize()
+	out := make([]byte, ns, ns+len(pt)+s.aead.Overhead())
+	if _, err := rand.Read(out); err != nil {
+		return "", fmt.Errorf("login: reading random nonce: %w", err)
+	}
+	out = s.aead.Seal(out, out[:ns], pt, []byte(ticketAAD))
+	return base64.RawURLEncoding.EncodeToString(out), nil
+}
+
+// open decrypts a ticket and checks it against the client, the request's
+// parameter hash and the browser's nonce at now. Any mismatch is
+// ErrTicketInvalid; a ticket that is sound but past its expiry is
+// ErrTicketExpired.
+func (s *sealer) open(v string, clientID string, params [32]byte, n nonce, haveNonce bool, now time.Time) (*ticket, error) {
+	if v == "" || len(v) > maxTicketLen || !haveNonce {
+		return nil, ErrTicketInvalid
+	}
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(v)
+	ns := s.aead.NonceSize()
+	if err != nil || len(raw) < ns+s.aead.Overhead() {
+		return nil, ErrTicketInvalid
+	}
+	pt, err := s.aead.Open(nil, raw[:ns], raw[ns:], []byte(ticketAAD))
+	if err != nil {
+		return nil, ErrTicketInvalid
+	}
+	t, ok := decodeTicket(pt)
+	if !ok {
+		return nil, ErrTicketInvalid
+	}
+	browser := browserBinding(n)
+	if t.ClientID != clientID ||
+		subtle.ConstantTimeCompare(t.Params[:], params[:]) != 1 ||
+		subtle.ConstantTimeCompare(t.Browser[:], browser[:]) != 1 {
+		return nil, ErrTicketInvalid
+	}
+	if unixSeconds(now) >= unixSeconds(t.Expiry) {
+		return nil, ErrTicketExpired
+	}
+	return t, nil
+}
+
+// decodeTicket parses a ticket's plaintext (see seal).
+func decodeTicket(pt []byte) (*ticket, bool) {
+	const fixed = 1 + 8 + 8 + 32 + 32
+	if len(pt) < fixed+2 || pt[0] != ticketVersion {
+		return nil, false
+	}
+	t := &ticket{}
+	t.Expiry = time.Unix(int64(binary.BigEndian.Uint64(pt[1:9])&(1<<62-1)), 0)
+	if a := binary.BigEndian.Uint64(pt[9:17]); a != 0 {
+		t.AuthTime = time.Unix(int64(a&(1<<62-1)), 0)
+	}
+	copy(t.Params[:], pt[17:49])
+	copy(t.Browser[:], pt[49:81])
+	rest := pt[fixed:]
+	field := func() (string, bool) {
+		if len(rest) < 2 {
+			return "", false
+		}
+		n := int(binary.BigEndian.Uint16(rest))
+		if n > maxTicketField || len(rest) < 2+n {
+			return "", false
+		}
+		f := string(rest[2 : 2+n])
+		rest = rest[2+n:]
+		return f, true
+	}
+	var ok bool
+	if t.ClientID, ok = field(); !ok {
+		return nil, false
+	}
+	if t.Subject, ok = field(); !ok || t.Subject == "" || len(rest) != 0 {
+		return nil, false
+	}
+	return t, true
+}

@@ -1,0 +1,105 @@
+package login
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/sealedtoken/issuer/pkg/endpoint"
+	"github.com/sealedtoken/issuer/pkg/secret"
+)
+
+// MaxUsernameLen bounds a username as typed into the login form or sent by
+// a trusted proxy; a longer one never matches and is not used as a limiter
+// key as it is.
+const MaxUsernameLen = 256
+
+// User is one resource owner from configuration (SPEC §6 "users"): the name
+// typed into the login form, the user id that becomes the tokens' "sub",
+// and the hash of the password (bcrypt or argon2id for human-chosen
+// passwords, see package secret).
+type User struct {
+	Username string
+	ID       string
+	Hash     secret.Hash
+}
+
+// Users is an endpoint.UserAuthenticator over a fixed list of users whose
+// password hashes are checked through a secret.Verifier (cache of recent
+// successes, concurrency cap on slow hashes). It serves the login page and
+// the password grant (endpoint.WithUsers) alike.
+//
+// Usernames match exactly (case-sensitive, no normalization). A username
+// that is not configured is checked against a decoy hash, the slowest of
+// the configured ones, so that the time a wrong answer takes does not tell
+// whether the user exists; the decoy's answer is discarded.
+//
+// Users is immutable and safe for concurrent use.
+type Users struct {
+	byName   map[string]User
+	decoy    secret.Hash
+	verifier *secret.Verifier
+}
+
+var _ endpoint.UserAuthenticator = (*Users)(nil)
+
+// NewUsers indexes users. Every user needs a username, an id and a hash,
+// and usernames must be distinct; a nil v means a secret.Verifier with its
+// default configuration.
+func NewUsers(users []User, v *secret.Verifier) (*Users, error) {
+	if v == nil {
+		v = secret.NewVerifier(secret.VerifierConfig{})
+	}
+	u := &Users{byName: make(map[string]User, len(users)), verifier: v}
+	for i, usr := range users {
+		switch {
+		case usr.Username == "":
+			return nil, fmt.Errorf("login: user %d has no username", i)
+		case len(usr.Username) > MaxUsernameLen:
+			return nil, fmt.Errorf("login: user %d: username longer than %d bytes", i, MaxUsernameLen)
+		case usr.ID == "":
+			return nil, fmt.Errorf("login: user %q has no id", usr.Username)
+		case usr.Hash.IsZero():
+			return nil, fmt.Errorf("login: user %q has no password hash", usr.Username)
+		}
+		if _, dup := u.byName[usr.Username]; dup {
+			return nil, fmt.Errorf("login: user %q listed twice", usr.Username)
+		}
+		u.byName[usr.Username] = usr
+		if u.decoy.IsZero() || (usr.Hash.Slow() && !u.decoy.Slow()) {
+			u.decoy = usr.Hash
+		}
+	}
+	return u, nil
+}
+
+// Len returns the number of users.
+func (u *Users) Len() int { return len(u.byName) }
+
+// AuthenticateUser implements endpoint.UserAuthenticator: it returns the
+// user id for a correct username and password, an error wrapping
+// endpoint.ErrBadCredentials for a wrong one, or an error wrapping
+// secret.ErrBusy when the verifier's concurrency cap stayed full until ctx
+// ended (the password was then not checked: answer 503, not "wrong
+// password"). No error contains the password or the username.
+func (u *Users) AuthenticateUser(ctx context.Context, username, password string) (string, error) {
+	usr, known := u.byName[username]
+	h := usr.Hash
+	if !known {
+		h = u.decoy
+	}
+	if h.IsZero() {
+		return "", endpoint.ErrBadCredentials // no users at all
+	}
+	ok, err := u.verifier.Verify(ctx, h, password)
+	if err != nil {
+		return "", fmt.Errorf("login: password not checked: %w", err)
+	}
+	if !ok || !known {
+		return "", endpoint.ErrBadCredentials
+	}
+	return usr.ID, nil
+}
+
+// isBusy reports whether err means the password could not be checked.
+func isBusy(err error) bool { return errors.Is(err, secret.ErrBusy) }
