@@ -233,7 +233,9 @@ func TestCSRF(t *testing.T) {
 		{name: "cookie garbage", status: 403, err: login.ErrCSRFMissing,
 			mutate: func(_ *testing.T, _ *fixture, b *browser, _ url.Values) { b.cookie = login.CookieName + "=x" }},
 		{name: "token expired", status: 403, err: login.ErrCSRFExpired,
-			mutate: func(_ *testing.T, f *fixture, _ *browser, _ url.Values) { f.clock.Add(login.DefaultCSRFTTL + time.Second) }},
+			mutate: func(_ *testing.T, f *fixture, _ *browser, _ url.Values) {
+				f.clock.Add(login.DefaultCSRFTTL + time.Second)
+			}},
 		{name: "token replayed with other parameters", status: 403, err: login.ErrCSRFInvalid,
 			mutate: func(_ *testing.T, _ *fixture, _ *browser, v url.Values) {
 				for k, val := range other {
@@ -302,7 +304,7 @@ func TestConsent(t *testing.T) {
 		{name: "a checkbox renamed to another requested scope counts for nothing",
 			mutate: func(v url.Values) { v.Set("login_scope_0", "write"); v.Del("login_scope_2") }, wantScope: "read"},
 		{name: "RFC 6749 §4.1.2.1 nothing checked is access_denied",
-			mutate: func(v url.Values) { v.Del("login_scope_0"); v.Del("login_scope_1"); v.Del("login_scope_2") },
+			mutate:    func(v url.Values) { v.Del("login_scope_0"); v.Del("login_scope_1"); v.Del("login_scope_2") },
 			wantError: "access_denied"},
 		{name: "RFC 6749 §4.1.2.1 Deny is access_denied",
 			mutate: func(v url.Values) { v.Set("login_action", "deny") }, wantError: "access_denied"},
@@ -361,7 +363,9 @@ func TestConsentTicket(t *testing.T) {
 				b.get(t, q)
 			}},
 		{name: "ticket expired: sign in again", status: 200, err: login.ErrTicketExpired,
-			mutate: func(_ *testing.T, f *fixture, _ *browser, _ url.Values) { f.clock.Add(login.DefaultTicketTTL + time.Second) }},
+			mutate: func(_ *testing.T, f *fixture, _ *browser, _ url.Values) {
+				f.clock.Add(login.DefaultTicketTTL + time.Second)
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
