@@ -122,15 +122,16 @@ func WithClock(now func() time.Time) Option {
 
 // WithOnError sets the function that receives the errors of the background
 // loops: Manager.Run and Manager.Follow, and the Reloader's polling. It is
-// called from the loop's goroutine and must not block for long. Errors never
-// contain key material. Without it the errors are dropped; the loops go on.
+// called from the loop's goroutine and must not block for long nor call
+// back into the Manager or Reloader. Errors never contain key material. Without it the errors are dropped; the loops go on.
 func WithOnError(f func(error)) Option {
 	return optionFunc(func(o *options) { o.onError = f })
 }
 
 // WithOnReload sets the function that receives every new Set a Reloader or
 // a Manager's Reload swaps in. It is called after the swap, from the
-// goroutine that did it, and must not block for long.
+// goroutine that did it, while the Reloader or Manager is locked: it must
+// not block for long nor call back into them.
 func WithOnReload(f func(*Set)) Option {
 	return optionFunc(func(o *options) { o.onReload = f })
 }

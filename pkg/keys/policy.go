@@ -92,8 +92,9 @@ func NewSetFromPolicy(name string, now time.Time, p Policy) (*Set, error) {
 //   - sets the expiry of the active and pending keys to their retirement
 //     plus MaxTokenTTL, never earlier than the expiry they had.
 //
-// Times Plan chooses fall on whole seconds (new keys are created at now
-// floored to the second, activations needing Propagation are rounded up).
+// New keys are created at now floored to the second, and activations that
+// must wait for Propagation are rounded up to the second, so that with
+// whole-second policy durations every time Plan chooses is a whole second.
 // Called at intervals shorter than Propagation, Plan keeps every successor
 // pending for at least Propagation before it seals.
 func Plan(set *Set, now time.Time, p Policy) (next *Set, changed bool, err error) {

@@ -14,7 +14,8 @@ var (
 	ErrNoActiveKey = errors.New("keys: no active key in ring")
 	// ErrDuplicateKeyID means two keys of one set share a kid.
 	ErrDuplicateKeyID = errors.New("keys: duplicate key id")
-	// ErrNilKey means a nil *Key was passed where a key is required.
+	// ErrNilKey means a nil *Key, or a nil *Set, was passed where one is
+	// required.
 	ErrNilKey = errors.New("keys: nil key")
 	// ErrRingName means a ring name is empty or not printable ASCII.
 	ErrRingName = errors.New("keys: ring name must be 1 to 512 printable ASCII characters")
