@@ -1,0 +1,228 @@
+package crypttoken
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/sealedtoken/issuer/pkg/keys"
+)
+
+var interopAlgs = []struct {
+	alg  keys.Alg
+	jose jose.KeyAlgorithm
+}{
+	{keys.A256KW, jose.A256KW},
+	{keys.Direct, jose.DIRECT},
+}
+
+// rfc9068Claims are the RFC 9068 claims jwt.Claims lacks.
+type rfc9068Claims struct {
+	ClientID string `json:"client_id"`
+	Scope    string `json:"scope"`
+}
+
+// TestGoJoseOpensOurs: SPEC §3, any conforming library given the key opens
+// our tokens, with the typ header (RFC 9068 §2.1) and claims intact.
+func TestGoJoseOpensOurs(t *testing.T) {
+	for _, a := range interopAlgs {
+		t.Run(string(a.alg), func(t *testing.T) {
+			f := newFixture(t, a.alg)
+			want := fullClaims()
+			want.Audience = []string{testAudience}
+			tok := f.seal(t, TypeAccess, want)
+
+			parsed, err := jwt.ParseEncrypted(tok, []jose.KeyAlgorithm{a.jose}, []jose.ContentEncryption{jose.A256GCM})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := parsed.Headers[0]
+			if h.KeyID != f.key.ID || h.Algorithm != string(a.jose) || h.ExtraHeaders[jose.HeaderType] != "at+jwt" {
+				t.Errorf("header = %+v", h)
+			}
+			var std jwt.Claims
+			var priv rfc9068Claims
+			var all map[string]any
+			if err := parsed.Claims(f.key.Material(), &std, &priv, &all); err != nil {
+				t.Fatal(err)
+			}
+			err = std.ValidateWithLeeway(jwt.Expected{
+				Issuer: testIssuer, AnyAudience: jwt.Audience{testAudience}, Time: testNow,
+			}, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if std.Subject != want.Subject || std.ID != want.ID || !std.Expiry.Time().Equal(want.Expiry) ||
+				!std.IssuedAt.Time().Equal(want.IssuedAt) || !std.NotBefore.Time().Equal(want.NotBefore) ||
+				priv.ClientID != want.ClientID || priv.Scope != want.Scope {
+				t.Errorf("go-jose read %+v %+v", std, priv)
+			}
+			if all["gen"] != float64(want.Generation) || all["redirect_uri"] != want.RedirectURI || all["fid"] != want.FamilyID {
+				t.Errorf("go-jose read %v", all)
+			}
+			// And go-jose refuses it under another key.
+			if err := parsed.Claims(testMaterial(8), &std); err == nil {
+				t.Error("go-jose opened our token with the wrong key")
+			}
+		})
+	}
+}
+
+// TestWeOpenGoJose: tokens go-jose writes (its own header member order and
+// claim encoding) open here.
+func TestWeOpenGoJose(t *testing.T) {
+	for _, a := range interopAlgs {
+		t.Run(string(a.alg), func(t *testing.T) {
+			f := newFixture(t, a.alg)
+			enc, err := jose.NewEncrypter(jose.A256GCM,
+				jose.Recipient{Algorithm: a.jose, Key: f.key.Material(), KeyID: f.key.ID},
+				(&jose.EncrypterOptions{}).WithType("at+jwt"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			std := jwt.Claims{
+				Issuer: testIssuer, Subject: "u-7", Audience: jwt.Audience{"https://x.example.com", testAudience},
+				Expiry: jwt.NewNumericDate(testNow.Add(time.Minute)), NotBefore: jwt.NewNumericDate(testNow),
+				IssuedAt: jwt.NewNumericDate(testNow), ID: "gj-1",
+			}
+			priv := rfc9068Claims{ClientID: "svc", Scope: "read write"}
+			tok, err := jwt.Encrypted(enc).Claims(std).Claims(priv).Claims(map[string]any{"custom": []int{1, 2}}).Serialize()
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := f.opener.Open(tok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Subject != "u-7" || c.ID != "gj-1" || c.ClientID != "svc" || !c.HasScope("write") ||
+				len(c.Audience) != 2 || !c.Expiry.Equal(testNow.Add(time.Minute)) || string(c.Extra["custom"]) != "[1,2]" {
+				t.Errorf("opened %+v", c)
+			}
+
+			// go-jose without typ: refused as not an access token.
+			plain, err := jose.NewEncrypter(jose.A256GCM, jose.Recipient{Algorithm: a.jose, Key: f.key.Material(), KeyID: f.key.ID}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tok, err = jwt.Encrypted(plain).Claims(std).Serialize()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.opener.Open(tok); !errors.Is(err, ErrType) {
+				t.Errorf("token without typ: %v, want ErrType", err)
+			}
+		})
+	}
+}
+
+// jwcryptoScript opens each token given on stdin (one per line) with the
+// key of the JWK Set in argv[1] that its kid names, and prints the headers
+// and payloads as a JSON array. (jwcrypto 1.1, Debian 12's, takes a single
+// JWK in deserialize; later versions also take the set.)
+const jwcryptoScript = `
+import json, sys
+from jwcrypto import jwe, jwk
+keyset = jwk.JWKSet.from_json(open(sys.argv[1]).read())
+out = []
+for line in sys.stdin.read().split():
+    token = jwe.JWE()
+    token.deserialize(line)
+    token.decrypt(keyset.get_key(token.jose_header["kid"]))
+    out.append({"header": json.loads(token.objects["protected"]), "claims": json.loads(token.payload)})
+print(json.dumps(out))
+`
+
+// TestJWCryptoOpensOurs: Python jwcrypto, given the JWK Set a resource
+// server would get (RFC 7517 §5, SPEC §4), opens our tokens.
+func TestJWCryptoOpensOurs(t *testing.T) {
+	const python = "/usr/bin/python3"
+	if err := exec.Command(python, "-c", "import jwcrypto").Run(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("python3 with jwcrypto is required under CI: %v", err)
+		}
+		t.Skipf("python3-jwcrypto not available (apt-get install python3-jwcrypto): %v", err)
+	}
+	kw := newFixture(t, keys.A256KW)
+	dir := testKey(t, "k-dir", keys.Direct, 11)
+	ring := testRing(t, kw.key, dir)
+	type jwkJSON struct {
+		Kty string `json:"kty"`
+		Kid string `json:"kid"`
+		K   string `json:"k"`
+		Alg string `json:"alg"`
+		Use string `json:"use"`
+	}
+	var set struct {
+		Keys []jwkJSON `json:"keys"`
+	}
+	for _, k := range ring.Load().Keys() {
+		set.Keys = append(set.Keys, jwkJSON{Kty: "oct", Kid: k.ID, K: base64.RawURLEncoding.EncodeToString(k.Material()), Alg: string(k.Alg), Use: "enc"})
+	}
+	raw, err := json.Marshal(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "jwks.json")
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	var tokens []string
+	var want []*Claims
+	for _, key := range []*keys.Key{kw.key, dir} {
+		s, err := NewSealer(testRing(t, key), WithClock(testClock))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, typ := range types {
+			c := fullClaims()
+			c.Subject = "Zoë " + string(typ) + " \"quoted\" 😀"
+			tok, err := s.Seal(typ, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tokens = append(tokens, tok)
+			want = append(want, c)
+		}
+	}
+	cmd := exec.Command(python, "-c", jwcryptoScript, path)
+	cmd.Stdin = strings.NewReader(strings.Join(tokens, "\n"))
+	out, err := cmd.Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			t.Fatalf("jwcrypto: %v\n%s", err, ee.Stderr)
+		}
+		t.Fatal(err)
+	}
+	var got []struct {
+		Header map[string]any `json:"header"`
+		Claims map[string]any `json:"claims"`
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if len(got) != len(tokens) {
+		t.Fatalf("jwcrypto opened %d of %d tokens", len(got), len(tokens))
+	}
+	for i, g := range got {
+		w := want[i]
+		if g.Header["typ"] != string(types[i%numTypes]) || g.Header["enc"] != "A256GCM" {
+			t.Errorf("token %d: header %v", i, g.Header)
+		}
+		c := g.Claims
+		if c["sub"] != w.Subject || c["iss"] != w.Issuer || c["jti"] != w.ID || c["scope"] != w.Scope ||
+			c["exp"] != float64(w.Expiry.Unix()) || c["code_challenge"] != w.CodeChallenge {
+			t.Errorf("token %d: jwcrypto read %v", i, c)
+		}
+	}
+}
