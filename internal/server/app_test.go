@@ -1,0 +1,174 @@
+package server_test
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/base64"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/sealedtoken/issuer/internal/config"
+	"github.com/sealedtoken/issuer/internal/devtls"
+	"github.com/sealedtoken/issuer/internal/server"
+	"github.com/sealedtoken/issuer/pkg/secret"
+)
+
+// devApp builds an App from a dev configuration in a temp dir, listening
+// on a free port, with store st ("" = memory), and runs it.
+func devApp(t *testing.T, st string) (base string, client *http.Client, app *server.App, log *syncBuf) {
+	t.Helper()
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{config.EnvListen: ln.Addr().String()}
+	if st != "" {
+		env[config.EnvStore] = st
+	}
+	cfg, err := config.Dev(dir, config.WithEnv(func(k string) string { return env[k] }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Clients = append(cfg.Clients, config.DemoClient(config.Hash(secret.NewSHA256(testSecret))))
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := devtls.Ensure(cfg.TLS.CertFile, cfg.TLS.KeyFile, devtls.DefaultHosts, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	log = &syncBuf{}
+	app, err = server.Build(context.Background(), cfg, server.Options{Log: zerolog.New(log), StoreWait: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- app.Run(ctx, ln, 5*time.Second) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-ran; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		_ = app.Close()
+	})
+	pem, err := os.ReadFile(cfg.TLS.CertFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	return cfg.Issuer, httpsClient(pool, 0), app, log
+}
+
+func post(t *testing.T, c *http.Client, u string, form url.Values, basic bool) (int, string) {
+	t.Helper()
+	r, _ := http.NewRequest("POST", u, strings.NewReader(form.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if basic {
+		r.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("demo:"+testSecret)))
+	}
+	resp, err := c.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func get(t *testing.T, c *http.Client, u string) (int, string) {
+	t.Helper()
+	resp, err := c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestBuildAndRun(t *testing.T) {
+	base, c, app, _ := devApp(t, "")
+	if code, body := post(t, c, base+"/token", url.Values{"grant_type": {"client_credentials"}}, true); code != 200 || !strings.Contains(body, "access_token") {
+		t.Fatalf("token: %d %s", code, body)
+	}
+	if code, _ := get(t, c, base+"/readyz"); code != 200 {
+		t.Fatalf("readyz = %d", code)
+	}
+	_, metrics := get(t, c, base+"/metrics")
+	for _, want := range []string{`issuer_key_ring_active_key_age_seconds{ring="internal"}`, `issuer_key_ring_keys{ring="https://api.example.com",state="active"} 1`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	// The ring files exist, one per audience and the internal ring.
+	for _, n := range app.Keys.Names() {
+		if _, err := os.Stat(app.Keys.Path(n)); err != nil {
+			t.Errorf("ring %s: %v", n, err)
+		}
+	}
+	if filepath.Dir(app.Keys.Path("internal")) != app.Config.Keys.Dir {
+		t.Errorf("ring files not in keys.dir")
+	}
+}
+
+// TestRedisUnreachable: with the store down, client_credentials keeps
+// working, grants and endpoints that need the store answer 503
+// temporarily_unavailable, and /readyz reports not ready.
+func TestRedisUnreachable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := l.Addr().String()
+	l.Close() // nothing listens there now
+	base, c, _, log := devApp(t, "redis://"+dead+"/0")
+
+	code, body := post(t, c, base+"/token", url.Values{"grant_type": {"client_credentials"}}, true)
+	if code != 200 {
+		t.Fatalf("client_credentials with the store down: %d %s", code, body)
+	}
+	var tok struct{ AccessToken string }
+	tok.AccessToken = between(body, `"access_token":"`, `"`)
+	if code, body := post(t, c, base+"/revoke", url.Values{"token": {tok.AccessToken}}, true); code != 503 || !strings.Contains(body, "temporarily_unavailable") {
+		t.Fatalf("revoke with the store down: %d %s", code, body)
+	}
+	if code, body := post(t, c, base+"/introspect", url.Values{"token": {tok.AccessToken}}, true); code != 503 || !strings.Contains(body, "temporarily_unavailable") {
+		t.Fatalf("introspect with the store down: %d %s", code, body)
+	}
+	if code, _ := get(t, c, base+"/readyz"); code != 503 {
+		t.Fatalf("readyz with the store down = %d, want 503", code)
+	}
+	if code, _ := get(t, c, base+"/healthz"); code != 200 {
+		t.Fatalf("healthz = %d, want 200: the process is up", code)
+	}
+	_, metrics := get(t, c, base+"/metrics")
+	if strings.Contains(metrics, "issuer_store_errors_total 0") {
+		t.Error("store errors not counted")
+	}
+	if got, _ := log.snapshot(); !strings.Contains(got, "redis unreachable") {
+		t.Errorf("the log does not say redis is unreachable:\n%s", got)
+	}
+}
+
+func between(s, start, end string) string {
+	i := strings.Index(s, start)
+	if i < 0 {
+		return ""
+	}
+	s = s[i+len(start):]
+	if j := strings.Index(s, end); j >= 0 {
+		return s[:j]
+	}
+	return ""
+}

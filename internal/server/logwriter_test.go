@@ -1,0 +1,98 @@
+package server_test
+
+import (
+	"bytes"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sealedtoken/issuer/internal/server"
+)
+
+type syncBuf struct {
+	mu     sync.Mutex
+	b      bytes.Buffer
+	writes int
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.writes++
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) snapshot() (string, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String(), s.writes
+}
+
+func TestLogWriter(t *testing.T) {
+	tests := []struct {
+		name      string
+		lines     int
+		lineLen   int
+		wait      time.Duration
+		wantAll   bool
+		maxWrites int
+	}{
+		{name: "few lines are flushed by the interval", lines: 3, lineLen: 10, wait: 200 * time.Millisecond, wantAll: true, maxWrites: 1},
+		{name: "many lines are batched", lines: 10000, lineLen: 100, wantAll: false, maxWrites: 40},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var sb syncBuf
+			w := server.NewLogWriter(&sb, 50*time.Millisecond)
+			line := strings.Repeat("x", tt.lineLen-1) + "\n"
+			for i := 0; i < tt.lines; i++ {
+				_, _ = w.Write([]byte(line))
+			}
+			time.Sleep(tt.wait)
+			if got, _ := sb.snapshot(); tt.wantAll && len(got) != tt.lines*tt.lineLen {
+				t.Fatalf("after the interval %d bytes written, want %d", len(got), tt.lines*tt.lineLen)
+			}
+			_ = w.Close()
+			got, writes := sb.snapshot()
+			if len(got) != tt.lines*tt.lineLen || strings.Count(got, "\n") != tt.lines {
+				t.Fatalf("after Close %d bytes, want %d", len(got), tt.lines*tt.lineLen)
+			}
+			if writes > tt.maxWrites {
+				t.Fatalf("%d writes for %d lines, want at most %d", writes, tt.lines, tt.maxWrites)
+			}
+		})
+	}
+}
+
+func TestNewLogger(t *testing.T) {
+	tests := []struct {
+		name, level, format string
+		terminal            bool
+		wantErr             bool
+		wantJSON            bool
+	}{
+		{name: "json", level: "info", format: "json", wantJSON: true},
+		{name: "auto off a terminal is json", level: "debug", format: "auto", wantJSON: true},
+		{name: "auto on a terminal is console", level: "info", format: "auto", terminal: true},
+		{name: "console", level: "warn", format: "console"},
+		{name: "bad level", level: "loud", format: "json", wantErr: true},
+		{name: "bad format", level: "info", format: "xml", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			l, err := server.NewLogger(&b, tt.level, tt.format, tt.terminal)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v", err)
+			}
+			if tt.wantErr {
+				return
+			}
+			l.Error().Str("k", "v").Msg("hello")
+			if got := strings.HasPrefix(b.String(), "{"); got != tt.wantJSON {
+				t.Fatalf("output %q: JSON = %v, want %v", b.String(), got, tt.wantJSON)
+			}
+		})
+	}
+}
