@@ -91,8 +91,8 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 // req is a request to run through the handler in-process.
 type req struct {
 	method, uri, body string
-	header           map[string]string
-	remote           string // default 127.0.0.1
+	header            map[string]string
+	remote            string // default 127.0.0.1
 }
 
 // do runs r through handler in-process and returns the response.
