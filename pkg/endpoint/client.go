@@ -188,8 +188,10 @@ func (s *Server) authenticateClient(ctx context.Context, r *Request, p *Params) 
 
 	now := s.now()
 	idKey, addrKey := "client:"+id, ""
+	var addrBuf [64]byte
 	if r.RemoteAddr.IsValid() {
-		addrKey = "addr:" + r.RemoteAddr.String()
+		// Built in a stack buffer: the limiter hashes keys and keeps none.
+		addrKey = string(r.RemoteAddr.AppendTo(append(addrBuf[:0], "addr:"...)))
 	}
 	if e := s.checkLimits(now, idKey, addrKey); e != nil {
 		return nil, "", e
@@ -272,11 +274,16 @@ func parseBasic(h string) (id, secret string, ok bool) {
 	if len(cred) > 4096 {
 		return "", "", false
 	}
-	raw, err := base64.StdEncoding.DecodeString(cred)
+	var buf [512]byte
+	dec := buf[:0]
+	if n := base64.StdEncoding.DecodedLen(len(cred)); n > len(buf) {
+		dec = make([]byte, 0, n)
+	}
+	n, err := base64.StdEncoding.Decode(dec[:cap(dec)], []byte(cred))
 	if err != nil {
 		return "", "", false
 	}
-	rawID, rawSecret, found := strings.Cut(string(raw), ":")
+	rawID, rawSecret, found := strings.Cut(string(dec[:n]), ":")
 	if !found {
 		return "", "", false
 	}

@@ -49,6 +49,7 @@ type Server struct {
 	audienceOrder   []*audience // sorted by name
 	defaultAudience string
 	internalRing    *keys.Ring
+	issuerAud       []string // {issuer}, the read-only aud of codes and refresh tokens
 	internal        *crypttoken.Sealer
 	codes           *crypttoken.Opener
 	refreshes       *crypttoken.Opener
@@ -67,6 +68,7 @@ type Server struct {
 // audience is one resource server's sealer and opener.
 type audience struct {
 	name   string
+	list   []string // {name}, read-only: the aud claim of its access tokens
 	ring   *keys.Ring
 	sealer *crypttoken.Sealer
 	opener *crypttoken.Opener
@@ -252,7 +254,7 @@ func New(issuer string, rings Rings, clients ClientStore, st store.Store, opts .
 	}
 	clock := crypttoken.WithClock(s.now)
 	for name, ring := range rings.Audiences {
-		a := &audience{name: name, ring: ring}
+		a := &audience{name: name, list: []string{name}, ring: ring}
 		if a.sealer, err = crypttoken.NewSealer(ring, clock); err != nil {
 			return nil, fmt.Errorf("endpoint: audience %q: %w", name, err)
 		}
@@ -264,7 +266,7 @@ func New(issuer string, rings Rings, clients ClientStore, st store.Store, opts .
 		s.audienceOrder = append(s.audienceOrder, a)
 	}
 	slices.SortFunc(s.audienceOrder, func(a, b *audience) int { return strings.Compare(a.name, b.name) })
-	s.internalRing = rings.Internal
+	s.internalRing, s.issuerAud = rings.Internal, []string{issuer}
 	if s.internal, err = crypttoken.NewSealer(rings.Internal, clock); err != nil {
 		return nil, fmt.Errorf("endpoint: internal ring: %w", err)
 	}

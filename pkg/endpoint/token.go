@@ -2,6 +2,7 @@ package endpoint
 
 import (
 	"context"
+	"errors"
 	"mime"
 	"slices"
 	"strconv"
@@ -212,12 +213,17 @@ func (s *Server) chooseAudience(c *Client, resource, fallback string) (string, *
 // issue seals the tokens of a validated request and builds the RFC 6749
 // §5.1 response.
 func (s *Server) issue(ctx context.Context, tr *TokenRequest, res *Result) (*Response, *Error) {
+	aud := s.audiences[tr.Audience]
+	if aud == nil {
+		// A ValidateTokenRequest hook changed the audience.
+		return nil, NewError(ServerError, "internal error").withCause(errors.New("endpoint: unknown audience " + strconv.Quote(tr.Audience)))
+	}
 	now := tr.now
 	scope := strings.Join(tr.Scopes, " ")
 	at := crypttoken.Claims{
 		Issuer:   s.issuer,
 		Subject:  tr.Subject,
-		Audience: []string{tr.Audience},
+		Audience: aud.list, // shared and read-only: sealing only reads it
 		Expiry:   now.Add(s.accessTTL),
 		IssuedAt: now,
 		ClientID: tr.Client.ID,
@@ -226,12 +232,18 @@ func (s *Server) issue(ctx context.Context, tr *TokenRequest, res *Result) (*Res
 		FamilyID: tr.familyID,
 	}
 	if s.hooks.AccessClaims != nil {
-		if err := s.hooks.AccessClaims(ctx, tr, &at); err != nil {
+		// The hook gets a heap copy with an audience slice of its own, so
+		// that it may keep or change them, and at stays on the stack when
+		// there is no hook.
+		hc := new(crypttoken.Claims)
+		*hc = at
+		hc.Audience = []string{tr.Audience}
+		if err := s.hooks.AccessClaims(ctx, tr, hc); err != nil {
 			return nil, AsError(err)
 		}
+		at = *hc
 		scope = at.Scope
 	}
-	aud := s.audiences[tr.Audience]
 	body := make([]byte, 0, 1024)
 	body = append(body, `{"access_token":"`...)
 	var err error
@@ -245,7 +257,7 @@ func (s *Server) issue(ctx context.Context, tr *TokenRequest, res *Result) (*Res
 		rt := crypttoken.Claims{
 			Issuer:     s.issuer,
 			Subject:    tr.Subject,
-			Audience:   []string{s.issuer},
+			Audience:   s.issuerAud, // shared and read-only
 			Expiry:     now.Add(s.refreshTTL),
 			IssuedAt:   now,
 			ClientID:   tr.Client.ID,
@@ -273,12 +285,49 @@ func (s *Server) issue(ctx context.Context, tr *TokenRequest, res *Result) (*Res
 // scopeDiffers reports whether the granted scope differs from the scope
 // requested, in which case the response must state it (RFC 6749 §5.1).
 func scopeDiffers(requested, granted string) bool {
-	if requested == granted {
+	switch {
+	case requested == granted:
 		return false
+	case requested == "":
+		return true
 	}
 	req, e := ParseScope(requested)
 	if e != nil {
 		return true
 	}
-	return !sameScope(req, strings.Fields(granted))
+	// Compare the sets without splitting granted into a slice: every
+	// distinct token of granted must be requested, and there must be as
+	// many distinct ones as requested.
+	distinct := 0
+	for start := 0; start < len(granted); {
+		end := strings.IndexByte(granted[start:], ' ')
+		if end < 0 {
+			end = len(granted)
+		} else {
+			end += start
+		}
+		tok := granted[start:end]
+		if tok != "" {
+			if !slices.Contains(req, tok) {
+				return true
+			}
+			if !hasToken(granted[:start], tok) {
+				distinct++
+			}
+		}
+		start = end + 1
+	}
+	return distinct != len(req)
+}
+
+// hasToken reports whether the space-separated list s holds tok.
+func hasToken(s, tok string) bool {
+	for s != "" {
+		var t string
+		t, s, _ = strings.Cut(s, " ")
+		if t == tok {
+			return true
+		}
+	}
+	return false
 }
