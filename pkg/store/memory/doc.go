@@ -15,19 +15,21 @@
 //
 // An entry is live while the clock (WithClock, default time.Now) is before
 // its exp, and forgotten from exp on: lookups ignore expired entries, every
-// write removes a few expired entries from its shard, and a background sweep
-// (WithSweepInterval, default every second) removes the rest. Close stops
-// the sweep; the store keeps working after Close, removing expired entries
-// only as writes pass by.
+// operation removes a few expired entries from its shard's table, and a
+// background sweep (WithSweepInterval, default every second) removes the
+// rest. Close stops the sweep; the store keeps working after Close,
+// removing expired entries only as operations pass by.
 //
 // # Bounded memory
 //
-// Each table holds at most WithMaxEntries entries (default 1,000,000; the
-// bound is enforced per shard, so a table may report full a little before
-// it holds that many). An entry costs roughly 150 bytes plus its key, so
-// the default bounds the store near 600 MB with all four tables full, which
-// needs sustained load far beyond one replica's: 16,000 code redemptions a
-// second for a whole minute fill the code table.
+// Each table holds at most WithMaxEntries entries (default 1,000,000). The
+// bound is split evenly over the shards and enforced per shard, so a table
+// may report full a little before it holds that many: filling one with
+// random ids, the first refusal came at 98% of the bound. An entry costs
+// about 115 bytes with a 22-character id, so the default bounds the store
+// near 500 MB with all four tables full, which needs sustained load far
+// beyond one replica's: 16,000 code redemptions a second for a whole
+// minute fill the code table.
 //
 // When a table is full, the entries nearest to expiry that have expired are
 // removed first. A live entry is never evicted: each one is a promise the
