@@ -1,0 +1,289 @@
+package login_test
+
+// A real browser walks the authorization-code flow through the login and
+// consent pages (SPEC §5: "tested in a real headless browser"): headless
+// Chromium, driven over the DevTools protocol by chromedp, against an HTTPS
+// server on 127.0.0.1 that mounts the authorization endpoint with the Page
+// and a client callback.
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/sealedtoken/issuer/pkg/endpoint"
+)
+
+const chromiumPath = "/usr/bin/chromium"
+
+// handle adapts an endpoint call to net/http.
+func handle(fn func(ctx context.Context, r *endpoint.Request) *endpoint.Response) http.HandlerFunc {
+	return func(w http.ResponseWriter, hr *http.Request) {
+		body, err := io.ReadAll(io.LimitReader(hr.Body, 1<<20))
+		if err != nil {
+			http.Error(w, "bad body", http.StatusBadRequest)
+			return
+		}
+		var addr netip.Addr
+		if ap, err := netip.ParseAddrPort(hr.RemoteAddr); err == nil {
+			addr = ap.Addr().Unmap()
+		}
+		resp := fn(hr.Context(), &endpoint.Request{
+			Method: hr.Method, URI: hr.RequestURI, Secure: hr.TLS != nil,
+			RemoteAddr: addr, Header: hr.Header, Body: body,
+		})
+		for _, f := range resp.Header {
+			w.Header().Add(f.Name, f.Value)
+		}
+		w.WriteHeader(resp.Status)
+		_, _ = w.Write(resp.Body)
+	}
+}
+
+// browserServer starts the issuer's HTTPS server and, on another port (so
+// another origin, as a real client is), the client's callback. It returns
+// the fixture, the issuer's base URL, the callback URL and a count of the
+// callback's hits.
+func browserServer(t *testing.T) (*fixture, string, string, *atomic.Int32) {
+	t.Helper()
+	var hits atomic.Int32
+	client := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/callback" {
+			http.NotFound(w, r)
+			return
+		}
+		hits.Add(1)
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = io.WriteString(w, `<!DOCTYPE html><title>Callback</title><h1 id="done">Callback reached</h1>`)
+	}))
+	callback := "https://" + client.Listener.Addr().String() + "/callback" // the listener is bound: its port is known
+	client.StartTLS()
+	t.Cleanup(client.Close)
+
+	f := newFixture(t, fxOptions{callback: callback})
+	mux := http.NewServeMux()
+	mux.Handle("/authorize", handle(func(ctx context.Context, r *endpoint.Request) *endpoint.Response {
+		resp, _ := f.srv.HandleAuthorize(ctx, r, f.page)
+		return resp
+	}))
+	issuer := httptest.NewTLSServer(mux)
+	t.Cleanup(issuer.Close)
+	return f, issuer.URL, callback, &hits
+}
+
+// newBrowser launches headless Chromium with a fresh profile and returns
+// a browser context bounded by ctx.
+func newBrowser(t *testing.T, ctx context.Context) context.Context {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s missing under CI: %v", chromiumPath, err)
+		}
+		t.Skip("install chromium: apt-get install -y chromium")
+	}
+	profile := t.TempDir() // removed after the browser has exited (cleanups run last-in first-out)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("no-default-browser-check", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("ignore-certificate-errors", true),
+		chromedp.UserDataDir(profile),
+	)
+	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() {
+		cancelBrowser()
+		cancelAlloc()
+	})
+	if err := chromedp.Do(bctx); err != nil { // starts the browser
+		t.Fatalf("start chromium: %v", err)
+	}
+	return bctx
+}
+
+// do runs actions in tab under a per-step timeout.
+func do(t *testing.T, tab context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(tab, 15*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		t.Fatalf("%s: %v (%s)", what, err, where(tab))
+	}
+}
+
+// get runs one action that returns a value, under a per-step timeout.
+func get[T any](t *testing.T, tab context.Context, what string, a chromedp.Action[T]) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(tab, 15*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		t.Fatalf("%s: %v (%s)", what, err, where(tab))
+	}
+	return v
+}
+
+// where describes the tab's page for a failure message.
+func where(tab context.Context) string {
+	ctx, cancel := context.WithTimeout(tab, 2*time.Second)
+	defer cancel()
+	loc, _ := chromedp.Run(ctx, chromedp.Location())
+	body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+	return fmt.Sprintf("at %s: %q", loc, body)
+}
+
+func TestBrowserAuthorizationCodeFlow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a browser")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	f, base, callback, hits := browserServer(t)
+	bctx := newBrowser(t, ctx)
+
+	// signIn opens the authorization URL in a new tab and submits the
+	// login form.
+	signIn := func(t *testing.T, q url.Values, user, password string) context.Context {
+		t.Helper()
+		tab, closeTab := chromedp.NewContext(bctx)
+		t.Cleanup(closeTab)
+		// The first run on a context opens its tab for the context's
+		// lifetime, so it must not carry a step's timeout (the 60 s of
+		// the whole test bound it).
+		if err := chromedp.Do(tab); err != nil {
+			t.Fatalf("open a tab: %v", err)
+		}
+		do(t, tab, "open the login page",
+			chromedp.Navigate(base+"/authorize?"+q.Encode()),
+			chromedp.WaitVisible(chromedp.CSS("#username")),
+		)
+		title := get(t, tab, "read the title", chromedp.Title())
+		// The inline style applies: the CSP admits it by its hash.
+		radius := get(t, tab, "read the style", chromedp.Evaluate[string](
+			`getComputedStyle(document.querySelector("main")).borderTopLeftRadius`))
+		if !strings.HasPrefix(title, "Sign in") || radius != "12px" {
+			t.Errorf("login page title %q, main border radius %q (style blocked?)", title, radius)
+		}
+		do(t, tab, "sign in",
+			chromedp.SendKeys(chromedp.CSS("#username"), user),
+			chromedp.SendKeys(chromedp.CSS("#password"), password),
+			chromedp.Click(chromedp.CSS("#sign-in")),
+		)
+		return tab
+	}
+	// landed waits for the callback and returns its query.
+	landed := func(t *testing.T, tab context.Context) url.Values {
+		t.Helper()
+		do(t, tab, "reach the callback", chromedp.WaitVisible(chromedp.CSS("#done")))
+		loc := get(t, tab, "read the location", chromedp.Location())
+		u, err := url.Parse(loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := u.Scheme + "://" + u.Host + u.Path; got != callback {
+			t.Fatalf("landed on %s, want %s", got, callback)
+		}
+		return u.Query()
+	}
+
+	t.Run("login, consent, code, token", func(t *testing.T) {
+		q := codeQuery("webapp", callback, "profile read write", "browser-state-1")
+		tab := signIn(t, q, "alice", fxAlicePassword)
+		do(t, tab, "see the consent page", chromedp.WaitVisible(chromedp.CSS("#allow")))
+		scopes := get(t, tab, "read the scopes", chromedp.Text(chromedp.CSS("fieldset")))
+		client := get(t, tab, "read the client", chromedp.Text(chromedp.CSS("#client")))
+		host := get(t, tab, "read the redirect host", chromedp.Text(chromedp.CSS("#redirect-host")))
+		html := get(t, tab, "read the page", chromedp.OuterHTML(chromedp.CSS("html")))
+		for _, sc := range []string{"profile", "read", "write"} {
+			if !strings.Contains(scopes, sc) {
+				t.Errorf("consent page lists %q, missing %q", scopes, sc)
+			}
+		}
+		if client != "webapp" || "https://"+host+"/callback" != callback {
+			t.Errorf("consent page: client %q, redirect host %q", client, host)
+		}
+		if strings.Contains(html, fxAlicePassword) {
+			t.Error("the consent page carries the password")
+		}
+		do(t, tab, "uncheck write and allow",
+			chromedp.Click(chromedp.CSS(`input[value="write"]`)),
+			chromedp.Click(chromedp.CSS("#allow")),
+		)
+		got := landed(t, tab)
+		if got.Get("state") != "browser-state-1" || got.Get("code") == "" {
+			t.Fatalf("callback query %v", got)
+		}
+		c := f.exchange(t, "webapp", callback, got.Get("code"))
+		if c.Subject != "u-1001" || c.Scope != "profile read" || c.ClientID != "webapp" {
+			t.Errorf("access token sub=%q scope=%q client_id=%q", c.Subject, c.Scope, c.ClientID)
+		}
+	})
+
+	t.Run("skip_consent client goes straight to the callback", func(t *testing.T) {
+		q := codeQuery("first", callback, "profile", "browser-state-2")
+		tab := signIn(t, q, "bob", fxBobPassword)
+		got := landed(t, tab)
+		if got.Get("state") != "browser-state-2" || got.Get("code") == "" {
+			t.Fatalf("callback query %v", got)
+		}
+		c := f.exchange(t, "first", callback, got.Get("code"))
+		if c.Subject != "u-1002" || c.Scope != "profile" {
+			t.Errorf("access token sub=%q scope=%q", c.Subject, c.Scope)
+		}
+	})
+
+	t.Run("deny redirects access_denied", func(t *testing.T) {
+		q := codeQuery("webapp", callback, "read", "browser-state-3")
+		tab := signIn(t, q, "alice", fxAlicePassword)
+		do(t, tab, "deny", chromedp.WaitVisible(chromedp.CSS("#deny")), chromedp.Click(chromedp.CSS("#deny")))
+		got := landed(t, tab)
+		if got.Get("error") != "access_denied" || got.Get("code") != "" || got.Get("state") != "browser-state-3" {
+			t.Fatalf("callback query %v", got)
+		}
+	})
+
+	t.Run("wrong password shows the error and does not redirect", func(t *testing.T) {
+		before := hits.Load()
+		const wrong = "not-the-password-77"
+		q := codeQuery("webapp", callback, "", "browser-state-4")
+		tab := signIn(t, q, "alice", wrong)
+		do(t, tab, "see the error", chromedp.WaitVisible(chromedp.CSS("#login-error")))
+		msg := get(t, tab, "read the error", chromedp.Text(chromedp.CSS("#login-error")))
+		loc := get(t, tab, "read the location", chromedp.Location())
+		html := get(t, tab, "read the page", chromedp.OuterHTML(chromedp.CSS("html")))
+		username := get(t, tab, "read the username", chromedp.Value(chromedp.CSS("#username")))
+		if !strings.Contains(msg, "Wrong username or password") {
+			t.Errorf("error message %q", msg)
+		}
+		if u, _ := url.Parse(loc); u == nil || u.Path != "/authorize" {
+			t.Errorf("location %q, want the authorization endpoint", loc)
+		}
+		if strings.Contains(html, wrong) {
+			t.Error("the page echoes the password")
+		}
+		if username != "alice" {
+			t.Errorf("username field %q, want it kept", username)
+		}
+		if hits.Load() != before {
+			t.Error("the callback was reached")
+		}
+	})
+}
