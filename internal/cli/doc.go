@@ -1,0 +1,21 @@
+// Package cli implements the issuer command (SPEC §6): its subcommands,
+// their flags and help texts, and its exit codes. cmd/issuer's main only
+// calls [Main].
+//
+//	issuer serve [--config FILE] [--data-dir DIR] [--listen ADDR] [--grace DUR]
+//	issuer keys init|rotate|list|export --config FILE ...
+//	issuer client new [--id ID]
+//	issuer token inspect [--config FILE | --ring FILE] TOKEN|-
+//	issuer version
+//	issuer help [COMMAND]
+//
+// Exit codes: 0 success; 1 runtime error (a port in use, a token that does
+// not open, a key file that cannot be written); 2 usage or configuration
+// error (an unknown flag, a missing argument, an invalid configuration
+// file, whose error names the key).
+//
+// Output conventions: a command's result goes to standard output (the dev
+// server's banner with its curl command, a JWK Set, token claims); logs and
+// errors go to standard error. Secrets are printed only where a command
+// exists to create them (client new, the dev server's demo secret), once.
+package cli
