@@ -1,7 +1,9 @@
 package login_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"net/url"
 	"slices"
@@ -418,6 +420,9 @@ func TestRateLimit(t *testing.T) {
 		if ra := endpoint.Headers(resp.Header).Get("Retry-After"); ra != "60" {
 			t.Errorf("Retry-After %q, want 60", ra)
 		}
+		if !strings.Contains(string(resp.Body), "Try again in 60 seconds.") {
+			t.Errorf("429 page:\n%s", resp.Body)
+		}
 		if resp := attempt(t, b, "bob", fxBobPassword); resp.Status != 200 || !strings.Contains(string(resp.Body), `value="allow"`) {
 			t.Errorf("another user is blocked too: %d", resp.Status)
 		}
@@ -690,5 +695,66 @@ func TestSharedKeyAcrossReplicas(t *testing.T) {
 	f.page = b2 // a replica with the shared key
 	if resp := b.post(t, fields); resp.Status != 200 || !strings.Contains(string(resp.Body), `value="allow"`) {
 		t.Fatalf("replica with the shared key: status %d", resp.Status)
+	}
+}
+
+// authFunc adapts a function to endpoint.UserAuthenticator.
+type authFunc func(ctx context.Context, username, password string) (string, error)
+
+func (f authFunc) AuthenticateUser(ctx context.Context, username, password string) (string, error) {
+	return f(ctx, username, password)
+}
+
+func TestAuthenticatorErrors(t *testing.T) {
+	tests := []struct {
+		name       string
+		err        error
+		status     int
+		retryAfter string
+		redirect   string // error= of the redirect, for status 302
+	}{
+		{name: "verifier busy: 503 page, password not counted", err: fmt.Errorf("wrapped: %w", secret.ErrBusy), status: 503, retryAfter: "1"},
+		{name: "user store down: redirected temporarily_unavailable", err: fmt.Errorf("db: %w", context.DeadlineExceeded), status: 302, redirect: "temporarily_unavailable"},
+		{name: "unexpected error: redirected server_error", err: errors.New("boom"), status: 302, redirect: "server_error"},
+		{name: "empty id without error counts as wrong", err: nil, status: 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, fxOptions{})
+			limiter := secret.NewLimiter(secret.LimiterConfig{Threshold: 1})
+			page, err := login.New(login.Config{Limiter: limiter, Users: authFunc(func(context.Context, string, string) (string, error) {
+				return "", tt.err
+			})})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.page = page
+			b := f.browser()
+			fields := form(t, b.get(t, codeQuery("webapp", fxWebappCB, "", "s")))
+			fields.Set("username", "alice")
+			fields.Set("password", fxAlicePassword)
+			resp := b.post(t, fields)
+			if resp.Status != tt.status {
+				t.Fatalf("status %d, want %d:\n%s", resp.Status, tt.status, resp.Body)
+			}
+			switch tt.status {
+			case 302:
+				if got := location(t, resp).Query().Get("error"); got != tt.redirect {
+					t.Errorf("error=%q, want %q", got, tt.redirect)
+				}
+			case 503:
+				checkPageHeaders(t, resp)
+				if ra := endpoint.Headers(resp.Header).Get("Retry-After"); ra != tt.retryAfter {
+					t.Errorf("Retry-After %q", ra)
+				}
+				if ok, _ := limiter.Allow("user:alice", time.Now()); !ok {
+					t.Error("a password that was not checked counted as a failure")
+				}
+			case 200:
+				if !strings.Contains(string(resp.Body), "Wrong username or password.") {
+					t.Errorf("page:\n%s", resp.Body)
+				}
+			}
+		})
 	}
 }

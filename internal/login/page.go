@@ -34,8 +34,9 @@ const (
 // Config configures a Page. Only one of Users and TrustedHeader is
 // required; every other field has a default.
 type Config struct {
-	// Issuer is the name shown in the pages' titles and headings, usually
-	// the issuer URL or the organization's name.
+	// Issuer is the name shown in the pages' titles and above their
+	// headings, usually the issuer URL or the organization's name; empty
+	// shows none.
 	Issuer string
 	// Users checks usernames and passwords typed into the login form; see
 	// NewUsers for the adapter over configured users. Nil disables the
@@ -193,9 +194,6 @@ func New(cfg Config) (*Page, error) {
 			return nil, fmt.Errorf("login: TrustedProxies[%d] is not a valid prefix", i)
 		}
 		p.proxies[i] = pr.Masked()
-	}
-	if p.issuer == "" {
-		p.issuer = "Sign in"
 	}
 	if p.limiter == nil {
 		p.limiter = secret.NewLimiter(secret.LimiterConfig{})
@@ -404,9 +402,8 @@ func (p *Page) loginSubmitted(ctx context.Context, st *reqState) (endpoint.Decis
 		}
 		if ok, wait := p.limiter.Allow(k, now); !ok {
 			p.emit(ctx, Event{Kind: EventThrottled, ClientID: ar.ClientID(), Addr: st.addr, Err: ErrThrottled})
-			secs := secret.RetryAfterSeconds(wait)
 			return p.message(st, http.StatusTooManyRequests, "Too many attempts",
-				fmt.Sprintf("Too many failed sign-in attempts. Try again in %d seconds.", secs), retryAfter(wait))
+				"Too many failed sign-in attempts. Try again in "+seconds(wait)+".", retryAfter(wait))
 		}
 	}
 	id, err := p.users.AuthenticateUser(ctx, ar.Params.Get(fieldUsername), password)
@@ -560,6 +557,15 @@ func (p *Page) emit(ctx context.Context, e Event) {
 	if p.audit != nil {
 		p.audit(ctx, e)
 	}
+}
+
+// seconds spells out d, rounded up to whole seconds, for a page.
+func seconds(d time.Duration) string {
+	n := secret.RetryAfterSeconds(d)
+	if n == 1 {
+		return "1 second"
+	}
+	return strconv.Itoa(n) + " seconds"
 }
 
 // header reads a request header, tolerating a nil Header.

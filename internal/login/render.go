@@ -57,13 +57,13 @@ const layoutHTML = `<!DOCTYPE html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex, nofollow">
-<title>{{.Title}} · {{.Issuer}}</title>
+<title>{{.Title}}{{if .Issuer}} · {{.Issuer}}{{end}}</title>
 <style>` + css + `</style>
 </head>
 <body>
 <main>
-<p class="issuer">{{.Issuer}}</p>
-{{template "content" .}}
+{{if .Issuer}}<p class="issuer">{{.Issuer}}</p>
+{{end}}{{template "content" .}}
 </main>
 </body>
 </html>
