@@ -109,6 +109,9 @@ func NewOpener(ring *keys.Ring, exp Expected, opts ...Option) (*Opener, error) {
 // (ErrMissingClaim); exp (ErrExpired), nbf (ErrNotYetValid), iat
 // (ErrIssuedInFuture); iss (ErrIssuer); aud (ErrAudience). Nothing the
 // token says is trusted before it has decrypted, except what picks the key.
+//
+// Open keeps no reference to token, nor to any part of it, once it returns:
+// token may view a buffer the caller reuses, such as a fasthttp request's.
 func (o *Opener) Open(token string) (*Claims, error) {
 	if len(token) > o.maxSize {
 		return nil, fmt.Errorf("%w: longer than %d bytes", ErrMalformed, o.maxSize)

@@ -505,3 +505,44 @@ func TestHeaderCache(t *testing.T) {
 		t.Fatalf("cache grew to %d", len(*m))
 	}
 }
+
+// TestOpenRetainsNothing: Open's input may view a buffer the caller reuses
+// (fasthttp's): overwriting it afterwards changes neither the claims nor
+// the header cache.
+func TestOpenRetainsNothing(t *testing.T) {
+	for _, alg := range []keys.Alg{keys.A256KW, keys.Direct} {
+		t.Run(string(alg), func(t *testing.T) {
+			f := newFixture(t, alg)
+			tok := f.seal(t, TypeAccess, fullClaims())
+			o := f.newOpener(t, Expected{Issuer: testIssuer})
+			buf := []byte(tok)
+			c, err := o.Open(view(buf))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range buf {
+				buf[i] = 'x'
+			}
+			want := fullClaims()
+			want.Audience = c.Audience // fullClaims has two; compared below
+			if !claimsEqual(c, want) || len(c.Audience) != 2 || c.Audience[1] != "https://b.example.com" {
+				t.Fatalf("claims changed with the input buffer: %+v", c)
+			}
+			for seg := range *o.headers.Load() {
+				if seg != part(tok, 0) {
+					t.Fatalf("cached header key changed with the input buffer: %q", seg)
+				}
+			}
+			// A bad token's error does not view the input either.
+			bad := []byte(forge(t, f.key, strings.Replace(headerJSON(f.key, TypeAccess), f.key.ID, "unknown-kid", 1), claimsJSON("")))
+			_, err = o.Open(view(bad))
+			msg := err.Error()
+			for i := range bad {
+				bad[i] = 'x'
+			}
+			if err.Error() != msg || !strings.Contains(msg, "unknown-kid") {
+				t.Fatalf("error changed with the input buffer: %q then %q", msg, err)
+			}
+		})
+	}
+}
