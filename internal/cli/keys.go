@@ -124,7 +124,7 @@ func runKeys(ctx context.Context, args []string, env Env) error {
 	}
 	// export
 	if audience == keys.InternalRing {
-		return fmt.Errorf("keys export: %w", keys.ErrExportInternal)
+		return usagef("keys export: %v", keys.ErrExportInternal)
 	}
 	if !slices.ContainsFunc(cfg.Audiences, func(a config.Audience) bool { return a.Name == audience }) {
 		return usagef("keys export: %q is not an audience of the configuration", audience)
