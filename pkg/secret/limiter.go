@@ -2,6 +2,7 @@ package secret
 
 import (
 	"hash/maphash"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -321,6 +322,9 @@ func (s *limShard) add(h uint64) *limEntry {
 		e = new(limEntry)
 	}
 	e.h = h
+	// Never blocked yet: a time before the Limiter's epoch (a test clock, or
+	// a wall clock stepped back) must not read as "blocked until 0".
+	e.blockedUntil = math.MinInt64
 	s.m[h] = e
 	s.count.Store(int64(len(s.m)))
 	s.probation.pushFront(e)

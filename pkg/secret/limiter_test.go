@@ -298,3 +298,19 @@ func TestRetryAfterSeconds(t *testing.T) {
 		})
 	}
 }
+
+// A clock that reads earlier than the Limiter's creation (a test clock, or
+// a wall clock stepped back) must not make a key with failures look blocked.
+func TestLimiterClockBeforeEpoch(t *testing.T) {
+	l := NewLimiter(LimiterConfig{Threshold: 3})
+	past := time.Now().Add(-time.Hour)
+	l.Fail("client:a", past)
+	if ok, retry := l.Allow("client:a", past); !ok {
+		t.Fatalf("one failure blocked the key (retry after %s)", retry)
+	}
+	l.Fail("client:a", past)
+	l.Fail("client:a", past)
+	if ok, _ := l.Allow("client:a", past); ok {
+		t.Fatal("three failures at threshold 3 did not block the key")
+	}
+}
