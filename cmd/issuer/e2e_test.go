@@ -397,4 +397,3 @@ print(tok["access_token"])
 		t.Fatalf("the token Python got does not open: %s", errOut)
 	}
 }
-
