@@ -31,7 +31,7 @@ func ParseScope(s string) ([]string, *Error) {
 	if len(s) > 4096 {
 		return nil, NewError(InvalidScope, "scope too long")
 	}
-	var out []string
+	out := make([]string, 0, strings.Count(s, " ")+1) // one allocation
 	for tok := range strings.SplitSeq(s, " ") {
 		if tok == "" {
 			// RFC 6749 §3.3 delimits by single spaces; tolerate repeats.
