@@ -106,17 +106,3 @@ func keepAllowed(c *Client, scopes []string) ([]string, *Error) {
 	}
 	return kept, nil
 }
-
-// sameScope reports whether two scope lists hold the same tokens, in any
-// order.
-func sameScope(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for _, s := range a {
-		if !slices.Contains(b, s) {
-			return false
-		}
-	}
-	return true
-}
