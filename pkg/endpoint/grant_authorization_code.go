@@ -65,12 +65,19 @@ func (s *Server) authorizationCode(ctx context.Context, tr *TokenRequest) *Error
 	if resource := p.Get("resource"); resource != "" && resource != aud {
 		return Errorf(InvalidTarget, "resource %q differs from the one authorized (RFC 8707 §2.2)", safeName(resource))
 	}
-	if err := s.store.RedeemCode(ctx, code.ID, code.Expiry.Add(s.leeway)); err != nil {
+	// Redeeming is the last step, once the tokens are sealed (Token), so
+	// that a hook's refusal or a sealing failure does not spend the code.
+	codeID, redeemUntil, fid := code.ID, code.Expiry.Add(s.leeway), code.FamilyID
+	tr.commit = func(ctx context.Context) *Error {
+		err := s.store.RedeemCode(ctx, codeID, redeemUntil)
+		if err == nil {
+			return nil
+		}
 		if errors.Is(err, store.ErrCodeReused) {
-			if code.FamilyID != "" {
+			if fid != "" {
 				// Every token of the family expires by now+refreshTTL
 				// (+leeway for the replicas that still accept it).
-				if rerr := s.store.RevokeFamily(ctx, code.FamilyID, tr.now.Add(s.refreshTTL+s.leeway)); rerr != nil {
+				if rerr := s.store.RevokeFamily(ctx, fid, tr.now.Add(s.refreshTTL+s.leeway)); rerr != nil {
 					return AsError(rerr)
 				}
 			}

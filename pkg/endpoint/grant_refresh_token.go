@@ -39,11 +39,19 @@ func (s *Server) refreshToken(ctx context.Context, tr *TokenRequest) *Error {
 	if e != nil {
 		return e
 	}
-	// The family must outlive the refresh token issued now, including the
-	// leeway during which replicas still accept it (package store, Expiry):
-	// a family forgotten too early would start again at generation 0.
-	if err := s.store.RotateRefresh(ctx, rt.FamilyID, rt.Generation, tr.now.Add(s.refreshTTL+s.leeway)); err != nil {
+	// Rotating is the last step, once the new tokens are sealed (Token):
+	// a hook's refusal or a sealing failure must not advance the family,
+	// or the client's refresh token would be spent with no successor and
+	// its next use taken for a theft. The family must outlive the refresh
+	// token issued now, including the leeway during which replicas still
+	// accept it (package store, Expiry): a family forgotten too early would
+	// start again at generation 0.
+	fid, gen, keepUntil := rt.FamilyID, rt.Generation, tr.now.Add(s.refreshTTL+s.leeway)
+	tr.commit = func(ctx context.Context) *Error {
+		err := s.store.RotateRefresh(ctx, fid, gen, keepUntil)
 		switch {
+		case err == nil:
+			return nil
 		case errors.Is(err, store.ErrRefreshReused):
 			return NewError(InvalidGrant, "the refresh token was already used; the grant is revoked").withCause(err)
 		case errors.Is(err, store.ErrFamilyRevoked):

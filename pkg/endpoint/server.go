@@ -80,6 +80,10 @@ type Hooks struct {
 	// ValidateTokenRequest runs after a token request has passed every
 	// check of this package and before tokens are sealed; an error it
 	// returns is sent as it is if it is an *Error, else as server_error.
+	// It runs before the store records the request (a code redeemed, a
+	// refresh token rotated), so a refusal spends neither; the single-use
+	// check comes last, so the hook may see a code that then turns out to
+	// be a replay.
 	ValidateTokenRequest func(ctx context.Context, tr *TokenRequest) error
 	// AccessClaims may add claims (in c.Extra) or narrow the scope of an
 	// access token before it is sealed.

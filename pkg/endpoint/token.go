@@ -49,6 +49,10 @@ type TokenRequest struct {
 	familyID   string
 	generation uint64
 	refresh    bool
+	// commit, when set, records the request in the store (redeems the
+	// code, rotates the refresh family). Token calls it last, after the
+	// tokens are sealed, and sends them only if it succeeds.
+	commit func(ctx context.Context) *Error
 	// refreshScopes is the scope a refresh token carries when it differs
 	// from Scopes: a refresh keeps the original grant even when the access
 	// token's scope is narrowed (RFC 6749 §6).
@@ -87,7 +91,12 @@ func (s *Server) Token(ctx context.Context, r *Request) (*Response, Result) {
 	tr, e := s.tokenRequest(ctx, r, &res)
 	if e == nil {
 		var resp *Response
-		if resp, e = s.issue(ctx, tr, &res); e == nil {
+		if resp, e = s.issue(ctx, tr, &res); e == nil && tr.commit != nil {
+			if e = tr.commit(ctx); e != nil {
+				res.JTI, res.RefreshIssued = "", false // sealed, never sent
+			}
+		}
+		if e == nil {
 			return resp, res
 		}
 	}

@@ -127,6 +127,35 @@ func TestTokenHooks(t *testing.T) {
 	}
 }
 
+// TestHookRefusalSpendsNothing: a ValidateTokenRequest refusal (here a
+// transient failure) neither redeems the code nor rotates the refresh
+// family, so the client can retry; the store is changed only when the
+// tokens are ready to send.
+func TestHookRefusalSpendsNothing(t *testing.T) {
+	var refuse atomic.Bool
+	f := newFixture(t, endpoint.WithHooks(endpoint.Hooks{ValidateTokenRequest: func(context.Context, *endpoint.TokenRequest) error {
+		if refuse.Load() {
+			return fmt.Errorf("policy service: %w", context.DeadlineExceeded) // answered 503
+		}
+		return nil
+	}}))
+	c := f.code("webapp")
+	exchange := form("grant_type", "authorization_code", "code", c, "redirect_uri", webRedirect, "code_verifier", verifierS256)
+	refuse.Store(true)
+	calls := f.store.calls.Load()
+	assert.Equal(t, 503, f.token(exchange, webAuth).Status)
+	assert.Equal(t, calls, f.store.calls.Load(), "no store call before the hook agreed")
+	refuse.Store(false)
+	tk := mustTokens(t, f.token(exchange, webAuth))
+
+	refresh := form("grant_type", "refresh_token", "refresh_token", tk.Refresh)
+	refuse.Store(true)
+	assert.Equal(t, 503, f.token(refresh, webAuth).Status)
+	refuse.Store(false)
+	next := mustTokens(t, f.token(refresh, webAuth)) // not taken for a reuse
+	assert.Equal(t, true, body(t, f.introspect(form("token", next.Access), asRS()))["active"])
+}
+
 // TestTokenResultHoldsNoSecret checks that the Result, meant for logs,
 // names clients and token ids but never holds a secret, code or token.
 func TestTokenResultHoldsNoSecret(t *testing.T) {
