@@ -59,6 +59,9 @@ const (
 	leeway     = 30 * time.Second
 )
 
+// base64URL decodes JWE header segments.
+var base64URL = base64.RawURLEncoding
+
 // t0 is the fixture's starting time: whole seconds (tokens carry
 // NumericDates), and ahead of real time, because secret.Limiter measures
 // the times it is given from the real time of its construction and
