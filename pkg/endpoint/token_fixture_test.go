@@ -62,11 +62,9 @@ const (
 // base64URL decodes JWE header segments.
 var base64URL = base64.RawURLEncoding
 
-// t0 is the fixture's starting time: whole seconds (tokens carry
-// NumericDates), and ahead of real time, because secret.Limiter measures
-// the times it is given from the real time of its construction and
-// mistreats earlier ones (reported to pkg/secret).
-var t0 = time.Now().UTC().Truncate(time.Second).Add(time.Hour)
+// t0 is the fixture's starting time, in whole seconds (tokens carry
+// NumericDates).
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 // fakeClock is a settable clock shared by the server, its store and the
 // test's openers.
