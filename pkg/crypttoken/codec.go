@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 	"time"
@@ -154,6 +155,16 @@ func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Eight plain ASCII bytes at a time; the byte loads combine into
+		// one 64-bit load.
+		if i+8 <= len(s) {
+			w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+			if w&msb == 0 && specialMask(w) == 0 {
+				i += 8
+				continue
+			}
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {
@@ -208,8 +219,10 @@ func view(b []byte) string {
 
 func (d *decoder) ws() {
 	for d.i < len(d.b) {
-		switch d.b[d.i] {
-		case ' ', '\t', '\n', '\r':
+		switch c := d.b[d.i]; {
+		case c > ' ':
+			return
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
 			d.i++
 		default:
 			return
@@ -286,16 +299,22 @@ const (
 	msb = 0x8080808080808080
 )
 
-// plainChunk reports whether none of the 8 bytes in w is a quote, a
-// backslash or a control character (below 0x20), so that a string scan can
-// step over all of them at once. Bytes from 0x80 up are plain here: str
-// validates UTF-8 separately. Each test is the exact "has a zero byte"
-// (v-lsb)&^v idiom, whose borrows only arise from a true match.
-func plainChunk(w uint64) bool {
+// specialMask returns, for the 8 bytes of w (little-endian), a mask with
+// the high bit set in every byte that is a quote, a backslash or a control
+// character (below 0x20): the bytes a JSON string scan must stop at. Bytes
+// from 0x80 up are not special here; str validates UTF-8 separately. Each
+// term is the "has a zero byte" idiom (v-lsb)&^v, whose borrows arise only
+// at a true match, so the lowest set bit always marks the first special
+// byte exactly (higher bits may be false positives).
+func specialMask(w uint64) uint64 {
 	q := w ^ (lsb * '"')
 	e := w ^ (lsb * '\\')
-	return ((q-lsb)&^q|(e-lsb)&^e|(w-lsb*0x20)&^w)&msb == 0
+	return ((q-lsb)&^q | (e-lsb)&^e | (w-lsb*0x20)&^w) & msb
 }
+
+// special reports whether c ends or escapes a JSON string or is a control
+// character.
+func special(c byte) bool { return c < 0x20 || c == '"' || c == '\\' }
 
 // str parses a JSON string. Without escapes the result is a view into b.
 // Strings must be valid UTF-8 (RFC 8259 §8.1).
@@ -306,35 +325,42 @@ func (d *decoder) str() (string, error) {
 	b := d.b
 	start := d.i + 1
 	i := start
-	var high uint64 // OR of the bytes seen, for the UTF-8 check
+	// OR of the bytes scanned, for the UTF-8 check. Whole words are
+	// folded in, even bytes past the string's end: at worst that costs a
+	// needless check.
+	var high uint64
 	for {
-		for i+8 <= len(b) {
+		if i+8 <= len(b) {
 			w := binary.LittleEndian.Uint64(b[i:])
-			if !plainChunk(w) {
-				break
-			}
 			high |= w
-			i += 8
+			m := specialMask(w)
+			if m == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(m) >> 3
+		} else {
+			for i < len(b) && !special(b[i]) {
+				high |= uint64(b[i])
+				i++
+			}
+			if i == len(b) {
+				return "", errSyntax
+			}
 		}
-		if i >= len(b) {
-			return "", errSyntax
-		}
-		switch c := b[i]; {
-		case c == '"':
+		switch b[i] {
+		case '"':
 			s := b[start:i]
 			d.i = i + 1
 			if high&msb != 0 && !utf8.Valid(s) {
 				return "", errSyntax
 			}
 			return view(s), nil
-		case c == '\\':
+		case '\\':
 			d.i = i
 			return d.strEscaped(start)
-		case c < 0x20:
+		default: // a control character
 			return "", errSyntax
-		default:
-			high |= uint64(c)
-			i++
 		}
 	}
 }

@@ -546,3 +546,25 @@ func TestOpenRetainsNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestRoundTripEveryType seals claims with every field, refresh-token and
+// code fields included, as each token type with each algorithm, and opens
+// them with an Opener of that type.
+func TestRoundTripEveryType(t *testing.T) {
+	for _, alg := range []keys.Alg{keys.A256KW, keys.Direct} {
+		f := newFixture(t, alg)
+		for _, typ := range types {
+			t.Run(string(alg)+"/"+string(typ), func(t *testing.T) {
+				want := fullClaims()
+				tok := f.seal(t, typ, want)
+				got, err := f.newOpener(t, Expected{Type: typ, Issuer: testIssuer, Audience: "https://b.example.com"}).Open(tok)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !claimsEqual(got, want) {
+					t.Fatalf("got %+v\nwant %+v", got, want)
+				}
+			})
+		}
+	}
+}
