@@ -242,7 +242,11 @@ func (h *Handler) done(ctx *fasthttp.RequestCtx, route string, start time.Time, 
 	gl, outcome := grantLabel(grant), outcomeLabel(e, status)
 	if m := h.metrics; m != nil {
 		m.requests.With(route, gl, outcome).Inc()
-		m.latency.With(route).Observe(elapsed)
+		if route == RouteToken {
+			m.tokenLatency.Observe(elapsed)
+		} else {
+			m.latency.With(route).Observe(elapsed)
+		}
 		if res != nil {
 			h.countIssued(route, status, res)
 			if e != nil && e.Cause != nil && errors.Is(e.Cause, store.ErrUnavailable) {
@@ -257,16 +261,17 @@ func (h *Handler) countIssued(route string, status int, res *endpoint.Result) {
 	if res.Err != nil || res.JTI == "" {
 		return
 	}
+	m := h.metrics
 	switch {
 	case route == RouteToken:
-		h.metrics.issued.With("access").Inc()
+		m.issuedAccess.Inc()
 		if res.RefreshIssued {
-			h.metrics.issued.With("refresh").Inc()
+			m.issuedRefresh.Inc()
 		}
 	case route == RouteAuthorize && res.GrantType == endpoint.GrantImplicit:
-		h.metrics.issued.With("access").Inc()
+		m.issuedAccess.Inc()
 	case route == RouteAuthorize && status == 302:
-		h.metrics.issued.With("code").Inc()
+		m.issuedCode.Inc()
 	}
 }
 

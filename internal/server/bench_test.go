@@ -1,0 +1,59 @@
+package server_test
+
+import (
+	"encoding/base64"
+	"io"
+	"net"
+	"testing"
+
+	"github.com/rs/zerolog"
+	"github.com/valyala/fasthttp"
+
+	"github.com/sealedtoken/issuer/internal/server"
+)
+
+// BenchmarkHandler measures the handler in-process, without network or
+// TLS: the token endpoint with and without its log line, beside a bare
+// handler answering a fixed body.
+func BenchmarkHandler(b *testing.B) {
+	f := newFixture(b, fixtureOpts{})
+	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(testClientID+":"+testSecret))
+	body := make([]byte, 494)
+	handlers := []struct {
+		name string
+		h    fasthttp.RequestHandler
+	}{
+		{name: "impl=bare", h: func(ctx *fasthttp.RequestCtx) {
+			ctx.SetStatusCode(200)
+			ctx.Response.Header.Add("Content-Type", "application/json;charset=UTF-8")
+			ctx.Response.Header.Add("Cache-Control", "no-store")
+			ctx.Response.Header.Add("Pragma", "no-cache")
+			ctx.SetBody(body)
+		}},
+		{name: "impl=token/log=json", h: server.NewHandler(f.ep, server.HandlerOptions{Log: zerolog.New(io.Discard).With().Timestamp().Logger(), Metrics: f.metrics}).ServeFastHTTP},
+		{name: "impl=token/log=off", h: server.NewHandler(f.ep, server.HandlerOptions{Log: zerolog.Nop()}).ServeFastHTTP},
+		{name: "impl=token/log=off/metrics", h: server.NewHandler(f.ep, server.HandlerOptions{Log: zerolog.Nop(), Metrics: f.metrics}).ServeFastHTTP},
+		{name: "impl=token/log=json/nometrics", h: server.NewHandler(f.ep, server.HandlerOptions{Log: zerolog.New(io.Discard).With().Timestamp().Logger()}).ServeFastHTTP},
+	}
+	for _, hh := range handlers {
+		b.Run(hh.name, func(b *testing.B) {
+			var fr fasthttp.Request
+			fr.Header.SetMethod("POST")
+			fr.SetRequestURI("/token")
+			fr.Header.SetContentType("application/x-www-form-urlencoded")
+			fr.Header.Set("Authorization", auth)
+			fr.Header.Set("X-Forwarded-Proto", "https")
+			fr.SetBodyString("grant_type=client_credentials&scope=read")
+			var ctx fasthttp.RequestCtx
+			ctx.Init(&fr, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}, nil)
+			b.ReportAllocs()
+			for b.Loop() {
+				ctx.Response.Reset()
+				hh.h(&ctx)
+			}
+			if ctx.Response.StatusCode() != 200 {
+				b.Fatalf("status %d", ctx.Response.StatusCode())
+			}
+		})
+	}
+}
