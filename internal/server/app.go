@@ -16,6 +16,7 @@ import (
 
 	"github.com/sealedtoken/issuer/internal/config"
 	"github.com/sealedtoken/issuer/pkg/endpoint"
+	"github.com/sealedtoken/issuer/pkg/keys"
 	"github.com/sealedtoken/issuer/pkg/secret"
 	"github.com/sealedtoken/issuer/pkg/store"
 	"github.com/sealedtoken/issuer/pkg/store/memory"
@@ -93,7 +94,7 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (_ *App, err erro
 		}
 	}()
 
-	if a.Keys, err = NewKeyRings(cfg); err != nil {
+	if a.Keys, err = NewKeyRings(cfg, keys.WithClock(o.Now)); err != nil {
 		return nil, err
 	}
 	created, err := a.Keys.Init(ctx)
