@@ -69,7 +69,9 @@
 //     alg is that key's;
 //  4. the other parts: exact sizes and canonical base64url (no padding, no
 //     line breaks, no stray bits, so that a token has exactly one spelling);
-//  5. decryption, which authenticates header and claims together;
+//  5. decryption, which authenticates header and claims together (a key
+//     unwrap that fails its integrity check goes on with a random content
+//     key, RFC 7516 §11.5, so it fails exactly as a bad tag does);
 //  6. typ, now that it is authenticated;
 //  7. the claims' JSON (strict: duplicate members are refused);
 //  8. exp present, exp, nbf, iat against the clock with Expected.Leeway

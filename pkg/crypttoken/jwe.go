@@ -174,3 +174,10 @@ func (e *entropy) fill(p []byte) error {
 }
 
 var entropyPool = sync.Pool{New: func() any { return newEntropy() }}
+
+// randomFill fills p with bytes from crypto/rand, through the pool.
+func randomFill(p []byte) error {
+	e := entropyPool.Get().(*entropy)
+	defer entropyPool.Put(e)
+	return e.fill(p)
+}

@@ -163,25 +163,30 @@ func (o *Opener) Open(token string) (*Claims, error) {
 		return nil, fmt.Errorf("%w: part is not base64url", ErrMalformed)
 	}
 	aead := key.AEAD()
+	unwrapped := true
 	if kw {
 		var wrapped [wrappedSize]byte
 		if !decodeSegment(wrapped[:], p[1]) {
 			return nil, fmt.Errorf("%w: encrypted key is not base64url", ErrMalformed)
 		}
 		var cek [cekSize]byte
-		ok := keyUnwrap(key.Block(), &cek, &wrapped, blk)
-		var err error
-		if ok {
-			aead, err = newGCM(cek[:])
+		unwrapped = keyUnwrap(key.Block(), &cek, &wrapped, blk)
+		if !unwrapped {
+			// RFC 7516 §11.5: after a failed unwrap, go on with a random
+			// content key, so that the failure takes the same path and
+			// the same error as a bad tag, and reveals which step failed
+			// neither by its value nor by its timing.
+			_ = randomFill(cek[:])
 		}
+		var err error
+		aead, err = newGCM(cek[:])
 		clear(cek[:])
-		if !ok || err != nil {
-			// RFC 3394 integrity failure: as opaque as a bad tag.
+		if err != nil {
 			return nil, ErrDecrypt
 		}
 	}
 	plain, err := aead.Open(sealed[:0], iv, sealed, b64Bytes(p[0]))
-	if err != nil {
+	if err != nil || !unwrapped {
 		return nil, ErrDecrypt
 	}
 

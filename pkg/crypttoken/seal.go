@@ -288,11 +288,14 @@ func appendHeader(dst []byte, key *keys.Key, typ Type) []byte {
 // NewID returns a fresh random token identifier ("jti", RFC 7519 §4.1.7):
 // 128 bits from crypto/rand, base64url-encoded (22 characters).
 func NewID() (string, error) {
-	e := entropyPool.Get().(*entropy)
-	defer entropyPool.Put(e)
-	return newID(e)
+	var b [16]byte
+	if err := randomFill(b[:]); err != nil {
+		return "", fmt.Errorf("crypttoken: reading randomness: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
 }
 
+// newID is NewID drawing from e.
 func newID(e *entropy) (string, error) {
 	var b [16]byte
 	if err := e.fill(b[:]); err != nil {
