@@ -85,6 +85,9 @@ func compare(e *env, o options, out io.Writer) error {
 			order = []string{"token", "baseline"}
 		}
 		for _, which := range order {
+			if o.only != "" && o.only != which {
+				continue
+			}
 			addr := e.baseAddr
 			if which == "token" {
 				addr = e.tokenAddr
@@ -105,8 +108,14 @@ func compare(e *env, o options, out io.Writer) error {
 			}
 			fmt.Fprintf(out, "round %d  %-8s  %9.0f req/s  %6.1f µs CPU/request\n", r, which, res.rps, res.cpu)
 		}
+		if o.only != "" {
+			continue
+		}
 		ratios = append(ratios, tok[len(tok)-1]/base[len(base)-1])
 		fmt.Fprintf(out, "round %d  ratio     %8.1f%%\n", r, 100*ratios[len(ratios)-1])
+	}
+	if o.only != "" {
+		return nil
 	}
 	mb, mt := median(base), median(tok)
 	ratio := median(ratios)

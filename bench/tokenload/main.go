@@ -39,6 +39,7 @@ func main() {
 	flag.BoolVar(&o.memcheck, "memcheck", false, "issue -tokens tokens and report memory growth instead")
 	flag.IntVar(&o.tokens, "tokens", 1_000_000, "tokens to issue with -memcheck")
 	flag.DurationVar(&o.maxTime, "max-time", 10*time.Minute, "bound on the whole -memcheck run")
+	flag.StringVar(&o.only, "only", "", "run only \"token\" or only \"baseline\" (for profiling)")
 	flag.Float64Var(&o.minRatio, "min-ratio", 0, "exit 1 if the token/baseline ratio is below this (0: report only)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
@@ -62,6 +63,7 @@ type options struct {
 	duration, warmup, maxTime time.Duration
 	rounds, conns, tokens     int
 	memcheck                  bool
+	only                      string
 	minRatio                  float64
 }
 

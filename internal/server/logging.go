@@ -34,25 +34,29 @@ func NewLogger(w io.Writer, level, format string, terminal bool) (zerolog.Logger
 // LogWriter buffers log lines and writes them to an underlying writer in
 // batches: when its buffer passes 32 KiB, every flush interval, and on
 // Flush and Close. A busy server then makes one write system call per batch
-// instead of one per request. Lines are never split or reordered; a crash
-// loses at most one interval of lines.
+// instead of one per request, and request goroutines never wait for that
+// system call: a full buffer is swapped for a spare one under the lock and
+// written outside it. Lines are never split or reordered; a crash loses at
+// most one interval of lines.
 //
-// A LogWriter is safe for concurrent use. Writes never block on the
-// underlying writer for longer than one batch takes.
+// A LogWriter is safe for concurrent use.
 type LogWriter struct {
-	mu   sync.Mutex
-	w    io.Writer
-	buf  []byte
-	stop chan struct{}
-	done chan struct{}
-	once sync.Once
+	mu    sync.Mutex // guards buf and spare
+	buf   []byte
+	spare []byte
+	wmu   sync.Mutex // serializes writes to w, taken while holding mu so batches keep their order
+	w     io.Writer
+	stop  chan struct{}
+	done  chan struct{}
+	once  sync.Once
 }
 
 const logBufferSize = 32 << 10
 
 // NewLogWriter returns a LogWriter over w flushing every interval.
 func NewLogWriter(w io.Writer, interval time.Duration) *LogWriter {
-	l := &LogWriter{w: w, buf: make([]byte, 0, 2*logBufferSize), stop: make(chan struct{}), done: make(chan struct{})}
+	l := &LogWriter{w: w, buf: make([]byte, 0, 2*logBufferSize), spare: make([]byte, 0, 2*logBufferSize),
+		stop: make(chan struct{}), done: make(chan struct{})}
 	go l.loop(interval)
 	return l
 }
@@ -60,26 +64,44 @@ func NewLogWriter(w io.Writer, interval time.Duration) *LogWriter {
 // Write buffers p, which zerolog hands over as one whole line.
 func (l *LogWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	l.buf = append(l.buf, p...)
-	if len(l.buf) >= logBufferSize {
-		l.flushLocked()
+	if len(l.buf) < logBufferSize {
+		l.mu.Unlock()
+		return len(p), nil
 	}
+	l.swapAndWrite()
 	return len(p), nil
 }
 
 // Flush writes the buffered lines.
 func (l *LogWriter) Flush() {
 	l.mu.Lock()
-	l.flushLocked()
-	l.mu.Unlock()
+	if len(l.buf) == 0 {
+		l.mu.Unlock()
+		return
+	}
+	l.swapAndWrite()
 }
 
-func (l *LogWriter) flushLocked() {
-	if len(l.buf) > 0 {
-		_, _ = l.w.Write(l.buf)
-		l.buf = l.buf[:0]
+// swapAndWrite is called with mu held and releases it: it takes the full
+// buffer, puts the spare in its place, and writes the full one with only
+// wmu held.
+func (l *LogWriter) swapAndWrite() {
+	out := l.buf
+	if l.spare != nil {
+		l.buf, l.spare = l.spare[:0], nil
+	} else {
+		l.buf = make([]byte, 0, 2*logBufferSize)
 	}
+	l.wmu.Lock()
+	l.mu.Unlock()
+	_, _ = l.w.Write(out)
+	l.wmu.Unlock()
+	l.mu.Lock()
+	if l.spare == nil && cap(out) <= 4*logBufferSize {
+		l.spare = out[:0]
+	}
+	l.mu.Unlock()
 }
 
 func (l *LogWriter) loop(interval time.Duration) {
@@ -96,8 +118,8 @@ func (l *LogWriter) loop(interval time.Duration) {
 	}
 }
 
-// Close stops the flush loop and writes what is buffered. Writes after
-// Close are written at the next Flush (there is none: call Close last).
+// Close stops the flush loop and writes what is buffered. Call it last:
+// lines written after Close stay in the buffer.
 func (l *LogWriter) Close() error {
 	l.once.Do(func() {
 		close(l.stop)

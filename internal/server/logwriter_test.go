@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -94,5 +95,43 @@ func TestNewLogger(t *testing.T) {
 				t.Fatalf("output %q: JSON = %v, want %v", b.String(), got, tt.wantJSON)
 			}
 		})
+	}
+}
+
+// TestLogWriterConcurrent writes from many goroutines: every line arrives
+// whole, and each goroutine's lines arrive in the order written.
+func TestLogWriterConcurrent(t *testing.T) {
+	var sb syncBuf
+	w := server.NewLogWriter(&sb, time.Millisecond)
+	const writers, lines = 8, 5000
+	var wg sync.WaitGroup
+	for g := 0; g < writers; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < lines; i++ {
+				_, _ = fmt.Fprintf(w, "{\"g\":%d,\"i\":%d,\"pad\":\"%s\"}\n", g, i, strings.Repeat("p", i%97))
+			}
+		}()
+	}
+	wg.Wait()
+	_ = w.Close()
+	got, _ := sb.snapshot()
+	next := make([]int, writers)
+	n := 0
+	for _, line := range strings.Split(strings.TrimSuffix(got, "\n"), "\n") {
+		var g, i int
+		var pad string
+		if _, err := fmt.Sscanf(line, "{\"g\":%d,\"i\":%d,\"pad\":%s", &g, &i, &pad); err != nil || !strings.HasSuffix(line, "\"}") {
+			t.Fatalf("broken line %q", line)
+		}
+		if i != next[g] {
+			t.Fatalf("writer %d: line %d arrived when %d was expected", g, i, next[g])
+		}
+		next[g]++
+		n++
+	}
+	if n != writers*lines {
+		t.Fatalf("%d lines, want %d", n, writers*lines)
 	}
 }
