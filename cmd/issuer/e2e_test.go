@@ -148,6 +148,20 @@ func TestDevServerEndToEnd(t *testing.T) {
 		})
 	}
 
+	// Plain HTTP to the TLS port gets no token: the handshake fails.
+	t.Run("plain HTTP to the TLS port", func(t *testing.T) {
+		plain := &http.Client{Timeout: 5 * time.Second}
+		resp, err := plain.Post("http://"+strings.TrimPrefix(d.issuer, "https://")+"/token", "application/x-www-form-urlencoded",
+			strings.NewReader("grant_type=client_credentials&client_id=demo&client_secret="+url.QueryEscape(d.secret)))
+		if err == nil {
+			b := readAll(t, resp.Body)
+			resp.Body.Close()
+			if strings.Contains(b, "access_token") {
+				t.Fatalf("plain HTTP got a token: %d %s", resp.StatusCode, b)
+			}
+		}
+	})
+
 	// 4. Authorization code flow with PKCE, refresh, replay, revocation.
 	verifier := strings.Repeat("v3rifier-", 6)
 	sum := sha256.Sum256([]byte(verifier))
