@@ -35,24 +35,29 @@ func TestLogWriter(t *testing.T) {
 		name      string
 		lines     int
 		lineLen   int
-		wait      time.Duration
-		wantAll   bool
+		interval  time.Duration
+		wantAll   bool // everything is written before Close
 		maxWrites int
 	}{
-		{name: "few lines are flushed by the interval", lines: 3, lineLen: 10, wait: 200 * time.Millisecond, wantAll: true, maxWrites: 1},
-		{name: "many lines are batched", lines: 10000, lineLen: 100, wantAll: false, maxWrites: 40},
+		{name: "few lines are flushed by the interval", lines: 3, lineLen: 10, interval: 20 * time.Millisecond, wantAll: true, maxWrites: 1},
+		{name: "many lines are batched", lines: 10000, lineLen: 100, interval: time.Hour, maxWrites: 32},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var sb syncBuf
-			w := server.NewLogWriter(&sb, 50*time.Millisecond)
+			w := server.NewLogWriter(&sb, tt.interval)
 			line := strings.Repeat("x", tt.lineLen-1) + "\n"
 			for i := 0; i < tt.lines; i++ {
 				_, _ = w.Write([]byte(line))
 			}
-			time.Sleep(tt.wait)
-			if got, _ := sb.snapshot(); tt.wantAll && len(got) != tt.lines*tt.lineLen {
-				t.Fatalf("after the interval %d bytes written, want %d", len(got), tt.lines*tt.lineLen)
+			if tt.wantAll {
+				deadline := time.Now().Add(5 * time.Second)
+				for got, _ := sb.snapshot(); len(got) != tt.lines*tt.lineLen; got, _ = sb.snapshot() {
+					if time.Now().After(deadline) {
+						t.Fatalf("after the interval %d bytes written, want %d", len(got), tt.lines*tt.lineLen)
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
 			}
 			_ = w.Close()
 			got, writes := sb.snapshot()

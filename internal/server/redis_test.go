@@ -121,7 +121,8 @@ func TestKeyRotationLease(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		a, b := kids(reps[0]), kids(reps[1])
-		if a != before && a == b {
+		// The writer counts its rotation just after swapping the ring in.
+		if a != before && a == b && rotations(reps[0])+rotations(reps[1]) > 0 {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)

@@ -139,6 +139,9 @@ func (s *Server) parseError(ctx *fasthttp.RequestCtx, err error) {
 		writeJSON(ctx, 400, `{"error":"invalid_request","error_description":"malformed HTTP request"}`)
 	}
 	ctx.SetConnectionClose()
+	var addr [48]byte
+	s.log.Info().Str("endpoint", "unreadable").Int("status", ctx.Response.StatusCode()).
+		Bytes("remote", remoteAddr(ctx).AppendTo(addr[:0])).Msg("request")
 }
 
 func isTimeout(err error) bool {
