@@ -112,6 +112,8 @@ func serveConfig(ctx context.Context, cfg *config.Config, ln net.Listener, env E
 	if err != nil {
 		return err
 	}
+	// The login page (internal/login) plugs in here, as Options.Owner;
+	// without it /authorize uses server.DefaultOwner (the trusted header).
 	app, err := server.Build(ctx, cfg, server.Options{Log: log})
 	if err != nil {
 		return err

@@ -32,9 +32,13 @@ type OwnerDeps struct {
 	Endpoint *endpoint.Server
 	// Users authenticates the configured users; nil when there are none.
 	Users *Users
-	// Limiter throttles failed logins per user name and address (SPEC §6).
+	// Limiter throttles failed logins per user name and address (SPEC §6);
+	// it is the token endpoint's limiter, so an address's failures count
+	// across both.
 	Limiter *secret.Limiter
 	Log     zerolog.Logger
+	// Now is the clock (for auth_time).
+	Now func() time.Time
 }
 
 // Options are the optional inputs of Build.
@@ -43,9 +47,8 @@ type Options struct {
 	Log zerolog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// Owner builds the resource owner of /authorize. Nil uses TrustedHeader
-	// when login.trusted_header is configured, and otherwise answers
-	// authorization requests access_denied.
+	// Owner builds the resource owner of /authorize: the seam for the
+	// login page (internal/login). Nil means DefaultOwner.
 	Owner func(OwnerDeps) (endpoint.ResourceOwner, error)
 	// StoreWait bounds the first connection to Redis (default 3 s); an
 	// unreachable Redis is then retried in the background.
@@ -164,7 +167,12 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (_ *App, err erro
 		return nil, err
 	}
 
-	owner, err := buildOwner(cfg, o, OwnerDeps{Config: cfg, Endpoint: a.Endpoint, Users: users, Limiter: limiter, Log: o.Log})
+	deps := OwnerDeps{Config: cfg, Endpoint: a.Endpoint, Users: users, Limiter: limiter, Log: o.Log, Now: o.Now}
+	ownerFor := o.Owner
+	if ownerFor == nil {
+		ownerFor = DefaultOwner
+	}
+	owner, err := ownerFor(deps)
 	if err != nil {
 		return nil, err
 	}
@@ -190,10 +198,12 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (_ *App, err erro
 	return a, nil
 }
 
-func buildOwner(cfg *config.Config, o Options, deps OwnerDeps) (endpoint.ResourceOwner, error) {
-	if o.Owner != nil {
-		return o.Owner(deps)
-	}
+// DefaultOwner is the resource owner without a login page: TrustedHeader
+// when login.trusted_header is configured, else nil (the Handler then
+// answers authorization requests access_denied). A login page's factory
+// may call it to honour the trusted header beside its own form.
+func DefaultOwner(deps OwnerDeps) (endpoint.ResourceOwner, error) {
+	cfg := deps.Config
 	if cfg.Login.TrustedHeader == "" {
 		return nil, nil
 	}
@@ -205,7 +215,7 @@ func buildOwner(cfg *config.Config, o Options, deps OwnerDeps) (endpoint.Resourc
 	for _, c := range cfg.Clients {
 		clientIDs = append(clientIDs, c.ID)
 	}
-	return NewTrustedHeader(cfg.Login.TrustedHeader, cfg.Login.TrustedProxies, ids, clientIDs, o.Now)
+	return NewTrustedHeader(cfg.Login.TrustedHeader, cfg.Login.TrustedProxies, ids, clientIDs, deps.Now)
 }
 
 // staticClients converts the configured clients, parsing their secret
