@@ -66,6 +66,23 @@ func (d *devServer) call(t *testing.T, s *secrets, method, path string, form url
 	return resp.StatusCode, resp.Header, b
 }
 
+// assertNoLeak checks that the process's log (stderr) and, except for the
+// demo secret's one printing, its stdout contain none of values.
+func assertNoLeak(t *testing.T, d *devServer, values ...string) {
+	t.Helper()
+	for _, v := range values {
+		if v == "" {
+			continue
+		}
+		if strings.Contains(d.stderr.String(), v) {
+			t.Errorf("the log contains a secret or token (%.8s...)", v)
+		}
+		if n := strings.Count(d.stdout.String(), v); n > 1 || (n == 1 && v != d.secret) {
+			t.Errorf("stdout contains a secret or token (%.8s...)", v)
+		}
+	}
+}
+
 func basic(id, secret string) map[string]string {
 	return map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id)+":"+url.QueryEscape(secret)))}
 }
@@ -358,12 +375,13 @@ func TestGracefulShutdownWithSlowRequest(t *testing.T) {
 	if !strings.Contains(d.stderr.String(), "draining") {
 		t.Errorf("no shutdown line in the log")
 	}
+	assertNoLeak(t, d, d.secret, jsonField(t, body, "access_token"))
 }
 
 // TestOAuth2ClientCredentials gets a token with golang.org/x/oauth2.
 func TestOAuth2ClientCredentials(t *testing.T) {
 	d := startDev(t, filepath.Join(t.TempDir(), "data"))
-	defer d.stop()
+	var tokens []string
 	for _, style := range []oauth2.AuthStyle{oauth2.AuthStyleInHeader, oauth2.AuthStyleInParams} {
 		cc := clientcredentials.Config{ClientID: "demo", ClientSecret: d.secret, TokenURL: d.issuer + "/token", Scopes: []string{"read", "write"}, AuthStyle: style}
 		ctx := context.WithValue(context.Background(), oauth2.HTTPClient, d.client)
@@ -374,7 +392,12 @@ func TestOAuth2ClientCredentials(t *testing.T) {
 		if tok.AccessToken == "" || tok.TokenType != "Bearer" || time.Until(tok.Expiry) < time.Minute {
 			t.Fatalf("token %+v", tok)
 		}
+		tokens = append(tokens, tok.AccessToken)
 	}
+	if code := d.stop(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	assertNoLeak(t, d, append(tokens, d.secret)...)
 }
 
 // TestPythonRequestsOAuthlib gets a token with Python's requests-oauthlib
@@ -388,7 +411,6 @@ func TestPythonRequestsOAuthlib(t *testing.T) {
 		t.Skip("install python3-requests-oauthlib (apt-get install -y python3-requests-oauthlib)")
 	}
 	d := startDev(t, filepath.Join(t.TempDir(), "data"))
-	defer d.stop()
 	script := `
 import os
 from oauthlib.oauth2 import BackendApplicationClient
@@ -410,4 +432,8 @@ print(tok["access_token"])
 	if code, _, errOut := runBinary(t, "", "token", "inspect", "--config", d.devConfig, tok); code != 0 {
 		t.Fatalf("the token Python got does not open: %s", errOut)
 	}
+	if code := d.stop(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	assertNoLeak(t, d, d.secret, tok)
 }
