@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/sealedtoken/issuer/internal/jsonenc"
 	"math"
 	"math/bits"
 	"slices"
@@ -60,7 +61,7 @@ func appendClaims(dst []byte, c *Claims) ([]byte, error) {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendString(dst, a)
+			dst = jsonenc.AppendString(dst, a)
 		}
 		dst = append(dst, ']')
 	}
@@ -128,7 +129,7 @@ func appendStringMember(dst []byte, name, v string) []byte {
 		return dst
 	}
 	dst = appendName(dst, name)
-	return appendString(dst, v)
+	return jsonenc.AppendString(dst, v)
 }
 
 // appendDateMember appends `,"name":seconds` unless t is zero (absent).
@@ -143,63 +144,8 @@ func appendDateMember(dst []byte, name string, t time.Time) []byte {
 // appendName appends `,"name":`.
 func appendName(dst []byte, name string) []byte {
 	dst = append(dst, ',')
-	dst = appendString(dst, name)
+	dst = jsonenc.AppendString(dst, name)
 	return append(dst, ':')
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD, as
-// encoding/json does.
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		// Eight plain ASCII bytes at a time; the byte loads combine into
-		// one 64-bit load.
-		if i+8 <= len(s) {
-			w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-			if w&msb == 0 && specialMask(w) == 0 {
-				i += 8
-				continue
-			}
-		}
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }
 
 // decoder scans one JSON document held in b.
@@ -293,25 +239,6 @@ func (d *decoder) member(first bool) (name string, ok bool, err error) {
 	return name, true, nil
 }
 
-// SWAR constants: one bit per byte of a 64-bit word.
-const (
-	lsb = 0x0101010101010101
-	msb = 0x8080808080808080
-)
-
-// specialMask returns, for the 8 bytes of w (little-endian), a mask with
-// the high bit set in every byte that is a quote, a backslash or a control
-// character (below 0x20): the bytes a JSON string scan must stop at. Bytes
-// from 0x80 up are not special here; str validates UTF-8 separately. Each
-// term is the "has a zero byte" idiom (v-lsb)&^v, whose borrows arise only
-// at a true match, so the lowest set bit always marks the first special
-// byte exactly (higher bits may be false positives).
-func specialMask(w uint64) uint64 {
-	q := w ^ (lsb * '"')
-	e := w ^ (lsb * '\\')
-	return ((q-lsb)&^q | (e-lsb)&^e | (w-lsb*0x20)&^w) & msb
-}
-
 // special reports whether c ends or escapes a JSON string or is a control
 // character.
 func special(c byte) bool { return c < 0x20 || c == '"' || c == '\\' }
@@ -333,7 +260,7 @@ func (d *decoder) str() (string, error) {
 		if i+8 <= len(b) {
 			w := binary.LittleEndian.Uint64(b[i:])
 			high |= w
-			m := specialMask(w)
+			m := jsonenc.SpecialMask(w)
 			if m == 0 {
 				i += 8
 				continue
@@ -352,7 +279,7 @@ func (d *decoder) str() (string, error) {
 		case '"':
 			s := b[start:i]
 			d.i = i + 1
-			if high&msb != 0 && !utf8.Valid(s) {
+			if high&jsonenc.MSB != 0 && !utf8.Valid(s) {
 				return "", errSyntax
 			}
 			return view(s), nil

@@ -1,10 +1,8 @@
 package crypttoken
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"math"
-	"math/bits"
 	"reflect"
 	"strings"
 	"testing"
@@ -324,43 +322,6 @@ func TestParseHeader(t *testing.T) {
 				t.Errorf("got %+v, want %+v", got, tt.want)
 			}
 		})
-	}
-}
-
-// TestSpecialMask checks that the lowest bit of specialMask marks the first
-// special byte, for every byte value at every position of a word whose
-// other bytes are plain or special at random.
-func TestSpecialMask(t *testing.T) {
-	fill := []byte{'a', 0xff, 0x20, 0x80, '"', '\\', 0x00, 0x1f, '!'}
-	for pos := range 8 {
-		for v := range 256 {
-			for _, after := range fill {
-				var b [8]byte
-				for i := range b {
-					b[i] = 'a'
-					if i > pos {
-						b[i] = after
-					}
-				}
-				b[pos] = byte(v)
-				w := binary.LittleEndian.Uint64(b[:])
-				want := -1
-				for i, c := range b {
-					if special(c) {
-						want = i
-						break
-					}
-				}
-				m := specialMask(w)
-				got := -1
-				if m != 0 {
-					got = bits.TrailingZeros64(m) >> 3
-				}
-				if got != want {
-					t.Fatalf("word % x: first special byte at %d, mask says %d", b, want, got)
-				}
-			}
-		}
 	}
 }
 
