@@ -83,21 +83,10 @@ func redirect(uri string, fragment bool, params ...param) *Response {
 func errorRedirect(t *redirectTarget, issuer string, e *Error) *Response {
 	return redirect(t.uri, t.fragment,
 		param{"error", string(e.Code)},
-		param{"error_description", readableDescription(e.Description)},
+		param{"error_description", sanitizeDescription(e.Description)},
 		param{"state", t.state},
 		param{"iss", issuer},
 	)
-}
-
-// readableDescription makes a description fit the error_description
-// character set (RFC 6749 §4.1.2.1: %x20-21 / %x23-5B / %x5D-7E) readably
-// before sanitizeDescription replaces what is left: double quotes become
-// single ones and "§" becomes "section ".
-func readableDescription(s string) string {
-	if strings.ContainsAny(s, "\"§") {
-		s = strings.NewReplacer(`"`, "'", "§", "section ").Replace(s)
-	}
-	return sanitizeDescription(s)
 }
 
 // errorPage builds the page shown to the user when the request cannot be
@@ -116,7 +105,7 @@ func errorPage(e *Error) *Response {
 	b.WriteString("</code>")
 	if e.Description != "" {
 		b.WriteString(": ")
-		b.WriteString(html.EscapeString(readableDescription(e.Description)))
+		b.WriteString(html.EscapeString(sanitizeDescription(e.Description)))
 	}
 	b.WriteString("</p>\n</body></html>\n")
 	r := &Response{Status: e.HTTPStatus(), Body: []byte(b.String())}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sealedtoken/issuer/internal/jsonenc"
@@ -152,6 +153,10 @@ func appendErrorJSON(dst []byte, e *Error) []byte {
 // '?'; it also bounds the length.
 func sanitizeDescription(s string) string {
 	const max = 200
+	// Readable first: descriptions quote values and cite RFC sections.
+	if strings.ContainsAny(s, "\"§") {
+		s = descriptionReplacer.Replace(s)
+	}
 	ok := len(s) <= max
 	for i := 0; ok && i < len(s); i++ {
 		ok = descriptionChar(s[i])
@@ -169,6 +174,11 @@ func sanitizeDescription(s string) string {
 	}
 	return string(b)
 }
+
+// descriptionReplacer turns the characters descriptions commonly hold but
+// error_description may not into readable ones: double quotes into single
+// quotes and "§" into "section ".
+var descriptionReplacer = strings.NewReplacer(`"`, "'", "§", "section ")
 
 func descriptionChar(c byte) bool {
 	return c == 0x20 || c == 0x21 || (c >= 0x23 && c <= 0x5b) || (c >= 0x5d && c <= 0x7e)
