@@ -49,7 +49,8 @@
 //     every token is then an AES-GCM message under the same key with a
 //     random 96-bit IV, which NIST SP 800-38D §8.3 bounds at 2^32 messages
 //     per key: at 50,000 tokens a second, one day. The Sealer counts seals per dir key and
-//     refuses beyond keys.SealLimit (ErrKeyExhausted); the key ring rotates
+//     refuses beyond keys.SealLimit, a quarter of that bound per process
+//     (ErrKeyExhausted); the key ring rotates
 //     such keys early.
 //
 // An Opener accepts both (or those WithAlgorithms names), and each key only

@@ -412,10 +412,32 @@ func TestSealErrors(t *testing.T) {
 			}
 		})
 	}
-	// ErrKeyExhausted needs a dir key that has sealed keys.SealLimit
-	// tokens; pkg/keys offers no way to preset a key's count, and counting
-	// to 2^32 is too slow for a unit test. It is checked for distinctness
-	// in TestSentinelsDistinct.
+}
+
+// TestSealRefusesExhaustedDirKey: a dir key that has sealed keys.SealLimit
+// tokens seals no more (SPEC §3, NIST SP 800-38D §8.3), while an A256KW key
+// has no such bound.
+func TestSealRefusesExhaustedDirKey(t *testing.T) {
+	f := newFixture(t, keys.Direct)
+	key, err := f.ring.Load().Sealing(testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key.AddSealed(keys.SealLimit - 1 - key.Sealed())
+	c := &Claims{Expiry: testNow.Add(time.Minute)}
+	if _, err := f.sealer.Seal(TypeAccess, c); err != nil {
+		t.Fatalf("seal number SealLimit: %v", err)
+	}
+	if _, err := f.sealer.Seal(TypeAccess, &Claims{Expiry: testNow.Add(time.Minute)}); !errors.Is(err, ErrKeyExhausted) {
+		t.Fatalf("seal beyond SealLimit: err = %v, want ErrKeyExhausted", err)
+	}
+
+	kw := newFixture(t, keys.A256KW)
+	kwKey, _ := kw.ring.Load().Sealing(testNow)
+	kwKey.AddSealed(keys.SealLimit)
+	if _, err := kw.sealer.Seal(TypeAccess, &Claims{Expiry: testNow.Add(time.Minute)}); err != nil {
+		t.Fatalf("A256KW key past SealLimit: %v", err)
+	}
 }
 
 func TestSealFillsIDAndIssuedAt(t *testing.T) {

@@ -30,14 +30,21 @@ func (a Alg) Valid() bool { return a == A256KW || a == Direct }
 // KeySize is the size in bytes of every key: 256 bits.
 const KeySize = 32
 
-// SealLimit is the number of tokens a Direct key may seal. AES-GCM with
-// random 96-bit nonces is bounded at 2^32 messages per key (NIST SP 800-38D
-// §8.3); the limit leaves a 2^28 margin for replicas that count separately.
-const SealLimit uint64 = 1<<32 - 1<<28
+// SealLimit is the number of tokens one process may seal with a Direct key.
+// AES-GCM with random 96-bit nonces is bounded at 2^32 messages per key
+// (NIST SP 800-38D §8.3). Each replica counts its own seals, so the limit
+// is a quarter of the bound: up to four replicas sharing a key stay within
+// it even if every one of them reaches the limit. Counts live in memory; a
+// process that restarts mid-key starts again from zero, unless it restores
+// what it had counted with AddSealed. Deployments with more replicas, or
+// with frequent restarts under heavy load, should use A256KW (the default),
+// which has no per-key bound.
+const SealLimit uint64 = 1 << 30
 
 // RotateAt is the seal count at which a Direct key asks to be rotated early:
-// half the limit, so the replacement has ample time to propagate.
-const RotateAt = SealLimit / 2
+// a quarter of SealLimit, so the replacement has ample time to propagate
+// while the old key still seals.
+const RotateAt = SealLimit / 4
 
 // State is a key's place in its lifecycle (SPEC §4).
 type State uint8
@@ -250,6 +257,11 @@ func (k *Key) AEAD() cipher.AEAD { return k.aead }
 // CountSeal records one encryption under the key and returns the new count.
 // Sealers call it for Direct keys; the count drives early rotation.
 func (k *Key) CountSeal() uint64 { return k.sealed.Add(1) }
+
+// AddSealed adds n encryptions made under the key elsewhere — by this
+// process before a restart, say — to its count, so that RotateAt and
+// SealLimit account for them. It returns the new count.
+func (k *Key) AddSealed(n uint64) uint64 { return k.sealed.Add(n) }
 
 // Sealed returns the number of encryptions counted under the key by this
 // process.
