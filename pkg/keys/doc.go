@@ -108,8 +108,9 @@
 //
 // # Key-encryption key
 //
-// With WithKEK (for instance from KEKFromEnv("ISSUER_KEK"), 32 random bytes
-// in base64 as `openssl rand -base64 32` prints them) each key is stored
+// With WithKEK (for instance from KEKFromEnv("ISSUER_KEK"), or ParseKEK of
+// a value the program looked up itself; 32 random bytes in base64 as
+// `openssl rand -base64 32` prints them) each key is stored
 // wrapped as RFC 7517 §7 describes: the entry's "jwk" is replaced by "jwe",
 // a compact JWE (alg A256KW, enc A256GCM, cty "jwk+json") of the JWK, and
 // the file gains "kek", an identifier of the KEK (72 bits of a

@@ -78,21 +78,30 @@ func WithKEK(kek []byte) Option {
 }
 
 // KEKFromEnv reads a key-encryption key from the environment variable name
-// (for example "ISSUER_KEK"). The value is 32 random bytes in base64url
-// (RFC 4648 §5) or standard base64 (§4), padded or not, as printed by
-// `openssl rand -base64 32`. An unset or empty variable yields (nil, nil):
-// no wrapping. A set but malformed value is an error wrapping ErrKEKSize that
-// never repeats the value.
+// (for example "ISSUER_KEK") of the process: ParseKEK(os.Getenv(name)), with
+// an error that names the variable. Programs that take their environment as
+// a parameter (a CLI with an injectable Getenv) call ParseKEK on the value
+// themselves.
 func KEKFromEnv(name string) ([]byte, error) {
-	v := strings.TrimSpace(os.Getenv(name))
-	if v == "" {
-		return nil, nil
-	}
-	kek, err := decodeKEK(v)
+	kek, err := ParseKEK(os.Getenv(name))
 	if err != nil {
 		return nil, fmt.Errorf("%w: environment variable %s", ErrKEKSize, name)
 	}
 	return kek, nil
+}
+
+// ParseKEK decodes the text form of a key-encryption key: 32 random bytes
+// in base64url (RFC 4648 §5) or standard base64 (§4), padded or not, with
+// surrounding white space ignored, as printed by `openssl rand -base64 32`.
+// An empty (or all white space) value yields (nil, nil): no wrapping, as
+// WithKEK(nil) means. Any other value that is not base64 of exactly 32
+// bytes is ErrKEKSize; the error never repeats the value.
+func ParseKEK(value string) ([]byte, error) {
+	v := strings.TrimSpace(value)
+	if v == "" {
+		return nil, nil
+	}
+	return decodeKEK(v)
 }
 
 func decodeKEK(v string) ([]byte, error) {
