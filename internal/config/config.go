@@ -99,13 +99,28 @@ type Audience struct {
 	Default bool   `yaml:"default"`
 }
 
-// Login configures how /authorize learns who the user is.
+// Login configures how /authorize learns who the user is: the built-in
+// login page (internal/login) with [Config.Users], and/or a header set by an
+// authenticating proxy.
 type Login struct {
 	// TrustedHeader, if set, is a request header carrying the user name,
 	// set by an authenticating proxy.
 	TrustedHeader string `yaml:"trusted_header"`
 	// TrustedProxies are the networks the header is believed from.
 	TrustedProxies []netip.Prefix `yaml:"trusted_proxies"`
+	// KeyFile names a file holding the login page's key (the CSRF MAC and
+	// login-ticket key): at least 32 random bytes, as base64 text or raw.
+	// At most one of KeyFile and KeyEnv is set; with neither, each process
+	// makes a random key, which is right for one replica only: replicas
+	// behind a load balancer must share one key, or a form rendered by one
+	// replica fails its CSRF check on another. This package only checks
+	// the path; it never opens the file.
+	KeyFile string `yaml:"key_file"`
+	// KeyEnv names the environment variable holding the login page's key
+	// in base64 (at least 32 bytes once decoded); the alternative to
+	// KeyFile. This package only checks the name; it never reads the
+	// variable.
+	KeyEnv string `yaml:"key_env"`
 }
 
 // Limits bounds what one request or one peer may cost.

@@ -31,6 +31,7 @@ func TestParseSpecSample(t *testing.T) {
 		{"code_ttl", c.Tokens.CodeTTL, 60 * time.Second},
 		{"store", c.Store, StoreMemory},
 		{"login header", c.Login.TrustedHeader, "X-Remote-User"},
+		{"login key_file absent", c.Login.KeyFile, ""},
 		{"clients", len(c.Clients), 3},
 		{"webapp skip_consent", c.Clients[1].SkipConsent, true},
 		{"spa public", c.Clients[2].Public, true},
@@ -90,6 +91,9 @@ func TestExampleFile(t *testing.T) {
 	}
 	if len(c.Clients) != 3 || len(c.Users) != 1 || len(c.Audiences) != 2 {
 		t.Fatalf("example has %d clients, %d users, %d audiences", len(c.Clients), len(c.Users), len(c.Audiences))
+	}
+	if c.Login.KeyFile != "/var/lib/issuer/login.key" || c.Login.KeyEnv != "" {
+		t.Errorf("login.key_file = %q (want resolved against data_dir), key_env = %q", c.Login.KeyFile, c.Login.KeyEnv)
 	}
 	for _, p := range keyPaths() {
 		leaf := p[strings.LastIndexAny(p, ".]")+1:]

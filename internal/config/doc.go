@@ -30,7 +30,7 @@
 // # Paths
 //
 // data_dir is the base of every relative path (tls.cert_file, tls.key_file,
-// keys.dir). A relative data_dir in a file is resolved against the
+// keys.dir, login.key_file). A relative data_dir in a file is resolved against the
 // directory of that file, so "issuer serve --config /etc/issuer/issuer.yaml"
 // finds its files wherever it is started; [Parse] resolves it against the
 // working directory unless [WithBaseDir] says otherwise. After loading,
@@ -47,8 +47,10 @@
 //
 // [Dev] returns the configuration of "issuer serve" without arguments: TLS
 // files and key rings under a data directory, one default audience, the
-// memory store. cmd/issuer creates the certificate, appends [DemoClient]
-// with the hash of a generated secret, and calls [Config.Validate].
+// memory store. cmd/issuer creates the certificate and the login key
+// ([DevLoginKeyFile]), appends [DemoClient] with the hash of a generated
+// secret and [DemoUser] with the hash of a generated password, and calls
+// [Config.Validate].
 //
 // # Secrets
 //
@@ -56,7 +58,9 @@
 // [Store]; neither prints its value through fmt, encoding/json, yaml or
 // zerolog, and no error message quotes them. [Marshal] writes them, since
 // its output is a configuration file. [Example] returns a commented example
-// file (testdata/issuer.example.yaml).
+// file (testdata/issuer.example.yaml). Keys themselves (the key-encryption
+// key, the login page's key) are never in the file: it names the file or
+// the environment variable that holds them.
 //
 // # Keys
 //
@@ -142,6 +146,19 @@
 //	login.trusted_proxies: list of CIDR, optional
 //	    Networks the trusted header is believed from; required with
 //	    trusted_header, /0 refused.
+//	login.key_file: path, optional
+//	    File holding the key of the login page's CSRF tokens and login
+//	    tickets: at least 32 random bytes, as base64 text (openssl rand
+//	    -base64 32 > login.key) or raw; keep it mode 0600. At most one of
+//	    key_file and key_env. With neither, every process makes a random
+//	    key at start: fine for one replica, but several replicas MUST
+//	    share one key, or a form rendered by one replica fails its CSRF
+//	    check on another. A missing or short file stops the server.
+//	    "issuer serve" in dev mode creates one.
+//	login.key_env: env var name, optional
+//	    Name of the environment variable holding the login page's key in
+//	    base64 (at least 32 bytes once decoded): the alternative to
+//	    key_file.
 //	limits: mapping
 //	    Bounds on what one request or one peer may cost.
 //	limits.max_body_bytes: size, default 64KiB

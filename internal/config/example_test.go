@@ -69,3 +69,11 @@ func ExampleHash() {
 	fmt.Printf("%v\n", u)
 	// Output: {alice u-1 [REDACTED]}
 }
+
+// The dev server's demo user; its password hash comes from a generated
+// password.
+func ExampleDemoUser() {
+	u := config.DemoUser("$2a$10$...")
+	fmt.Println(u.Username, u.ID, u.PasswordHash)
+	// Output: alice u-alice [REDACTED]
+}

@@ -38,6 +38,8 @@ var keyDocs = []keyDoc{
 	{"login", "mapping", "", `How /authorize learns who the user is: the built-in login page with the users below, or a header set by an authenticating proxy.`},
 	{"login.trusted_header", "header name", "none", `Request header carrying the user name, set by an authenticating proxy. Requires login.trusted_proxies.`},
 	{"login.trusted_proxies", "list of CIDR", "none", `Networks the trusted header is believed from; required with trusted_header, /0 refused.`},
+	{"login.key_file", "path", "none", `File holding the key of the login page's CSRF tokens and login tickets: at least 32 random bytes, as base64 text (openssl rand -base64 32 > login.key) or raw; keep it mode 0600. At most one of key_file and key_env. With neither, every process makes a random key at start: fine for one replica, but several replicas MUST share one key, or a form rendered by one replica fails its CSRF check on another. A missing or short file stops the server. "issuer serve" in dev mode creates one.`},
+	{"login.key_env", "env var name", "none", `Name of the environment variable holding the login page's key in base64 (at least 32 bytes once decoded): the alternative to key_file.`},
 	{"limits", "mapping", "", `Bounds on what one request or one peer may cost.`},
 	{"limits.max_body_bytes", "size", "", `Largest request body, as bytes or with B, KiB, MiB, GiB; 1KiB to 16MiB.`},
 	{"limits.read_timeout", "duration", "", `Time to read a whole request.`},

@@ -154,7 +154,8 @@ func applyEnv(c *Config, getenv func(string) string) map[string]string {
 
 // resolvePaths makes data_dir absolute (a relative one is resolved against
 // base, or the working directory if base is empty) and resolves relative
-// tls.cert_file, tls.key_file and keys.dir against data_dir.
+// tls.cert_file, tls.key_file, keys.dir and login.key_file against
+// data_dir.
 func resolvePaths(c *Config, base string) error {
 	if c.DataDir == "" {
 		return nil // reported by the validator
@@ -168,7 +169,7 @@ func resolvePaths(c *Config, base string) error {
 		return errors.New("cannot make the data directory absolute: the working directory is unknown")
 	}
 	c.DataDir = dir
-	for _, p := range []*string{&c.TLS.CertFile, &c.TLS.KeyFile, &c.Keys.Dir} {
+	for _, p := range []*string{&c.TLS.CertFile, &c.TLS.KeyFile, &c.Keys.Dir, &c.Login.KeyFile} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		} else if *p != "" {
@@ -188,6 +189,13 @@ const (
 	// configuration, relative to its data directory.
 	DevCertFile = "tls/cert.pem"
 	DevKeyFile  = "tls/key.pem"
+	// DevLoginKeyFile is the login.key_file that "issuer serve" creates in
+	// dev mode, relative to the data directory. [Dev] does not set it:
+	// the caller that creates the file does.
+	DevLoginKeyFile = "login.key"
+	// DemoUsername and DemoUserID are the name and id of [DemoUser].
+	DemoUsername = "alice"
+	DemoUserID   = "u-alice"
 )
 
 // Dev returns the configuration of the dev server: listen on
@@ -256,4 +264,11 @@ func DemoClient(secretHash Hash) Client {
 		Scopes:        []string{"read", "write"},
 		DefaultScopes: []string{"read"},
 	}
+}
+
+// DemoUser returns the dev server's demo user, DemoUsername with id
+// DemoUserID; passwordHash is the hash of the generated password (bcrypt or
+// argon2id, see pkg/secret).
+func DemoUser(passwordHash Hash) User {
+	return User{Username: DemoUsername, ID: DemoUserID, PasswordHash: passwordHash}
 }

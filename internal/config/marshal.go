@@ -59,6 +59,7 @@ func exampleConfig() *Config {
 	c.Login = Login{
 		TrustedHeader:  "X-Remote-User",
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.5/32")},
+		KeyFile:        "login.key",
 	}
 	c.Log.Format = "json"
 	c.Clients = []Client{

@@ -360,6 +360,12 @@ func (v *validator) login(l *Login) {
 		v.errf("login.trusted_proxies", "has no effect without login.trusted_header")
 	}
 	v.prefixes("login.trusted_proxies", l.TrustedProxies)
+	switch {
+	case l.KeyEnv != "" && !validEnvName(l.KeyEnv):
+		v.errf("login.key_env", "%q is not an environment variable name ([A-Za-z_][A-Za-z0-9_]*)", l.KeyEnv)
+	case l.KeyEnv != "" && l.KeyFile != "":
+		v.errf("login.key_env", "set at most one of login.key_file and login.key_env")
+	}
 }
 
 // validToken reports whether s is an RFC 9110 §5.6.2 token (a header name).

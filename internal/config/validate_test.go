@@ -114,6 +114,12 @@ func TestValidateRules(t *testing.T) {
 			c.Login.TrustedProxies = []netip.Prefix{pfx("0.0.0.0/0")}
 		}, "login.trusted_proxies[0]", "trusts every address"},
 		{"login ok", func(c *Config) { setLogin(c, "X-Remote-User") }, "", ""},
+		{"login.key_env name", func(c *Config) { c.Login.KeyEnv = "LOGIN KEY" }, "login.key_env", "not an environment variable name"},
+		{"login.key_env and key_file both", func(c *Config) {
+			c.Login.KeyEnv, c.Login.KeyFile = "ISSUER_LOGIN_KEY", "/srv/issuer/login.key"
+		}, "login.key_env", "at most one of login.key_file and login.key_env"},
+		{"login.key_env ok", func(c *Config) { c.Login.KeyEnv = "ISSUER_LOGIN_KEY" }, "", ""},
+		{"login.key_file ok without a login page", func(c *Config) { c.Login.KeyFile = "/srv/issuer/login.key" }, "", ""},
 
 		// limits, rate_limit, log.
 		{"max_body_bytes too small", func(c *Config) { c.Limits.MaxBodyBytes = 100 }, "limits.max_body_bytes", "between 1KiB and 16MiB"},
