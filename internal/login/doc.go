@@ -6,10 +6,13 @@
 // # Wiring
 //
 //	users, _ := login.NewUsers(cfgUsers, verifier)        // endpoint.UserAuthenticator
-//	page, _ := login.New(login.Config{Issuer: iss, Users: users, Key: sharedKey, ...})
+//	key, _ := login.ParseKeyFile(data)                    // or DecodeKey(os.Getenv(...))
+//	page, _ := login.New(login.Config{Issuer: iss, Users: users, Key: key, ...})
 //	resp, res := srv.HandleAuthorize(ctx, req, page)       // GET and POST /authorize
 //
 // The same Users can serve the password grant (endpoint.WithUsers).
+// cmd/issuer wires it in internal/server (DefaultOwner). A nil *Users must
+// be passed as a nil endpoint.UserAuthenticator, not as a typed nil.
 //
 // # Flow
 //
@@ -28,6 +31,10 @@
 // A request from a trusted proxy (Config.TrustedProxies) carrying the
 // trusted header (Config.TrustedHeader) is from the user the header names:
 // no login form, and the consent form unless the client is SkipConsent.
+// Config.ProxySubject maps the name to the tokens' subject; ProxySubjects
+// is cmd/issuer's rule (a configured username becomes that user's id; a
+// name equal to a user id or a client id is refused). The proxy does not say
+// when the user authenticated, so such grants carry no auth_time.
 //
 // # Security
 //
@@ -42,7 +49,8 @@
 //     works only in the browser that signed in, for the request it was
 //     issued for.
 //   - Keys: one Config.Key, random per process by default; replicas behind
-//     a load balancer must share it.
+//     a load balancer must share it (cmd/issuer: login.key_file, read with
+//     ParseKeyFile, or login.key_env, read with DecodeKey).
 //   - Brute force: failed logins are counted per username and per address
 //     in a secret.Limiter and answered 429 with Retry-After before any hash
 //     is computed. A wrong password shows "Wrong username or password." for

@@ -59,3 +59,26 @@ func ExampleNew() {
 	fmt.Println(owner != nil)
 	// Output: true
 }
+
+// ExampleProxySubjects shows how cmd/issuer maps the user names of an
+// authenticating proxy to token subjects.
+func ExampleProxySubjects() {
+	h, err := secret.Parse(secret.NewSHA256("correct horse battery staple"))
+	if err != nil {
+		panic(err)
+	}
+	users, err := login.NewUsers([]login.User{{Username: "alice", ID: "u-1001", Hash: h}}, nil)
+	if err != nil {
+		panic(err)
+	}
+	subject := login.ProxySubjects(users, []string{"backend"})
+	for _, name := range []string{"alice", "carol", "u-1001", "backend"} {
+		sub, ok := subject(name)
+		fmt.Printf("%s -> %q %v\n", name, sub, ok)
+	}
+	// Output:
+	// alice -> "u-1001" true
+	// carol -> "carol" true
+	// u-1001 -> "" false
+	// backend -> "" false
+}

@@ -106,6 +106,9 @@ type fxOptions struct {
 	header   string
 	proxies  []netip.Prefix
 	callback string // extra redirect URI for the webapp and first clients
+	// proxySubjects maps trusted-header names with login.ProxySubjects
+	// over the fixture's users and client ids.
+	proxySubjects bool
 }
 
 func newFixture(t testing.TB, o fxOptions) *fixture {
@@ -171,6 +174,9 @@ func newFixture(t testing.TB, o fxOptions) *fixture {
 			f.events = append(f.events, e)
 			f.mu.Unlock()
 		},
+	}
+	if o.proxySubjects {
+		cfg.ProxySubject = login.ProxySubjects(users, []string{"webapp", "first", fxEvilID})
 	}
 	if f.page, err = login.New(cfg); err != nil {
 		t.Fatal(err)

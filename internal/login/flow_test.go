@@ -533,6 +533,60 @@ func TestTrustedHeader(t *testing.T) {
 		})
 	}
 
+	// cmd/issuer's rule (login.ProxySubjects): a configured username is
+	// that user's id; other names are their own subject unless they are a
+	// user id or a client id (RFC 9068 §5).
+	mapped := []struct {
+		name    string
+		value   string
+		client  string
+		wantSub string // "" means refused with a 403 page
+	}{
+		{name: "configured user maps to the user id", value: "alice", client: "first", wantSub: "u-1001"},
+		{name: "configured user through consent maps to the user id", value: "bob", client: "webapp", wantSub: "u-1002"},
+		{name: "unlisted user is its own subject", value: "carol", client: "first", wantSub: "carol"},
+		{name: "unlisted name equal to a user id is refused", value: "u-1002", client: "first"},
+		{name: "name equal to a client id is refused (RFC 9068 §5)", value: "webapp", client: "first"},
+	}
+	for _, tt := range mapped {
+		t.Run("ProxySubjects: "+tt.name, func(t *testing.T) {
+			f := newFixture(t, fxOptions{header: "X-Remote-User", proxies: proxies, proxySubjects: true})
+			b := f.browser()
+			b.addr = netip.MustParseAddr("10.0.0.5")
+			b.extra = endpoint.Headers{{Name: "X-Remote-User", Value: tt.value}}
+			cb := fxFirstCB
+			if tt.client == "webapp" {
+				cb = fxWebappCB
+			}
+			resp := b.get(t, codeQuery(tt.client, cb, "", "s"))
+			if tt.wantSub == "" {
+				if resp.Status != 403 {
+					t.Fatalf("status %d, want 403", resp.Status)
+				}
+				checkPageHeaders(t, resp)
+				if k := f.kinds(); len(k) != 1 || k[0] != login.EventFormRejected {
+					t.Fatalf("events %v, want one form_rejected", k)
+				}
+				return
+			}
+			if tt.client == "webapp" {
+				cf := form(t, resp)
+				cf.Set("login_action", "allow")
+				resp = b.post(t, cf)
+			}
+			c := f.exchange(t, tt.client, cb, location(t, resp).Query().Get("code"))
+			if c.Subject != tt.wantSub {
+				t.Fatalf("sub %q, want %q", c.Subject, tt.wantSub)
+			}
+			f.mu.Lock()
+			ev := f.events[0]
+			f.mu.Unlock()
+			if ev.Kind != login.EventProxyUser || ev.Username != tt.value || ev.Subject != tt.wantSub {
+				t.Fatalf("event %+v, want proxy_user %q as %q", ev, tt.value, tt.wantSub)
+			}
+		})
+	}
+
 	t.Run("consent ticket of one proxy user refused for another", func(t *testing.T) {
 		f := newFixture(t, fxOptions{header: "X-Remote-User", proxies: proxies})
 		b := f.browser()

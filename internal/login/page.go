@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sealedtoken/issuer/pkg/endpoint"
@@ -60,6 +61,12 @@ type Config struct {
 	// TrustedProxies are the peer addresses whose TrustedHeader and
 	// X-Forwarded-For are believed (SPEC §6 login.trusted_proxies).
 	TrustedProxies []netip.Prefix
+	// ProxySubject, when set, turns the user name a trusted proxy sent in
+	// TrustedHeader into the subject ("sub") of the tokens, or refuses it
+	// (ok false: the user sees a 403 page and Audit an EventFormRejected).
+	// Nil means the name is the subject. ProxySubjects builds cmd/issuer's
+	// rule. It must be safe for concurrent use.
+	ProxySubject func(name string) (subject string, ok bool)
 	// Key (at least MinKeyLen bytes, high entropy) keys the CSRF MACs and
 	// seals the login tickets; two subkeys are derived from it with
 	// HMAC-SHA256. Nil means 32 random bytes per process, which is right
@@ -156,6 +163,7 @@ type Page struct {
 	limiter   *secret.Limiter
 	header    string
 	proxies   []netip.Prefix
+	proxySub  func(string) (string, bool)
 	now       func() time.Time
 	path      string
 	csrfTTL   time.Duration
@@ -177,6 +185,7 @@ func New(cfg Config) (*Page, error) {
 		limiter:   cfg.Limiter,
 		header:    http.CanonicalHeaderKey(cfg.TrustedHeader),
 		proxies:   append([]netip.Prefix(nil), cfg.TrustedProxies...),
+		proxySub:  cfg.ProxySubject,
 		now:       cfg.Now,
 		path:      cfg.Path,
 		csrfTTL:   cfg.CSRFTTL,
@@ -268,8 +277,9 @@ type reqState struct {
 //     if either fails; an expired ticket shows the login form again); Deny
 //     rejects the request (access_denied redirect), Allow approves it with
 //     the scopes left checked;
-//  2. a request from a trusted proxy with the trusted header: that user,
-//     approved at once for a SkipConsent client, else shown the consent
+//  2. a request from a trusted proxy with the trusted header: that user
+//     (mapped to a subject by Config.ProxySubject, or refused with a 403
+//     page), approved at once for a SkipConsent client, else shown the consent
 //     form (a third-party client is never granted without the user's
 //     consent, whoever authenticated them);
 //  3. a POST of the login form: CSRF checked (403 page), limiter checked
@@ -291,23 +301,23 @@ func (p *Page) Decide(ctx context.Context, r *endpoint.Request, ar *endpoint.Aut
 	st.nonce, st.haveNonce = readNonce(header(r, "Cookie"))
 	post := r.Method == "POST"
 
-	proxyUser, proxied := "", false
+	var proxy *proxyUser
 	if p.header != "" && trusted(p.proxies, r.RemoteAddr) {
 		if v := header(r, p.header); v != "" {
-			if !validProxyUser(v) {
+			var ok bool
+			if proxy, ok = p.proxyIdentity(v); !ok {
 				p.emit(ctx, Event{Kind: EventFormRejected, ClientID: ar.ClientID(), Addr: st.addr, Err: errProxyUser})
 				return p.message(st, http.StatusForbidden, "Sign-in failed",
 					"Your sign-in proxy sent an identity this server cannot use. Contact your administrator.")
 			}
-			proxyUser, proxied = v, true
 		}
 	}
 
 	if post && ar.Params.Has(fieldAction) {
-		return p.consentSubmitted(ctx, st, proxyUser, proxied)
+		return p.consentSubmitted(ctx, st, proxy)
 	}
-	if proxied {
-		return p.proxyLogin(ctx, st, proxyUser)
+	if proxy != nil {
+		return p.proxyLogin(ctx, st, proxy)
 	}
 	if post && (ar.Params.Has(fieldUsername) || ar.Params.Has(fieldPassword) || ar.Params.Has(fieldCSRF)) {
 		return p.loginSubmitted(ctx, st)
@@ -315,8 +325,34 @@ func (p *Page) Decide(ctx context.Context, r *endpoint.Request, ar *endpoint.Aut
 	return p.loginForm(st, "", "", "")
 }
 
-// consentSubmitted handles a POST of the consent form.
-func (p *Page) consentSubmitted(ctx context.Context, st *reqState, proxyUser string, proxied bool) (endpoint.Decision, error) {
+// proxyUser is a user named by the trusted header: the name the proxy sent
+// and the subject it maps to.
+type proxyUser struct {
+	name, subject string
+}
+
+// proxyIdentity checks the trusted header's value v and maps it to a
+// subject with Config.ProxySubject.
+func (p *Page) proxyIdentity(v string) (*proxyUser, bool) {
+	if !validProxyUser(v) {
+		return nil, false
+	}
+	// Copy: v may alias the request's buffers (cmd/issuer's adapter), and
+	// the subject is sealed into tickets and tokens.
+	u := &proxyUser{name: strings.Clone(v), subject: strings.Clone(v)}
+	if p.proxySub != nil {
+		sub, ok := p.proxySub(u.name)
+		if !ok || !validProxyUser(sub) {
+			return nil, false
+		}
+		u.subject = sub
+	}
+	return u, true
+}
+
+// consentSubmitted handles a POST of the consent form; proxy is the user
+// the trusted header names, if any.
+func (p *Page) consentSubmitted(ctx context.Context, st *reqState, proxy *proxyUser) (endpoint.Decision, error) {
 	ar := st.ar
 	now := p.now()
 	if err := p.csrf.verify(ar.Params.Get(fieldCSRF), st.nonce, st.haveNonce, st.params, now); err != nil {
@@ -325,12 +361,12 @@ func (p *Page) consentSubmitted(ctx context.Context, st *reqState, proxyUser str
 	t, err := p.tickets.open(ar.Params.Get(fieldTicket), ar.ClientID(), st.params, st.nonce, st.haveNonce, now)
 	if errors.Is(err, ErrTicketExpired) {
 		p.emit(ctx, Event{Kind: EventFormRejected, ClientID: ar.ClientID(), Addr: st.addr, Err: err})
-		if proxied {
-			return p.proxyLogin(ctx, st, proxyUser)
+		if proxy != nil {
+			return p.proxyLogin(ctx, st, proxy)
 		}
 		return p.loginForm(st, "", "", "Your sign-in has expired. Please sign in again.")
 	}
-	if err == nil && proxied && t.Subject != proxyUser {
+	if err == nil && proxy != nil && t.Subject != proxy.subject {
 		err = fmt.Errorf("%w: the proxy now names another user", ErrTicketInvalid)
 	}
 	if err != nil {
@@ -365,14 +401,14 @@ func (p *Page) consentSubmitted(ctx context.Context, st *reqState, proxyUser str
 }
 
 // proxyLogin handles a user identified by the trusted header.
-func (p *Page) proxyLogin(ctx context.Context, st *reqState, user string) (endpoint.Decision, error) {
-	p.emit(ctx, Event{Kind: EventProxyUser, ClientID: st.ar.ClientID(), Username: user, Subject: user, Addr: st.addr})
+func (p *Page) proxyLogin(ctx context.Context, st *reqState, u *proxyUser) (endpoint.Decision, error) {
+	p.emit(ctx, Event{Kind: EventProxyUser, ClientID: st.ar.ClientID(), Username: u.name, Subject: u.subject, Addr: st.addr})
 	// The proxy does not say when the user authenticated, so auth_time is
 	// left out rather than guessed.
 	if st.ar.Client.SkipConsent {
-		return endpoint.Approve(endpoint.Grant{Subject: user}), nil
+		return endpoint.Approve(endpoint.Grant{Subject: u.subject}), nil
 	}
-	return p.consentForm(st, user, user, time.Time{})
+	return p.consentForm(st, u.subject, u.name, time.Time{})
 }
 
 // loginSubmitted handles a POST of the login form.

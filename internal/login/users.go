@@ -103,3 +103,41 @@ func (u *Users) AuthenticateUser(ctx context.Context, username, password string)
 
 // isBusy reports whether err means the password could not be checked.
 func isBusy(err error) bool { return errors.Is(err, secret.ErrBusy) }
+
+// ProxySubjects returns cmd/issuer's Config.ProxySubject rule for the user
+// names an authenticating proxy sends (SPEC §6 login.trusted_header):
+//
+//   - a name listed in users is that user: the subject is the user's id,
+//     the same "sub" a password sign-in gives, so a user has one identity
+//     whichever way they came in;
+//   - any other name is its own subject, since the proxy vouches for it —
+//     unless it equals the id of a listed user (it would take over that
+//     user's identity) or one of reserved, the client ids (a
+//     client_credentials token carries its client id as "sub", RFC 9068
+//     §2.2, so a user with that subject would be indistinguishable from the
+//     client, RFC 9068 §5); those are refused.
+//
+// users may be nil (no configured users). The returned function is
+// immutable and safe for concurrent use.
+func ProxySubjects(users *Users, reserved []string) func(name string) (subject string, ok bool) {
+	byName := map[string]string{}
+	refused := make(map[string]bool, len(reserved))
+	for _, r := range reserved {
+		refused[r] = true
+	}
+	if users != nil {
+		for name, u := range users.byName {
+			byName[name] = u.ID
+			refused[u.ID] = true
+		}
+	}
+	return func(name string) (string, bool) {
+		if id, ok := byName[name]; ok {
+			return id, true
+		}
+		if refused[name] {
+			return "", false
+		}
+		return name, true
+	}
+}
