@@ -1044,6 +1044,17 @@ func TestConformance(t *testing.T) {
 			check:  func(t *testing.T, f *fixture, resp *endpoint.Response) { isInactive(t, resp) },
 		},
 		{
+			name: "RFC 7662 §2.2 refresh token superseded by rotation is inactive; the current one is active",
+			call: func(t *testing.T, f *fixture) *endpoint.Response {
+				old := f.webTokens()
+				next := mustTokens(t, f.token(form("grant_type", "refresh_token", "refresh_token", old.Refresh), webAuth))
+				assert.Equal(t, true, body(t, f.introspect(form("token", next.Refresh), webAuth))["active"], "the current refresh token")
+				return f.introspect(form("token", old.Refresh, "token_type_hint", "refresh_token"), webAuth)
+			},
+			status: 200, header: noStore,
+			check: func(t *testing.T, f *fixture, resp *endpoint.Response) { isInactive(t, resp) },
+		},
+		{
 			name: "RFC 7662 §2.2 store unavailable is 503, never active",
 			call: func(_ *testing.T, f *fixture) *endpoint.Response {
 				tok := f.backendToken()

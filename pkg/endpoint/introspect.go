@@ -57,10 +57,14 @@ const inactiveBody = `{"active":false}`
 // token reuse, RFC 7009 revocation) — or a refresh token asked about by
 // another client is answered exactly {"active":false}, never an error.
 //
-// A superseded refresh token (one generation behind its family) still
-// reports active until its family is revoked, since the store offers no way
-// to read a family's generation without advancing it; presenting it at the
-// token endpoint would revoke the family.
+// A refresh token is active only while it is its family's current
+// generation (store.Store RefreshState). One superseded by rotation is
+// inactive although its family is not revoked: it can no longer be used,
+// and presenting it at the token endpoint would be taken for reuse and
+// revoke the family (RFC 9700 §4.14.2). Access tokens stay active across
+// rotations of their family until it is revoked or they expire. The answer
+// is the store's state when asked: a rotation that completes just after
+// makes a refresh token reported active superseded.
 //
 // When the store cannot be reached the answer is 503 temporarily_unavailable:
 // the revocation state is unknown and a resource server must not take the
@@ -95,11 +99,11 @@ func (s *Server) introspect(ctx context.Context, r *Request, res *Result) (*Resp
 	if kind == kindRefresh && c.ClientID != client.ID {
 		return inactive(), nil
 	}
-	revoked, err := s.revoked(ctx, c)
+	live, err := s.live(ctx, kind, c)
 	if err != nil {
 		return nil, AsError(err)
 	}
-	if revoked {
+	if !live {
 		return inactive(), nil
 	}
 	res.JTI = c.ID
@@ -202,18 +206,33 @@ func peekKID(token string) (string, bool) {
 	return h.Kid, true
 }
 
-// revoked reports whether the token's jti is revoked or, for a token of a
-// refresh family, the family is.
-func (s *Server) revoked(ctx context.Context, c *crypttoken.Claims) (bool, error) {
+// live reports whether the store lets an open, unexpired token be active
+// (RFC 7662 §2.2): its jti is not revoked (RFC 7009) and, for a token of a
+// refresh family, the family is not revoked; a refresh token must also be
+// its family's current generation, and have a family at all, as the
+// refresh grant requires. It costs at most two store calls, one for the
+// jti and one (RefreshState) for the family.
+func (s *Server) live(ctx context.Context, kind tokenKind, c *crypttoken.Claims) (bool, error) {
+	if kind == kindRefresh && c.FamilyID == "" {
+		return false, nil
+	}
 	if c.ID != "" {
 		if r, err := s.store.TokenRevoked(ctx, c.ID); err != nil || r {
-			return r, err
+			return false, err
 		}
 	}
-	if c.FamilyID != "" {
-		return s.store.FamilyRevoked(ctx, c.FamilyID)
+	if c.FamilyID == "" {
+		return true, nil
 	}
-	return false, nil
+	gen, revoked, err := s.store.RefreshState(ctx, c.FamilyID)
+	switch {
+	case err != nil || revoked:
+		return false, err
+	case kind == kindRefresh:
+		return c.Generation == gen, nil
+	default:
+		return true, nil
+	}
 }
 
 // introspectionMembers are the response members of RFC 7662 §2.2 that an

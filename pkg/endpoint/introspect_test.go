@@ -109,3 +109,95 @@ func FuzzIntrospect(f *testing.F) {
 		}
 	})
 }
+
+// TestIntrospectRefreshGenerations: RFC 7662 §2.2 with rotation
+// (RFC 9700 §4.14.2). Only the newest refresh token of a family is active:
+// a superseded one can no longer be used, and presenting it would revoke
+// the family. Access tokens stay active across rotations. After reuse
+// detection nothing of the family is active.
+func TestIntrospectRefreshGenerations(t *testing.T) {
+	f := newFixture(t)
+	gen0 := f.webTokens()
+	gen1 := mustTokens(t, f.token(form("grant_type", "refresh_token", "refresh_token", gen0.Refresh), webAuth))
+	gen2 := mustTokens(t, f.token(form("grant_type", "refresh_token", "refresh_token", gen1.Refresh), webAuth))
+
+	active := func(t *testing.T, tok string, auth reqOpt) bool {
+		t.Helper()
+		resp := f.introspect(form("token", tok), auth)
+		require.Equal(t, 200, resp.Status, "body %s", resp.Body)
+		if string(resp.Body) == `{"active":false}` {
+			return false
+		}
+		require.Equal(t, true, body(t, resp)["active"], "body %s", resp.Body)
+		return true
+	}
+	type row struct {
+		name string
+		tok  string
+		auth reqOpt
+		want bool
+	}
+	check := func(t *testing.T, rows []row) {
+		t.Helper()
+		for _, r := range rows {
+			assert.Equal(t, r.want, active(t, r.tok, r.auth), r.name)
+		}
+	}
+
+	t.Run("after rotations", func(t *testing.T) {
+		check(t, []row{
+			{name: "refresh token of generation 0, superseded", tok: gen0.Refresh, auth: webAuth, want: false},
+			{name: "refresh token of generation 1, superseded", tok: gen1.Refresh, auth: webAuth, want: false},
+			{name: "refresh token of generation 2, current", tok: gen2.Refresh, auth: webAuth, want: true},
+			{name: "access token of generation 0", tok: gen0.Access, auth: asRS(), want: true},
+			{name: "access token of generation 2", tok: gen2.Access, auth: asRS(), want: true},
+		})
+	})
+
+	t.Run("one store call for the family, which it leaves as it was", func(t *testing.T) {
+		before := f.store.calls.Load()
+		require.True(t, active(t, gen2.Refresh, webAuth))
+		assert.Equal(t, before+2, f.store.calls.Load(), "TokenRevoked and RefreshState")
+		// The family is still at generation 2, so gen2.Refresh still rotates.
+		gen, revoked, err := f.mem.RefreshState(t.Context(), mustOpenRefresh(t, f, gen2.Refresh).FamilyID)
+		require.NoError(t, err)
+		assert.Equal(t, uint64(2), gen)
+		assert.False(t, revoked)
+	})
+
+	t.Run("after reuse detection", func(t *testing.T) {
+		resp := f.token(form("grant_type", "refresh_token", "refresh_token", gen1.Refresh), webAuth)
+		require.Equal(t, endpoint.InvalidGrant, errCode(t, resp), "reuse of generation 1")
+		check(t, []row{
+			{name: "superseded refresh token", tok: gen1.Refresh, auth: webAuth, want: false},
+			{name: "current refresh token", tok: gen2.Refresh, auth: webAuth, want: false},
+			{name: "access token", tok: gen2.Access, auth: asRS(), want: false},
+		})
+	})
+}
+
+// TestIntrospectRefreshWithoutFamily: a refresh token that names no
+// family is refused by the refresh grant, so it is not active; the store
+// is not asked.
+func TestIntrospectRefreshWithoutFamily(t *testing.T) {
+	f := newFixture(t)
+	now := f.clock.Now()
+	tok, err := f.codeSealer.Seal(crypttoken.TypeRefresh, &crypttoken.Claims{
+		Issuer: testIssuer, Subject: userID, Audience: []string{testIssuer},
+		Expiry: now.Add(refreshTTL), IssuedAt: now, ID: "rt-no-family",
+		ClientID: "webapp", Scope: "profile read",
+	})
+	require.NoError(t, err)
+	_, err = f.openRefresh(tok)
+	require.NoError(t, err, "the token itself opens")
+	before := f.store.calls.Load()
+	isInactive(t, f.introspect(form("token", tok, "token_type_hint", "refresh_token"), webAuth))
+	assert.Equal(t, before, f.store.calls.Load())
+}
+
+func mustOpenRefresh(t *testing.T, f *fixture, tok string) *crypttoken.Claims {
+	t.Helper()
+	c, err := f.openRefresh(tok)
+	require.NoError(t, err)
+	return c
+}

@@ -131,6 +131,13 @@ func (s *faultStore) FamilyRevoked(ctx context.Context, fid string) (bool, error
 	return s.inner.FamilyRevoked(ctx, fid)
 }
 
+func (s *faultStore) RefreshState(ctx context.Context, fid string) (uint64, bool, error) {
+	if err := s.check(); err != nil {
+		return 0, false, err
+	}
+	return s.inner.RefreshState(ctx, fid)
+}
+
 func (s *faultStore) RevokeToken(ctx context.Context, jti string, exp time.Time) error {
 	if err := s.check(); err != nil {
 		return err

@@ -32,6 +32,11 @@ var (
 // two replicas redeeming one code at the same instant see exactly one
 // success. The exp arguments are absolute times after which the entry may be
 // forgotten; they are never in the past for a valid token.
+//
+// Stores outside this module: methods are added to Store while the module
+// has no release (RefreshState was), and each addition breaks an
+// implementation until it gains the method. Run package storetest against
+// yours to catch the gap and the contract.
 type Store interface {
 	// RedeemCode marks the code with id codeID as redeemed until exp. It
 	// returns ErrCodeReused if the code was redeemed before.
@@ -51,6 +56,18 @@ type Store interface {
 
 	// FamilyRevoked reports whether refresh family fid is revoked.
 	FamilyRevoked(ctx context.Context, fid string) (bool, error)
+
+	// RefreshState reports refresh family fid's current generation and
+	// whether the family is revoked, in one atomic read that changes
+	// nothing: the generation RotateRefresh would accept next, so the one
+	// refresh token of the family that is not superseded. A family the
+	// store has never seen (or has forgotten after its expiry) is at
+	// generation 0 and not revoked. A revoked family reports the generation
+	// it had reached, or 0 once the store has forgotten that while the
+	// revocation lasts on: callers check revoked first. Token introspection
+	// uses it (RFC 7662 §2.2): a superseded refresh token is not active,
+	// since presenting it would be reuse (RFC 9700 §4.14.2).
+	RefreshState(ctx context.Context, fid string) (generation uint64, revoked bool, err error)
 
 	// RevokeToken revokes the token with id jti until exp (RFC 7009).
 	RevokeToken(ctx context.Context, jti string, exp time.Time) error

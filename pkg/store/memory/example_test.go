@@ -36,6 +36,28 @@ func Example() {
 	// true
 }
 
+// RefreshState reads a family without rotating it: the refresh token of
+// the current generation is the only one introspection reports active.
+func ExampleStore_RefreshState() {
+	s, _ := memory.New(memory.WithSweepInterval(0))
+	defer s.Close()
+	ctx := context.Background()
+	exp := time.Now().Add(time.Minute)
+
+	fmt.Println(s.RefreshState(ctx, "family-1")) // never seen
+	_ = s.RotateRefresh(ctx, "family-1", 0, exp)
+	_ = s.RotateRefresh(ctx, "family-1", 1, exp)
+	fmt.Println(s.RefreshState(ctx, "family-1"))
+	fmt.Println(s.RefreshState(ctx, "family-1")) // reading changed nothing
+	_ = s.RotateRefresh(ctx, "family-1", 0, exp) // reuse
+	fmt.Println(s.RefreshState(ctx, "family-1"))
+	// Output:
+	// 0 false <nil>
+	// 2 false <nil>
+	// 2 false <nil>
+	// 2 true <nil>
+}
+
 // Leases let one goroutine at a time do a periodic job.
 func ExampleStore_AcquireLease() {
 	s, _ := memory.New(memory.WithSweepInterval(0))

@@ -321,6 +321,20 @@ func (s *Store) FamilyRevoked(_ context.Context, fid string) (bool, error) {
 	return e != nil && e.revoked, nil
 }
 
+// RefreshState implements store.Store. Like every read it never fails
+// for a valid fid.
+func (s *Store) RefreshState(_ context.Context, fid string) (generation uint64, revoked bool, err error) {
+	if fid == "" {
+		return 0, false, invalid("empty family id")
+	}
+	sh, now := s.lock(families, fid)
+	defer sh.mu.Unlock()
+	if e := sh.get(families, fid, now); e != nil {
+		return e.gen, e.revoked, nil
+	}
+	return 0, false, nil
+}
+
 // RevokeToken implements store.Store.
 func (s *Store) RevokeToken(_ context.Context, jti string, exp time.Time) error {
 	if jti == "" {

@@ -13,7 +13,8 @@
 //     revokes the family;
 //   - RevokeFamily and RevokeToken are a Lua script that keeps the later of
 //     the old and the new expiry, so a revocation is never shortened;
-//   - FamilyRevoked and TokenRevoked are EXISTS, Ping is PING;
+//   - FamilyRevoked and TokenRevoked are EXISTS, RefreshState is one MGET
+//     of the family's two keys, Ping is PING;
 //   - AcquireLease and ReleaseLease are Lua compare-and-set (SET PX or
 //     PEXPIRE) and compare-and-delete on the holder.
 //

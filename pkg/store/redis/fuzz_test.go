@@ -3,6 +3,7 @@ package redis
 import (
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -53,3 +54,30 @@ func FuzzParseURL(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseFamilyRecord checks the generation record parser never panics
+// and accepts exactly the records rotateScript writes and reads:
+// "<gen>:<exp ms>" with a canonical decimal generation that fits 64 bits,
+// whose value it returns.
+func FuzzParseFamilyRecord(f *testing.F) {
+	for _, seed := range []string{
+		"0:1", "1:1767225600000", "18446744073709551615:1", "18446744073709551616:1",
+		"01:1", "1:", ":1", "1", "1:2:3", "-1:1", "+1:1", " 1:1", "1:1 ", "garbage", "",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, rec string) {
+		gen, ok := parseFamilyRecord(rec)
+		g, e, found := strings.Cut(rec, ":")
+		canonical := found && e != "" && !strings.ContainsFunc(e, notDigit) &&
+			g == strconv.FormatUint(gen, 10)
+		if ok != canonical {
+			t.Fatalf("parseFamilyRecord(%q) = %d, %v; canonical %v", rec, gen, ok, canonical)
+		}
+		if !ok && gen != 0 {
+			t.Fatalf("parseFamilyRecord(%q) refused but returned generation %d", rec, gen)
+		}
+	})
+}
+
+func notDigit(r rune) bool { return r < '0' || r > '9' }

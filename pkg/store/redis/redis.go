@@ -293,6 +293,68 @@ func (s *Store) FamilyRevoked(ctx context.Context, fid string) (bool, error) {
 	return s.exists(ctx, "family revoked", s.familyRevKey(fid))
 }
 
+// RefreshState implements store.Store with one MGET of the family's
+// generation record and revocation marker, which share a hash tag and so a
+// Cluster slot; MGET needs no script and reads both keys atomically. A
+// generation record the store did not write fails closed, as in
+// RotateRefresh: an error wrapping store.ErrUnavailable. (MGET reads a
+// key of another type, which the store never writes, as missing.)
+func (s *Store) RefreshState(ctx context.Context, fid string) (generation uint64, revoked bool, err error) {
+	if fid == "" {
+		return 0, false, invalid("empty family id")
+	}
+	vals, err := s.c.MGet(ctx, s.familyKey(fid), s.familyRevKey(fid)).Result()
+	if err != nil {
+		return 0, false, unavailable(ctx, "refresh state", err)
+	}
+	if len(vals) != 2 {
+		return 0, false, unavailable(ctx, "refresh state", fmt.Errorf("MGET returned %d values for 2 keys", len(vals)))
+	}
+	if rec, ok := vals[0].(string); ok {
+		if generation, ok = parseFamilyRecord(rec); !ok {
+			return 0, false, unavailable(ctx, "refresh state", errMalformedRecord)
+		}
+	} else if vals[0] != nil {
+		return 0, false, unavailable(ctx, "refresh state", errMalformedRecord)
+	}
+	return generation, vals[1] != nil, nil
+}
+
+// errMalformedRecord means a family's generation record is not one the
+// store wrote. It repeats nothing of the record.
+var errMalformedRecord = errors.New("redis: malformed refresh family record")
+
+// parseFamilyRecord parses a generation record "<gen>:<exp ms>", both
+// decimal, as rotateScript writes and checks it. The generation must be in
+// the canonical form strconv.FormatUint writes: rotateScript compares
+// generations as strings, so a record "01" would take no presented
+// generation as current, and reading it as 1 would disagree.
+func parseFamilyRecord(rec string) (generation uint64, ok bool) {
+	g, e, found := strings.Cut(rec, ":")
+	if !found || !isDigits(g) || !isDigits(e) || (len(g) > 1 && g[0] == '0') {
+		return 0, false
+	}
+	generation, err := strconv.ParseUint(g, 10, 64)
+	if err != nil { // beyond 64 bits
+		return 0, false
+	}
+	return generation, true
+}
+
+// isDigits reports whether s is one or more ASCII digits, the Lua pattern
+// %d+ of rotateScript.
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // RevokeToken implements store.Store. The revocation lasts until the later
 // of exp and an earlier revocation.
 func (s *Store) RevokeToken(ctx context.Context, jti string, exp time.Time) error {

@@ -101,6 +101,12 @@ func TestReplicasShareState(t *testing.T) {
 	if ok, err := a.FamilyRevoked(ctx, "fam-1"); !ok || err != nil {
 		t.Fatalf("family revoked on a after reuse on b: %v, %v", ok, err)
 	}
+	if err := b.RotateRefresh(ctx, "fam-2", 0, exp); err != nil {
+		t.Fatal(err)
+	}
+	if g, revoked, err := a.RefreshState(ctx, "fam-2"); g != 1 || revoked || err != nil {
+		t.Fatalf("state on a after rotation on b: %d, %v, %v; want 1, false, nil", g, revoked, err)
+	}
 
 	// Many codes, each redeemed at once on both replicas: one winner each.
 	const codes = 200
@@ -269,6 +275,9 @@ func TestGenerationPrecision(t *testing.T) {
 	if want := strconv.FormatUint(gen+1, 10) + ":"; !strings.HasPrefix(rec, want) {
 		t.Fatalf("record %q, want generation %s", rec, want)
 	}
+	if g, revoked, err := s.RefreshState(ctx, "f"); g != gen+1 || revoked || err != nil {
+		t.Fatalf("RefreshState = %d, %v, %v; want %d, false, nil", g, revoked, err, uint64(gen+1))
+	}
 }
 
 // TestMalformedRecord checks a record the store did not write fails closed.
@@ -281,6 +290,16 @@ func TestMalformedRecord(t *testing.T) {
 	}
 	if err := s.RotateRefresh(ctx, "f", 0, time.Now().Add(time.Hour)); !errors.Is(err, store.ErrUnavailable) {
 		t.Fatalf("rotation over a malformed record: %v, want ErrUnavailable", err)
+	}
+	for _, rec := range []string{"garbage", "01:5", "1:", ":5", "-1:5", "18446744073709551616:5"} {
+		if err := c.Set(ctx, DefaultPrefix+"fam:{g}", rec, time.Hour).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if g, _, err := s.RefreshState(ctx, "g"); !errors.Is(err, store.ErrUnavailable) || g != 0 {
+			t.Fatalf("RefreshState over record %q: %d, %v; want 0, ErrUnavailable", rec, g, err)
+		} else if strings.Contains(err.Error(), rec) {
+			t.Fatalf("RefreshState error %q repeats the record", err)
+		}
 	}
 	if err := c.HSet(ctx, DefaultPrefix+"code:x", "a", "b").Err(); err != nil {
 		t.Fatal(err)
@@ -576,6 +595,7 @@ func allCalls(exp time.Time) []call {
 		{"RotateRefresh", func(ctx context.Context, s *Store) error { return s.RotateRefresh(ctx, "outage-fam", 0, exp) }},
 		{"RevokeFamily", func(ctx context.Context, s *Store) error { return s.RevokeFamily(ctx, "outage-rev", exp) }},
 		{"FamilyRevoked", func(ctx context.Context, s *Store) error { _, err := s.FamilyRevoked(ctx, "f"); return err }},
+		{"RefreshState", func(ctx context.Context, s *Store) error { _, _, err := s.RefreshState(ctx, "f"); return err }},
 		{"RevokeToken", func(ctx context.Context, s *Store) error { return s.RevokeToken(ctx, "outage-jti", exp) }},
 		{"TokenRevoked", func(ctx context.Context, s *Store) error { _, err := s.TokenRevoked(ctx, "t"); return err }},
 		{"Ping", func(ctx context.Context, s *Store) error { return s.Ping(ctx) }},

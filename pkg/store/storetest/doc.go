@@ -3,11 +3,14 @@
 // a fresh store.
 //
 // The suite checks the guarantees the token endpoint relies on: a code is
-// redeemed once, also under concurrent redemption (RFC 6749 §4.1.2); refresh
-// generations advance one at a time, and a superseded generation revokes
-// its family (RFC 9700 §4.14.2, RFC 6819 §5.2.2.3), also when several
-// rotations race; revocations are idempotent and never shortened
-// (RFC 7009 §2.2); entries are forgotten after their expiry and not before;
-// empty ids are store.ErrInvalidArgument. Stores that implement
-// store.Leaser must also hand a lease to one holder at a time.
+// redeemed once, also under concurrent redemption (RFC 6749 §4.1.2);
+// refresh generations advance one at a time, and a superseded generation
+// revokes its family (RFC 9700 §4.14.2, RFC 6819 §5.2.2.3), also when
+// several rotations race; RefreshState reads a family's generation and
+// revocation without changing them, an unseen family being generation 0
+// and not revoked (what introspection needs, RFC 7662 §2.2); revocations
+// are idempotent and never shortened (RFC 7009 §2.2); entries are forgotten
+// after their expiry and not before; empty ids are
+// store.ErrInvalidArgument. Stores that implement store.Leaser must also
+// hand a lease to one holder at a time.
 package storetest

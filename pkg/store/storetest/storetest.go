@@ -47,6 +47,10 @@ func run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"RotateRefresh/concurrent rotation has one winner", testRotateConcurrent},
 		{"RotateRefresh/families are independent", testRotateIndependent},
 		{"RevokeFamily/idempotent", testRevokeFamilyIdempotent},
+		{"RefreshState/unseen family is generation 0, not revoked", testStateUnseen},
+		{"RefreshState/follows rotations and never advances", testStateRotations},
+		{"RefreshState/reuse revokes and keeps the generation", testStateReuse},
+		{"RefreshState/revocation keeps the generation", testStateRevoked},
 		{"RevokeToken/unknown token is not revoked", testTokenUnknown},
 		{"RevokeToken/idempotent", testRevokeTokenIdempotent},
 		{"InvalidArgument", testInvalidArgument},
@@ -116,12 +120,28 @@ func tokenRevoked(t *testing.T, s store.Store, what, jti string, want bool) {
 	}
 }
 
+// familyRevoked checks FamilyRevoked, and that RefreshState agrees.
 func familyRevoked(t *testing.T, s store.Store, what, fid string, want bool) {
 	t.Helper()
 	got, err := s.FamilyRevoked(ctx(t), fid)
 	is(t, what, err, nil)
 	if got != want {
 		t.Fatalf("%s: FamilyRevoked = %v, want %v", what, got, want)
+	}
+	_, revoked, err := s.RefreshState(ctx(t), fid)
+	is(t, what+": RefreshState", err, nil)
+	if revoked != want {
+		t.Fatalf("%s: RefreshState revoked = %v, want %v", what, revoked, want)
+	}
+}
+
+// refreshState checks RefreshState reports generation gen and revoked.
+func refreshState(t *testing.T, s store.Store, what, fid string, gen uint64, revoked bool) {
+	t.Helper()
+	g, r, err := s.RefreshState(ctx(t), fid)
+	is(t, what, err, nil)
+	if g != gen || r != revoked {
+		t.Fatalf("%s: RefreshState = (generation %d, revoked %v), want (%d, %v)", what, g, r, gen, revoked)
 	}
 }
 
@@ -266,6 +286,7 @@ func testRotateConcurrent(t *testing.T, s store.Store) {
 	// The losers presented a superseded token: the family is revoked, the
 	// winner's new generation included.
 	familyRevoked(t, s, "family after the race", fid, true)
+	refreshState(t, s, "family after the race", fid, 2, true)
 	is(t, "winner's generation 2", s.RotateRefresh(c, fid, 2, hour()), store.ErrFamilyRevoked)
 }
 
@@ -286,6 +307,62 @@ func testRevokeFamilyIdempotent(t *testing.T, s store.Store) {
 		is(t, "revocation "+itoa(uint64(i)), s.RevokeFamily(c, fid, hour()), nil)
 		familyRevoked(t, s, "family", fid, true)
 	}
+}
+
+// store.Store RefreshState: a family never seen is at generation 0, the
+// generation of a refresh token issued from a code (RFC 7662 §2.2: that
+// token is active).
+func testStateUnseen(t *testing.T, s store.Store) {
+	fid := id("fam")
+	refreshState(t, s, "unseen family", fid, 0, false)
+	refreshState(t, s, "unseen family read again", fid, 0, false)
+	// A read creates nothing: generation 0 still rotates.
+	is(t, "rotation 0 after reads", s.RotateRefresh(ctx(t), fid, 0, hour()), nil)
+	// Ids of other kinds are not families.
+	code, jti := id("code"), id("jti")
+	is(t, "code", s.RedeemCode(ctx(t), code, hour()), nil)
+	is(t, "token revocation", s.RevokeToken(ctx(t), jti, hour()), nil)
+	refreshState(t, s, "family named like a code", code, 0, false)
+	refreshState(t, s, "family named like a revoked token", jti, 0, false)
+}
+
+// RFC 7662 §2.2 and RFC 9700 §4.14.2: after each rotation only the newest
+// generation is current; reading it does not rotate.
+func testStateRotations(t *testing.T, s store.Store) {
+	c, fid := ctx(t), id("fam")
+	for gen := range uint64(4) {
+		refreshState(t, s, "before rotation from generation "+itoa(gen), fid, gen, false)
+		refreshState(t, s, "read twice at generation "+itoa(gen), fid, gen, false)
+		is(t, "rotation from generation "+itoa(gen), s.RotateRefresh(c, fid, gen, hour()), nil)
+	}
+	refreshState(t, s, "after 4 rotations", fid, 4, false)
+	refreshState(t, s, "another family", id("fam"), 0, false)
+}
+
+// RFC 9700 §4.14.2: reuse revokes the family; the generation it had
+// reached stays readable.
+func testStateReuse(t *testing.T, s store.Store) {
+	c, fid := ctx(t), id("fam")
+	is(t, "rotation 0", s.RotateRefresh(c, fid, 0, hour()), nil)
+	is(t, "rotation 1", s.RotateRefresh(c, fid, 1, hour()), nil)
+	refreshState(t, s, "before reuse", fid, 2, false)
+	is(t, "reuse of generation 1", s.RotateRefresh(c, fid, 1, hour()), store.ErrRefreshReused)
+	refreshState(t, s, "after reuse", fid, 2, true)
+
+	unseen := id("fam")
+	is(t, "generation 3 of an unseen family", s.RotateRefresh(c, unseen, 3, hour()), store.ErrRefreshReused)
+	refreshState(t, s, "unseen family after reuse", unseen, 0, true)
+}
+
+// RFC 7009 §2.1 and RFC 6749 §4.1.2: RevokeFamily revokes at any
+// generation, an unseen family's included.
+func testStateRevoked(t *testing.T, s store.Store) {
+	c, fid, unseen := ctx(t), id("fam"), id("fam")
+	is(t, "rotation 0", s.RotateRefresh(c, fid, 0, hour()), nil)
+	is(t, "revocation", s.RevokeFamily(c, fid, hour()), nil)
+	refreshState(t, s, "revoked at generation 1", fid, 1, true)
+	is(t, "revocation of an unseen family", s.RevokeFamily(c, unseen, hour()), nil)
+	refreshState(t, s, "revoked unseen family", unseen, 0, true)
 }
 
 // RFC 7009 §2.2: revoking an invalid or already revoked token succeeds.
@@ -313,6 +390,7 @@ func testInvalidArgument(t *testing.T, s store.Store) {
 		{"RotateRefresh empty id", func() error { return s.RotateRefresh(c, "", 0, hour()) }},
 		{"RevokeFamily empty id", func() error { return s.RevokeFamily(c, "", hour()) }},
 		{"FamilyRevoked empty id", func() error { _, err := s.FamilyRevoked(c, ""); return err }},
+		{"RefreshState empty id", func() error { _, _, err := s.RefreshState(c, ""); return err }},
 		{"RevokeToken empty id", func() error { return s.RevokeToken(c, "", hour()) }},
 		{"TokenRevoked empty id", func() error { _, err := s.TokenRevoked(c, ""); return err }},
 	} {
@@ -371,6 +449,10 @@ func testExpiry(t *testing.T, s store.Store) {
 	}
 	time.Sleep(time.Until(t0.Add(checkAt)))
 
+	refreshState(t, s, "expired family is forgotten", fam, 0, false)
+	refreshState(t, s, "kept family", keptFam, 1, false)
+	refreshState(t, s, "expired family revocation is forgotten", revFam, 0, false)
+	refreshState(t, s, "family kept by its longest rotation", rotatedFam, 2, false)
 	is(t, "expired code redeems again", s.RedeemCode(c, code, long), nil)
 	is(t, "kept code", s.RedeemCode(c, keptCode, long), store.ErrCodeReused)
 	is(t, "expired family is back at generation 0", s.RotateRefresh(c, fam, 0, long), nil)
