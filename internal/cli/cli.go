@@ -22,9 +22,10 @@ const (
 // Env is the process environment a command runs in.
 type Env struct {
 	Stdout, Stderr io.Writer
-	// Getenv looks up environment variables (os.Getenv). The
-	// key-encryption key named by keys.kek_env is the exception: pkg/keys
-	// reads it from the process environment itself.
+	// Getenv looks up environment variables (os.Getenv): the overrides of
+	// internal/config, the key-encryption key (keys.kek_env, ISSUER_KEK)
+	// and the login page's key (login.key_env). No command reads the
+	// process environment any other way.
 	Getenv func(string) string
 }
 

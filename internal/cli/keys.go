@@ -82,7 +82,7 @@ func runKeys(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	kr, err := server.NewKeyRings(cfg)
+	kr, err := server.NewKeyRings(cfg, env.Getenv)
 	if err != nil {
 		return err
 	}

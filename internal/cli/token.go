@@ -89,7 +89,7 @@ func runToken(ctx context.Context, args []string, env Env) error {
 		if err != nil {
 			return err
 		}
-		kr, err := server.NewKeyRings(cfg)
+		kr, err := server.NewKeyRings(cfg, env.Getenv)
 		if err != nil {
 			return err
 		}
@@ -105,7 +105,7 @@ func runToken(ctx context.Context, args []string, env Env) error {
 			cands = append(cands, candidate{name: n, ring: r, exp: exp})
 		}
 	} else {
-		set, err := readRing(ctx, *ringPath)
+		set, err := readRing(ctx, *ringPath, env.Getenv)
 		if err != nil {
 			return err
 		}
@@ -158,13 +158,14 @@ func peekHeader(token string) (map[string]any, crypttoken.Type, error) {
 }
 
 // readRing reads a ring file, or a JWK Set as exported for a resource
-// server.
-func readRing(ctx context.Context, path string) (*keys.Set, error) {
+// server. A wrapped ring file is opened with the key-encryption key in
+// $ISSUER_KEK, looked up with getenv.
+func readRing(ctx context.Context, path string, getenv func(string) string) (*keys.Set, error) {
 	set, err := keys.ReadFile(ctx, path)
 	if errors.Is(err, keys.ErrKEKRequired) {
-		kek, kerr := keys.KEKFromEnv("ISSUER_KEK")
+		kek, kerr := keys.ParseKEK(getenv(envKEK))
 		if kerr != nil {
-			return nil, kerr
+			return nil, fmt.Errorf("%w: environment variable %s", kerr, envKEK)
 		}
 		set, err = keys.ReadFile(ctx, path, keys.WithKEK(kek))
 	}
@@ -181,6 +182,10 @@ func readRing(ctx context.Context, path string) (*keys.Set, error) {
 	}
 	return nil, err
 }
+
+// envKEK is the variable "token inspect --ring" reads the key-encryption
+// key of a wrapped ring file from.
+const envKEK = "ISSUER_KEK"
 
 // claimsJSON maps claims to their JWT names (RFC 7519 §4.1, RFC 9068 §2.2).
 func claimsJSON(c *crypttoken.Claims) map[string]any {

@@ -23,7 +23,7 @@ func TestTokenInspect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kr, err := server.NewKeyRings(cfg)
+	kr, err := server.NewKeyRings(cfg, func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}

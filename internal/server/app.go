@@ -7,14 +7,18 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/url"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/sealedtoken/issuer/internal/config"
+	"github.com/sealedtoken/issuer/internal/login"
 	"github.com/sealedtoken/issuer/pkg/endpoint"
 	"github.com/sealedtoken/issuer/pkg/keys"
 	"github.com/sealedtoken/issuer/pkg/secret"
@@ -30,12 +34,18 @@ const LeaseName = "keys/rotate"
 type OwnerDeps struct {
 	Config   *config.Config
 	Endpoint *endpoint.Server
-	// Users authenticates the configured users; nil when there are none.
-	Users *Users
+	// Users authenticates the configured users (the password grant uses
+	// the same value); nil when there are none.
+	Users *login.Users
 	// Limiter throttles failed logins per user name and address (SPEC §6);
 	// it is the token endpoint's limiter, so an address's failures count
 	// across both.
 	Limiter *secret.Limiter
+	// Key is the login page's key from login.key_file or login.key_env;
+	// nil when neither is configured (a random key per process).
+	Key []byte
+	// Metrics counts the login page's audit events; nil counts nothing.
+	Metrics *Metrics
 	Log     zerolog.Logger
 	// Now is the clock (for auth_time).
 	Now func() time.Time
@@ -47,9 +57,18 @@ type Options struct {
 	Log zerolog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// Owner builds the resource owner of /authorize: the seam for the
-	// login page (internal/login). Nil means DefaultOwner.
+	// Owner builds the resource owner of /authorize. Nil means
+	// DefaultOwner, the built-in login page (internal/login).
 	Owner func(OwnerDeps) (endpoint.ResourceOwner, error)
+	// Getenv looks up the environment variables the configuration names
+	// (keys.kek_env, login.key_env); nil means os.Getenv.
+	Getenv func(string) string
+	// AuthorizeTimeout bounds the handling of one /authorize request
+	// (HandlerOptions.AuthorizeTimeout); 0 means DefaultAuthorizeTimeout.
+	AuthorizeTimeout time.Duration
+	// DemoCallback, if set, is the path of the dev server's demo callback
+	// page (HandlerOptions.DemoCallback). Leave it empty in production.
+	DemoCallback string
 	// StoreWait bounds the first connection to Redis (default 3 s); an
 	// unreachable Redis is then retried in the background.
 	StoreWait time.Duration
@@ -77,12 +96,16 @@ type App struct {
 
 // Build wires cfg (already validated by config.Load or Config.Validate)
 // into an App: it loads or creates the key rings under keys.dir, connects
-// the store, parses client and user hashes, builds the endpoint server,
-// the resource owner, the handler and the HTTP server, and loads the TLS
-// certificate. Close releases what Build opened.
+// the store, parses client and user hashes, reads the login page's key,
+// builds the endpoint server, the resource owner (by default the login
+// page), the handler and the HTTP server, and loads the TLS certificate.
+// Close releases what Build opened.
 func Build(ctx context.Context, cfg *config.Config, o Options) (_ *App, err error) {
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
 	}
 	if o.StoreWait <= 0 {
 		o.StoreWait = 3 * time.Second
@@ -97,7 +120,7 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (_ *App, err erro
 		}
 	}()
 
-	if a.Keys, err = NewKeyRings(cfg, keys.WithClock(o.Now)); err != nil {
+	if a.Keys, err = NewKeyRings(cfg, o.Getenv, keys.WithClock(o.Now)); err != nil {
 		return nil, err
 	}
 	created, err := a.Keys.Init(ctx)
@@ -148,17 +171,19 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (_ *App, err erro
 		endpoint.WithTrustedProxies(cfg.TrustedProxies...),
 		endpoint.WithScopesSupported(scopes...),
 	}
-	var users *Users
+	// One authenticator of users, for the login page and the password
+	// grant alike.
+	var users *login.Users
 	if len(cfg.Users) > 0 {
-		list := make([]User, 0, len(cfg.Users))
+		list := make([]login.User, 0, len(cfg.Users))
 		for _, u := range cfg.Users {
 			h, err := secret.Parse(string(u.PasswordHash))
 			if err != nil {
 				return nil, fmt.Errorf("server: user %q: password_hash: %w", u.Username, err)
 			}
-			list = append(list, User{Username: u.Username, ID: u.ID, Password: h})
+			list = append(list, login.User{Username: u.Username, ID: u.ID, Hash: h})
 		}
-		if users, err = NewUsers(verifier, list...); err != nil {
+		if users, err = login.NewUsers(list, verifier); err != nil {
 			return nil, err
 		}
 		opts = append(opts, endpoint.WithUsers(users))
@@ -166,8 +191,14 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (_ *App, err erro
 	if a.Endpoint, err = endpoint.New(cfg.Issuer, rings, clients, a.Store, opts...); err != nil {
 		return nil, err
 	}
+	key, err := loginKey(cfg, o.Getenv, a.log)
+	if err != nil {
+		return nil, err
+	}
+	a.Metrics = NewMetrics(o.Now())
+	a.Metrics.WatchKeys(a.Keys.List, o.Now)
 
-	deps := OwnerDeps{Config: cfg, Endpoint: a.Endpoint, Users: users, Limiter: limiter, Log: o.Log, Now: o.Now}
+	deps := OwnerDeps{Config: cfg, Endpoint: a.Endpoint, Users: users, Limiter: limiter, Key: key, Metrics: a.Metrics, Log: o.Log, Now: o.Now}
 	ownerFor := o.Owner
 	if ownerFor == nil {
 		ownerFor = DefaultOwner
@@ -176,9 +207,10 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (_ *App, err erro
 	if err != nil {
 		return nil, err
 	}
-	a.Metrics = NewMetrics(o.Now())
-	a.Metrics.WatchKeys(a.Keys.List, o.Now)
-	a.Handler = NewHandler(a.Endpoint, HandlerOptions{Owner: owner, Log: o.Log, Metrics: a.Metrics, Ready: a.Ready})
+	a.Handler = NewHandler(a.Endpoint, HandlerOptions{
+		Owner: owner, Log: o.Log, Metrics: a.Metrics, Ready: a.Ready,
+		AuthorizeTimeout: o.AuthorizeTimeout, DemoCallback: o.DemoCallback,
+	})
 
 	var tlsConf *tls.Config
 	if cfg.TLS.CertFile != "" {
@@ -198,24 +230,111 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (_ *App, err erro
 	return a, nil
 }
 
-// DefaultOwner is the resource owner without a login page: TrustedHeader
-// when login.trusted_header is configured, else nil (the Handler then
-// answers authorization requests access_denied). A login page's factory
-// may call it to honour the trusted header beside its own form.
+// DefaultOwner builds the resource owner of /authorize: the built-in login
+// and consent page, login.Page (SPEC §5), over deps.Users (the login form)
+// and login.trusted_header (an authenticating proxy), keyed with deps.Key,
+// posting to the authorization endpoint's path under the issuer URL, with
+// its failed sign-ins counted in deps.Limiter and its audit events logged
+// (LoginAudit). With neither users nor a trusted header nobody can sign in:
+// it returns nil, and the Handler answers authorization requests
+// access_denied.
+//
+// Names from the trusted header map to subjects by login.ProxySubjects: a
+// configured username becomes that user's id (one identity whether the
+// user typed a password or came through the proxy); any other name is its
+// own subject, since the proxy vouches for it, unless it equals a user id
+// or a client id (RFC 9068 §5), which is refused with a 403 page. The
+// header implies consent only for skip_consent clients; other clients get
+// the consent page (login's rule: a third-party client is never granted
+// without the user's consent, whoever authenticated them).
 func DefaultOwner(deps OwnerDeps) (endpoint.ResourceOwner, error) {
 	cfg := deps.Config
-	if cfg.Login.TrustedHeader == "" {
+	if deps.Users == nil && cfg.Login.TrustedHeader == "" {
 		return nil, nil
 	}
-	ids := map[string]string{}
+	// A nil *login.Users must become a nil interface, not a typed nil
+	// that the page would take for a configured form.
+	var ua endpoint.UserAuthenticator
 	if deps.Users != nil {
-		ids = deps.Users.IDs()
+		ua = deps.Users
 	}
 	clientIDs := make([]string, 0, len(cfg.Clients))
 	for _, c := range cfg.Clients {
 		clientIDs = append(clientIDs, c.ID)
 	}
-	return NewTrustedHeader(cfg.Login.TrustedHeader, cfg.Login.TrustedProxies, ids, clientIDs, deps.Now)
+	path := deps.Endpoint.Paths().Authorize
+	if u, err := url.Parse(cfg.Issuer); err == nil {
+		path = strings.TrimSuffix(u.EscapedPath(), "/") + path
+	}
+	lc := login.Config{
+		Issuer:         cfg.Issuer,
+		Users:          ua,
+		Limiter:        deps.Limiter,
+		TrustedHeader:  cfg.Login.TrustedHeader,
+		TrustedProxies: cfg.Login.TrustedProxies,
+		Key:            deps.Key,
+		Now:            deps.Now,
+		Path:           path,
+		Audit:          LoginAudit(deps.Log, deps.Metrics),
+	}
+	if cfg.Login.TrustedHeader != "" {
+		lc.ProxySubject = login.ProxySubjects(deps.Users, clientIDs)
+	}
+	page, err := login.New(lc)
+	if err != nil {
+		return nil, fmt.Errorf("server: login page: %w", err)
+	}
+	return page, nil
+}
+
+// maxLoginKeyFile bounds what loginKey reads from login.key_file.
+const maxLoginKeyFile = login.MaxKeyFileSize
+
+// loginKey reads the login page's key from login.key_file or the variable
+// login.key_env names; nil when neither is configured. Errors name the key
+// and never quote the key material.
+func loginKey(cfg *config.Config, getenv func(string) string, log zerolog.Logger) ([]byte, error) {
+	switch {
+	case cfg.Login.KeyFile != "":
+		path := cfg.Login.KeyFile
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("server: login.key_file: %w", err)
+		}
+		defer f.Close()
+		st, err := f.Stat()
+		if err != nil {
+			return nil, fmt.Errorf("server: login.key_file: %w", err)
+		}
+		if !st.Mode().IsRegular() {
+			return nil, fmt.Errorf("server: login.key_file %s: not a regular file", path)
+		}
+		data, err := io.ReadAll(io.LimitReader(f, maxLoginKeyFile+1))
+		if err != nil {
+			return nil, fmt.Errorf("server: login.key_file: %w", err)
+		}
+		key, err := login.ParseKeyFile(data)
+		clear(data)
+		if err != nil {
+			return nil, fmt.Errorf("server: login.key_file %s: %w", path, err)
+		}
+		if st.Mode().Perm()&0o077 != 0 {
+			log.Warn().Str("component", "login").Str("file", path).Str("mode", st.Mode().Perm().String()).
+				Msg("the login key file is readable by others than its owner; chmod 600 it")
+		}
+		return key, nil
+	case cfg.Login.KeyEnv != "":
+		v := getenv(cfg.Login.KeyEnv)
+		if v == "" {
+			return nil, fmt.Errorf("server: login.key_env names %s, which is not set", cfg.Login.KeyEnv)
+		}
+		key, err := login.DecodeKey(v)
+		if err != nil {
+			return nil, fmt.Errorf("server: login.key_env %s: %w", cfg.Login.KeyEnv, err)
+		}
+		return key, nil
+	}
+	return nil, nil
 }
 
 // staticClients converts the configured clients, parsing their secret

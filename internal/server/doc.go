@@ -8,7 +8,8 @@
 //   - [Handler] routes requests to an *endpoint.Server: POST /token, GET and
 //     POST /authorize, POST /introspect, POST /revoke,
 //     GET /.well-known/oauth-authorization-server, GET /healthz, GET
-//     /readyz, GET /metrics. Other paths get a 404 JSON body, wrong methods
+//     /readyz, GET /metrics (and, in dev mode, the demo callback page).
+//     Other paths get a 404 JSON body, wrong methods
 //     a 405 with Allow. A panic in a handler becomes a 500 server_error
 //     JSON body; the stack goes to the log only.
 //   - [Server] is a fasthttp.Server with TLS 1.2+ only, request size and
@@ -30,7 +31,12 @@
 //
 // The context passed to the endpoints is the server's base context, not the
 // *fasthttp.RequestCtx (whose Done fires only at shutdown); store calls are
-// bounded by the store client's own timeouts.
+// bounded by the store client's own timeouts. /authorize runs under a
+// deadline derived from it (HandlerOptions.AuthorizeTimeout, default
+// [DefaultAuthorizeTimeout]), so a password check waiting for the hash
+// concurrency cap ends with the login page's 503 "try again" page. The
+// token endpoint gets no per-request deadline: it would cost allocations on
+// the hot path (see the allocation guard).
 //
 // # Logs
 //
@@ -45,8 +51,19 @@
 // # Authorization endpoint
 //
 // /authorize calls endpoint.Server.HandleAuthorize with the
-// endpoint.ResourceOwner given to [NewHandler]. [TrustedHeader] is one: it
-// believes a user name in a header set by an authenticating proxy, only
-// from configured proxy addresses. The built-in login page (internal/login)
-// plugs in through [Options.Owner].
+// endpoint.ResourceOwner given to [NewHandler]. [Build] makes it the
+// built-in login and consent page, login.Page ([DefaultOwner]): the
+// configured users sign in with the form (the same login.Users serve the
+// password grant), and login.trusted_header names users sent by an
+// authenticating proxy, believed only from login.trusted_proxies. The
+// page's key comes from login.key_file or login.key_env, and must be the
+// same on every replica; without either it is random per process.
+// [LoginAudit] logs its events with allow-listed fields. [Options.Owner]
+// replaces the page.
+//
+// # Dev mode
+//
+// [HandlerOptions.DemoCallback] serves a small page at the dev server's
+// demo redirect URI that shows the code, state or error it receives; only
+// the dev server sets it.
 package server

@@ -25,8 +25,18 @@ const (
 	RouteHealthz    = "healthz"
 	RouteReadyz     = "readyz"
 	RouteMetrics    = "metrics"
-	RouteNotFound   = "not_found"
+	// RouteDemoCallback is the dev server's demo callback page
+	// (HandlerOptions.DemoCallback).
+	RouteDemoCallback = "demo_callback"
+	RouteNotFound     = "not_found"
 )
+
+// DefaultAuthorizeTimeout bounds the handling of one /authorize request
+// (HandlerOptions.AuthorizeTimeout): a login whose password check waits
+// for a slot under the hash concurrency cap (limits.hash_concurrency)
+// longer than this is answered with a 503 "try again" page instead of
+// holding the connection indefinitely.
+const DefaultAuthorizeTimeout = 10 * time.Second
 
 // Paths of the routes that are not OAuth endpoints.
 const (
@@ -39,10 +49,21 @@ const (
 // HandlerOptions are the optional parts of a Handler.
 type HandlerOptions struct {
 	// Owner decides authorization requests at /authorize (the login page,
-	// or TrustedHeader). Nil answers every authorization request that
+	// see DefaultOwner). Nil answers every authorization request that
 	// passes validation with access_denied: no way to authenticate users
 	// is configured.
 	Owner endpoint.ResourceOwner
+	// AuthorizeTimeout is the deadline of the context that /authorize
+	// requests are handled under (the owner's password check waits for
+	// the hash concurrency cap at most this long); 0 means
+	// DefaultAuthorizeTimeout.
+	AuthorizeTimeout time.Duration
+	// DemoCallback, if set, is a path (such as "/demo/callback") answered
+	// with a small HTML page that shows the code, state or error of the
+	// authorization response it receives: the redirect URI of the dev
+	// server's demo clients, so that a developer can walk the flow in a
+	// browser. Leave it empty in production.
+	DemoCallback string
 	// Log receives one line per request; the zero Logger discards.
 	Log zerolog.Logger
 	// Metrics, if set, counts requests; /metrics serves its registry.
@@ -65,11 +86,18 @@ type Handler struct {
 	metrics *Metrics
 	ready   func(ctx context.Context) error
 	base    context.Context
+
+	authorizeTimeout time.Duration
+	demoCallback     string
 }
 
 // NewHandler returns a Handler serving ep's endpoints at ep.Paths().
 func NewHandler(ep *endpoint.Server, o HandlerOptions) *Handler {
-	h := &Handler{ep: ep, paths: ep.Paths(), owner: o.Owner, log: o.Log, metrics: o.Metrics, ready: o.Ready, base: o.Base}
+	h := &Handler{ep: ep, paths: ep.Paths(), owner: o.Owner, log: o.Log, metrics: o.Metrics, ready: o.Ready, base: o.Base,
+		authorizeTimeout: o.AuthorizeTimeout, demoCallback: o.DemoCallback}
+	if h.authorizeTimeout <= 0 {
+		h.authorizeTimeout = DefaultAuthorizeTimeout
+	}
 	if h.owner == nil {
 		h.owner = endpoint.ResourceOwnerFunc(func(context.Context, *endpoint.Request, *endpoint.AuthorizeRequest) (endpoint.Decision, error) {
 			return endpoint.Reject(endpoint.NewError(endpoint.AccessDenied, "this server has no way to authenticate users")), nil
@@ -135,13 +163,28 @@ func (h *Handler) ServeFastHTTP(ctx *fasthttp.RequestCtx) {
 			h.serveMetrics(ctx, start)
 		}
 	default:
+		if h.demoCallback != "" && string(path) == h.demoCallback {
+			route = RouteDemoCallback
+			if h.allow(ctx, route, start, "GET", "HEAD") {
+				serveDemoCallback(ctx)
+				h.done(ctx, route, start, nil)
+			}
+			return
+		}
 		writeJSON(ctx, 404, `{"error":"not_found","error_description":"no such endpoint"}`)
 		h.done(ctx, route, start, nil)
 	}
 }
 
-// authorize adapts HandleAuthorize to the signature of the other endpoints.
+// authorize adapts HandleAuthorize to the signature of the other endpoints,
+// under a deadline: the owner's work (a password check that may wait for
+// the hash concurrency cap) must end, with a 503 page at worst, rather
+// than hold the connection for as long as the cap stays full. The context
+// derives from the server's base context, never from the
+// *fasthttp.RequestCtx, whose Done fires only at shutdown.
 func (h *Handler) authorize(c context.Context, r *endpoint.Request) (*endpoint.Response, endpoint.Result) {
+	c, cancel := context.WithTimeout(c, h.authorizeTimeout)
+	defer cancel()
 	return h.ep.HandleAuthorize(c, r, h.owner)
 }
 

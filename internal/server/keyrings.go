@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"time"
 
@@ -29,14 +30,18 @@ type KeyRings struct {
 }
 
 // NewKeyRings returns the key rings of cfg, not yet loaded (see Init and
-// Open). The key-encryption key, if cfg names one (keys.kek_env), is read
-// from that environment variable with keys.KEKFromEnv.
-func NewKeyRings(cfg *config.Config, opts ...keys.Option) (*KeyRings, error) {
+// Open). The key-encryption key, if cfg names one (keys.kek_env), is that
+// environment variable as getenv returns it (nil getenv: os.Getenv),
+// decoded by keys.ParseKEK.
+func NewKeyRings(cfg *config.Config, getenv func(string) string, opts ...keys.Option) (*KeyRings, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
 	var kek []byte
 	if cfg.Keys.KEKEnv != "" {
 		var err error
-		if kek, err = keys.KEKFromEnv(cfg.Keys.KEKEnv); err != nil {
-			return nil, err
+		if kek, err = keys.ParseKEK(getenv(cfg.Keys.KEKEnv)); err != nil {
+			return nil, fmt.Errorf("server: keys.kek_env %s: %w", cfg.Keys.KEKEnv, err)
 		}
 		if kek == nil {
 			return nil, fmt.Errorf("server: keys.kek_env names %s, which is not set", cfg.Keys.KEKEnv)

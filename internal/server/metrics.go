@@ -16,6 +16,7 @@ import (
 //	issuer_store_errors_total                             counter
 //	issuer_panics_total                                   counter
 //	issuer_key_rotations_total{ring}                      counter (rotations this process wrote)
+//	issuer_login_events_total{event}                      counter (login page: login, login_failed, consent, ...)
 //	issuer_key_ring_active_key_age_seconds{ring}          gauge
 //	issuer_key_ring_last_rotation_timestamp_seconds{ring} gauge (creation time of the newest key)
 //	issuer_key_ring_keys{ring,state}                      gauge
@@ -23,7 +24,8 @@ import (
 //
 // Label values come from fixed sets: grant_type is one of the grant types
 // or "none" or "other", outcome is "ok", an RFC error code, "rate_limited"
-// or "other". A client can therefore not create series at will.
+// or "other", event is a login.EventKind or "other". A client can therefore
+// not create series at will.
 type Metrics struct {
 	Registry *metrics.Registry
 
@@ -33,6 +35,7 @@ type Metrics struct {
 	storeErrors *metrics.Counter
 	panics      *metrics.Counter
 	rotations   *metrics.CounterVec
+	loginEvents *metrics.CounterVec
 
 	// Series resolved once for the hot path.
 	issuedAccess, issuedRefresh, issuedCode *metrics.Counter
@@ -51,6 +54,10 @@ func NewMetrics(start time.Time) *Metrics {
 		storeErrors: r.Counter("issuer_store_errors_total", "Requests and readiness checks that failed because the store was unavailable."),
 		panics:      r.Counter("issuer_panics_total", "Handler panics recovered and answered with 500."),
 		rotations:   r.CounterVec("issuer_key_rotations_total", "Key ring changes (rotations, new keys, expired keys removed) written by this process, by ring.", "ring"),
+		loginEvents: r.CounterVec("issuer_login_events_total", "Login page events: sign-ins, failed sign-ins, throttled sign-ins, trusted-proxy users, rejected forms, consents and denials.", "event"),
+	}
+	for _, k := range loginEvents {
+		m.loginEvents.With(string(k))
 	}
 	// Pre-create the series every dashboard expects, so they read 0
 	// rather than missing.

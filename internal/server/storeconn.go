@@ -131,6 +131,14 @@ func (c *redisConn) FamilyRevoked(ctx context.Context, fid string) (bool, error)
 	return s.FamilyRevoked(ctx, fid)
 }
 
+func (c *redisConn) RefreshState(ctx context.Context, fid string) (uint64, bool, error) {
+	s, err := c.get()
+	if err != nil {
+		return 0, false, err
+	}
+	return s.RefreshState(ctx, fid)
+}
+
 func (c *redisConn) RevokeToken(ctx context.Context, jti string, exp time.Time) error {
 	s, err := c.get()
 	if err != nil {
