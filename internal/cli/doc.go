@@ -15,7 +15,12 @@
 // file, whose error names the key).
 //
 // Output conventions: a command's result goes to standard output (the dev
-// server's banner with its curl command, a JWK Set, token claims); logs and
+// server's banner with its curl commands, a JWK Set, token claims); logs and
 // errors go to standard error. Secrets are printed only where a command
-// exists to create them (client new, the dev server's demo secret), once.
+// exists to create them (client new; the dev server's demo secret, in the
+// two curl lines that use it, and its demo user's password, once).
+//
+// The environment is read only through [Env.Getenv] (configuration
+// overrides, keys.kek_env and ISSUER_KEK, login.key_env), so tests and
+// embedders can pass their own.
 package cli

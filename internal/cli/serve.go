@@ -2,12 +2,18 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,16 +31,29 @@ connections and lets in-flight requests finish (at most --grace).
 Without --config it runs a complete DEV SERVER: under the data directory
 (--data-dir, else $ISSUER_DATA_DIR, else ./.issuer-dev) it creates once, and
 reuses on later starts, a self-signed TLS certificate for 127.0.0.1 and
-localhost (tls/cert.pem, tls/key.pem) and the key rings (keys/). It registers
-a confidential demo client "demo" (client_credentials, authorization_code,
-refresh_token; scopes read and write) whose secret is generated afresh on
-every start and printed once on standard output, with the exact curl
-command that gets a token; only the secret's sha256 hash is kept, in
-issuer.dev.yaml, the dev configuration written to the data directory for
-"issuer token inspect" and "issuer keys". The issuer URL follows the listen
-address (https://127.0.0.1:8443 by default; port 0 picks a free port).
-At /authorize the user is named by the X-Remote-User header, believed from
-loopback addresses only (login.trusted_header).
+localhost (tls/cert.pem, tls/key.pem), the key rings (keys/) and the login
+page's key (login.key). It registers:
+
+  - a confidential demo client "demo" (client_credentials,
+    authorization_code, refresh_token; scopes read and write; the consent
+    page is shown) whose secret is generated afresh on every start;
+  - a first-party public client "demo-cli" (authorization_code with PKCE,
+    refresh_token; no consent page) for the trusted-header curl below;
+  - a demo user "alice" whose password is generated afresh on every start.
+
+Both clients redirect to /demo/callback on the issuer itself, a page that
+shows the code. The secret and the password are printed on standard output
+with the exact commands that use them: a curl that gets a token, the
+/authorize URL to open in a browser and the curl that exchanges its code,
+and a curl that gets a code without a browser; only their hashes are kept
+(sha256 for the secret, bcrypt for the password), in issuer.dev.yaml, the
+dev configuration written to the data directory for "issuer token inspect"
+and "issuer keys". The issuer URL follows the listen address
+(https://127.0.0.1:8443 by default; port 0 picks a free port). At
+/authorize the login page signs users in; the X-Remote-User header also
+names the user, believed from loopback addresses only
+(login.trusted_header), with the consent page for clients other than
+first-party ones.
 
 With --config it runs in production from that file (see the configuration
 reference); ISSUER_LISTEN, ISSUER_DATA_DIR and ISSUER_STORE override the
@@ -61,6 +80,24 @@ const DevUserHeader = "X-Remote-User"
 
 // DevConfigFile is the dev configuration written into the data directory.
 const DevConfigFile = "issuer.dev.yaml"
+
+// DevCLIClientID is the dev server's first-party public client, used by
+// the trusted-header curl of the banner.
+const DevCLIClientID = "demo-cli"
+
+// DevCallbackPath is the path, on the issuer, of the dev clients' redirect
+// URI, answered with a page that shows the code (server.HandlerOptions
+// DemoCallback).
+const DevCallbackPath = "/demo/callback"
+
+// devPasswordCost is the bcrypt cost of the demo user's password hash.
+//
+// Decision: bcrypt rather than sha256$, although the generated password
+// has 144 bits of entropy and sha256$ would be safe: issuer.dev.yaml is the
+// configuration developers copy from, and a user's password there should
+// show the hash that human-chosen passwords need. Cost 10 costs about 50 ms
+// once at start and once per sign-in (the verifier caches successes).
+const devPasswordCost = 10
 
 func runServe(ctx context.Context, args []string, env Env) error {
 	fs := newFlags("serve")
@@ -99,12 +136,13 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	return serveConfig(ctx, cfg, ln, env, *grace, nil)
+	return serveConfig(ctx, cfg, ln, env, *grace, server.Options{}, nil)
 }
 
-// serveConfig builds and runs the service; banner, if set, is printed once
-// the service is ready to accept connections.
-func serveConfig(ctx context.Context, cfg *config.Config, ln net.Listener, env Env, grace time.Duration, banner func()) error {
+// serveConfig builds and runs the service with the options o (Log and
+// Getenv are set here); banner, if set, is printed once the service is
+// ready to accept connections.
+func serveConfig(ctx context.Context, cfg *config.Config, ln net.Listener, env Env, grace time.Duration, o server.Options, banner func()) error {
 	defer ln.Close()
 	lw := server.NewLogWriter(env.Stderr, 100*time.Millisecond)
 	defer lw.Close()
@@ -112,9 +150,9 @@ func serveConfig(ctx context.Context, cfg *config.Config, ln net.Listener, env E
 	if err != nil {
 		return err
 	}
-	// The login page (internal/login) plugs in here, as Options.Owner;
-	// without it /authorize uses server.DefaultOwner (the trusted header).
-	app, err := server.Build(ctx, cfg, server.Options{Log: log})
+	// /authorize is served by the login page (server.DefaultOwner).
+	o.Log, o.Getenv = log, env.Getenv
+	app, err := server.Build(ctx, cfg, o)
 	if err != nil {
 		return err
 	}
@@ -127,10 +165,18 @@ func serveConfig(ctx context.Context, cfg *config.Config, ln net.Listener, env E
 
 // serveDev runs the dev server (SPEC §6: "issuer serve" with no arguments).
 //
-// Decision: the demo client's secret is regenerated on every start and
-// printed then; only its hash is written (in issuer.dev.yaml). Keeping a
-// secret across restarts would mean storing it in plain text, and the dev
-// server is restarted rarely enough that a fresh curl line is no burden.
+// Decision: the demo client's secret and the demo user's password are
+// regenerated on every start and printed then; only their hashes are
+// written (in issuer.dev.yaml). Keeping them across restarts would mean
+// storing them in plain text, and the dev server is restarted rarely
+// enough that fresh commands are no burden. The login key, which protects
+// nothing a restart should invalidate, is kept (login.key, mode 0600).
+//
+// Decision: the trusted header implies consent only for skip_consent
+// clients (internal/login's rule: a third-party client is never granted
+// without the user's consent). The banner's browser flow therefore uses
+// "demo", which shows the consent page, and its trusted-header curl uses
+// the first-party public client "demo-cli", which gets a code at once.
 func serveDev(ctx context.Context, env Env, grace time.Duration) error {
 	dir := env.Getenv(config.EnvDataDir)
 	if dir == "" {
@@ -164,19 +210,28 @@ func serveDev(ctx context.Context, env Env, grace time.Duration) error {
 		ln.Close()
 		return err
 	}
-	sec, err := secret.NewClientSecret()
+	d, err := newDevSecrets()
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	cfg.Clients = append(cfg.Clients, demoClient(cfg.Issuer, config.Hash(secret.NewSHA256(sec))))
-	// Users of the authorization code flow are taken from a header that is
+	cfg.Clients = append(cfg.Clients, demoClient(cfg.Issuer, config.Hash(secret.NewSHA256(d.secret))), demoCLIClient(cfg.Issuer))
+	cfg.Users = append(cfg.Users, config.DemoUser(config.Hash(d.passwordHash)))
+	// Users sign in on the login page, or are taken from a header that is
 	// believed from loopback only: on a dev machine, whoever can reach
 	// 127.0.0.1 is the developer.
 	cfg.Login = config.Login{TrustedHeader: DevUserHeader, TrustedProxies: []netip.Prefix{
 		netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128"),
-	}}
+	}, KeyFile: filepath.Join(dir, config.DevLoginKeyFile)}
 	if err := cfg.Validate(); err != nil {
+		ln.Close()
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		ln.Close()
+		return err
+	}
+	if err := ensureLoginKey(cfg.Login.KeyFile); err != nil {
 		ln.Close()
 		return err
 	}
@@ -193,17 +248,98 @@ func serveDev(ctx context.Context, env Env, grace time.Duration) error {
 		ln.Close()
 		return err
 	}
-	banner := func() { printBanner(env.Stdout, cfg, dir, devCfg, sec) }
-	return serveConfig(ctx, cfg, ln, env, grace, banner)
+	banner := func() { printBanner(env.Stdout, cfg, dir, devCfg, d) }
+	return serveConfig(ctx, cfg, ln, env, grace, server.Options{DemoCallback: DevCallbackPath}, banner)
 }
 
-// demoClient is the dev server's confidential demo client.
+// devSecrets are what the dev server generates on every start.
+type devSecrets struct {
+	secret       string // the demo client's secret
+	password     string // the demo user's password
+	passwordHash string // its bcrypt hash
+	verifier     string // a PKCE code_verifier for the demo-cli curl (RFC 7636 §4.1)
+	challenge    string // its S256 code_challenge (RFC 7636 §4.2)
+}
+
+func newDevSecrets() (*devSecrets, error) {
+	var d devSecrets
+	var err error
+	if d.secret, err = secret.NewClientSecret(); err != nil {
+		return nil, err
+	}
+	var pw [18]byte // 144 bits, 24 characters of base64url
+	if _, err := rand.Read(pw[:]); err != nil {
+		return nil, err
+	}
+	d.password = base64.RawURLEncoding.EncodeToString(pw[:])
+	if d.passwordHash, err = secret.NewBcrypt(d.password, devPasswordCost); err != nil {
+		return nil, err
+	}
+	var v [32]byte
+	if _, err := rand.Read(v[:]); err != nil {
+		return nil, err
+	}
+	d.verifier = base64.RawURLEncoding.EncodeToString(v[:])
+	sum := sha256.Sum256([]byte(d.verifier))
+	d.challenge = base64.RawURLEncoding.EncodeToString(sum[:])
+	return &d, nil
+}
+
+// demoClient is the dev server's confidential demo client: the consent
+// page is shown (skip_consent false), so that a developer sees it.
 func demoClient(issuer string, hash config.Hash) config.Client {
 	c := config.DemoClient(hash)
 	c.GrantTypes = []string{config.GrantClientCredentials, config.GrantAuthorizationCode, config.GrantRefreshToken}
 	c.ResponseTypes = []string{config.ResponseCode}
-	c.RedirectURIs = []string{strings.TrimSuffix(issuer, "/") + "/demo/callback"}
+	c.RedirectURIs = []string{strings.TrimSuffix(issuer, "/") + DevCallbackPath}
 	return c
+}
+
+// demoCLIClient is the dev server's first-party public client: no secret
+// (PKCE required), no consent page, so that the trusted header alone gets a
+// code.
+func demoCLIClient(issuer string) config.Client {
+	return config.Client{
+		ID:            DevCLIClientID,
+		Public:        true,
+		RedirectURIs:  []string{strings.TrimSuffix(issuer, "/") + DevCallbackPath},
+		GrantTypes:    []string{config.GrantAuthorizationCode, config.GrantRefreshToken},
+		ResponseTypes: []string{config.ResponseCode},
+		Scopes:        []string{"read", "write"},
+		DefaultScopes: []string{"read"},
+		SkipConsent:   true,
+	}
+}
+
+// ensureLoginKey creates the dev server's login key file, 32 random bytes
+// in base64, mode 0600, unless it exists; an existing file is left for
+// server.Build to read (and to refuse if it is unusable).
+func ensureLoginKey(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("login key: %w", err)
+	}
+	var key [32]byte
+	if _, err := rand.Read(key[:]); err != nil {
+		f.Close()
+		return err
+	}
+	_, err = f.WriteString(base64.StdEncoding.EncodeToString(key[:]) + "\n")
+	clear(key[:])
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(path)
+		return fmt.Errorf("login key: %w", err)
+	}
+	return nil
 }
 
 func issuerHost(issuer string) string {
@@ -231,16 +367,19 @@ func writeDevConfig(path string, cfg *config.Config) error {
 }
 
 // printBanner prints how to use the dev server. It is the only place the
-// demo secret is ever written.
-func printBanner(w io.Writer, cfg *config.Config, dir, devCfg, sec string) {
+// demo secret and the demo password are ever written.
+func printBanner(w io.Writer, cfg *config.Config, dir, devCfg string, d *devSecrets) {
 	cert := cfg.TLS.CertFile
 	pem, _ := os.ReadFile(cert)
+	iss := cfg.Issuer
 	fmt.Fprintf(w, `issuer dev server (no --config): NOT FOR PRODUCTION
   issuer       %s
   data dir     %s
   certificate  %s (self-signed, SHA-256 %s)
   demo client  id "demo", secret printed below; it is regenerated on every
                start and only its hash is kept (in %s)
+  demo user    %q, password %s
+               (regenerated on every start; only its bcrypt hash is kept)
 
 Get a token:
 
@@ -250,13 +389,42 @@ Inspect a token:
 
   issuer token inspect --config %s TOKEN
 
-Authorization code flow: the user is named by the %s header, believed
-from loopback only; the code arrives in the Location header:
+Authorization code flow in a browser: open this URL (the certificate is
+self-signed), sign in as %s with the password above, allow the request,
+and the code shows on the demo client's callback page:
 
-  curl -si --cacert %s -H '%s: alice' '%s/authorize?response_type=code&client_id=demo&state=xyz'
+  %s/authorize?response_type=code&client_id=demo&scope=read+write&state=xyz
 
-`, cfg.Issuer, dir, cert, devtls.Fingerprint(pem), devCfg, shellQuote(cert), sec, cfg.Issuer, shellQuote(devCfg),
-		DevUserHeader, shellQuote(cert), DevUserHeader, cfg.Issuer)
+then exchange it within %s, with the code in place of CODE:
+
+  curl --cacert %s -u demo:%s -d grant_type=authorization_code -d code=CODE %s/token
+
+Authorization code flow without a browser: the %s header names the
+user, believed from loopback only; the first-party public client %q
+gets no consent page and uses PKCE; the code arrives in the Location header:
+
+  curl -si --cacert %s -H '%s: %s' '%s/authorize?response_type=code&client_id=%s&state=xyz&code_challenge=%s&code_challenge_method=S256'
+  curl --cacert %s -d grant_type=authorization_code -d client_id=%s -d code_verifier=%s -d code=CODE %s/token
+
+`, iss, dir, cert, devtls.Fingerprint(pem), devCfg,
+		config.DemoUsername, d.password,
+		shellQuote(cert), d.secret, iss,
+		shellQuote(devCfg),
+		config.DemoUsername,
+		iss,
+		fmtTTL(cfg.Tokens.CodeTTL),
+		shellQuote(cert), d.secret, iss,
+		DevUserHeader, DevCLIClientID,
+		shellQuote(cert), DevUserHeader, config.DemoUsername, iss, DevCLIClientID, d.challenge,
+		shellQuote(cert), DevCLIClientID, d.verifier, iss)
+}
+
+// fmtTTL formats a lifetime for the banner: "60s" rather than "1m0s".
+func fmtTTL(d time.Duration) string {
+	if d%time.Minute == 0 && d >= time.Minute {
+		return strconv.Itoa(int(d/time.Minute)) + "m"
+	}
+	return d.String()
 }
 
 // shellQuote quotes s for a POSIX shell when it needs quoting.
