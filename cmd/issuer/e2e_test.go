@@ -7,17 +7,21 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 )
@@ -66,8 +70,22 @@ func (d *devServer) call(t *testing.T, s *secrets, method, path string, form url
 	return resp.StatusCode, resp.Header, b
 }
 
-// assertNoLeak checks that the process's log (stderr) and, except for the
-// demo secret's one printing, its stdout contain none of values.
+// bannerCount is how often the banner prints v: the demo secret in its two
+// curl lines (client_credentials and the code exchange), the demo password
+// and the PKCE verifier once; anything else never.
+func (d *devServer) bannerCount(v string) int {
+	switch v {
+	case d.secret:
+		return 2
+	case d.password, d.verifier:
+		return 1
+	}
+	return 0
+}
+
+// assertNoLeak checks that the process's log (stderr) contains none of
+// values, and its stdout none beyond the banner's printing of the demo
+// secret, password and verifier.
 func assertNoLeak(t *testing.T, d *devServer, values ...string) {
 	t.Helper()
 	for _, v := range values {
@@ -77,10 +95,49 @@ func assertNoLeak(t *testing.T, d *devServer, values ...string) {
 		if strings.Contains(d.stderr.String(), v) {
 			t.Errorf("the log contains a secret or token (%.8s...)", v)
 		}
-		if n := strings.Count(d.stdout.String(), v); n > 1 || (n == 1 && v != d.secret) {
-			t.Errorf("stdout contains a secret or token (%.8s...)", v)
+		if n := strings.Count(d.stdout.String(), v); n > d.bannerCount(v) {
+			t.Errorf("stdout contains a secret or token (%.8s...) %d times", v, n)
 		}
 	}
+}
+
+var (
+	hiddenInput = regexp.MustCompile(`<input type="(?:hidden|checkbox)"(?: id="[^"]*")? name="([^"]*)" value="([^"]*)"`)
+	csrfCookie  = regexp.MustCompile(`^(__Host-login-csrf=[^;]+)`)
+)
+
+// consent answers the consent page that a GET /authorize (status, header,
+// body) showed, as a browser would: it posts the page's form back (every
+// scope checkbox left checked) with the CSRF cookie the page set, the given
+// action ("allow" or "deny") and the extra headers, and returns the
+// Location of the redirect.
+func (d *devServer) consent(t *testing.T, s *secrets, status int, hdr http.Header, body, action string, extra map[string]string) *url.URL {
+	t.Helper()
+	if status != 200 || !strings.Contains(body, `value="allow"`) {
+		t.Fatalf("want the consent page, got %d %s", status, body)
+	}
+	m := csrfCookie.FindStringSubmatch(hdr.Get("Set-Cookie"))
+	if m == nil {
+		t.Fatalf("the consent page set no CSRF cookie: %q", hdr.Get("Set-Cookie"))
+	}
+	form := url.Values{}
+	for _, f := range hiddenInput.FindAllStringSubmatch(body, -1) {
+		form.Set(html.UnescapeString(f[1]), html.UnescapeString(f[2]))
+	}
+	form.Set("login_action", action)
+	h := map[string]string{"Cookie": m[1]}
+	for k, v := range extra {
+		h[k] = v
+	}
+	st, rh, rb := d.call(t, s, "POST", "/authorize", form, h)
+	if st != 302 {
+		t.Fatalf("consent: %d %s", st, rb)
+	}
+	loc, err := url.Parse(rh.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
 }
 
 func basic(id, secret string) map[string]string {
@@ -180,6 +237,10 @@ func TestDevServerEndToEnd(t *testing.T) {
 	})
 
 	// 4. Authorization code flow with PKCE, refresh, replay, revocation.
+	// The trusted header names the user; "demo" is not first-party, so the
+	// user consents on the consent page, as a browser would.
+	s.add("demo user password", d.password)
+	alice := map[string]string{"X-Remote-User": "alice"}
 	verifier := strings.Repeat("v3rifier-", 6)
 	sum := sha256.Sum256([]byte(verifier))
 	challenge := base64.RawURLEncoding.EncodeToString(sum[:])
@@ -187,13 +248,10 @@ func TestDevServerEndToEnd(t *testing.T) {
 	code, hdr, body := d.call(t, s, "GET", "/authorize?"+url.Values{
 		"response_type": {"code"}, "client_id": {"demo"}, "state": {"st-1"}, "scope": {"read write"},
 		"code_challenge": {challenge}, "code_challenge_method": {"S256"},
-	}.Encode(), nil, map[string]string{"X-Remote-User": "alice"})
-	if code != 302 {
-		t.Fatalf("authorize: %d %s", code, body)
-	}
-	loc, err := url.Parse(hdr.Get("Location"))
-	if err != nil || loc.Query().Get("state") != "st-1" || loc.Query().Get("code") == "" {
-		t.Fatalf("authorize redirect %q", hdr.Get("Location"))
+	}.Encode(), nil, alice)
+	loc := d.consent(t, s, code, hdr, body, "allow", alice)
+	if loc.Query().Get("state") != "st-1" || loc.Query().Get("code") == "" || loc.Path != "/demo/callback" {
+		t.Fatalf("authorize redirect %q", loc)
 	}
 	authCode := loc.Query().Get("code")
 	s.add("authorization code", authCode)
@@ -208,6 +266,10 @@ func TestDevServerEndToEnd(t *testing.T) {
 	}
 	s.add("access token (code)", userAccess)
 	s.add("refresh token", refresh)
+	// The header's "alice" is the configured user: her id is the subject.
+	if code, out, errOut := runBinary(t, "", "token", "inspect", "--config", d.devConfig, userAccess); code != 0 || !strings.Contains(out, `"sub": "u-alice"`) {
+		t.Fatalf("inspect of the user's token: %d %s %s", code, out, errOut)
+	}
 	if code, _, body = d.call(t, s, "POST", "/token", exchange, basic("demo", d.secret)); code != 400 || !strings.Contains(body, "invalid_grant") {
 		t.Fatalf("code replay: %d %s", code, body)
 	}
@@ -215,9 +277,11 @@ func TestDevServerEndToEnd(t *testing.T) {
 	if code, _, body = d.call(t, s, "POST", "/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}}, basic("demo", d.secret)); code != 400 {
 		t.Fatalf("refresh after code replay: %d %s", code, body)
 	}
-	// A fresh grant: refresh rotates; revoke the new refresh token.
-	code, hdr, _ = d.call(t, s, "GET", "/authorize?"+url.Values{"response_type": {"code"}, "client_id": {"demo"}}.Encode(), nil, map[string]string{"X-Remote-User": "bob"})
-	loc, _ = url.Parse(hdr.Get("Location"))
+	// A fresh grant, for a user the proxy vouches for who is not in the
+	// users list: refresh rotates; revoke the new refresh token.
+	bob := map[string]string{"X-Remote-User": "bob"}
+	code, hdr, body = d.call(t, s, "GET", "/authorize?"+url.Values{"response_type": {"code"}, "client_id": {"demo"}}.Encode(), nil, bob)
+	loc = d.consent(t, s, code, hdr, body, "allow", bob)
 	code2 := loc.Query().Get("code")
 	s.add("authorization code 2", code2)
 	if code, _, body = d.call(t, s, "POST", "/token", url.Values{"grant_type": {"authorization_code"}, "code": {code2}}, basic("demo", d.secret)); code != 200 {
@@ -248,14 +312,17 @@ func TestDevServerEndToEnd(t *testing.T) {
 		t.Fatalf("the log lacks request lines:\n%s", logText)
 	}
 	stdout := d.stdout.String()
-	if n := strings.Count(stdout, d.secret); n != 1 {
-		t.Errorf("the demo secret appears %d times on stdout, want exactly once (the curl line)", n)
+	if n := strings.Count(stdout, d.secret); n != 2 {
+		t.Errorf("the demo secret appears %d times on stdout, want exactly twice (the two curl lines that use it)", n)
+	}
+	if n := strings.Count(stdout, d.password); n != 1 {
+		t.Errorf("the demo password appears %d times on stdout, want exactly once", n)
 	}
 	for v, what := range s.values {
 		if strings.Contains(logText, v) {
 			t.Errorf("the log contains the %s", what)
 		}
-		if what != "demo client secret" && strings.Contains(stdout, v) {
+		if strings.Count(stdout, v) > d.bannerCount(v) {
 			t.Errorf("stdout contains the %s", what)
 		}
 		for _, b := range s.errorBodies {
@@ -436,4 +503,219 @@ print(tok["access_token"])
 		t.Fatalf("exit %d", code)
 	}
 	assertNoLeak(t, d, d.secret, tok)
+}
+
+// TestDevPrintedCodeCurls runs the banner's trusted-header curl as printed:
+// it gets a code for the first-party client demo-cli in the Location
+// header, and the printed exchange curl, with that code in place of CODE,
+// gets a token for the demo user.
+func TestDevPrintedCodeCurls(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("curl missing under CI: %v", err)
+		}
+		t.Skip("install curl: apt-get install -y curl")
+	}
+	d := startDev(t, filepath.Join(t.TempDir(), "data"))
+	out, err := exec.Command("sh", "-c", d.cliAuthorizeCurl+" --show-error").CombinedOutput()
+	if err != nil {
+		t.Fatalf("the printed authorize curl failed: %v\n%s", err, out)
+	}
+	m := regexp.MustCompile(`(?mi)^location: (\S+)\s*$`).FindStringSubmatch(string(out))
+	if m == nil || !strings.HasPrefix(string(out), "HTTP/") {
+		t.Fatalf("no Location in:\n%s", out)
+	}
+	loc, err := url.Parse(m[1])
+	if err != nil || loc.Query().Get("code") == "" || loc.Query().Get("state") != "xyz" || loc.Path != "/demo/callback" {
+		t.Fatalf("Location %q: no code", m[1])
+	}
+	code := loc.Query().Get("code")
+	if strings.ContainsAny(code, " '\"$`\\;&|") {
+		t.Fatalf("code %q is not shell-safe", code)
+	}
+	tok, err := exec.Command("sh", "-c", strings.Replace(d.cliCodeCurl, "code=CODE", "code="+code, 1)+" --silent --show-error").CombinedOutput()
+	if err != nil {
+		t.Fatalf("the printed exchange curl failed: %v\n%s", err, tok)
+	}
+	access := jsonField(t, string(tok), "access_token")
+	if access == "" || jsonField(t, string(tok), "refresh_token") == "" {
+		t.Fatalf("exchange: %s", tok)
+	}
+	codeOut, insp, errOut := runBinary(t, "", "token", "inspect", "--config", d.devConfig, access)
+	var got struct{ Claims map[string]any }
+	if codeOut != 0 || json.Unmarshal([]byte(insp), &got) != nil {
+		t.Fatalf("inspect: %d %s %s", codeOut, insp, errOut)
+	}
+	if got.Claims["sub"] != "u-alice" || got.Claims["client_id"] != "demo-cli" || got.Claims["scope"] != "read" {
+		t.Fatalf("claims %v", got.Claims)
+	}
+	// The code is single use: the printed exchange, run again, fails.
+	again, _ := exec.Command("sh", "-c", strings.Replace(d.cliCodeCurl, "code=CODE", "code="+code, 1)+" --silent").CombinedOutput()
+	if !strings.Contains(string(again), "invalid_grant") {
+		t.Fatalf("second exchange of the code: %s", again)
+	}
+	if st := d.stop(); st != 0 {
+		t.Fatalf("exit %d", st)
+	}
+	assertNoLeak(t, d, d.secret, d.password, d.verifier, code, access, jsonField(t, string(tok), "refresh_token"))
+}
+
+const chromiumPath = "/usr/bin/chromium"
+
+// newBrowser launches headless Chromium (flags as in internal/login's
+// browser test) with a fresh profile, bounded by ctx; it skips the test
+// when Chromium is missing, unless CI=true.
+func newBrowser(t *testing.T, ctx context.Context) context.Context {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s missing under CI: %v", chromiumPath, err)
+		}
+		t.Skip("install chromium: apt-get install -y chromium")
+	}
+	profile := t.TempDir()
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("no-default-browser-check", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		// The dev server's certificate is self-signed.
+		chromedp.Flag("ignore-certificate-errors", true),
+		chromedp.UserDataDir(profile),
+	)
+	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() {
+		cancelBrowser()
+		cancelAlloc()
+	})
+	if err := chromedp.Do(bctx); err != nil { // starts the browser and opens its tab
+		t.Fatalf("start chromium: %v", err)
+	}
+	return bctx
+}
+
+// browserStep runs actions under a per-step timeout.
+func browserStep(t *testing.T, tab context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(tab, 15*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		t.Fatalf("%s: %v (%s)", what, err, browserWhere(tab))
+	}
+}
+
+// browserGet runs one action that returns a value, under a per-step timeout.
+func browserGet[T any](t *testing.T, tab context.Context, what string, a chromedp.Action[T]) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(tab, 15*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		t.Fatalf("%s: %v (%s)", what, err, browserWhere(tab))
+	}
+	return v
+}
+
+func browserWhere(tab context.Context) string {
+	ctx, cancel := context.WithTimeout(tab, 2*time.Second)
+	defer cancel()
+	loc, _ := chromedp.Run(ctx, chromedp.Location())
+	body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+	return fmt.Sprintf("at %s: %q", loc, body)
+}
+
+// TestDevServerBrowserLogin walks the dev server's login page in headless
+// Chromium against the real binary (SPEC §5: the page is tested in a real
+// browser): open the /authorize URL the banner prints, sign in as the demo
+// user with the printed password, consent, land on the issuer's
+// /demo/callback page, read the code there, exchange it with the printed
+// demo secret, and open the access token with "issuer token inspect".
+func TestDevServerBrowserLogin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a browser")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	bctx := newBrowser(t, ctx)
+	d := startDev(t, filepath.Join(t.TempDir(), "data"))
+	s := &secrets{values: map[string]string{}}
+	s.add("demo client secret", d.secret)
+	s.add("demo user password", d.password)
+
+	browserStep(t, bctx, "open the login page",
+		chromedp.Navigate(d.browserURL),
+		chromedp.WaitVisible(chromedp.CSS("#username")),
+	)
+	if title := browserGet(t, bctx, "read the title", chromedp.Title()); !strings.HasPrefix(title, "Sign in") {
+		t.Errorf("login page title %q", title)
+	}
+	browserStep(t, bctx, "sign in",
+		chromedp.SendKeys(chromedp.CSS("#username"), "alice"),
+		chromedp.SendKeys(chromedp.CSS("#password"), d.password),
+		chromedp.Click(chromedp.CSS("#sign-in")),
+		chromedp.WaitVisible(chromedp.CSS("#allow")),
+	)
+	scopes := browserGet(t, bctx, "read the scopes", chromedp.Text(chromedp.CSS("fieldset")))
+	client := browserGet(t, bctx, "read the client", chromedp.Text(chromedp.CSS("#client")))
+	if !strings.Contains(scopes, "read") || !strings.Contains(scopes, "write") || client != "demo" {
+		t.Errorf("consent page: client %q, scopes %q", client, scopes)
+	}
+	if page := browserGet(t, bctx, "read the consent page", chromedp.OuterHTML(chromedp.CSS("html"))); strings.Contains(page, d.password) {
+		t.Fatal("the consent page carries the password")
+	}
+	browserStep(t, bctx, "allow", chromedp.Click(chromedp.CSS("#allow")), chromedp.WaitVisible(chromedp.CSS("#code")))
+	loc := browserGet(t, bctx, "read the location", chromedp.Location())
+	u, err := url.Parse(loc)
+	if err != nil || u.Scheme+"://"+u.Host+u.Path != d.issuer+"/demo/callback" {
+		t.Fatalf("landed on %q, want %s/demo/callback", loc, d.issuer)
+	}
+	code := strings.TrimSpace(browserGet(t, bctx, "read the code", chromedp.Text(chromedp.CSS("#code"))))
+	state := browserGet(t, bctx, "read the state", chromedp.Text(chromedp.CSS("#state")))
+	if code == "" || code != u.Query().Get("code") || state != "xyz" {
+		t.Fatalf("callback page: code %q (URL has %q), state %q", code, u.Query().Get("code"), state)
+	}
+	s.add("authorization code", code)
+
+	st, _, body := d.call(t, s, "POST", "/token", url.Values{"grant_type": {"authorization_code"}, "code": {code}}, basic("demo", d.secret))
+	if st != 200 {
+		t.Fatalf("code exchange: %d %s", st, body)
+	}
+	access := jsonField(t, body, "access_token")
+	s.add("access token", access)
+	s.add("refresh token", jsonField(t, body, "refresh_token"))
+	codeOut, out, errOut := runBinary(t, "", "token", "inspect", "--config", d.devConfig, access)
+	var got struct{ Claims map[string]any }
+	if codeOut != 0 || json.Unmarshal([]byte(out), &got) != nil {
+		t.Fatalf("token inspect: %d %s %s", codeOut, out, errOut)
+	}
+	if got.Claims["sub"] != "u-alice" || got.Claims["client_id"] != "demo" || got.Claims["scope"] != "read write" || got.Claims["auth_time"] == nil {
+		t.Fatalf("claims %v", got.Claims)
+	}
+
+	if st := d.stop(); st != 0 {
+		t.Fatalf("exit %d", st)
+	}
+	logText := d.stderr.String()
+	if !strings.Contains(logText, `"event":"login"`) || !strings.Contains(logText, `"event":"consent"`) {
+		t.Errorf("the log lacks the login page's audit lines:\n%s", logText)
+	}
+	vals := []string{}
+	for v := range s.values {
+		vals = append(vals, v)
+	}
+	assertNoLeak(t, d, vals...)
+	for v, what := range s.values {
+		for _, b := range s.errorBodies {
+			if strings.Contains(b, v) {
+				t.Errorf("an error body contains the %s", what)
+			}
+		}
+	}
 }

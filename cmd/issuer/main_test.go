@@ -158,16 +158,31 @@ func runBinary(t *testing.T, stdin string, args ...string) (code int, stdout, st
 	return cmd.ProcessState.ExitCode(), out.String(), errb.String()
 }
 
-// devServer is a dev-mode issuer on a free loopback port.
+// devServer is a dev-mode issuer on a free loopback port, with what its
+// banner printed.
 type devServer struct {
 	*proc
 	dir, issuer, curl, secret, certFile, devConfig string
 	client                                         *http.Client
+
+	// password is the demo user's password; browserURL the /authorize URL
+	// to open in a browser; codeCurl the curl that exchanges its code
+	// (with CODE in place of the code); cliAuthorizeCurl and cliCodeCurl
+	// the trusted-header curl that gets a code for demo-cli and the curl
+	// that exchanges it (CODE again); verifier the PKCE verifier of the
+	// latter.
+	password, browserURL, codeCurl, cliAuthorizeCurl, cliCodeCurl, verifier string
 }
 
 var (
 	curlLine   = regexp.MustCompile(`(?m)^\s*(curl --cacert (\S+) -u demo:(\S+) -d grant_type=client_credentials (https://\S+)/token)\s*$`)
 	configLine = regexp.MustCompile(`(?m)issuer token inspect --config (\S+) TOKEN`)
+
+	passwordLine     = regexp.MustCompile(`(?m)^\s*demo user\s+"alice", password (\S+)\s*$`)
+	browserLine      = regexp.MustCompile(`(?m)^\s*(https://\S+/authorize\?response_type=code&client_id=demo&\S+)\s*$`)
+	codeCurlLine     = regexp.MustCompile(`(?m)^\s*(curl --cacert \S+ -u demo:\S+ -d grant_type=authorization_code -d code=CODE https://\S+/token)\s*$`)
+	cliAuthorizeLine = regexp.MustCompile(`(?m)^\s*(curl -si --cacert \S+ -H 'X-Remote-User: alice' 'https://\S+/authorize\?\S+')\s*$`)
+	cliCodeCurlLine  = regexp.MustCompile(`(?m)^\s*(curl --cacert \S+ -d grant_type=authorization_code -d client_id=demo-cli -d code_verifier=(\S+) -d code=CODE https://\S+/token)\s*$`)
 )
 
 func startDev(t *testing.T, dir string) *devServer {
@@ -176,6 +191,12 @@ func startDev(t *testing.T, dir string) *devServer {
 	m := p.waitOutput(curlLine)
 	d := &devServer{proc: p, dir: dir, curl: m[1], certFile: m[2], secret: m[3], issuer: m[4]}
 	d.devConfig = p.waitOutput(configLine)[1]
+	d.password = p.waitOutput(passwordLine)[1]
+	d.browserURL = p.waitOutput(browserLine)[1]
+	d.codeCurl = p.waitOutput(codeCurlLine)[1]
+	d.cliAuthorizeCurl = p.waitOutput(cliAuthorizeLine)[1]
+	m = p.waitOutput(cliCodeCurlLine)
+	d.cliCodeCurl, d.verifier = m[1], m[2]
 	pem, err := os.ReadFile(d.certFile)
 	if err != nil {
 		t.Fatal(err)
