@@ -142,7 +142,11 @@
 //	    with the users below, or a header set by an authenticating proxy.
 //	login.trusted_header: header name, optional
 //	    Request header carrying the user name, set by an authenticating
-//	    proxy. Requires login.trusted_proxies.
+//	    proxy (which must strip it from client requests). Requires
+//	    login.trusted_proxies. A name listed in users becomes that user's
+//	    id; any other name is its own "sub", unless it equals a user id or
+//	    a client id, which is refused. The header skips the consent page
+//	    only for skip_consent clients.
 //	login.trusted_proxies: list of CIDR, optional
 //	    Networks the trusted header is believed from; required with
 //	    trusted_header, /0 refused.
