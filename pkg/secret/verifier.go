@@ -25,6 +25,7 @@ var ErrBusy = errors.New("secret: too many slow-hash verifications in progress")
 const (
 	DefaultCacheTTL  = 5 * time.Minute
 	DefaultCacheSize = 10000
+	DefaultMaxWait   = 2 * time.Second
 )
 
 // VerifierConfig configures a Verifier. The zero value is ready to use.
@@ -41,6 +42,13 @@ type VerifierConfig struct {
 	// MaxConcurrent caps the slow-hash computations running at once. Zero
 	// means runtime.GOMAXPROCS(0) at construction.
 	MaxConcurrent int
+	// MaxWait bounds how long a verification waits for a free slot when
+	// all MaxConcurrent are busy, whatever its ctx allows; past it Verify
+	// returns ErrBusy, so a flood of slow-hash requests is shed instead of
+	// queued. Zero means DefaultMaxWait; negative means wait as long as
+	// ctx allows. The timer is set only when a request actually has to
+	// wait, so the uncontended path costs nothing.
+	MaxWait time.Duration
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }
@@ -57,7 +65,7 @@ type VerifierConfig struct {
 //   - on a miss, concurrent requests for the same (hash, secret) pair share
 //     one computation, and computations run under a semaphore of
 //     MaxConcurrent slots; waiting for a slot ends with ErrBusy when ctx
-//     ends;
+//     ends or MaxWait passes;
 //   - failures are never cached, so every wrong guess costs a full
 //     computation: put a Limiter in front.
 //
@@ -65,6 +73,7 @@ type VerifierConfig struct {
 // is bounded by CacheSize plus the requests in flight.
 type Verifier struct {
 	ttl     time.Duration
+	maxWait time.Duration
 	now     func() time.Time
 	sem     chan struct{}
 	shards  []cacheShard
@@ -119,7 +128,10 @@ type keyer struct {
 
 // NewVerifier returns a Verifier configured by cfg.
 func NewVerifier(cfg VerifierConfig) *Verifier {
-	v := &Verifier{ttl: cfg.CacheTTL, now: cfg.Now}
+	v := &Verifier{ttl: cfg.CacheTTL, now: cfg.Now, maxWait: cfg.MaxWait}
+	if v.maxWait == 0 {
+		v.maxWait = DefaultMaxWait
+	}
 	if v.ttl == 0 {
 		v.ttl = DefaultCacheTTL
 	}
@@ -257,11 +269,23 @@ func (v *Verifier) acquire(ctx context.Context) error {
 		return nil
 	default:
 	}
+	if v.maxWait < 0 {
+		select {
+		case v.sem <- struct{}{}:
+			return nil
+		case <-ctx.Done():
+			return busyErr(ctx)
+		}
+	}
+	timer := time.NewTimer(v.maxWait)
+	defer timer.Stop()
 	select {
 	case v.sem <- struct{}{}:
 		return nil
 	case <-ctx.Done():
 		return busyErr(ctx)
+	case <-timer.C:
+		return fmt.Errorf("%w: no slot free within %s", ErrBusy, v.maxWait)
 	}
 }
 

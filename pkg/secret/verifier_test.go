@@ -465,3 +465,34 @@ func TestVerifierConcurrentMixedUse(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestVerifierMaxWaitShedsLoad: with every slot busy, a request with a
+// context that never ends still gives up after MaxWait (SPEC §6: wrong
+// secrets must not be a way to queue work without bound).
+func TestVerifierMaxWaitShedsLoad(t *testing.T) {
+	v := NewVerifier(VerifierConfig{MaxConcurrent: 1, MaxWait: 30 * time.Millisecond})
+	release := make(chan struct{})
+	entered := make(chan struct{}, 4)
+	var running, peak atomic.Int64
+	v.compute = blockingCompute(release, entered, &running, &peak)
+	h := mustBcrypt(t, "unused")
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = v.Verify(context.Background(), h, "holder")
+	}()
+	<-entered
+
+	start := time.Now()
+	ok, err := v.Verify(context.Background(), h, "waiter")
+	waited := time.Since(start)
+	if ok || !errors.Is(err, ErrBusy) {
+		t.Fatalf("Verify with the only slot busy = %v, %v; want false, ErrBusy", ok, err)
+	}
+	if waited < 30*time.Millisecond || waited > 5*time.Second {
+		t.Errorf("gave up after %s, want about MaxWait (30ms)", waited)
+	}
+	close(release)
+	<-done
+}
