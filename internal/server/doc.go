@@ -35,8 +35,11 @@
 // deadline derived from it (HandlerOptions.AuthorizeTimeout, default
 // [DefaultAuthorizeTimeout]), so a password check waiting for the hash
 // concurrency cap ends with the login page's 503 "try again" page. The
-// token endpoint gets no per-request deadline: it would cost allocations on
-// the hot path (see the allocation guard).
+// token endpoint gets no per-request deadline, which would cost
+// allocations on the hot path (see the allocation guard); instead the
+// secret.Verifier waits at most VerifierConfig.MaxWait (default 2 s) for a
+// slow-hash slot and then answers busy (503 with Retry-After), so a flood
+// of bcrypt or argon2id checks is shed, not queued.
 //
 // # Logs
 //
