@@ -176,6 +176,9 @@ func compare(ctx context.Context, e *env, o options, out io.Writer) error {
 			order = []*issuer{e.redis, e.memory}
 		}
 		for _, is := range order {
+			if o.only != "" && o.only != is.name {
+				continue
+			}
 			m, err := e.measure(ctx, is, o, &rate)
 			if err != nil {
 				return fmt.Errorf("round %d: %w", r, err)
@@ -183,12 +186,20 @@ func compare(ctx context.Context, e *env, o options, out io.Writer) error {
 			res[is.name] = append(res[is.name], m)
 			fmt.Fprintf(out, "round %d  %-6s  %s\n", r, is.name, m.line())
 		}
+		if o.only != "" {
+			continue
+		}
 		mem, red := res["memory"][r-1], res["redis"][r-1]
 		ratios = append(ratios, red.rps/mem.rps)
 		fmt.Fprintf(out, "round %d  redis/memory req/s %.1f%%\n", r, 100*ratios[len(ratios)-1])
 	}
 	for _, name := range []string{"memory", "redis"} {
-		fmt.Fprintf(out, "median   %-6s  %s\n", name, medianResult(res[name]).line())
+		if len(res[name]) > 0 {
+			fmt.Fprintf(out, "median   %-6s  %s\n", name, medianResult(res[name]).line())
+		}
+	}
+	if o.only != "" {
+		return nil
 	}
 	mem, red := medianResult(res["memory"]), medianResult(res["redis"])
 	fmt.Fprintf(out, "ratio    redis/memory req/s = %.1f%% (median of per-round ratios); CPU per exchange +%.1f µs in the issuer process",

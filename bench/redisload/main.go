@@ -51,6 +51,7 @@ func main() {
 	flag.StringVar(&o.redisBin, "redis-server", "redis-server", "redis-server binary to start when -redis is not given")
 	flag.StringVar(&o.aof, "aof", "no", `persistence of the started redis-server: "no", "everysec" or "always"`)
 	flag.IntVar(&o.maxCodes, "max-codes", 400_000, "most codes minted for one run (bounds memory and time)")
+	flag.StringVar(&o.only, "only", "", `run only "memory" or only "redis" (for profiling)`)
 	flag.Parse()
 	if err := o.validate(); err != nil {
 		fmt.Fprintln(os.Stderr, "redisload:", err)
@@ -72,6 +73,7 @@ type options struct {
 	redisBin         string
 	aof              string
 	maxCodes         int
+	only             string
 }
 
 func (o options) validate() error {
@@ -82,6 +84,8 @@ func (o options) validate() error {
 		return fmt.Errorf("-rounds, -conns and -max-codes must be at least 1")
 	case o.aof != "no" && o.aof != "everysec" && o.aof != "always":
 		return fmt.Errorf(`-aof must be "no", "everysec" or "always", got %q`, o.aof)
+	case o.only != "" && o.only != "memory" && o.only != "redis":
+		return fmt.Errorf(`-only must be "memory" or "redis", got %q`, o.only)
 	case o.redisURL != "" && o.aof != "no":
 		return fmt.Errorf("-aof applies to a started redis-server, not to -redis")
 	}

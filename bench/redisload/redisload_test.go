@@ -77,6 +77,8 @@ func TestOptionsValidate(t *testing.T) {
 		{name: "unknown aof", edit: func(o *options) { o.aof = "sometimes" }, wantErr: true},
 		{name: "aof with an existing server", edit: func(o *options) { o.redisURL, o.aof = "redis://127.0.0.1:6379/0", "always" }, wantErr: true},
 		{name: "existing server", edit: func(o *options) { o.redisURL = "redis://127.0.0.1:6379/0" }},
+		{name: "only redis", edit: func(o *options) { o.only = "redis" }},
+		{name: "only something else", edit: func(o *options) { o.only = "postgres" }, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -83,9 +83,14 @@ func setup(ctx context.Context, o options) (*env, error) {
 		return nil, err
 	}
 	e.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(clientID+":"+sec))
-	// Codes must outlive minting and the run; the store then remembers
-	// each redeemed code for its lifetime plus leeway.
-	codeTTL := min(10*time.Minute, max(time.Minute, 2*(o.duration+o.warmup)+30*time.Second))
+	// Codes are minted just before the run that uses them (warm-up and
+	// measured run each mint their own) and must outlive minting and the
+	// run, but no longer: a store remembers each redeemed code until its
+	// exp plus the leeway, and at tens of thousands of exchanges a second
+	// the defaults (60 s + 30 s) would fill the memory store's code table
+	// (1,000,000 entries) within half a minute, after which it answers 503.
+	// Both issuers get the same lifetimes, so the comparison stays fair.
+	codeTTL := min(10*time.Minute, max(o.duration, o.warmup)+5*time.Second)
 	if e.memory, err = startIssuer(ctx, "memory", config.StoreMemory, filepath.Join(dir, "memory"), sec, codeTTL); err != nil {
 		return nil, err
 	}
@@ -129,6 +134,7 @@ func startIssuer(ctx context.Context, name string, store config.Store, dir, clie
 	}
 	cfg.Store = store
 	cfg.Tokens.CodeTTL = codeTTL
+	cfg.Tokens.Leeway = time.Second
 	cfg.Clients = []config.Client{{
 		ID:            clientID,
 		SecretHash:    config.Hash(secret.NewSHA256(clientSecret)),

@@ -376,8 +376,9 @@ func TestScaleOutKeyRotationLosesNoToken(t *testing.T) {
 // then crashes it (SIGKILL) and restarts it from its append-only file, as
 // SCALING.md recommends running it. While it is out, the grants that need
 // the store (authorization_code, refresh_token) answer 503
-// temporarily_unavailable and /readyz 503 on both replicas, while
-// client_credentials, /authorize and /healthz go on; once it is back the
+// temporarily_unavailable, as do introspection and revocation, and /readyz
+// 503 on both replicas, while client_credentials, /authorize and /healthz
+// go on; once it is back the
 // grants recover, and nothing is accepted twice across the outage: codes
 // redeemed before it stay redeemed, refresh families keep their
 // generation.
@@ -394,10 +395,11 @@ func TestScaleOutRedisOutageFailsClosedAndRecovers(t *testing.T) {
 
 	outage := func(what string) (mintedDuring string) {
 		t.Helper()
+		var access string
 		for _, r := range c.replicas() {
 			start := time.Now()
 			st, body, err := c.clientCredentials(r)
-			mustTokens(t, what+": client_credentials on "+r.name, st, body, err)
+			access, _ = mustTokens(t, what+": client_credentials on "+r.name, st, body, err)
 			t.Logf("%s: client_credentials on %s answered 200 in %s", what, r.name, time.Since(start).Round(time.Millisecond))
 			if st, body := c.call(t, r, "GET", "/readyz", nil, nil); st != 503 {
 				t.Errorf("%s: /readyz on %s = %d %s, want 503", what, r.name, st, body)
@@ -412,6 +414,11 @@ func TestScaleOutRedisOutageFailsClosedAndRecovers(t *testing.T) {
 		wantOAuthError(t, what+": a fresh code on A", 503, "temporarily_unavailable", st, body, err)
 		st, body, err = c.refresh(c.b, rtPresented)
 		wantOAuthError(t, what+": refresh on B", 503, "temporarily_unavailable", st, body, err)
+		// The revocation state is unknown: never reported active.
+		st, body, err = c.introspect(c.a, access, false)
+		wantOAuthError(t, what+": introspection on A", 503, "temporarily_unavailable", st, body, err)
+		st, body, err = c.do(c.b, "POST", "/revoke", url.Values{"token": {access}}, basic("webapp", c.webSecret))
+		wantOAuthError(t, what+": revocation on B", 503, "temporarily_unavailable", st, body, err)
 		// Logging in needs no store: the code is sealed, not stored.
 		return c.mustAuthorize(t, c.b, "dave")
 	}
