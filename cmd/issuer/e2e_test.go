@@ -7,7 +7,6 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"html"
 	"io"
 	"net/http"
@@ -24,6 +23,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/sealedtoken/issuer/internal/browsertest"
 )
 
 // secrets records every secret, password, code and token the test hands
@@ -560,77 +561,6 @@ func TestDevPrintedCodeCurls(t *testing.T) {
 	assertNoLeak(t, d, d.secret, d.password, d.verifier, code, access, jsonField(t, string(tok), "refresh_token"))
 }
 
-const chromiumPath = "/usr/bin/chromium"
-
-// newBrowser launches headless Chromium (flags as in internal/login's
-// browser test) with a fresh profile, bounded by ctx; it skips the test
-// when Chromium is missing, unless CI=true.
-func newBrowser(t *testing.T, ctx context.Context) context.Context {
-	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s missing under CI: %v", chromiumPath, err)
-		}
-		t.Skip("install chromium: apt-get install -y chromium")
-	}
-	profile := t.TempDir()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("no-default-browser-check", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		// The dev server's certificate is self-signed.
-		chromedp.Flag("ignore-certificate-errors", true),
-		chromedp.UserDataDir(profile),
-	)
-	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() {
-		cancelBrowser()
-		cancelAlloc()
-	})
-	if err := chromedp.Do(bctx); err != nil { // starts the browser and opens its tab
-		t.Fatalf("start chromium: %v", err)
-	}
-	return bctx
-}
-
-// browserStep runs actions under a per-step timeout.
-func browserStep(t *testing.T, tab context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(tab, 15*time.Second)
-	defer cancel()
-	if err := chromedp.Do(ctx, actions...); err != nil {
-		t.Fatalf("%s: %v (%s)", what, err, browserWhere(tab))
-	}
-}
-
-// browserGet runs one action that returns a value, under a per-step timeout.
-func browserGet[T any](t *testing.T, tab context.Context, what string, a chromedp.Action[T]) T {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(tab, 15*time.Second)
-	defer cancel()
-	v, err := chromedp.Run(ctx, a)
-	if err != nil {
-		t.Fatalf("%s: %v (%s)", what, err, browserWhere(tab))
-	}
-	return v
-}
-
-func browserWhere(tab context.Context) string {
-	ctx, cancel := context.WithTimeout(tab, 2*time.Second)
-	defer cancel()
-	loc, _ := chromedp.Run(ctx, chromedp.Location())
-	body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
-	return fmt.Sprintf("at %s: %q", loc, body)
-}
-
 // TestDevServerBrowserLogin walks the dev server's login page in headless
 // Chromium against the real binary (SPEC §5: the page is tested in a real
 // browser): open the /authorize URL the banner prints, sign in as the demo
@@ -643,41 +573,41 @@ func TestDevServerBrowserLogin(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	bctx := newBrowser(t, ctx)
+	bctx := browsertest.New(t, ctx)
 	d := startDev(t, filepath.Join(t.TempDir(), "data"))
 	s := &secrets{values: map[string]string{}}
 	s.add("demo client secret", d.secret)
 	s.add("demo user password", d.password)
 
-	browserStep(t, bctx, "open the login page",
+	browsertest.Step(t, bctx, "open the login page",
 		chromedp.Navigate(d.browserURL),
 		chromedp.WaitVisible(chromedp.CSS("#username")),
 	)
-	if title := browserGet(t, bctx, "read the title", chromedp.Title()); !strings.HasPrefix(title, "Sign in") {
+	if title := browsertest.Get(t, bctx, "read the title", chromedp.Title()); !strings.HasPrefix(title, "Sign in") {
 		t.Errorf("login page title %q", title)
 	}
-	browserStep(t, bctx, "sign in",
+	browsertest.Step(t, bctx, "sign in",
 		chromedp.SendKeys(chromedp.CSS("#username"), "alice"),
 		chromedp.SendKeys(chromedp.CSS("#password"), d.password),
 		chromedp.Click(chromedp.CSS("#sign-in")),
 		chromedp.WaitVisible(chromedp.CSS("#allow")),
 	)
-	scopes := browserGet(t, bctx, "read the scopes", chromedp.Text(chromedp.CSS("fieldset")))
-	client := browserGet(t, bctx, "read the client", chromedp.Text(chromedp.CSS("#client")))
+	scopes := browsertest.Get(t, bctx, "read the scopes", chromedp.Text(chromedp.CSS("fieldset")))
+	client := browsertest.Get(t, bctx, "read the client", chromedp.Text(chromedp.CSS("#client")))
 	if !strings.Contains(scopes, "read") || !strings.Contains(scopes, "write") || client != "demo" {
 		t.Errorf("consent page: client %q, scopes %q", client, scopes)
 	}
-	if page := browserGet(t, bctx, "read the consent page", chromedp.OuterHTML(chromedp.CSS("html"))); strings.Contains(page, d.password) {
+	if page := browsertest.Get(t, bctx, "read the consent page", chromedp.OuterHTML(chromedp.CSS("html"))); strings.Contains(page, d.password) {
 		t.Fatal("the consent page carries the password")
 	}
-	browserStep(t, bctx, "allow", chromedp.Click(chromedp.CSS("#allow")), chromedp.WaitVisible(chromedp.CSS("#code")))
-	loc := browserGet(t, bctx, "read the location", chromedp.Location())
+	browsertest.Step(t, bctx, "allow", chromedp.Click(chromedp.CSS("#allow")), chromedp.WaitVisible(chromedp.CSS("#code")))
+	loc := browsertest.Get(t, bctx, "read the location", chromedp.Location())
 	u, err := url.Parse(loc)
 	if err != nil || u.Scheme+"://"+u.Host+u.Path != d.issuer+"/demo/callback" {
 		t.Fatalf("landed on %q, want %s/demo/callback", loc, d.issuer)
 	}
-	code := strings.TrimSpace(browserGet(t, bctx, "read the code", chromedp.Text(chromedp.CSS("#code"))))
-	state := browserGet(t, bctx, "read the state", chromedp.Text(chromedp.CSS("#state")))
+	code := strings.TrimSpace(browsertest.Get(t, bctx, "read the code", chromedp.Text(chromedp.CSS("#code"))))
+	state := browsertest.Get(t, bctx, "read the state", chromedp.Text(chromedp.CSS("#state")))
 	if code == "" || code != u.Query().Get("code") || state != "xyz" {
 		t.Fatalf("callback page: code %q (URL has %q), state %q", code, u.Query().Get("code"), state)
 	}

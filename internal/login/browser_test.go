@@ -8,13 +8,11 @@ package login_test
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -22,10 +20,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/sealedtoken/issuer/internal/browsertest"
 	"github.com/sealedtoken/issuer/pkg/endpoint"
 )
-
-const chromiumPath = "/usr/bin/chromium"
 
 // handle adapts an endpoint call to net/http.
 func handle(fn func(ctx context.Context, r *endpoint.Request) *endpoint.Response) http.HandlerFunc {
@@ -82,74 +79,6 @@ func browserServer(t *testing.T) (*fixture, string, string, *atomic.Int32) {
 	return f, issuer.URL, callback, &hits
 }
 
-// newBrowser launches headless Chromium with a fresh profile and returns
-// a browser context bounded by ctx.
-func newBrowser(t *testing.T, ctx context.Context) context.Context {
-	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s missing under CI: %v", chromiumPath, err)
-		}
-		t.Skip("install chromium: apt-get install -y chromium")
-	}
-	profile := t.TempDir() // removed after the browser has exited (cleanups run last-in first-out)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("no-default-browser-check", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("ignore-certificate-errors", true),
-		chromedp.UserDataDir(profile),
-	)
-	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() {
-		cancelBrowser()
-		cancelAlloc()
-	})
-	if err := chromedp.Do(bctx); err != nil { // starts the browser
-		t.Fatalf("start chromium: %v", err)
-	}
-	return bctx
-}
-
-// do runs actions in tab under a per-step timeout.
-func do(t *testing.T, tab context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(tab, 15*time.Second)
-	defer cancel()
-	if err := chromedp.Do(ctx, actions...); err != nil {
-		t.Fatalf("%s: %v (%s)", what, err, where(tab))
-	}
-}
-
-// get runs one action that returns a value, under a per-step timeout.
-func get[T any](t *testing.T, tab context.Context, what string, a chromedp.Action[T]) T {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(tab, 15*time.Second)
-	defer cancel()
-	v, err := chromedp.Run(ctx, a)
-	if err != nil {
-		t.Fatalf("%s: %v (%s)", what, err, where(tab))
-	}
-	return v
-}
-
-// where describes the tab's page for a failure message.
-func where(tab context.Context) string {
-	ctx, cancel := context.WithTimeout(tab, 2*time.Second)
-	defer cancel()
-	loc, _ := chromedp.Run(ctx, chromedp.Location())
-	body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
-	return fmt.Sprintf("at %s: %q", loc, body)
-}
-
 func TestBrowserAuthorizationCodeFlow(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a browser")
@@ -157,7 +86,7 @@ func TestBrowserAuthorizationCodeFlow(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	f, base, callback, hits := browserServer(t)
-	bctx := newBrowser(t, ctx)
+	bctx := browsertest.New(t, ctx)
 
 	// signIn opens the authorization URL in a new tab and submits the
 	// login form.
@@ -171,18 +100,18 @@ func TestBrowserAuthorizationCodeFlow(t *testing.T) {
 		if err := chromedp.Do(tab); err != nil {
 			t.Fatalf("open a tab: %v", err)
 		}
-		do(t, tab, "open the login page",
+		browsertest.Step(t, tab, "open the login page",
 			chromedp.Navigate(base+"/authorize?"+q.Encode()),
 			chromedp.WaitVisible(chromedp.CSS("#username")),
 		)
-		title := get(t, tab, "read the title", chromedp.Title())
+		title := browsertest.Get(t, tab, "read the title", chromedp.Title())
 		// The inline style applies: the CSP admits it by its hash.
-		radius := get(t, tab, "read the style", chromedp.Evaluate[string](
+		radius := browsertest.Get(t, tab, "read the style", chromedp.Evaluate[string](
 			`getComputedStyle(document.querySelector("main")).borderTopLeftRadius`))
 		if !strings.HasPrefix(title, "Sign in") || radius != "12px" {
 			t.Errorf("login page title %q, main border radius %q (style blocked?)", title, radius)
 		}
-		do(t, tab, "sign in",
+		browsertest.Step(t, tab, "sign in",
 			chromedp.SendKeys(chromedp.CSS("#username"), user),
 			chromedp.SendKeys(chromedp.CSS("#password"), password),
 			chromedp.Click(chromedp.CSS("#sign-in")),
@@ -192,8 +121,8 @@ func TestBrowserAuthorizationCodeFlow(t *testing.T) {
 	// landed waits for the callback and returns its query.
 	landed := func(t *testing.T, tab context.Context) url.Values {
 		t.Helper()
-		do(t, tab, "reach the callback", chromedp.WaitVisible(chromedp.CSS("#done")))
-		loc := get(t, tab, "read the location", chromedp.Location())
+		browsertest.Step(t, tab, "reach the callback", chromedp.WaitVisible(chromedp.CSS("#done")))
+		loc := browsertest.Get(t, tab, "read the location", chromedp.Location())
 		u, err := url.Parse(loc)
 		if err != nil {
 			t.Fatal(err)
@@ -207,11 +136,11 @@ func TestBrowserAuthorizationCodeFlow(t *testing.T) {
 	t.Run("login, consent, code, token", func(t *testing.T) {
 		q := codeQuery("webapp", callback, "profile read write", "browser-state-1")
 		tab := signIn(t, q, "alice", fxAlicePassword)
-		do(t, tab, "see the consent page", chromedp.WaitVisible(chromedp.CSS("#allow")))
-		scopes := get(t, tab, "read the scopes", chromedp.Text(chromedp.CSS("fieldset")))
-		client := get(t, tab, "read the client", chromedp.Text(chromedp.CSS("#client")))
-		host := get(t, tab, "read the redirect host", chromedp.Text(chromedp.CSS("#redirect-host")))
-		html := get(t, tab, "read the page", chromedp.OuterHTML(chromedp.CSS("html")))
+		browsertest.Step(t, tab, "see the consent page", chromedp.WaitVisible(chromedp.CSS("#allow")))
+		scopes := browsertest.Get(t, tab, "read the scopes", chromedp.Text(chromedp.CSS("fieldset")))
+		client := browsertest.Get(t, tab, "read the client", chromedp.Text(chromedp.CSS("#client")))
+		host := browsertest.Get(t, tab, "read the redirect host", chromedp.Text(chromedp.CSS("#redirect-host")))
+		html := browsertest.Get(t, tab, "read the page", chromedp.OuterHTML(chromedp.CSS("html")))
 		for _, sc := range []string{"profile", "read", "write"} {
 			if !strings.Contains(scopes, sc) {
 				t.Errorf("consent page lists %q, missing %q", scopes, sc)
@@ -223,7 +152,7 @@ func TestBrowserAuthorizationCodeFlow(t *testing.T) {
 		if strings.Contains(html, fxAlicePassword) {
 			t.Error("the consent page carries the password")
 		}
-		do(t, tab, "uncheck write and allow",
+		browsertest.Step(t, tab, "uncheck write and allow",
 			chromedp.Click(chromedp.CSS(`input[value="write"]`)),
 			chromedp.Click(chromedp.CSS("#allow")),
 		)
@@ -253,7 +182,7 @@ func TestBrowserAuthorizationCodeFlow(t *testing.T) {
 	t.Run("deny redirects access_denied", func(t *testing.T) {
 		q := codeQuery("webapp", callback, "read", "browser-state-3")
 		tab := signIn(t, q, "alice", fxAlicePassword)
-		do(t, tab, "deny", chromedp.WaitVisible(chromedp.CSS("#deny")), chromedp.Click(chromedp.CSS("#deny")))
+		browsertest.Step(t, tab, "deny", chromedp.WaitVisible(chromedp.CSS("#deny")), chromedp.Click(chromedp.CSS("#deny")))
 		got := landed(t, tab)
 		if got.Get("error") != "access_denied" || got.Get("code") != "" || got.Get("state") != "browser-state-3" {
 			t.Fatalf("callback query %v", got)
@@ -265,11 +194,11 @@ func TestBrowserAuthorizationCodeFlow(t *testing.T) {
 		const wrong = "not-the-password-77"
 		q := codeQuery("webapp", callback, "", "browser-state-4")
 		tab := signIn(t, q, "alice", wrong)
-		do(t, tab, "see the error", chromedp.WaitVisible(chromedp.CSS("#login-error")))
-		msg := get(t, tab, "read the error", chromedp.Text(chromedp.CSS("#login-error")))
-		loc := get(t, tab, "read the location", chromedp.Location())
-		html := get(t, tab, "read the page", chromedp.OuterHTML(chromedp.CSS("html")))
-		username := get(t, tab, "read the username", chromedp.Value(chromedp.CSS("#username")))
+		browsertest.Step(t, tab, "see the error", chromedp.WaitVisible(chromedp.CSS("#login-error")))
+		msg := browsertest.Get(t, tab, "read the error", chromedp.Text(chromedp.CSS("#login-error")))
+		loc := browsertest.Get(t, tab, "read the location", chromedp.Location())
+		html := browsertest.Get(t, tab, "read the page", chromedp.OuterHTML(chromedp.CSS("html")))
+		username := browsertest.Get(t, tab, "read the username", chromedp.Value(chromedp.CSS("#username")))
 		if !strings.Contains(msg, "Wrong username or password") {
 			t.Errorf("error message %q", msg)
 		}
