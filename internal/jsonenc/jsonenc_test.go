@@ -26,6 +26,7 @@ func TestAppendString(t *testing.T) {
 		{"quote and backslash", `a"b\c`, `"a\"b\\c"`},
 		{"quote after eight plain bytes", `abcdefgh"`, `"abcdefgh\""`},
 		{"control characters", "a\nb\tc\x01\r", `"a\nb\tc\u0001\r"`},
+		{"backspace and form feed", "\b\f", `"\b\f"`},
 		{"html characters kept", "<a>&", `"<a>&"`},
 		{"unicode kept", "grüße", `"grüße"`},
 		{"invalid utf-8 replaced", "a\xffb", `"a\ufffdb"`},
