@@ -1,7 +1,9 @@
 package server_test
 
 import (
+	"bufio"
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
 	"io"
@@ -11,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,9 +25,35 @@ import (
 	"github.com/sealedtoken/issuer/pkg/secret"
 )
 
-// devApp builds an App from a dev configuration in a temp dir, listening
-// on a free port, with store st ("" = memory), and runs it.
-func devApp(t *testing.T, st string) (base string, client *http.Client, app *server.App, log *syncBuf) {
+// devRun is an App built from a dev configuration and running.
+type devRun struct {
+	base   string // the issuer URL
+	addr   string // host:port it listens on
+	pool   *x509.CertPool
+	client *http.Client
+	app    *server.App
+	log    *syncBuf
+
+	stopOnce sync.Once
+	cancel   context.CancelFunc
+	ran      chan error
+	runErr   error
+}
+
+// stop cancels Run's context and returns what Run returned; later calls
+// return the same.
+func (d *devRun) stop() error {
+	d.stopOnce.Do(func() {
+		d.cancel()
+		d.runErr = <-d.ran
+	})
+	return d.runErr
+}
+
+// startDevApp builds an App from a dev configuration in a temp dir,
+// listening on a free port, with store st ("" = memory), and runs it
+// until the test ends or stop is called.
+func startDevApp(t *testing.T, st string) *devRun {
 	t.Helper()
 	dir := t.TempDir()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -46,28 +75,35 @@ func devApp(t *testing.T, st string) (base string, client *http.Client, app *ser
 	if _, err := devtls.Ensure(cfg.TLS.CertFile, cfg.TLS.KeyFile, devtls.DefaultHosts, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	log = &syncBuf{}
-	app, err = server.Build(context.Background(), cfg, server.Options{Log: zerolog.New(log), StoreWait: 300 * time.Millisecond})
+	d := &devRun{base: cfg.Issuer, addr: ln.Addr().String(), log: &syncBuf{}, ran: make(chan error, 1)}
+	d.app, err = server.Build(context.Background(), cfg, server.Options{Log: zerolog.New(d.log), StoreWait: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ran := make(chan error, 1)
-	go func() { ran <- app.Run(ctx, ln, 5*time.Second) }()
+	var ctx context.Context
+	ctx, d.cancel = context.WithCancel(context.Background())
+	go func() { d.ran <- d.app.Run(ctx, ln, 5*time.Second) }()
 	t.Cleanup(func() {
-		cancel()
-		if err := <-ran; err != nil {
+		if err := d.stop(); err != nil {
 			t.Errorf("Run: %v", err)
 		}
-		_ = app.Close()
+		_ = d.app.Close()
 	})
 	pem, err := os.ReadFile(cfg.TLS.CertFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pem)
-	return cfg.Issuer, httpsClient(pool, 0), app, log
+	d.pool = x509.NewCertPool()
+	d.pool.AppendCertsFromPEM(pem)
+	d.client = httpsClient(d.pool, 0)
+	return d
+}
+
+// devApp is startDevApp for tests that need only the usual handles.
+func devApp(t *testing.T, st string) (base string, client *http.Client, app *server.App, log *syncBuf) {
+	t.Helper()
+	d := startDevApp(t, st)
+	return d.base, d.client, d.app, d.log
 }
 
 func post(t *testing.T, c *http.Client, u string, form url.Values, basic bool) (int, string) {
@@ -171,4 +207,60 @@ func between(s, start, end string) string {
 		return s[:j]
 	}
 	return ""
+}
+
+// TestRunShutdownUnusedConnections: Run's graceful shutdown (SIGTERM in
+// cmd/issuer) ends as soon as the in-flight request is answered, however
+// many connections sit open without a request: a bare TCP connection (a
+// TLS handshake not started), a completed TLS handshake with no request
+// (a load balancer's spare connection), a stalled handshake, an idle
+// keep-alive connection. Before the fix they held it for
+// limits.read_timeout (10 s), past the 5 s grace, and Run failed.
+func TestRunShutdownUnusedConnections(t *testing.T) {
+	d := startDevApp(t, "")
+	unused := openUnused(t, d.addr, "demo", d.pool)
+
+	conn, err := tls.Dial("tcp", d.addr, &tls.Config{RootCAs: d.pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	head, body := tokenRequestHead(d.addr, "demo", false)
+	if _, err := io.WriteString(conn, head+body[:5]); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+
+	stopped := make(chan error, 1)
+	go func() { stopped <- d.stop() }()
+	time.Sleep(300 * time.Millisecond)
+	select {
+	case err := <-stopped:
+		t.Fatalf("Run returned %v with a request in flight", err)
+	default:
+	}
+	if _, err := io.WriteString(conn, body[5:]); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("the in-flight request got no response: %v", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "access_token") {
+		t.Fatalf("in-flight request: %d %s", resp.StatusCode, b)
+	}
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(shutdownBound):
+		t.Fatalf("Run still draining %v after the last request was answered (limits.read_timeout %v)", shutdownBound, d.app.Config.Limits.ReadTimeout)
+	}
+	checkClosedByServer(t, unused)
+	if got, _ := d.log.snapshot(); !strings.Contains(got, `"message":"stopped"`) {
+		t.Errorf("no stop line in the log:\n%s", got)
+	}
 }

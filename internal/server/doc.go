@@ -14,7 +14,9 @@
 //     JSON body; the stack goes to the log only.
 //   - [Server] is a fasthttp.Server with TLS 1.2+ only, request size and
 //     time limits, keep-alive, and graceful shutdown that lets in-flight
-//     requests finish.
+//     requests finish and closes at once the connections that never sent
+//     a request (a load balancer's spare, a stalled TLS handshake), which
+//     fasthttp alone would wait on for limits.read_timeout.
 //   - [App] builds everything from a *config.Config ([Build]): key rings
 //     (one per audience plus the internal ring), the store (memory or
 //     Redis), clients and users, the endpoint server, and runs the key

@@ -69,11 +69,13 @@ func TLSConfig(cert tls.Certificate) *tls.Config {
 }
 
 // Server is the fasthttp server of the issuer: a handler served under
-// Limits, over TLS when configured, with graceful shutdown.
+// Limits, over TLS when configured, with graceful shutdown. A Server
+// serves once: after Shutdown it refuses every connection.
 type Server struct {
-	fs  *fasthttp.Server
-	tls *tls.Config
-	log zerolog.Logger
+	fs    *fasthttp.Server
+	tls   *tls.Config
+	log   zerolog.Logger
+	conns *connTracker
 }
 
 // NewServer returns a Server running handler. tlsConf nil serves plain
@@ -81,22 +83,24 @@ type Server struct {
 // require X-Forwarded-Proto: https from a trusted proxy).
 func NewServer(handler fasthttp.RequestHandler, l Limits, tlsConf *tls.Config, log zerolog.Logger) *Server {
 	l = l.withDefaults()
-	s := &Server{tls: tlsConf, log: log}
+	s := &Server{tls: tlsConf, log: log, conns: newConnTracker()}
 	s.fs = &fasthttp.Server{
-		Handler:                       handler,
-		ErrorHandler:                  s.parseError,
-		Name:                          "issuer",
-		Concurrency:                   l.Concurrency,
-		ReadTimeout:                   l.ReadTimeout,
-		WriteTimeout:                  l.WriteTimeout,
-		IdleTimeout:                   l.IdleTimeout,
-		MaxConnsPerIP:                 l.MaxConnsPerIP,
-		MaxRequestBodySize:            l.MaxBodyBytes,
-		DisablePreParseMultipartForm:  true,
-		NoDefaultContentType:          true,
-		SecureErrorLogMessage:         true,
-		CloseOnShutdown:               true,
-		TCPKeepalive:                  true,
+		Handler:                      handler,
+		ErrorHandler:                 s.parseError,
+		Name:                         "issuer",
+		Concurrency:                  l.Concurrency,
+		ReadTimeout:                  l.ReadTimeout,
+		WriteTimeout:                 l.WriteTimeout,
+		IdleTimeout:                  l.IdleTimeout,
+		MaxConnsPerIP:                l.MaxConnsPerIP,
+		MaxRequestBodySize:           l.MaxBodyBytes,
+		DisablePreParseMultipartForm: true,
+		NoDefaultContentType:         true,
+		SecureErrorLogMessage:        true,
+		CloseOnShutdown:              true,
+		// TCP keep-alive probes are enabled by Serve's listener wrapper
+		// (see conns.go); fasthttp's TCPKeepalive cannot reach the TCP
+		// connection through it.
 		Logger:                        fasthttpLogger{log},
 		ReadBufferSize:                8 << 10,
 		DisableHeaderNamesNormalizing: false,
@@ -107,16 +111,24 @@ func NewServer(handler fasthttp.RequestHandler, l Limits, tlsConf *tls.Config, l
 // Serve accepts connections on ln until Shutdown, wrapping them in TLS if
 // the Server has a TLS configuration. It returns nil after Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
+	var conf *tls.Config
 	if s.tls != nil {
-		ln = tls.NewListener(ln, s.tls.Clone())
+		conf = s.tls.Clone()
 	}
-	return s.fs.Serve(ln)
+	return s.fs.Serve(&trackingListener{Listener: ln, t: s.conns, conf: conf})
 }
 
-// Shutdown stops accepting connections, closes idle ones, and waits until
-// every in-flight request has been answered or ctx ends; keep-alive
-// connections are closed after their current response.
+// Shutdown stops accepting connections and waits until every in-flight
+// request has been answered or ctx ends. A request is in flight from its
+// first byte: connections that have sent none (a bare TCP connection, a
+// TLS handshake done or midway, a load balancer's spare) are closed at
+// once without an answer, idle keep-alive connections too, and busy ones
+// after their current response, which carries Connection: close. It
+// returns ctx's error if requests were still running when ctx ended.
 func (s *Server) Shutdown(ctx context.Context) error {
+	if n := s.conns.drain(); n > 0 {
+		s.log.Debug().Int("connections", n).Msg("shutdown: closed connections that had sent no request")
+	}
 	return s.fs.ShutdownWithContext(ctx)
 }
 
