@@ -27,9 +27,15 @@
 // may report full a little before it holds that many: filling one with
 // random ids, the first refusal came at 98% of the bound. An entry costs
 // about 115 bytes with a 22-character id, so the default bounds the store
-// near 500 MB with all four tables full, which needs sustained load far
-// beyond one replica's: 16,000 code redemptions a second for a whole
-// minute fill the code table.
+// near 500 MB with all four tables full. An entry stays until the exp its
+// writer gave, which for pkg/endpoint is the token's or code's expiry plus
+// the leeway: redeemed codes stay up to the code lifetime plus leeway (90 s
+// with cmd/issuer's defaults), so about 11,000 code redemptions a second,
+// sustained, fill the default code table; a refresh family stays the
+// refresh lifetime plus leeway after its latest rotation, so the family
+// table must hold every family refreshed within that period. Size the
+// bound with WithMaxEntries; Len and MaxEntries tell how full the tables
+// are.
 //
 // When a table is full, the entries nearest to expiry that have expired are
 // removed first. A live entry is never evicted: each one is a promise the

@@ -91,3 +91,14 @@ func ExampleWithMaxEntries() {
 	// true true
 	// true
 }
+
+// Len and MaxEntries tell how full each table is, for a metrics gauge.
+func ExampleStore_MaxEntries() {
+	s, _ := memory.New(memory.WithMaxEntries(1000))
+	defer s.Close()
+	_ = s.RedeemCode(context.Background(), "code-1", time.Now().Add(time.Minute))
+	codes, families, tokens, leases := s.Len()
+	fmt.Printf("codes %d/%d, families %d, tokens %d, leases %d\n", codes, s.MaxEntries(), families, tokens, leases)
+	// Output:
+	// codes 1/1000, families 0, tokens 0, leases 0
+}

@@ -210,6 +210,10 @@ func (s *Store) Len() (codes, families, tokens, leases int) {
 	return n[0], n[1], n[2], n[3]
 }
 
+// MaxEntries returns the bound on each table's entries (WithMaxEntries).
+// It is meant for metrics: with Len it tells how full each table is.
+func (s *Store) MaxEntries() int { return s.max }
+
 func (s *Store) nowNano() int64 { return s.now().UnixNano() }
 
 func (s *Store) shard(key string) *shard {

@@ -102,6 +102,9 @@ func TestShardBounds(t *testing.T) {
 			if sum != tc.max {
 				t.Errorf("shard bounds add up to %d, want %d", sum, tc.max)
 			}
+			if got := s.MaxEntries(); got != tc.max {
+				t.Errorf("MaxEntries() = %d, want %d", got, tc.max)
+			}
 		})
 	}
 }
