@@ -135,6 +135,10 @@ type Limits struct {
 	// HashConcurrency caps concurrent slow-hash (bcrypt, argon2id)
 	// verifications; 0 means the number of usable CPUs (GOMAXPROCS).
 	HashConcurrency int `yaml:"hash_concurrency"`
+	// MemoryStoreEntries bounds each table of the memory store
+	// (memory.WithMaxEntries); unused with Redis. See the key's
+	// documentation for sizing.
+	MemoryStoreEntries int `yaml:"memory_store_entries"`
 }
 
 // RateLimit throttles failed client authentications and logins (SPEC §6):

@@ -176,6 +176,8 @@ func TestParseValues(t *testing.T) {
 		{"size as integer", appendYAML("limits: {max_body_bytes: 4096}\n"), func(c *Config) any { return c.Limits.MaxBodyBytes }, ByteSize(4096)},
 		{"size in bytes", appendYAML("limits: {max_body_bytes: 2048B}\n"), func(c *Config) any { return c.Limits.MaxBodyBytes }, ByteSize(2048)},
 		{"hex integer", appendYAML("limits: {max_conns_per_ip: 0x10}\n"), func(c *Config) any { return c.Limits.MaxConnsPerIP }, 16},
+		{"memory store entries", appendYAML("limits: {memory_store_entries: 5000000}\n"), func(c *Config) any { return c.Limits.MemoryStoreEntries }, 5_000_000},
+		{"memory store entries default", nil, func(c *Config) any { return c.Limits.MemoryStoreEntries }, 1_000_000},
 		{"bare address is a host prefix", appendYAML("trusted_proxies: [10.1.2.3, \"::1\"]\n"), func(c *Config) any { return c.TrustedProxies },
 			[]netip.Prefix{netip.MustParsePrefix("10.1.2.3/32"), netip.MustParsePrefix("::1/128")}},
 		{"numeric user id is a string", func(s string) string { return strings.Replace(s, "id: u-1,", "id: 1001,", 1) }, func(c *Config) any { return c.Users[0].ID }, "1001"},

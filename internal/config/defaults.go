@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/sealedtoken/issuer/pkg/secret"
+	"github.com/sealedtoken/issuer/pkg/store/memory"
 )
 
 // Defaults. They are applied to keys that are absent from the file (or
@@ -35,6 +36,8 @@ const (
 	DefaultLogFormat       = "auto"
 	DefaultMaxConnsPerIP   = 0 // no cap
 	DefaultHashConcurrency = 0 // GOMAXPROCS
+	// DefaultMemoryStoreEntries is the memory store's own default bound.
+	DefaultMemoryStoreEntries = memory.DefaultMaxEntries
 )
 
 // Default returns a Config holding every default and nothing else: no
@@ -58,12 +61,13 @@ func Default() *Config {
 		},
 		Store: DefaultStore,
 		Limits: Limits{
-			MaxBodyBytes:    DefaultMaxBodyBytes,
-			ReadTimeout:     DefaultReadTimeout,
-			WriteTimeout:    DefaultWriteTimeout,
-			IdleTimeout:     DefaultIdleTimeout,
-			MaxConnsPerIP:   DefaultMaxConnsPerIP,
-			HashConcurrency: DefaultHashConcurrency,
+			MaxBodyBytes:       DefaultMaxBodyBytes,
+			ReadTimeout:        DefaultReadTimeout,
+			WriteTimeout:       DefaultWriteTimeout,
+			IdleTimeout:        DefaultIdleTimeout,
+			MaxConnsPerIP:      DefaultMaxConnsPerIP,
+			HashConcurrency:    DefaultHashConcurrency,
+			MemoryStoreEntries: DefaultMemoryStoreEntries,
 		},
 		RateLimit: RateLimit{
 			Failures:   DefaultRateFailures,

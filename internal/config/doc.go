@@ -104,7 +104,11 @@
 //	    How long a key seals before the next one takes over. At least 1m.
 //	keys.propagation: duration, default 1h
 //	    How long a new key is published (pending) before it seals, so
-//	    resource servers learn it first. Less than rotate_every.
+//	    resource servers and the other replicas learn it first. At least
+//	    2s and less than rotate_every. Replicas reload the rings every
+//	    propagation/10 (between 1s and 1m), so propagation must exceed
+//	    that plus the clock skew between them, and every resource server's
+//	    own delay in learning a new key (docs/SCALING.md).
 //	keys.kek_env: env var name, optional
 //	    Name of the environment variable holding the key-encryption key
 //	    that wraps the ring files. Unset: ring files are stored unwrapped
@@ -179,6 +183,26 @@
 //	limits.hash_concurrency: int, default 0 (GOMAXPROCS)
 //	    Concurrent bcrypt/argon2id verifications; the rest wait (SPEC
 //	    §6).
+//	limits.memory_store_entries: int, default 1000000
+//	    With store: memory, the most entries each of its tables may hold;
+//	    1000 to 1000000000. A write that needs room in a table full of
+//	    live entries fails and its request is answered 503
+//	    temporarily_unavailable: entries are never evicted early. The
+//	    tables fill independently, so size for the largest. Redeemed codes
+//	    are kept until the code's expiry plus leeway: about peak code
+//	    exchanges/s × (code_ttl + leeway) entries (with the defaults, 1m
+//	    + 30s, 11,000 exchanges/s sustained fill the default bound).
+//	    Refresh families take one entry each from their first refresh (or
+//	    revocation) until refresh_ttl + leeway after their latest: the
+//	    sessions that refreshed within that period, at most refreshes/s ×
+//	    (refresh_ttl + leeway) (with refresh_ttl 720h the default bound is
+//	    a million sessions active in 30 days). Revoked access tokens are
+//	    kept until the token's expiry plus leeway: about revocations/s ×
+//	    (access_ttl + leeway). A table may refuse writes from about 98% of
+//	    the bound (it is enforced per shard): leave headroom. An entry
+//	    costs about 115 bytes, so a full table takes about 115 bytes ×
+//	    this value. issuer_memory_store_entries{table} in /metrics shows
+//	    how full each table is. Unused with Redis.
 //	rate_limit: mapping
 //	    Throttling of failed client authentications and logins, per client
 //	    id, user name and address (SPEC §6): answered 429 with

@@ -203,10 +203,13 @@ func (v *validator) keys(k *Keys) {
 		v.errf("keys.alg", "unknown algorithm %q (want A256KW or dir)", k.Alg)
 	}
 	switch {
-	case k.RotateEvery < time.Minute:
-		v.errf("keys.rotate_every", "must be at least 1m, got %s", fmtDuration(k.RotateEvery))
+	case k.RotateEvery < MinRotateEvery:
+		v.errf("keys.rotate_every", "must be at least %s, got %s", fmtDuration(MinRotateEvery), fmtDuration(k.RotateEvery))
 	case k.Propagation <= 0:
 		v.errf("keys.propagation", "must be positive, got %s", fmtDuration(k.Propagation))
+	case k.Propagation < MinPropagation:
+		v.errf("keys.propagation", "must be at least %s: replicas reload the key rings every propagation/10 (at least 1s apart) and must all hold a new key before it seals, got %s",
+			fmtDuration(MinPropagation), fmtDuration(k.Propagation))
 	case k.Propagation >= k.RotateEvery:
 		v.errf("keys.propagation", "must be less than keys.rotate_every (%s), got %s", fmtDuration(k.RotateEvery), fmtDuration(k.Propagation))
 	}
@@ -214,6 +217,18 @@ func (v *validator) keys(k *Keys) {
 		v.errf("keys.kek_env", "%q is not an environment variable name ([A-Za-z_][A-Za-z0-9_]*)", k.KEKEnv)
 	}
 }
+
+// Key rotation bounds. A replica that does not rotate reloads the rings
+// every propagation/10, clamped to between 1 s and 1 min
+// (server.TickInterval), and a new key must be on every replica before it
+// starts sealing, propagation after it was written: so propagation must
+// exceed that interval plus the clocks' skew. MinPropagation, twice the
+// shortest interval, leaves each replica two reloads; docs/SCALING.md gives
+// the full rule, resource servers included.
+const (
+	MinRotateEvery = time.Minute
+	MinPropagation = 2 * time.Second
+)
 
 func validEnvName(s string) bool {
 	for i := 0; i < len(s); i++ {
@@ -382,6 +397,11 @@ func validToken(s string) bool {
 const (
 	minBodyBytes = 1 << 10
 	maxBodyBytes = 16 << 20
+	// The memory store's bound: below a thousand entries a burst of a few
+	// hundred sign-ins would fill it; above a billion (over 100 GB a
+	// table) the number is a typo rather than a plan.
+	minMemoryStoreEntries = 1_000
+	maxMemoryStoreEntries = 1_000_000_000
 )
 
 func (v *validator) limits(l *Limits) {
@@ -401,6 +421,9 @@ func (v *validator) limits(l *Limits) {
 	}
 	if l.HashConcurrency < 0 || l.HashConcurrency > 4096 {
 		v.errf("limits.hash_concurrency", "must be between 0 (one per CPU) and 4096, got %d", l.HashConcurrency)
+	}
+	if l.MemoryStoreEntries < minMemoryStoreEntries || l.MemoryStoreEntries > maxMemoryStoreEntries {
+		v.errf("limits.memory_store_entries", "must be between %d and %d, got %d", minMemoryStoreEntries, maxMemoryStoreEntries, l.MemoryStoreEntries)
 	}
 }
 
