@@ -136,13 +136,19 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (_ *App, err erro
 		return nil, err
 	}
 
+	var mem *memory.Store
 	switch {
 	case cfg.Store.IsMemory():
-		ms, err := memory.New(memory.WithClock(o.Now))
-		if err != nil {
-			return nil, err
+		// limits.memory_store_entries is validated (at least 1000); a zero
+		// from a Config that skipped validation keeps the store's default.
+		var bound memory.Option
+		if n := cfg.Limits.MemoryStoreEntries; n > 0 {
+			bound = memory.WithMaxEntries(n)
 		}
-		a.Store, a.closer = ms, ms.Close
+		if mem, err = memory.New(memory.WithClock(o.Now), bound); err != nil {
+			return nil, fmt.Errorf("server: store: %w", err)
+		}
+		a.Store, a.closer = mem, mem.Close
 	default:
 		rc, err := connectRedis(ctx, string(cfg.Store), o.StoreWait, 2*time.Second, a.log)
 		if err != nil {
@@ -197,6 +203,9 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (_ *App, err erro
 	}
 	a.Metrics = NewMetrics(o.Now())
 	a.Metrics.WatchKeys(a.Keys.List, o.Now)
+	if mem != nil {
+		a.Metrics.WatchMemoryStore(mem)
+	}
 
 	deps := OwnerDeps{Config: cfg, Endpoint: a.Endpoint, Users: users, Limiter: limiter, Key: key, Metrics: a.Metrics, Log: o.Log, Now: o.Now}
 	ownerFor := o.Owner

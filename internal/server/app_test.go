@@ -6,12 +6,14 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +25,8 @@ import (
 	"github.com/sealedtoken/issuer/internal/devtls"
 	"github.com/sealedtoken/issuer/internal/server"
 	"github.com/sealedtoken/issuer/pkg/secret"
+	"github.com/sealedtoken/issuer/pkg/store"
+	"github.com/sealedtoken/issuer/pkg/store/memory"
 )
 
 // devRun is an App built from a dev configuration and running.
@@ -50,21 +54,15 @@ func (d *devRun) stop() error {
 	return d.runErr
 }
 
-// startDevApp builds an App from a dev configuration in a temp dir,
-// listening on a free port, with store st ("" = memory), and runs it
-// until the test ends or stop is called.
-func startDevApp(t *testing.T, st string) *devRun {
+// devConfig is a validated dev configuration in a temp dir, listening on
+// listen, with store st ("" = memory), its TLS certificate created.
+func devConfig(t *testing.T, listen, st string) *config.Config {
 	t.Helper()
-	dir := t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := map[string]string{config.EnvListen: ln.Addr().String()}
+	env := map[string]string{config.EnvListen: listen}
 	if st != "" {
 		env[config.EnvStore] = st
 	}
-	cfg, err := config.Dev(dir, config.WithEnv(func(k string) string { return env[k] }))
+	cfg, err := config.Dev(t.TempDir(), config.WithEnv(func(k string) string { return env[k] }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,6 +73,19 @@ func startDevApp(t *testing.T, st string) *devRun {
 	if _, err := devtls.Ensure(cfg.TLS.CertFile, cfg.TLS.KeyFile, devtls.DefaultHosts, time.Now()); err != nil {
 		t.Fatal(err)
 	}
+	return cfg
+}
+
+// startDevApp builds an App from a dev configuration in a temp dir,
+// listening on a free port, with store st ("" = memory), and runs it
+// until the test ends or stop is called.
+func startDevApp(t *testing.T, st string) *devRun {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := devConfig(t, ln.Addr().String(), st)
 	d := &devRun{base: cfg.Issuer, addr: ln.Addr().String(), log: &syncBuf{}, ran: make(chan error, 1)}
 	d.app, err = server.Build(context.Background(), cfg, server.Options{Log: zerolog.New(d.log), StoreWait: 300 * time.Millisecond})
 	if err != nil {
@@ -262,5 +273,72 @@ func TestRunShutdownUnusedConnections(t *testing.T) {
 	checkClosedByServer(t, unused)
 	if got, _ := d.log.snapshot(); !strings.Contains(got, `"message":"stopped"`) {
 		t.Errorf("no stop line in the log:\n%s", got)
+	}
+}
+
+// TestMemoryStoreEntries: limits.memory_store_entries bounds the memory
+// store's tables (a redeemed-code table at its bound refuses the next code
+// with ErrFull, answered 503), and /metrics shows the entries and the
+// bound.
+func TestMemoryStoreEntries(t *testing.T) {
+	const bound = 1000 // the least the configuration accepts
+	cfg := devConfig(t, "127.0.0.1:8443", "") // Build does not listen
+	cfg.Limits.MemoryStoreEntries = bound
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	app, err := server.Build(context.Background(), cfg, server.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	exp := time.Now().Add(time.Minute)
+	for i := range bound {
+		if err := app.Store.RedeemCode(context.Background(), "code-"+strconv.Itoa(i), exp); err != nil {
+			t.Fatalf("code %d of %d: %v", i+1, bound, err)
+		}
+	}
+	if err := app.Store.RedeemCode(context.Background(), "one-too-many", exp); !errors.Is(err, memory.ErrFull) || !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("code %d with limits.memory_store_entries %d: %v, want memory.ErrFull (503)", bound+1, bound, err)
+	}
+	text := string(app.Metrics.Registry.AppendText(nil))
+	for _, want := range []string{
+		`issuer_memory_store_entries{table="codes"} 1000`,
+		`issuer_memory_store_entries{table="refresh_families"} 0`,
+		`issuer_memory_store_entries{table="revoked_tokens"} 0`,
+		"issuer_memory_store_max_entries 1000",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
+
+// TestTickIntervalWithinPropagation: for every propagation the
+// configuration accepts (config.MinPropagation and up), replicas reload
+// the rings at least twice within it, so a new key reaches them before
+// it seals.
+func TestTickIntervalWithinPropagation(t *testing.T) {
+	tests := []struct {
+		name        string
+		propagation time.Duration
+		want        time.Duration
+	}{
+		{name: "the minimum", propagation: config.MinPropagation, want: time.Second},
+		{name: "the scale-out test's 3s", propagation: 3 * time.Second, want: time.Second},
+		{name: "a tenth of 30s", propagation: 30 * time.Second, want: 3 * time.Second},
+		{name: "the default 1h, capped at 1m", propagation: config.DefaultPropagation, want: time.Minute},
+		{name: "a day, capped at 1m", propagation: 24 * time.Hour, want: time.Minute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := server.TickInterval(tt.propagation)
+			if got != tt.want {
+				t.Errorf("TickInterval(%v) = %v, want %v", tt.propagation, got, tt.want)
+			}
+			if 2*got > tt.propagation {
+				t.Errorf("TickInterval(%v) = %v: fewer than two reloads within the propagation time", tt.propagation, got)
+			}
+		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/sealedtoken/issuer/internal/metrics"
 	"github.com/sealedtoken/issuer/pkg/endpoint"
 	"github.com/sealedtoken/issuer/pkg/keys"
+	"github.com/sealedtoken/issuer/pkg/store/memory"
 )
 
 // Metrics are the issuer's Prometheus metrics (SPEC §5 "/metrics"):
@@ -20,6 +21,8 @@ import (
 //	issuer_key_ring_active_key_age_seconds{ring}          gauge
 //	issuer_key_ring_last_rotation_timestamp_seconds{ring} gauge (creation time of the newest key)
 //	issuer_key_ring_keys{ring,state}                      gauge
+//	issuer_memory_store_entries{table}                    gauge (store: memory only; codes, refresh_families, revoked_tokens, leases)
+//	issuer_memory_store_max_entries                       gauge (store: memory only; the bound on each table)
 //	go_goroutines, go_memstats_heap_alloc_bytes, ...      runtime basics
 //
 // Label values come from fixed sets: grant_type is one of the grant types
@@ -103,6 +106,24 @@ func (m *Metrics) WatchKeys(list func() []*keys.Set, now func() time.Time) {
 				emit(float64(c), s.Name(), keys.State(st).String())
 			}
 		}
+	})
+}
+
+// WatchMemoryStore registers the memory store's gauges, read from s at
+// scrape time: the entries of each table (expired ones not yet swept
+// included) and the bound on each, limits.memory_store_entries. A write
+// that needs room in a table at its bound is answered 503, so alert well
+// before a table's entries reach it.
+func (m *Metrics) WatchMemoryStore(s *memory.Store) {
+	m.Registry.GaugeFunc("issuer_memory_store_entries", "Entries in each table of the memory store, expired ones not yet swept included.", []string{"table"}, func(emit metrics.Emit) {
+		codes, families, tokens, leases := s.Len()
+		emit(float64(codes), "codes")
+		emit(float64(families), "refresh_families")
+		emit(float64(tokens), "revoked_tokens")
+		emit(float64(leases), "leases")
+	})
+	m.Registry.GaugeFunc("issuer_memory_store_max_entries", "The bound on each table of the memory store (limits.memory_store_entries); a write that needs room in a full table is answered 503.", nil, func(emit metrics.Emit) {
+		emit(float64(s.MaxEntries()))
 	})
 }
 
