@@ -282,7 +282,8 @@ func TestRunShutdownUnusedConnections(t *testing.T) {
 // bound.
 func TestMemoryStoreEntries(t *testing.T) {
 	const bound = 1000 // the least the configuration accepts
-	cfg := devConfig(t, "127.0.0.1:8443", "") // Build does not listen
+	// Build does not listen, so any address will do.
+	cfg := devConfig(t, "127.0.0.1:8443", "")
 	cfg.Limits.MemoryStoreEntries = bound
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
