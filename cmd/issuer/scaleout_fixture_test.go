@@ -378,9 +378,9 @@ var jweInLog = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]*\.[A-Za-
 func (c *scaleCluster) stop(t *testing.T) {
 	t.Helper()
 	// Close the client's keep-alive connections first, as a load balancer
-	// drains a replica: a connection that never sent a request (Go's
-	// transport dials spares under concurrency) would hold the graceful
-	// shutdown for limits.read_timeout.
+	// drains a replica. (Connections that never sent a request, which Go's
+	// transport dials as spares under concurrency, no longer hold up the
+	// graceful shutdown: internal/server closes them at once.)
 	c.client.CloseIdleConnections()
 	for _, r := range c.replicas() {
 		_ = r.cmd.Process.Signal(os.Interrupt)
