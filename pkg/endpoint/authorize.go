@@ -190,7 +190,7 @@ func (s *Server) validateAuthorize(ctx context.Context, r *Request, res *Result)
 		}
 		raw = string(r.Body)
 	}
-	p, problem, tainted := authorizeParams(raw)
+	p, problem, tainted := parseParams(raw)
 	if problem != nil && tainted.all {
 		return nil, problem, nil
 	}
@@ -409,72 +409,4 @@ func validS256Challenge(ch string) bool {
 	var sum [32]byte
 	n, err := base64.RawURLEncoding.Strict().Decode(sum[:], []byte(ch))
 	return err == nil && n == 32
-}
-
-// taint records the parameters an authorization request sent more than
-// once or with malformed percent-encoding.
-type taint struct {
-	names []string
-	all   bool // the request could not be decoded at all
-}
-
-func (t taint) has(name string) bool { return t.all || slices.Contains(t.names, name) }
-
-// authorizeParams decodes the parameters of an authorization request like
-// ParseParams (RFC 6749 §3.1: empty = omitted, unknown kept), but does not
-// stop at a repeated or malformed parameter: whether that invalid_request
-// may be redirected depends on the client_id and redirect_uri, which are
-// still read when they are themselves sound (RFC 6749 §4.1.2.1). It returns
-// the first value of every parameter that decoded, the first problem, and
-// which parameters are tainted by it.
-func authorizeParams(s string) (Params, *Error, taint) {
-	var (
-		p       Params
-		problem *Error
-		t       taint
-	)
-	if s == "" {
-		return p, nil, t
-	}
-	n := strings.Count(s, "&") + 1
-	if n > maxParams {
-		t.all = true
-		return p, Errorf(InvalidRequest, "too many parameters (at most %d)", maxParams), t
-	}
-	p.list = make([]param, 0, n)
-	note := func(name string, e *Error) {
-		if problem == nil {
-			problem = e
-		}
-		if name != "" && !slices.Contains(t.names, name) {
-			t.names = append(t.names, name)
-		}
-	}
-	for s != "" {
-		var pair string
-		pair, s, _ = strings.Cut(s, "&")
-		if pair == "" {
-			continue
-		}
-		rawName, rawValue, _ := strings.Cut(pair, "=")
-		name, ok := unescape(rawName)
-		if !ok {
-			note("", NewError(InvalidRequest, "malformed percent-encoding in a parameter name"))
-			continue
-		}
-		value, ok := unescape(rawValue)
-		if !ok {
-			note(name, Errorf(InvalidRequest, "malformed percent-encoding in parameter %q", safeName(name)))
-			continue
-		}
-		if name == "" || value == "" {
-			continue // RFC 6749 §3.1: sent without a value = omitted
-		}
-		if p.Has(name) {
-			note(name, Errorf(InvalidRequest, "parameter %q repeated (RFC 6749 §3.1)", safeName(name)))
-			continue
-		}
-		p.list = append(p.list, param{name, value})
-	}
-	return p, problem, t
 }

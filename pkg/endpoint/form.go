@@ -1,6 +1,7 @@
 package endpoint
 
 import (
+	"slices"
 	"strings"
 )
 
@@ -23,15 +24,52 @@ type Params struct {
 // invalid_request *Error naming the parameter that is repeated or badly
 // encoded.
 func ParseParams(s string) (Params, *Error) {
-	var p Params
+	p, e, _ := parseParams(s)
+	if e != nil {
+		return Params{}, e
+	}
+	return p, nil
+}
+
+// taint records the parameters a request sent more than once or with
+// malformed percent-encoding.
+type taint struct {
+	names []string
+	all   bool // the request could not be decoded at all
+}
+
+func (t taint) has(name string) bool { return t.all || slices.Contains(t.names, name) }
+
+// parseParams decodes parameters like ParseParams (RFC 6749 §3.1: empty =
+// omitted, unknown kept) but does not stop at a repeated or malformed
+// parameter: the authorization endpoint must still read client_id and
+// redirect_uri, when they are themselves sound, to decide whether that
+// invalid_request may be redirected (RFC 6749 §4.1.2.1). It returns the
+// first value of every parameter that decoded, the first problem, and which
+// parameters the problems taint.
+func parseParams(s string) (Params, *Error, taint) {
+	var (
+		p       Params
+		problem *Error
+		t       taint
+	)
 	if s == "" {
-		return p, nil
+		return p, nil, t
 	}
 	n := strings.Count(s, "&") + 1
 	if n > maxParams {
-		return p, Errorf(InvalidRequest, "too many parameters (at most %d)", maxParams)
+		t.all = true
+		return p, Errorf(InvalidRequest, "too many parameters (at most %d)", maxParams), t
 	}
 	p.list = make([]param, 0, n)
+	note := func(name string, e *Error) {
+		if problem == nil {
+			problem = e
+		}
+		if name != "" && !slices.Contains(t.names, name) {
+			t.names = append(t.names, name)
+		}
+	}
 	for s != "" {
 		var pair string
 		pair, s, _ = strings.Cut(s, "&")
@@ -41,23 +79,24 @@ func ParseParams(s string) (Params, *Error) {
 		rawName, rawValue, _ := strings.Cut(pair, "=")
 		name, ok := unescape(rawName)
 		if !ok {
-			return Params{}, NewError(InvalidRequest, "malformed percent-encoding in a parameter name")
+			note("", NewError(InvalidRequest, "malformed percent-encoding in a parameter name"))
+			continue
 		}
 		value, ok := unescape(rawValue)
 		if !ok {
-			return Params{}, Errorf(InvalidRequest, "malformed percent-encoding in parameter %q", safeName(name))
+			note(name, Errorf(InvalidRequest, "malformed percent-encoding in parameter %q", safeName(name)))
+			continue
 		}
 		if name == "" || value == "" {
 			continue // RFC 6749 §3.1: sent without a value = omitted
 		}
-		for _, q := range p.list {
-			if q.name == name {
-				return Params{}, Errorf(InvalidRequest, "parameter %q repeated", safeName(name))
-			}
+		if p.Has(name) {
+			note(name, Errorf(InvalidRequest, "parameter %q repeated (RFC 6749 §3.1)", safeName(name)))
+			continue
 		}
 		p.list = append(p.list, param{name, value})
 	}
-	return p, nil
+	return p, problem, t
 }
 
 // Get returns the value of parameter name, or "" if it was omitted.
