@@ -9,8 +9,8 @@ LDFLAGS   := -X github.com/sealedtoken/issuer/internal/cli.version=$(VERSION)
 .PHONY: run test unit race fuzz fuzz-long bench lint build clean
 
 ## run: the dev server on embedded defaults (TLS, key rings and a demo client created on the fly)
-run:
-	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/issuer serve
+run: build
+	./$(BIN) serve
 
 ## test: everything — lint, unit + conformance + interop + browser + end-to-end under the race detector, brief fuzzing
 test: lint race fuzz

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -366,6 +367,41 @@ func writeDevConfig(path string, cfg *config.Config) error {
 	return os.Rename(tmp, path)
 }
 
+// selfCommand is the shell command by which a user in the current
+// directory runs this binary:
+// "issuer" when that name on PATH is this executable, else its path,
+// relative to the working directory when it lies below it (make run starts
+// ./bin/issuer), else absolute. Under "go run" the executable is a
+// temporary file, so it falls back to "go run ./cmd/issuer".
+func selfCommand() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return "issuer"
+	}
+	if onPath, err := exec.LookPath("issuer"); err == nil {
+		if a, b := realPath(onPath), realPath(exe); a != "" && a == b {
+			return "issuer"
+		}
+	}
+	if strings.Contains(exe, string(filepath.Separator)+"go-build") {
+		return "go run ./cmd/issuer"
+	}
+	if wd, err := os.Getwd(); err == nil {
+		if rel, err := filepath.Rel(wd, exe); err == nil && !strings.HasPrefix(rel, "..") {
+			return shellQuote("." + string(filepath.Separator) + rel)
+		}
+	}
+	return shellQuote(exe)
+}
+
+func realPath(p string) string {
+	r, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return ""
+	}
+	return r
+}
+
 // printBanner prints how to use the dev server. It is the only place the
 // demo secret and the demo password are ever written.
 func printBanner(w io.Writer, cfg *config.Config, dir, devCfg string, d *devSecrets) {
@@ -387,7 +423,7 @@ Get a token:
 
 Inspect a token:
 
-  issuer token inspect --config %s TOKEN
+  %s token inspect --config %s TOKEN
 
 Authorization code flow in a browser: open this URL (the certificate is
 self-signed), sign in as %s with the password above, allow the request,
@@ -409,7 +445,7 @@ gets no consent page and uses PKCE; the code arrives in the Location header:
 `, iss, dir, cert, devtls.Fingerprint(pem), devCfg,
 		config.DemoUsername, d.password,
 		shellQuote(cert), d.secret, iss,
-		shellQuote(devCfg),
+		selfCommand(), shellQuote(devCfg),
 		config.DemoUsername,
 		iss,
 		fmtTTL(cfg.Tokens.CodeTTL),
