@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -237,10 +236,7 @@ func TestRunShutdownUnusedConnections(t *testing.T) {
 	}
 	defer conn.Close()
 	head, body := tokenRequestHead(d.addr, "demo", false)
-	if _, err := io.WriteString(conn, head+body[:5]); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(100 * time.Millisecond)
+	beginSlowRequest(t, conn, head, body)
 
 	stopped := make(chan error, 1)
 	go func() { stopped <- d.stop() }()
@@ -250,18 +246,7 @@ func TestRunShutdownUnusedConnections(t *testing.T) {
 		t.Fatalf("Run returned %v with a request in flight", err)
 	default:
 	}
-	if _, err := io.WriteString(conn, body[5:]); err != nil {
-		t.Fatal(err)
-	}
-	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatalf("the in-flight request got no response: %v", err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 || !strings.Contains(string(b), "access_token") {
-		t.Fatalf("in-flight request: %d %s", resp.StatusCode, b)
-	}
+	finishSlowRequest(t, conn, body)
 	select {
 	case err := <-stopped:
 		if err != nil {

@@ -48,6 +48,36 @@ func tokenRequestHead(host, client string, forwarded bool) (head, body string) {
 	return head + "\r\n", body
 }
 
+// beginSlowRequest writes a token request's head and the first five bytes
+// of its body to conn, then waits until the server is reading the rest: a
+// request in flight for the shutdown tests.
+func beginSlowRequest(t *testing.T, conn net.Conn, head, body string) {
+	t.Helper()
+	if _, err := io.WriteString(conn, head+body[:5]); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // the server is now reading the body
+}
+
+// finishSlowRequest sends the rest of the body begun by beginSlowRequest
+// and requires the answer to be a token response.
+func finishSlowRequest(t *testing.T, conn net.Conn, body string) *http.Response {
+	t.Helper()
+	if _, err := io.WriteString(conn, body[5:]); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("the in-flight request got no response: %v", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "access_token") {
+		t.Fatalf("in-flight request: %d %s", resp.StatusCode, b)
+	}
+	return resp
+}
+
 // stallConn lets its first Write through and blocks every later one until
 // release is closed: a TLS client on it sends its ClientHello, reads the
 // server's flight and then stalls before its Finished, so the server is
@@ -220,10 +250,7 @@ func TestShutdownUnusedConnections(t *testing.T) {
 				inflight = tls.Client(inflight, &tls.Config{RootCAs: pool, ServerName: "localhost"})
 			}
 			head, body := tokenRequestHead(addr, testClientID, !tt.tls)
-			if _, err := io.WriteString(inflight, head+body[:5]); err != nil {
-				t.Fatal(err)
-			}
-			time.Sleep(100 * time.Millisecond) // the server is reading the body
+			beginSlowRequest(t, inflight, head, body)
 
 			start := time.Now()
 			shut := make(chan error, 1)
@@ -238,17 +265,8 @@ func TestShutdownUnusedConnections(t *testing.T) {
 				t.Fatalf("Shutdown returned %v with a request in flight", err)
 			default:
 			}
-			if _, err := io.WriteString(inflight, body[5:]); err != nil {
-				t.Fatal(err)
-			}
-			_ = inflight.SetReadDeadline(time.Now().Add(5 * time.Second))
-			resp, err := http.ReadResponse(bufio.NewReader(inflight), nil)
-			if err != nil {
-				t.Fatalf("the in-flight request got no response: %v", err)
-			}
-			b, _ := io.ReadAll(resp.Body)
-			if resp.StatusCode != 200 || !strings.Contains(string(b), "access_token") || !resp.Close {
-				t.Fatalf("in-flight request: %d close=%v %s", resp.StatusCode, resp.Close, b)
+			if resp := finishSlowRequest(t, inflight, body); !resp.Close {
+				t.Fatal("the in-flight request's response does not close its connection during shutdown")
 			}
 			select {
 			case err := <-shut:

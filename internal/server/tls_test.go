@@ -142,14 +142,8 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	body := "grant_type=client_credentials"
-	_, err = io.WriteString(conn, "POST /token HTTP/1.1\r\nHost: "+addr+"\r\nContent-Type: application/x-www-form-urlencoded\r\n"+
-		"Authorization: Basic "+base64.StdEncoding.EncodeToString([]byte(testClientID+":"+testSecret))+"\r\n"+
-		"Content-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body[:5])
-	if err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(100 * time.Millisecond) // the server is now reading the body
+	head, body := tokenRequestHead(addr, testClientID, false)
+	beginSlowRequest(t, conn, head, body)
 	shut := make(chan error, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -160,18 +154,7 @@ func TestGracefulShutdown(t *testing.T) {
 	if _, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 		t.Error("the listener still accepts connections during shutdown")
 	}
-	if _, err := io.WriteString(conn, body[5:]); err != nil {
-		t.Fatal(err)
-	}
-	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatalf("in-flight request got no response: %v", err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 || !strings.Contains(string(b), "access_token") {
-		t.Fatalf("in-flight request: %d %s", resp.StatusCode, b)
-	}
+	finishSlowRequest(t, conn, body)
 	if err := <-shut; err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
