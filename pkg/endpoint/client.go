@@ -160,7 +160,7 @@ const (
 // or (public clients) client_id alone. Failed attempts are counted per
 // client id and per address; past the limit the client is answered 429 with
 // Retry-After before any hash is computed (SPEC §6).
-func (s *Server) authenticateClient(ctx context.Context, r *Request, p *Params) (*Client, AuthMethod, *Error) {
+func (s *Server) authenticateClient(ctx context.Context, r *Request, p *Params, now time.Time) (*Client, AuthMethod, *Error) {
 	var id, sec string
 	method := AuthNone
 	if authz := r.Header.Get("Authorization"); authz != "" {
@@ -186,7 +186,6 @@ func (s *Server) authenticateClient(ctx context.Context, r *Request, p *Params) 
 		return nil, "", NewError(InvalidClient, "client authentication failed: no client identified")
 	}
 
-	now := s.now()
 	idKey, addrKey := "client:"+id, ""
 	var addrBuf [64]byte
 	if r.RemoteAddr.IsValid() {

@@ -120,24 +120,31 @@ func inactive() *Response { return jsonResponse(200, []byte(inactiveBody)) }
 // endpoints share with the token endpoint: TLS and no fragment (RFC 6749
 // §3.1), POST only, a form body, and client authentication (RFC 6749 §2.3).
 func (s *Server) companionRequest(ctx context.Context, r *Request, name, section string) (*Client, Params, *Error) {
-	if e := s.checkTransport(r); e != nil {
-		return nil, Params{}, e
-	}
-	if r.Method != "POST" {
-		return nil, Params{}, methodNotAllowed("POST", "the "+name+" endpoint accepts POST only ("+section+")")
-	}
-	if e := checkFormContentType(r); e != nil {
-		return nil, Params{}, e
-	}
-	p, e := ParseParams(string(r.Body))
+	p, e := s.formRequest(r, name, section)
 	if e != nil {
 		return nil, Params{}, e
 	}
-	client, _, e := s.authenticateClient(ctx, r, &p)
+	client, _, e := s.authenticateClient(ctx, r, &p, s.now())
 	if e != nil {
 		return nil, Params{}, e
 	}
 	return client, p, nil
+}
+
+// formRequest applies the rules every form-posting endpoint shares: TLS and
+// no fragment (RFC 6749 §3.1), POST only, an
+// application/x-www-form-urlencoded body (RFC 6749 §3.2), and decodes it.
+func (s *Server) formRequest(r *Request, name, section string) (Params, *Error) {
+	if e := s.checkTransport(r); e != nil {
+		return Params{}, e
+	}
+	if r.Method != "POST" {
+		return Params{}, methodNotAllowed("POST", "the "+name+" endpoint accepts POST only ("+section+")")
+	}
+	if e := checkFormContentType(r); e != nil {
+		return Params{}, e
+	}
+	return ParseParams(string(r.Body))
 }
 
 // lookupToken opens raw as an access token of one of the audiences or as a

@@ -106,16 +106,7 @@ func (s *Server) Token(ctx context.Context, r *Request) (*Response, Result) {
 
 // tokenRequest parses, authenticates and validates a token request.
 func (s *Server) tokenRequest(ctx context.Context, r *Request, res *Result) (*TokenRequest, *Error) {
-	if e := s.checkTransport(r); e != nil {
-		return nil, e
-	}
-	if r.Method != "POST" {
-		return nil, methodNotAllowed("POST", "the token endpoint accepts POST only (RFC 6749 §3.2)")
-	}
-	if e := checkFormContentType(r); e != nil {
-		return nil, e
-	}
-	p, e := ParseParams(string(r.Body))
+	p, e := s.formRequest(r, "token", "RFC 6749 §3.2")
 	if e != nil {
 		return nil, e
 	}
@@ -124,7 +115,8 @@ func (s *Server) tokenRequest(ctx context.Context, r *Request, res *Result) (*To
 	if grant == "" {
 		return nil, NewError(InvalidRequest, "missing grant_type")
 	}
-	client, method, e := s.authenticateClient(ctx, r, &p)
+	now := s.now() // one clock reading for the whole request
+	client, method, e := s.authenticateClient(ctx, r, &p, now)
 	if e != nil {
 		return nil, e
 	}
@@ -132,7 +124,7 @@ func (s *Server) tokenRequest(ctx context.Context, r *Request, res *Result) (*To
 	tr := &TokenRequest{
 		GrantType: grant, Client: client, AuthMethod: method,
 		Params: p, Credentials: r.Credentials, requestedScope: p.Get("scope"),
-		now: s.now(),
+		now: now,
 	}
 	switch grant {
 	case GrantClientCredentials:
