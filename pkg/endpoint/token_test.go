@@ -18,6 +18,7 @@ import (
 	"github.com/sealedtoken/issuer/pkg/crypttoken"
 	"github.com/sealedtoken/issuer/pkg/endpoint"
 	"github.com/sealedtoken/issuer/pkg/keys"
+	"github.com/sealedtoken/issuer/pkg/secret"
 )
 
 func TestTokenHooks(t *testing.T) {
@@ -369,4 +370,33 @@ func FuzzToken(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestTokenVerifierBusyIs503: when every slow-hash slot is taken and none
+// frees up within the verifier's MaxWait, the token endpoint answers 503
+// temporarily_unavailable with Retry-After (SPEC §6: wrong secrets must not
+// queue work without bound), and the client is not counted as failing.
+func TestTokenVerifierBusyIs503(t *testing.T) {
+	v := secret.NewVerifier(secret.VerifierConfig{MaxConcurrent: 1, MaxWait: 20 * time.Millisecond})
+	f := newFixture(t, endpoint.WithVerifier(v))
+
+	// Hold the only slot with a slow, uncacheable check: a wrong secret
+	// against a cost-12 bcrypt hash (about 250 ms; far longer under -race).
+	holder := mustHash(t, "$2a$12$XEHwXgWgtdcxmQq/Vj6/q.6cLxFFXwcFie867.jIMLwsXNF7/mD8.")
+	held := make(chan struct{})
+	go func() {
+		defer close(held)
+		_, _ = v.Verify(context.Background(), holder, "wrong")
+	}()
+	time.Sleep(50 * time.Millisecond) // the holder has the slot
+
+	resp := f.token(ccBody, basic("slow", slowSecret))
+	require.Equal(t, 503, resp.Status, "body %s", resp.Body)
+	require.Equal(t, endpoint.TemporarilyUnavailable, errCode(t, resp))
+	require.NotEmpty(t, resp.Header.Get("Retry-After"))
+	<-held
+
+	// Busy is not a failed authentication: the same request now succeeds.
+	resp = f.token(ccBody, basic("slow", slowSecret))
+	require.Equal(t, 200, resp.Status, "body %s", resp.Body)
 }
