@@ -9,10 +9,11 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/sealedtoken/issuer/bench/internal/loadkit"
 )
 
 // result is one measured run.
@@ -26,36 +27,19 @@ type result struct {
 	ranOut   bool          // the codes ran out before the duration
 }
 
-// processCPU returns this process's user plus system CPU time.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// client is a keep-alive TLS client of addr with up to conns connections.
-func (e *env) client(addr string, conns int) *fasthttp.HostClient {
-	return &fasthttp.HostClient{
-		Addr: addr, IsTLS: true, TLSConfig: e.tlsClient.Clone(), MaxConns: conns,
-		ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, MaxIdleConnDuration: time.Minute,
-	}
-}
-
 // drive exchanges codes at is from conns goroutines, each on its own
 // keep-alive connection, until d has passed or the codes run out. Any
 // answer but 200 is an error: each code is fresh and valid, so a refusal
 // means the store or the server misbehaved.
 func (e *env) drive(ctx context.Context, is *issuer, codes []string, conns int, d time.Duration) (result, error) {
-	c := e.client(is.addr, conns)
+	c := loadkit.Client(is.addr, conns, e.tlsClient)
 	defer c.CloseIdleConnections()
 	var next, ok atomic.Int64
 	var firstErr atomic.Value
 	lat := make([][]time.Duration, conns)
 	stop := time.Now().Add(d)
 	var wg sync.WaitGroup
-	start, cpu0 := time.Now(), processCPU()
+	start, cpu0 := time.Now(), loadkit.ProcessCPU()
 	redisCPU := is == e.redis && e.redisProc != nil
 	var rcpu0 time.Duration
 	if redisCPU {
@@ -96,7 +80,7 @@ func (e *env) drive(ctx context.Context, is *issuer, codes []string, conns int, 
 		}()
 	}
 	wg.Wait()
-	elapsed, cpu := time.Since(start), processCPU()-cpu0
+	elapsed, cpu := time.Since(start), loadkit.ProcessCPU()-cpu0
 	if err, _ := firstErr.Load().(error); err != nil {
 		return result{}, fmt.Errorf("%s store: %w", is.name, err)
 	}
@@ -203,7 +187,7 @@ func compare(ctx context.Context, e *env, o options, out io.Writer) error {
 	}
 	mem, red := medianResult(res["memory"]), medianResult(res["redis"])
 	fmt.Fprintf(out, "ratio    redis/memory req/s = %.1f%% (median of per-round ratios); CPU per exchange +%.1f µs in the issuer process",
-		100*median(ratios), red.cpu-mem.cpu)
+		100*loadkit.Median(ratios), red.cpu-mem.cpu)
 	if e.redisProc != nil {
 		fmt.Fprintf(out, ", +%.1f µs in redis-server", red.redisCPU)
 	}
@@ -230,7 +214,7 @@ func medianResult(rs []result) result {
 		for i, r := range rs {
 			v[i] = f(r)
 		}
-		return median(v)
+		return loadkit.Median(v)
 	}
 	var n int64
 	var el time.Duration
@@ -246,16 +230,4 @@ func medianResult(rs []result) result {
 		p50:      time.Duration(pick(func(r result) float64 { return float64(r.p50) })),
 		p99:      time.Duration(pick(func(r result) float64 { return float64(r.p99) })),
 	}
-}
-
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s) == 0 {
-		return 0
-	}
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }

@@ -7,15 +7,15 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/sealedtoken/issuer/bench/internal/loadkit"
 )
 
 // result is one measured run.
@@ -24,25 +24,16 @@ type result struct {
 	cpu float64 // CPU time of the whole process (servers and load generator) per request, in µs
 }
 
-// cpuTime returns the process's user plus system CPU time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // drive sends the token request to addr from conns goroutines, each on its
 // own keep-alive connection, for d. Any answer but 200 is an error.
 func drive(e *env, addr string, conns int, d time.Duration) (result, error) {
-	c := e.client(addr, conns)
+	c := loadkit.Client(addr, conns, e.tlsClient)
 	defer c.CloseIdleConnections()
 	var ok atomic.Int64
 	var firstErr atomic.Value
 	stop := time.Now().Add(d)
 	var wg sync.WaitGroup
-	start, cpu0 := time.Now(), cpuTime()
+	start, cpu0 := time.Now(), loadkit.ProcessCPU()
 	for i := 0; i < conns; i++ {
 		wg.Add(1)
 		go func() {
@@ -64,7 +55,7 @@ func drive(e *env, addr string, conns int, d time.Duration) (result, error) {
 		}()
 	}
 	wg.Wait()
-	elapsed, cpu := time.Since(start), cpuTime()-cpu0
+	elapsed, cpu := time.Since(start), loadkit.ProcessCPU()-cpu0
 	if err, _ := firstErr.Load().(error); err != nil {
 		return result{}, err
 	}
@@ -117,9 +108,9 @@ func compare(e *env, o options, out io.Writer) error {
 	if o.only != "" {
 		return nil
 	}
-	mb, mt := median(base), median(tok)
-	ratio := median(ratios)
-	cb, ct := median(baseCPU), median(tokCPU)
+	mb, mt := loadkit.Median(base), loadkit.Median(tok)
+	ratio := loadkit.Median(ratios)
+	cb, ct := loadkit.Median(baseCPU), loadkit.Median(tokCPU)
 	fmt.Fprintf(out, "median    baseline  %9.0f req/s  %6.1f µs CPU/request\n", mb, cb)
 	fmt.Fprintf(out, "median    token     %9.0f req/s  %6.1f µs CPU/request\n", mt, ct)
 	fmt.Fprintf(out, "ratio     token/baseline req/s = %.1f%% (median of per-round ratios; ratio of medians %.1f%%); target >= 70%%\n", 100*ratio, 100*mt/mb)
@@ -128,18 +119,6 @@ func compare(e *env, o options, out io.Writer) error {
 		return fmt.Errorf("ratio %.1f%% below %.1f%%", 100*ratio, 100*o.minRatio)
 	}
 	return nil
-}
-
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s) == 0 {
-		return 0
-	}
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // memLimit is the RSS growth SPEC §8's memory check allows.
@@ -157,7 +136,7 @@ func memcheck(e *env, o options, out io.Writer) error {
 	time.Sleep(200 * time.Millisecond)
 	rss0, g0 := rss(), runtime.NumGoroutine()
 
-	c := e.client(e.tokenAddr, o.conns)
+	c := loadkit.Client(e.tokenAddr, o.conns, e.tlsClient)
 	var issued atomic.Int64
 	var firstErr atomic.Value
 	deadline := time.Now().Add(o.maxTime)

@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
 
+	"github.com/sealedtoken/issuer/bench/internal/loadkit"
 	"github.com/sealedtoken/issuer/internal/config"
 	"github.com/sealedtoken/issuer/internal/devtls"
 	"github.com/sealedtoken/issuer/internal/server"
@@ -98,7 +99,7 @@ func setup(ctx context.Context) (*env, error) {
 	e.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte("demo:"+sec))
 
 	// One token response fixes the baseline's body size.
-	c := e.client(e.tokenAddr, 1)
+	c := loadkit.Client(e.tokenAddr, 1, e.tlsClient)
 	req, resp := e.tokenRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseResponse(resp)
 	if err := c.DoTimeout(req, resp, 5*time.Second); err != nil {
@@ -148,14 +149,6 @@ func (e *env) tokenRequest() *fasthttp.Request {
 	req.Header.Set("Authorization", e.auth)
 	req.SetBodyString("grant_type=client_credentials&scope=read")
 	return req
-}
-
-// client is a keep-alive TLS client of addr with up to conns connections.
-func (e *env) client(addr string, conns int) *fasthttp.HostClient {
-	return &fasthttp.HostClient{
-		Addr: addr, IsTLS: true, TLSConfig: e.tlsClient.Clone(), MaxConns: conns,
-		ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, MaxIdleConnDuration: time.Minute,
-	}
 }
 
 func (e *env) close() {
