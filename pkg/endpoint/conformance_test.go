@@ -140,6 +140,11 @@ func TestConformance(t *testing.T) {
 			status: 200,
 		},
 		{
+			name:   "RFC 6749 §3.2 a body of more parameters than the server reads is invalid_request",
+			call:   tokenCall(ccBody+manyParams(64), basic("backend", backendSecret)),
+			status: 400, code: endpoint.InvalidRequest,
+		},
+		{
 			name:   "RFC 6749 §3.2 parameters in the query component are not read",
 			call:   tokenCall("", basic("backend", backendSecret), uri("/token?grant_type=client_credentials")),
 			status: 400, code: endpoint.InvalidRequest,
@@ -1087,4 +1092,13 @@ func TestConformance(t *testing.T) {
 			}
 		})
 	}
+}
+
+// manyParams returns n distinct extra form parameters, "&p0=1&p1=1...".
+func manyParams(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "&p%d=1", i)
+	}
+	return b.String()
 }
