@@ -1098,7 +1098,7 @@ func TestConformance(t *testing.T) {
 func manyParams(n int) string {
 	var b strings.Builder
 	for i := range n {
-		fmt.Fprintf(&b, "&p%d=1", i)
+		b.WriteString("&p" + strconv.Itoa(i) + "=1")
 	}
 	return b.String()
 }
