@@ -294,3 +294,34 @@ func TestJWKSMethodsAndMetadata(t *testing.T) {
 		t.Errorf("max-age for 2s = %s", strconv.Itoa(got))
 	}
 }
+
+var sharedJWKS *jwksFixture
+
+// FuzzJWKSIfNoneMatch sends arbitrary If-None-Match values to /jwks.json:
+// never a panic, only 200 or 304, and 304 only for a value that holds the
+// current entity tag or "*".
+func FuzzJWKSIfNoneMatch(f *testing.F) {
+	for _, s := range []string{"", "*", `"abc"`, `W/"abc"`, `"a", "b" ,W/"c"`, `"`, `W/`, ",,,", "\"\x00\""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, inm string) {
+		if sharedJWKS == nil {
+			sharedJWKS = newJWKSFixture(t, keys.ES256)
+		}
+		fx := sharedJWKS
+		resp := fx.get(map[string]string{"If-None-Match": inm})
+		etag := string(resp.Header.Peek("ETag"))
+		switch resp.StatusCode() {
+		case 200:
+			if len(resp.Body()) == 0 {
+				t.Fatal("200 without the JWK Set")
+			}
+		case 304:
+			if !strings.Contains(inm, etag) && !strings.Contains(inm, "*") {
+				t.Fatalf("304 for If-None-Match %q, ETag %s", inm, etag)
+			}
+		default:
+			t.Fatalf("status %d for If-None-Match %q", resp.StatusCode(), inm)
+		}
+	})
+}
