@@ -11,6 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
+
+	"golang.org/x/crypto/cryptobyte"
+	"golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // SigningRing is the name of the issuer's signing ring (SPEC §4, §11): the
@@ -264,13 +267,14 @@ func (k *Key) Sign(signingInput []byte) ([]byte, error) {
 	switch priv := k.signer.(type) {
 	case *ecdsa.PrivateKey:
 		digest := sha256.Sum256(signingInput)
-		r, s, err := ecdsa.Sign(rand.Reader, priv, digest[:])
+		der, err := ecdsa.SignASN1(rand.Reader, priv, digest[:])
 		if err != nil {
 			return nil, fmt.Errorf("keys: signing with key %q: %w", k.ID, err)
 		}
-		sig := make([]byte, 64)
-		r.FillBytes(sig[:32])
-		s.FillBytes(sig[32:])
+		sig, ok := rawECDSA(der, 32)
+		if !ok {
+			return nil, fmt.Errorf("keys: signing with key %q: malformed ECDSA signature", k.ID)
+		}
 		return sig, nil
 	case ed25519.PrivateKey:
 		return ed25519.Sign(priv, signingInput), nil
@@ -283,4 +287,28 @@ func (k *Key) Sign(signingInput []byte) ([]byte, error) {
 		return sig, nil
 	}
 	return nil, fmt.Errorf("%w: key %q (%s)", ErrCannotSign, k.ID, k.Alg)
+}
+
+// rawECDSA turns an ASN.1 DER ECDSA signature, SEQUENCE { r INTEGER, s
+// INTEGER }, into the JWS form of RFC 7518 §3.4: r and s as big-endian
+// octet strings of size octets each, concatenated.
+func rawECDSA(der []byte, size int) ([]byte, bool) {
+	var seq, r, s cryptobyte.String
+	in := cryptobyte.String(der)
+	if !in.ReadASN1(&seq, asn1.SEQUENCE) || !in.Empty() ||
+		!seq.ReadASN1(&r, asn1.INTEGER) || !seq.ReadASN1(&s, asn1.INTEGER) || !seq.Empty() {
+		return nil, false
+	}
+	out := make([]byte, 2*size)
+	for i, v := range []cryptobyte.String{r, s} {
+		// DER integers are minimal and positive: at most one leading zero.
+		for len(v) > 0 && v[0] == 0 {
+			v = v[1:]
+		}
+		if len(v) > size {
+			return nil, false
+		}
+		copy(out[(i+1)*size-len(v):(i+1)*size], v)
+	}
+	return out, true
 }

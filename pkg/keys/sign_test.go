@@ -1,6 +1,7 @@
 package keys
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -19,6 +20,8 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/cryptobyte"
+	"golang.org/x/crypto/cryptobyte/asn1"
 )
 
 var signingAlgs = []Alg{ES256, EdDSA, RS256}
@@ -284,4 +287,38 @@ func TestSetKinds(t *testing.T) {
 	require.False(t, mustSet(t, "r", sym).Signing())
 	empty := mustSet(t, "r")
 	require.False(t, empty.Signing())
+}
+
+// TestRawECDSA: RFC 7518 §3.4 — R and S are each 32 octets, big-endian,
+// left-padded with zeros; DER's sign octet is dropped.
+func TestRawECDSA(t *testing.T) {
+	der := func(r, s []byte) []byte {
+		var b cryptobyte.Builder
+		b.AddASN1(asn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			b.AddASN1BigInt(new(big.Int).SetBytes(r))
+			b.AddASN1BigInt(new(big.Int).SetBytes(s))
+		})
+		return b.BytesOrPanic()
+	}
+	full := bytes.Repeat([]byte{0xff}, 32) // DER adds a 0x00 sign octet
+	short := []byte{0x01, 0x02}            // DER keeps 2 octets
+	tests := []struct {
+		name string
+		in   []byte
+		want []byte
+		ok   bool
+	}{
+		{"RFC 7518 §3.4 high bit set: sign octet dropped", der(full, short), append(append([]byte{}, full...), append(make([]byte, 30), 1, 2)...), true},
+		{"RFC 7518 §3.4 short integers are left-padded", der(short, full), append(append(make([]byte, 30), 1, 2), full...), true},
+		{"an integer longer than 32 octets is refused", der(bytes.Repeat([]byte{1}, 33), short), nil, false},
+		{"trailing data is refused", append(der(short, short), 0), nil, false},
+		{"not DER", []byte{0x30, 0x05, 0x02}, nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := rawECDSA(tt.in, 32)
+			require.Equal(t, tt.ok, ok)
+			require.Equal(t, tt.want, got)
+		})
+	}
 }
