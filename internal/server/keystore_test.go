@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -22,6 +23,7 @@ import (
 	"github.com/sealedtoken/issuer/pkg/crypttoken"
 	"github.com/sealedtoken/issuer/pkg/keys"
 	"github.com/sealedtoken/issuer/pkg/secret"
+	"github.com/sealedtoken/issuer/pkg/store"
 	"github.com/sealedtoken/issuer/pkg/store/redis"
 	"github.com/sealedtoken/issuer/pkg/store/redis/redistest"
 )
@@ -294,5 +296,39 @@ func TestKeyStoreRedisNeedsKEK(t *testing.T) {
 	}
 	if _, err := server.NewKeyRings(cfg, nil); err == nil {
 		t.Fatal("NewKeyRings accepted keys.store redis without a connection")
+	}
+}
+
+// TestKeyStoreRedisUnreachableAtStart: with keys.store: redis a replica
+// that cannot reach Redis has no rings, so Build fails with an error that
+// says so (it does not serve without keys, nor create rings elsewhere).
+func TestKeyStoreRedisUnreachableAtStart(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "redis://" + l.Addr().String() + "/0"
+	_ = l.Close()
+	cfg := devConfig(t, "127.0.0.1:18443", dead)
+	cfg.Keys.Store, cfg.Keys.KEKEnv = config.KeyStoreRedis, "ISSUER_KEK"
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	app, err := server.Build(context.Background(), cfg, server.Options{Log: zerolog.Nop(), StoreWait: 200 * time.Millisecond,
+		Getenv: func(k string) string {
+			if k == "ISSUER_KEK" {
+				return testKEK
+			}
+			return ""
+		}})
+	if err == nil {
+		_ = app.Close()
+		t.Fatal("Build succeeded without the rings")
+	}
+	if !errors.Is(err, store.ErrUnavailable) || !strings.Contains(err.Error(), "key rings") {
+		t.Fatalf("Build: %v", err)
+	}
+	if entries, _ := os.ReadDir(cfg.Keys.Dir); len(entries) > 0 {
+		t.Fatalf("rings written to keys.dir instead")
 	}
 }
