@@ -117,9 +117,10 @@
 //	    §3.1, RFC 7518 §3.3 with 2048-bit RSA keys). Changing it affects
 //	    new keys only: the current key signs until its rotation. The
 //	    signing ring rotates with rotate_every and propagation like the
-//	    others; a public key is published from the moment it is created
-//	    (pending) until the longest-lived thing it may have signed has
-//	    expired.
+//	    others; a public key is published at /jwks.json from the moment it
+//	    is created (pending) until the longest-lived thing it may have
+//	    signed has expired: retires + max(access_ttl, 24h for Status List
+//	    Tokens and key deliveries) + leeway.
 //	keys.rotate_every: duration, default 24h
 //	    How long a key seals before the next one takes over. At least 1m.
 //	keys.propagation: duration, default 1h
