@@ -347,7 +347,12 @@ func TickInterval(propagation time.Duration) time.Duration {
 // their last good sets).
 type connRings struct{ c *redisConn }
 
-var _ keys.Storage = connRings{}
+var (
+	_ keys.Storage  = connRings{}
+	_ keys.Restorer = connRings{}
+)
+
+func (connRings) RestoreLostRings() bool { return true }
 
 func (r connRings) Read(ctx context.Context, name string, since keys.Revision) ([]byte, keys.Revision, error) {
 	s, err := r.c.get()

@@ -172,7 +172,10 @@
 // counter, compare-and-set in one Lua script), since this package imports
 // no Redis client. NewManagerWithStorage builds a Manager on any Storage;
 // a document that fails to parse is refused and the ring keeps its last
-// good set, whatever the storage.
+// good set, whatever the storage. A Storage that may lose a ring while
+// processes hold it (Redis without persistence) is a Restorer: the Manager
+// that Ticks writes a lost ring back from memory, create-only. A directory
+// is not: a vanished ring file is reported, never recreated.
 //
 // # Key-encryption key
 //

@@ -330,6 +330,9 @@ func (m *Manager) List() []*Set {
 // Tick plans every open ring at the Manager's clock (Plan), writes the
 // rings that changed atomically and swaps their new sets in, and returns
 // their names. A ring another process changed is re-read first. A ring
+// the storage lost (Read reports fs.ErrNotExist) is reported, or, if the
+// storage is a Restorer that asks for it (Redis), written back from
+// memory, create-only. A ring
 // that cannot be read or parsed, or whose new version cannot be written
 // (ErrConflict when another process wrote it in between), keeps its set;
 // its error is joined into err and the other rings go on.
@@ -340,9 +343,22 @@ func (m *Manager) Tick(ctx context.Context) (changed []string, err error) {
 	var errs []error
 	for _, name := range m.sortedLocked() {
 		mr := m.rings[name]
+		restored := false
 		if _, err := m.refreshLocked(ctx, name, mr); err != nil {
-			errs = append(errs, err)
-			continue
+			if r, ok := m.st.(Restorer); !ok || !r.RestoreLostRings() || !errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, err)
+				continue
+			}
+			// The ring vanished from storage (a Redis restarted without
+			// persistence, a deleted file) while this process holds it:
+			// write it back, create-only, so that every token it sealed
+			// still opens. If another process created a ring meanwhile,
+			// that one stays and is read at the next Tick.
+			if err := m.restoreLocked(ctx, name, mr); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			restored = true
 		}
 		next, ch, err := Plan(mr.ring.Load(), now, m.policy)
 		if err != nil {
@@ -350,6 +366,9 @@ func (m *Manager) Tick(ctx context.Context) (changed []string, err error) {
 			continue
 		}
 		if !ch {
+			if restored {
+				changed = append(changed, name)
+			}
 			continue
 		}
 		if err := m.storeLocked(ctx, name, mr, next); err != nil {
@@ -359,6 +378,22 @@ func (m *Manager) Tick(ctx context.Context) (changed []string, err error) {
 		changed = append(changed, name)
 	}
 	return changed, errors.Join(errs...)
+}
+
+// restoreLocked writes ring name's current set back to a storage that lost
+// it, create-only.
+func (m *Manager) restoreLocked(ctx context.Context, name string, mr *managed) error {
+	data, err := Marshal(mr.ring.Load(), WithKEK(m.o.kek))
+	if err != nil {
+		return err
+	}
+	defer clear(data)
+	rev, err := m.st.Write(ctx, name, data, "")
+	if err != nil {
+		return fmt.Errorf("keys: restoring ring %q, which storage lost: %w", name, err)
+	}
+	mr.seen, mr.bad = rev, nil
+	return nil
 }
 
 // Rotate forces a rotation (the package function Rotate) of the rings

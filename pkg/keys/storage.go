@@ -54,6 +54,17 @@ type Storage interface {
 	Location(name string) string
 }
 
+// Restorer is a Storage that may lose a ring while processes still hold it
+// — a Redis restarted without persistence — and wants it written back:
+// when RestoreLostRings returns true, a Manager's Tick (the lease holder)
+// writes a ring that Read reports missing back from memory, create-only,
+// so that the tokens its keys sealed keep opening. DirStorage is no
+// Restorer: a ring file that vanishes more likely means a volume that is
+// not mounted, where writing would split the replicas; it is reported.
+type Restorer interface {
+	RestoreLostRings() bool
+}
+
 // Lister is a Storage that can list the rings it holds, which lets
 // Manager.Open with no names open every one of them.
 type Lister interface {

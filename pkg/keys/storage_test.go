@@ -2,6 +2,8 @@ package keys
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"os"
@@ -29,6 +31,14 @@ type memDoc struct {
 	ver  int
 }
 
+// rev is the document's revision: its version and a hash of its content,
+// as the Redis storage makes it, so a ring created anew after a loss does
+// not repeat the revision of the one lost.
+func (d memDoc) rev() Revision {
+	h := sha256.Sum256(d.data)
+	return Revision(strconv.Itoa(d.ver) + "." + hex.EncodeToString(h[:8]))
+}
+
 func newMemStorage() *memStorage { return &memStorage{docs: map[string]memDoc{}} }
 
 func (s *memStorage) Read(ctx context.Context, name string, since Revision) ([]byte, Revision, error) {
@@ -38,7 +48,7 @@ func (s *memStorage) Read(ctx context.Context, name string, since Revision) ([]b
 	if !ok {
 		return nil, "", fmt.Errorf("mem: %q: %w", name, fs.ErrNotExist)
 	}
-	rev := Revision(strconv.Itoa(d.ver))
+	rev := d.rev()
 	if rev == since {
 		return nil, since, nil
 	}
@@ -57,16 +67,19 @@ func (s *memStorage) Write(ctx context.Context, name string, data []byte, prev R
 	switch {
 	case prev == "" && ok:
 		return "", ErrExist
-	case prev != "" && (!ok || strconv.Itoa(d.ver) != string(prev)):
+	case prev != "" && (!ok || d.rev() != prev):
 		return "", ErrConflict
 	}
 	d = memDoc{data: append([]byte(nil), data...), ver: d.ver + 1}
 	s.docs[name] = d
 	s.writes++
-	return Revision(strconv.Itoa(d.ver)), nil
+	return d.rev(), nil
 }
 
 func (s *memStorage) Location(name string) string { return "mem:" + name }
+
+// RestoreLostRings makes the fake a Restorer, as the Redis storage is.
+func (s *memStorage) RestoreLostRings() bool { return true }
 
 // corrupt replaces a document with data, as a hand edit or a broken
 // writer would, bumping its version.
@@ -77,7 +90,10 @@ func (s *memStorage) corrupt(name string, data []byte) {
 	s.docs[name] = memDoc{data: data, ver: d.ver + 1}
 }
 
-var _ Storage = (*memStorage)(nil)
+var (
+	_ Storage  = (*memStorage)(nil)
+	_ Restorer = (*memStorage)(nil)
+)
 
 func TestDirStorage(t *testing.T) {
 	ctx := context.Background()
@@ -215,4 +231,54 @@ func TestManagerCorruptKeepsLastGood(t *testing.T) {
 	require.True(t, rb.Load().equal(good))
 	_, err = a.Tick(ctx)
 	require.NoError(t, err)
+}
+
+// TestManagerRestoresLostRing: a ring that vanished from storage while the
+// lease holder holds it is written back at its next Tick, so tokens sealed
+// with its keys keep opening and followers keep following; one that
+// another process created meanwhile is not overwritten.
+func TestManagerRestoresLostRing(t *testing.T) {
+	ctx := context.Background()
+	st := newMemStorage()
+	clock := newFakeClock(t0)
+	a, err := NewManagerWithStorage(st, testPolicy, WithClock(clock.Now), WithKEK(testKEK))
+	require.NoError(t, err)
+	b, err := NewManagerWithStorage(st, testPolicy, WithClock(clock.Now), WithKEK(testKEK))
+	require.NoError(t, err)
+	_, err = a.Init(ctx, "r")
+	require.NoError(t, err)
+	require.NoError(t, b.Open(ctx, "r"))
+	ra, _ := a.Ring("r")
+	rb, _ := b.Ring("r")
+	held, followed := ra.Load(), rb.Load()
+
+	st.mu.Lock()
+	delete(st.docs, "r")
+	st.mu.Unlock()
+	require.ErrorIs(t, b.Reload(ctx), fs.ErrNotExist)
+	require.Same(t, followed, rb.Load(), "the follower keeps its ring meanwhile")
+	changed, err := a.Tick(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []string{"r"}, changed)
+	require.NoError(t, b.Reload(ctx))
+	require.True(t, rb.Load().equal(held), "the restored ring is the one held")
+	data, _, err := st.Read(ctx, "r", "")
+	require.NoError(t, err)
+	stored, err := Parse(data, WithKEK(testKEK))
+	require.NoError(t, err)
+	require.True(t, stored.equal(held))
+
+	// Lost again, and another process creates a fresh ring first: the
+	// lease holder's restore is refused and it adopts that ring.
+	st.mu.Lock()
+	delete(st.docs, "r")
+	st.mu.Unlock()
+	c, err := NewManagerWithStorage(st, testPolicy, WithClock(clock.Now), WithKEK(testKEK))
+	require.NoError(t, err)
+	_, err = c.Init(ctx, "r")
+	require.NoError(t, err)
+	rc, _ := c.Ring("r")
+	_, err = a.Tick(ctx)
+	require.NoError(t, err, "the ring exists again: nothing to restore")
+	require.True(t, ra.Load().equal(rc.Load()))
 }

@@ -17,7 +17,8 @@ import (
 // redis), so that replicas share nothing but Redis.
 //
 // Each ring is one hash, "<prefix>keyring:<name>", with two fields: "rev",
-// a version counter, and "data", the ring document keys.Marshal writes
+// its version (a counter and a hash of the document, see ringWriteScript),
+// and "data", the ring document keys.Marshal writes
 // (wrapped with the key-encryption key: the issuer refuses keys.store redis
 // without one). The keys never expire. Read polls with one HGET of "rev"
 // and reads "data" (HMGET of both, atomic) only when the version moved.
@@ -34,7 +35,15 @@ type RingStorage struct {
 	s *Store
 }
 
-var _ keys.Storage = (*RingStorage)(nil)
+var (
+	_ keys.Storage  = (*RingStorage)(nil)
+	_ keys.Restorer = (*RingStorage)(nil)
+)
+
+// RestoreLostRings implements keys.Restorer: a ring that vanished from
+// Redis (a restart without persistence, a FLUSHDB) is written back by the
+// lease holder from memory at its next tick, create-only.
+func (r *RingStorage) RestoreLostRings() bool { return true }
 
 // Rings returns the key-ring storage of s. It shares s's connections and
 // key prefix.
@@ -101,8 +110,12 @@ const (
 //	ARGV[1]  the version the writer read, "" for a create
 //	ARGV[2]  the document
 //
-// It returns the new version, or -1 (a create found the ring) or -2 (the
-// version moved on, or the ring was deleted).
+// A version is "<n>.<h>": a counter n, one more at every write, and h, 16
+// hex digits of the SHA-1 of the document. The counter orders writes; the
+// hash keeps a ring that was lost and created anew (its counter starting
+// at 1 again) from being taken for the ring a reader last saw. It returns
+// the new version, or -1 (a create found the ring) or -2 (the version
+// moved on, or the ring was deleted).
 var ringWriteScript = goredis.NewScript(`
 local cur = redis.call('HGET', KEYS[1], 'rev')
 if ARGV[1] == '' then
@@ -110,24 +123,28 @@ if ARGV[1] == '' then
 elseif cur ~= ARGV[1] then
   return -2
 end
-local v = (tonumber(cur) or 0) + 1
-redis.call('HSET', KEYS[1], 'rev', tostring(v), 'data', ARGV[2])
+local n = tonumber(string.match(cur or '', '^(%d+)%.')) or 0
+local v = tostring(n + 1) .. '.' .. string.sub(redis.sha1hex(ARGV[2]), 1, 16)
+redis.call('HSET', KEYS[1], 'rev', v, 'data', ARGV[2])
 return v
 `)
 
 // Write implements keys.Storage.
 func (r *RingStorage) Write(ctx context.Context, name string, data []byte, prev keys.Revision) (keys.Revision, error) {
-	n, err := ringWriteScript.Run(ctx, r.s.c, []string{r.key(name)}, string(prev), data).Int64()
+	res, err := ringWriteScript.Run(ctx, r.s.c, []string{r.key(name)}, string(prev), data).Result()
 	if err != nil {
 		return "", unavailable(ctx, "write key ring", err)
 	}
-	switch {
-	case n == ringExists:
-		return "", fmt.Errorf("%w: %s", keys.ErrExist, r.Location(name))
-	case n == ringConflict:
-		return "", fmt.Errorf("%w: %s", keys.ErrConflict, r.Location(name))
-	case n <= 0:
-		return "", unavailable(ctx, "write key ring", fmt.Errorf("unexpected script result %d", n))
+	switch v := res.(type) {
+	case string:
+		return keys.Revision(v), nil
+	case int64:
+		switch v {
+		case ringExists:
+			return "", fmt.Errorf("%w: %s", keys.ErrExist, r.Location(name))
+		case ringConflict:
+			return "", fmt.Errorf("%w: %s", keys.ErrConflict, r.Location(name))
+		}
 	}
-	return keys.Revision(strconv.FormatInt(n, 10)), nil
+	return "", unavailable(ctx, "write key ring", fmt.Errorf("unexpected script result %v", res))
 }

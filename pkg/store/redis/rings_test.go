@@ -45,7 +45,7 @@ func TestRingStorage(t *testing.T) {
 
 	v1, err := r.Write(ctx, name, []byte("one"), "")
 	require.NoError(t, err)
-	require.Equal(t, keys.Revision("1"), v1)
+	require.Regexp(t, `^1\.[0-9a-f]{16}$`, v1)
 	_, err = r.Write(ctx, name, []byte("again"), "")
 	require.ErrorIs(t, err, keys.ErrExist, "create-only")
 
@@ -60,7 +60,7 @@ func TestRingStorage(t *testing.T) {
 
 	v2, err := r.Write(ctx, name, []byte("two"), v1)
 	require.NoError(t, err)
-	require.Equal(t, keys.Revision("2"), v2)
+	require.Regexp(t, `^2\.[0-9a-f]{16}$`, v2)
 
 	// A writer that read version 1 is stale: refused, version 2 stays.
 	_, err = r.Write(ctx, name, []byte("stale"), v1)
@@ -76,9 +76,16 @@ func TestRingStorage(t *testing.T) {
 	require.ErrorIs(t, err, keys.ErrConflict)
 	require.Contains(t, r.Location(name), "issuer:keyring:https://api.example.com")
 
-	// The key never expires.
-	_, err = r.Write(ctx, name, []byte("new"), "")
+	// The key never expires. A ring created anew after a loss starts its
+	// counter again, but its version differs from the lost ring's.
+	v1b, err := r.Write(ctx, name, []byte("new"), "")
 	require.NoError(t, err)
+	require.Regexp(t, `^1\.`, v1b)
+	require.NotEqual(t, v1, v1b)
+	data, rev, err = r.Read(ctx, name, v1)
+	require.NoError(t, err)
+	require.Equal(t, "new", string(data), "a reader that saw the lost ring's version 1 reads the new ring")
+	require.Equal(t, v1b, rev)
 	ttl, err := raw(t, srv.URL).TTL(ctx, DefaultPrefix+"keyring:"+name).Result()
 	require.NoError(t, err)
 	require.Equal(t, time.Duration(-1), ttl)
@@ -277,7 +284,7 @@ func TestRingsCorruptValueRefused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.corrupt()
-			require.NoError(t, rc.HIncrBy(ctx, key, "rev", 1).Err())
+			require.NoError(t, rc.HSet(ctx, key, "rev", "corrupt-"+tc.name).Err())
 			before, err := rc.HGetAll(ctx, key).Result()
 			require.NoError(t, err)
 
@@ -294,8 +301,7 @@ func TestRingsCorruptValueRefused(t *testing.T) {
 			require.Error(t, err)
 		})
 	}
-	require.NoError(t, rc.HSet(ctx, key, "data", goodData).Err())
-	require.NoError(t, rc.HIncrBy(ctx, key, "rev", 1).Err())
+	require.NoError(t, rc.HSet(ctx, key, "data", goodData, "rev", "repaired").Err())
 	require.NoError(t, b.m.Reload(ctx))
 	require.Equal(t, kidsOf(good), kidsOf(rb.Load()))
 }
@@ -318,4 +324,35 @@ func TestRingsUnavailable(t *testing.T) {
 	err = a.m.Reload(cctx)
 	require.True(t, errors.Is(err, store.ErrUnavailable), "got %v", err)
 	require.Same(t, good, ra.Load())
+}
+
+// TestRingsRestoredAfterLoss: Redis restarted without persistence (here:
+// the ring's key deleted) loses a ring the replicas still hold; the lease
+// holder writes it back at its next tick, so tokens its keys sealed keep
+// opening everywhere, and the follower picks the same ring up again.
+func TestRingsRestoredAfterLoss(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := t.Context()
+	clock := newTestClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	a := newReplica(t, srv.URL, "a", clock, nil)
+	b := newReplica(t, srv.URL, "b", clock, nil)
+	const name = "https://api.example.com"
+	_, err := a.m.Init(ctx, name)
+	require.NoError(t, err)
+	require.NoError(t, b.m.Open(ctx, name))
+	ra, _ := a.m.Ring(name)
+	rb, _ := b.m.Ring(name)
+	held := kidsOf(ra.Load())
+
+	require.NoError(t, raw(t, srv.URL).FlushDB(ctx).Err())
+	require.ErrorIs(t, b.m.Reload(ctx), fs.ErrNotExist)
+	require.Equal(t, held, kidsOf(rb.Load()), "the follower keeps its ring")
+	require.True(t, a.step(t, ctx), "a takes the (lost) lease again and restores")
+	require.False(t, b.step(t, ctx))
+	require.Equal(t, held, kidsOf(rb.Load()))
+	data, _, err := b.store.Rings().Read(ctx, name, "")
+	require.NoError(t, err)
+	stored, err := keys.Parse(data, keys.WithKEK(ringKEK))
+	require.NoError(t, err)
+	require.Equal(t, held, kidsOf(stored), "Redis holds the ring again")
 }
