@@ -18,15 +18,20 @@ import (
 
 const keysHelp = `usage: issuer keys SUBCOMMAND --config FILE [flags]
 
-Manages the key rings of keys.dir (SPEC §4): one ring per audience, which
-seals access tokens, and the issuer-internal ring, which seals refresh
-tokens and codes and is never exported. A running issuer rotates its rings
-on schedule and picks up changes made here.
+Manages the key rings (SPEC §4), in keys.dir or, with keys.store: redis,
+in the Redis of store: one ring per audience, which seals access tokens,
+the issuer-internal ring, which seals refresh tokens and codes and is never
+exported, and the signing ring ("signing"), whose keys (keys.signing_alg)
+sign ID tokens, status lists and key deliveries; its public keys are served
+at /jwks.json and its private keys are never exported. A running issuer
+rotates its rings on schedule and picks up changes made here.
 
 subcommands:
-  init                       create the ring files that do not exist yet
+  init                       create the rings that do not exist yet (with
+                             keys.store: redis, import those whose files are
+                             in keys.dir)
   rotate [--ring NAME]       rotate now: a new key, pending for keys.propagation,
-                             then sealing; the current key retires then.
+                             then sealing (signing); the current key retires then.
                              --ring may be repeated; default every ring.
   list                       list every key's id, algorithm, state and times
                              (never key material)
@@ -82,21 +87,28 @@ func runKeys(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	kr, err := server.NewKeyRings(cfg, env.Getenv)
+	if sub == "export" && audience == keys.SigningRing {
+		return usagef("keys export: the signing ring's private keys are never exported; its public keys are served at %s", server.PathJWKS)
+	}
+	kr, closeRings, err := server.ConnectKeyRings(ctx, cfg, env.Getenv)
 	if err != nil {
 		return err
 	}
+	defer closeRings()
 	now := time.Now()
 	switch sub {
 	case "init":
-		created, err := kr.Init(ctx)
+		created, imported, err := kr.Init(ctx)
 		if err != nil {
 			return err
 		}
 		for _, n := range kr.Names() {
 			state := "exists"
-			if slices.Contains(created, n) {
+			switch {
+			case slices.Contains(created, n):
 				state = "created"
+			case slices.Contains(imported, n):
+				state = "imported"
 			}
 			fmt.Fprintf(env.Stdout, "%-8s %s  %s\n", state, n, kr.Path(n))
 		}
@@ -106,8 +118,8 @@ func runKeys(ctx context.Context, args []string, env Env) error {
 			return err
 		}
 		for _, r := range rings {
-			if r != keys.InternalRing && !slices.ContainsFunc(cfg.Audiences, func(a config.Audience) bool { return a.Name == r }) {
-				return usagef("keys rotate: --ring %q is neither an audience of the configuration nor %q", r, keys.InternalRing)
+			if r != keys.InternalRing && r != keys.SigningRing && !slices.ContainsFunc(cfg.Audiences, func(a config.Audience) bool { return a.Name == r }) {
+				return usagef("keys rotate: --ring %q is neither an audience of the configuration nor %q or %q", r, keys.InternalRing, keys.SigningRing)
 			}
 		}
 		if err := kr.Rotate(ctx, rings...); err != nil {

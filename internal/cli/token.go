@@ -89,14 +89,18 @@ func runToken(ctx context.Context, args []string, env Env) error {
 		if err != nil {
 			return err
 		}
-		kr, err := server.NewKeyRings(cfg, env.Getenv)
+		kr, closeRings, err := server.ConnectKeyRings(ctx, cfg, env.Getenv)
 		if err != nil {
 			return err
 		}
+		defer closeRings()
 		if err := openRings(ctx, kr); err != nil {
 			return err
 		}
 		for _, n := range kr.Names() {
+			if n == keys.SigningRing {
+				continue // signs; opens nothing
+			}
 			r, _ := kr.Ring(n)
 			exp := crypttoken.Expected{Issuer: cfg.Issuer, Audience: n, Type: typ, Leeway: cfg.Tokens.Leeway}
 			if n == keys.InternalRing {

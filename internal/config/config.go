@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -68,12 +69,34 @@ const (
 	AlgDir    = "dir"    // direct AES-256-GCM, RFC 7518 §4.5
 )
 
+// JWS algorithms accepted in [Keys.SigningAlg] (RFC 7518 §3.3, §3.4,
+// RFC 8037 §3.1). The values are those of pkg/keys' signing Alg constants.
+const (
+	SigningES256 = "ES256" // ECDSA P-256 (default)
+	SigningEdDSA = "EdDSA" // Ed25519
+	SigningRS256 = "RS256" // RSA PKCS #1 v1.5, 2048-bit keys
+)
+
+// Where the key rings live, accepted in [Keys.Store].
+const (
+	KeyStoreDir   = "dir"   // ring files in [Keys.Dir] (default)
+	KeyStoreRedis = "redis" // in the Redis of [Config.Store] (SPEC §9)
+)
+
 // Keys configures the key rings (SPEC §4).
 type Keys struct {
-	// Dir holds one ring file per audience plus the internal ring.
+	// Dir holds one ring file per audience plus the internal ring and the
+	// signing ring, when Store is KeyStoreDir.
 	Dir string `yaml:"dir"`
+	// Store is KeyStoreDir or KeyStoreRedis. With KeyStoreRedis the rings
+	// live in the Redis named by [Config.Store], which must be a Redis
+	// URL, and KEKEnv is required.
+	Store string `yaml:"store"`
 	// Alg is AlgA256KW or AlgDir.
 	Alg string `yaml:"alg"`
+	// SigningAlg is the algorithm of the signing ring's new keys:
+	// SigningES256, SigningEdDSA or SigningRS256.
+	SigningAlg string `yaml:"signing_alg"`
 	// RotateEvery is how long a key seals before its successor takes over.
 	RotateEvery time.Duration `yaml:"rotate_every"`
 	// Propagation is how long a new key is pending (published, not sealing).
@@ -237,6 +260,11 @@ type Store string
 
 // IsMemory reports whether s selects the in-process store.
 func (s Store) IsMemory() bool { return s == StoreMemory }
+
+// IsRedis reports whether s is a redis:// or rediss:// URL.
+func (s Store) IsRedis() bool {
+	return strings.HasPrefix(string(s), "redis://") || strings.HasPrefix(string(s), "rediss://")
+}
 
 // String returns s with any password redacted. A value that does not parse
 // as a URL is shown as "[REDACTED]" (it may be mangled secret material).

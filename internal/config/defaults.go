@@ -17,6 +17,8 @@ const (
 	DefaultDataDir         = "."
 	DefaultKeysDir         = "keys" // relative to data_dir
 	DefaultAlg             = AlgA256KW
+	DefaultSigningAlg      = SigningES256
+	DefaultKeyStore        = KeyStoreDir
 	DefaultRotateEvery     = 24 * time.Hour
 	DefaultPropagation     = time.Hour
 	DefaultAccessTTL       = 10 * time.Minute
@@ -49,7 +51,9 @@ func Default() *Config {
 		DataDir: DefaultDataDir,
 		Keys: Keys{
 			Dir:         DefaultKeysDir,
+			Store:       DefaultKeyStore,
 			Alg:         DefaultAlg,
+			SigningAlg:  DefaultSigningAlg,
 			RotateEvery: DefaultRotateEvery,
 			Propagation: DefaultPropagation,
 		},

@@ -93,13 +93,34 @@
 //	    and X-Forwarded-For headers are believed (SPEC §5). A bare IP
 //	    address means that address only; /0 is refused.
 //	keys: mapping
-//	    Key rings (SPEC §4).
+//	    Key rings (SPEC §4): one per audience (seals its access tokens),
+//	    the issuer-internal ring (seals refresh tokens and codes) and the
+//	    signing ring (signs ID tokens, status lists, key deliveries; its
+//	    public keys are served at /jwks.json).
 //	keys.dir: path, default keys
-//	    Directory of the ring files: one per audience plus the
-//	    issuer-internal ring.
+//	    Directory of the ring files (one per ring, mode 0600) with
+//	    keys.store: dir. Every replica must see the same directory (a
+//	    shared volume).
+//	keys.store: dir | redis, default dir
+//	    Where the rings live. dir: files in keys.dir. redis: in the Redis
+//	    of store (which must then be a Redis URL), so replicas need no
+//	    shared volume; the rotation lease holder writes each ring with a
+//	    version check and the other replicas reload it when its version
+//	    changes. Requires keys.kek_env. Rings are not copied between the
+//	    two: switching starts new rings (run "issuer keys init" and let
+//	    resource servers pick up the new keys).
 //	keys.alg: A256KW | dir, default A256KW
 //	    JWE key management (RFC 7518 §4.4, §4.5). With dir, keys rotate
 //	    early after a bounded number of tokens.
+//	keys.signing_alg: ES256 | EdDSA | RS256, default ES256
+//	    Algorithm of the signing ring's new keys (RFC 7518 §3.4, RFC 8037
+//	    §3.1, RFC 7518 §3.3 with 2048-bit RSA keys). Changing it affects
+//	    new keys only: the current key signs until its rotation. The
+//	    signing ring rotates with rotate_every and propagation like the
+//	    others; a public key is published at /jwks.json from the moment it
+//	    is created (pending) until the longest-lived thing it may have
+//	    signed has expired: retires + max(access_ttl, 24h for Status List
+//	    Tokens and key deliveries) + leeway.
 //	keys.rotate_every: duration, default 24h
 //	    How long a key seals before the next one takes over. At least 1m.
 //	keys.propagation: duration, default 1h
@@ -111,8 +132,9 @@
 //	    own delay in learning a new key (docs/SCALING.md).
 //	keys.kek_env: env var name, optional
 //	    Name of the environment variable holding the key-encryption key
-//	    that wraps the ring files. Unset: ring files are stored unwrapped
-//	    (mode 0600).
+//	    that wraps the rings (32 random bytes in base64: openssl rand
+//	    -base64 32). Unset: ring files are stored unwrapped (mode 0600).
+//	    Required with keys.store: redis.
 //	tokens: mapping
 //	    Token lifetimes (SPEC §3).
 //	tokens.access_ttl: duration, default 10m

@@ -51,6 +51,7 @@ func exampleConfig() *Config {
 	c.TLS = TLS{CertFile: "tls/cert.pem", KeyFile: "tls/key.pem"}
 	c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
 	c.Keys.KEKEnv = "ISSUER_KEK"
+	c.Keys.Store = KeyStoreRedis
 	c.Store = "redis://redis.internal:6379/0"
 	c.Audiences = []Audience{
 		{Name: "https://api.example.com", Default: true},

@@ -85,6 +85,7 @@ func (v *validator) config(c *Config) {
 	if err := checkStore(c.Store); err != nil {
 		v.errf("store", "%v", err)
 	}
+	v.keyStore(c)
 	v.audiences(c.Audiences)
 	v.login(&c.Login)
 	v.limits(&c.Limits)
@@ -202,6 +203,12 @@ func (v *validator) keys(k *Keys) {
 	if k.Alg != AlgA256KW && k.Alg != AlgDir {
 		v.errf("keys.alg", "unknown algorithm %q (want A256KW or dir)", k.Alg)
 	}
+	if k.SigningAlg != SigningES256 && k.SigningAlg != SigningEdDSA && k.SigningAlg != SigningRS256 {
+		v.errf("keys.signing_alg", "unknown algorithm %q (want ES256, EdDSA or RS256)", k.SigningAlg)
+	}
+	if k.Store != KeyStoreDir && k.Store != KeyStoreRedis {
+		v.errf("keys.store", "unknown key store %q (want dir or redis)", k.Store)
+	}
 	switch {
 	case k.RotateEvery < MinRotateEvery:
 		v.errf("keys.rotate_every", "must be at least %s, got %s", fmtDuration(MinRotateEvery), fmtDuration(k.RotateEvery))
@@ -215,6 +222,21 @@ func (v *validator) keys(k *Keys) {
 	}
 	if k.KEKEnv != "" && !validEnvName(k.KEKEnv) {
 		v.errf("keys.kek_env", "%q is not an environment variable name ([A-Za-z_][A-Za-z0-9_]*)", k.KEKEnv)
+	}
+}
+
+// keyStore checks that keys.store: redis has what it needs: a Redis store
+// to keep the rings in, and a key-encryption key, since every replica and
+// anyone who can read that Redis reads the rings over the network.
+func (v *validator) keyStore(c *Config) {
+	if c.Keys.Store != KeyStoreRedis {
+		return
+	}
+	if !c.Store.IsRedis() {
+		v.errf("keys.store", "redis keeps the key rings in the Redis of store, but store is not a redis:// or rediss:// URL")
+	}
+	if c.Keys.KEKEnv == "" {
+		v.errf("keys.kek_env", "required with keys.store: redis: the rings are stored in Redis wrapped with this key-encryption key, never in clear")
 	}
 }
 

@@ -70,6 +70,16 @@ func TestValidateRules(t *testing.T) {
 		{"keys.propagation not below rotation", func(c *Config) { c.Keys.Propagation = 24 * time.Hour }, "keys.propagation", "less than keys.rotate_every (24h)"},
 		{"keys.kek_env name", func(c *Config) { c.Keys.KEKEnv = "1-KEK" }, "keys.kek_env", "not an environment variable name"},
 		{"keys.kek_env ok", func(c *Config) { c.Keys.KEKEnv = "ISSUER_KEK_2" }, "", ""},
+		{"keys.signing_alg unknown", func(c *Config) { c.Keys.SigningAlg = "HS256" }, "keys.signing_alg", `unknown algorithm "HS256" (want ES256, EdDSA or RS256)`},
+		{"keys.signing_alg case-sensitive", func(c *Config) { c.Keys.SigningAlg = "es256" }, "keys.signing_alg", "unknown algorithm"},
+		{"keys.signing_alg EdDSA ok", func(c *Config) { c.Keys.SigningAlg = SigningEdDSA }, "", ""},
+		{"keys.signing_alg RS256 ok", func(c *Config) { c.Keys.SigningAlg = SigningRS256 }, "", ""},
+		{"keys.store unknown", func(c *Config) { c.Keys.Store = "s3" }, "keys.store", `unknown key store "s3" (want dir or redis)`},
+		{"keys.store redis with the memory store", func(c *Config) { c.Keys.Store, c.Keys.KEKEnv = KeyStoreRedis, "ISSUER_KEK" }, "keys.store", "store is not a redis:// or rediss:// URL"},
+		{"keys.store redis needs keys.kek_env (SPEC §9)", func(c *Config) { c.Keys.Store, c.Store = KeyStoreRedis, "redis://127.0.0.1:6379/0" }, "keys.kek_env", "required with keys.store: redis"},
+		{"keys.store redis ok", func(c *Config) {
+			c.Keys.Store, c.Store, c.Keys.KEKEnv = KeyStoreRedis, "rediss://redis.internal:6380/1", "ISSUER_KEK"
+		}, "", ""},
 
 		// tokens: SPEC §3, RFC 6749 §4.1.2.
 		{"access_ttl zero", func(c *Config) { c.Tokens.AccessTTL = 0 }, "tokens.access_ttl", "must be positive"},

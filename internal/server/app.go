@@ -120,22 +120,6 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (_ *App, err erro
 		}
 	}()
 
-	if a.Keys, err = NewKeyRings(cfg, o.Getenv, keys.WithClock(o.Now)); err != nil {
-		return nil, err
-	}
-	created, err := a.Keys.Init(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for _, n := range created {
-		a.log.Info().Str("component", "keys").Str("ring", n).Str("file", a.Keys.Path(n)).Msg("key ring created")
-	}
-	def, _ := cfg.DefaultAudience()
-	rings, err := a.Keys.Endpoint(def)
-	if err != nil {
-		return nil, err
-	}
-
 	var mem *memory.Store
 	switch {
 	case cfg.Store.IsMemory():
@@ -157,6 +141,37 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (_ *App, err erro
 		a.Store, a.closer = rc, rc.Close
 	}
 
+	// The key rings come after the store: with keys.store: redis they live
+	// in it.
+	var ringStorage keys.Storage
+	if cfg.Keys.Store == config.KeyStoreRedis {
+		rc, ok := a.Store.(*redisConn)
+		if !ok {
+			return nil, errors.New("server: keys.store redis needs store to be a Redis URL")
+		}
+		ringStorage = connRings{rc}
+	} else if ringStorage, err = keys.NewDirStorage(cfg.Keys.Dir); err != nil {
+		return nil, err
+	}
+	if a.Keys, err = NewKeyRingsWithStorage(cfg, o.Getenv, ringStorage, keys.WithClock(o.Now)); err != nil {
+		return nil, err
+	}
+	created, imported, err := a.Keys.Init(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("server: key rings: %w", err)
+	}
+	for _, n := range imported {
+		a.log.Info().Str("component", "keys").Str("ring", n).Str("location", a.Keys.Path(n)).Msg("key ring imported from keys.dir")
+	}
+	for _, n := range created {
+		a.log.Info().Str("component", "keys").Str("ring", n).Str("location", a.Keys.Path(n)).Msg("key ring created")
+	}
+	def, _ := cfg.DefaultAudience()
+	rings, err := a.Keys.Endpoint(def)
+	if err != nil {
+		return nil, err
+	}
+
 	clients, scopes, err := staticClients(cfg)
 	if err != nil {
 		return nil, err
@@ -168,7 +183,10 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (_ *App, err erro
 		Block:     min(secret.DefaultBlock, cfg.RateLimit.MaxBackoff),
 		MaxBlock:  cfg.RateLimit.MaxBackoff,
 	})
+	paths := endpoint.DefaultPaths
+	paths.JWKS = PathJWKS
 	opts := []endpoint.Option{
+		endpoint.WithPaths(paths),
 		endpoint.WithLifetimes(cfg.Tokens.AccessTTL, cfg.Tokens.RefreshTTL, cfg.Tokens.CodeTTL),
 		endpoint.WithLeeway(cfg.Tokens.Leeway),
 		endpoint.WithClock(o.Now),
@@ -219,6 +237,7 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (_ *App, err erro
 	a.Handler = NewHandler(a.Endpoint, HandlerOptions{
 		Owner: owner, Log: o.Log, Metrics: a.Metrics, Ready: a.Ready,
 		AuthorizeTimeout: o.AuthorizeTimeout, DemoCallback: o.DemoCallback,
+		JWKS: NewJWKS(a.Keys.Signing(), cfg.Keys.Propagation, o.Now),
 	})
 
 	var tlsConf *tls.Config

@@ -74,6 +74,9 @@ type HandlerOptions struct {
 	// Base is the context passed to the endpoints; nil means
 	// context.Background(). Cancel it only after the server has drained.
 	Base context.Context
+	// JWKS serves the signing ring's public keys at the endpoint's
+	// Paths().JWKS (jwks_uri); nil answers that path 404.
+	JWKS *JWKS
 }
 
 // Handler routes requests to an endpoint.Server (SPEC §5). It is safe for
@@ -89,12 +92,13 @@ type Handler struct {
 
 	authorizeTimeout time.Duration
 	demoCallback     string
+	jwks             *JWKS
 }
 
 // NewHandler returns a Handler serving ep's endpoints at ep.Paths().
 func NewHandler(ep *endpoint.Server, o HandlerOptions) *Handler {
 	h := &Handler{ep: ep, paths: ep.Paths(), owner: o.Owner, log: o.Log, metrics: o.Metrics, ready: o.Ready, base: o.Base,
-		authorizeTimeout: o.AuthorizeTimeout, demoCallback: o.DemoCallback}
+		authorizeTimeout: o.AuthorizeTimeout, demoCallback: o.DemoCallback, jwks: o.JWKS}
 	if h.authorizeTimeout <= 0 {
 		h.authorizeTimeout = DefaultAuthorizeTimeout
 	}
@@ -163,6 +167,14 @@ func (h *Handler) ServeFastHTTP(ctx *fasthttp.RequestCtx) {
 			h.serveMetrics(ctx, start)
 		}
 	default:
+		if h.jwks != nil && h.paths.JWKS != "" && string(path) == h.paths.JWKS {
+			route = RouteJWKS
+			if h.allow(ctx, route, start, "GET", "HEAD") {
+				h.jwks.serve(ctx)
+				h.done(ctx, route, start, nil)
+			}
+			return
+		}
 		if h.demoCallback != "" && string(path) == h.demoCallback {
 			route = RouteDemoCallback
 			if h.allow(ctx, route, start, "GET", "HEAD") {

@@ -46,6 +46,11 @@ func TestMetadata(t *testing.T) {
 			want: map[string]any{"scopes_supported": []any{"read", "write"}},
 		},
 		{
+			name: "RFC 8414 §2 jwks_uri when the embedding server serves the signing keys",
+			cfg:  fixtureConfig{opts: []endpoint.Option{endpoint.WithPaths(endpoint.Paths{Token: "/token", JWKS: "/jwks.json"})}},
+			want: map[string]any{"jwks_uri": testIssuer + "/jwks.json", "token_endpoint": testIssuer + "/token"},
+		},
+		{
 			name: "RFC 8414 §2 custom paths; an endpoint with no path is left out",
 			cfg:  fixtureConfig{opts: []endpoint.Option{endpoint.WithPaths(endpoint.Paths{Token: "/oauth2/token", Revoke: "/oauth2/revoke"})}},
 			want: map[string]any{"token_endpoint": testIssuer + "/oauth2/token", "revocation_endpoint": testIssuer + "/oauth2/revoke"},
@@ -70,7 +75,7 @@ func TestMetadata(t *testing.T) {
 			// RFC 8414 §2: every endpoint is an absolute https URL under
 			// the issuer; §3.3: issuer is exactly the configured one.
 			assert.Equal(t, testIssuer, m["issuer"])
-			for _, k := range []string{"authorization_endpoint", "token_endpoint", "introspection_endpoint", "revocation_endpoint"} {
+			for _, k := range []string{"authorization_endpoint", "token_endpoint", "introspection_endpoint", "revocation_endpoint", "jwks_uri"} {
 				s, ok := m[k].(string)
 				if !ok {
 					continue

@@ -94,6 +94,11 @@ type Hooks struct {
 // metadata document (RFC 8414) advertises.
 type Paths struct {
 	Authorize, Token, Introspect, Revoke string
+	// JWKS is the path of the JWK Set of the issuer's signing keys,
+	// advertised as jwks_uri (RFC 8414 §2). The embedding server serves it
+	// (cmd/issuer at /jwks.json, from the signing ring); empty, as in
+	// DefaultPaths, leaves jwks_uri out.
+	JWKS string
 }
 
 // DefaultPaths are the paths cmd/issuer serves.
@@ -180,7 +185,7 @@ func WithHooks(h Hooks) Option {
 // is empty (the endpoint is not served) or starts with "/".
 func WithPaths(p Paths) Option {
 	return optionFunc(func(s *Server) error {
-		for _, path := range []string{p.Authorize, p.Token, p.Introspect, p.Revoke} {
+		for _, path := range []string{p.Authorize, p.Token, p.Introspect, p.Revoke, p.JWKS} {
 			if path != "" && path[0] != '/' {
 				return fmt.Errorf("endpoint: path %q must start with /", path)
 			}
@@ -330,6 +335,7 @@ func (s *Server) Metadata() *Response {
 		"token_endpoint":         s.paths.Token,
 		"introspection_endpoint": s.paths.Introspect,
 		"revocation_endpoint":    s.paths.Revoke,
+		"jwks_uri":               s.paths.JWKS,
 	} {
 		if path != "" {
 			doc[name] = base + path

@@ -27,7 +27,9 @@
 // Every key starts with the prefix (WithPrefix, default "issuer:") and
 // every key expires: "code:ID", "fam:{FID}" (generation record),
 // "famrev:{FID}" (family revoked), "tok:JTI" (token revoked) and
-// "lease:NAME". The braces are Redis Cluster hash tags that keep a family's
+// "lease:NAME". The one exception is "keyring:NAME", a hash holding a key
+// ring and its version when the issuer keeps its rings in Redis
+// (Store.Rings, a keys.Storage): a ring must outlive any TTL. The braces are Redis Cluster hash tags that keep a family's
 // two keys in one slot for the rotation script. Values record their own
 // expiry, so the scripts need no server-side clock and work with Redis 6.2
 // (the first with PXAT) and later.
