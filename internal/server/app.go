@@ -75,6 +75,9 @@ type Options struct {
 	// Holder names this replica for the key-rotation lease; default
 	// hostname, process id and a random suffix.
 	Holder string
+	// Version is the issuer's version, for the start-up log line and
+	// issuer_build_info; empty means "(devel)".
+	Version string
 }
 
 // App is a configured issuer: everything Build wires from a
@@ -112,6 +115,9 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (_ *App, err erro
 	}
 	if o.Holder == "" {
 		o.Holder = defaultHolder()
+	}
+	if o.Version == "" {
+		o.Version = "(devel)"
 	}
 	a := &App{Config: cfg, log: o.Log, now: o.Now, holder: o.Holder, closer: func() error { return nil }}
 	defer func() {
@@ -201,7 +207,7 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (_ *App, err erro
 	if err != nil {
 		return nil, err
 	}
-	a.Metrics = NewMetrics(o.Now())
+	a.Metrics = NewMetrics(o.Version)
 	a.Metrics.WatchKeys(a.Keys.List, o.Now)
 	if mem != nil {
 		a.Metrics.WatchMemoryStore(mem)

@@ -10,7 +10,6 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
 
-	"github.com/sealedtoken/issuer/internal/metrics"
 	"github.com/sealedtoken/issuer/pkg/endpoint"
 	"github.com/sealedtoken/issuer/pkg/store"
 )
@@ -242,10 +241,16 @@ func (h *Handler) serveMetrics(ctx *fasthttp.RequestCtx, start time.Time) {
 	if h.metrics == nil {
 		writeJSON(ctx, 404, `{"error":"not_found","error_description":"metrics are disabled"}`)
 	} else {
+		text, err := h.metrics.AppendText(make([]byte, 0, 32<<10))
+		if err != nil {
+			// A collector failed; what gathered is still served, as
+			// promhttp's ContinueOnError does.
+			h.log.Warn().Str("endpoint", RouteMetrics).Str("cause", err.Error()).Msg("metrics gathered with errors")
+		}
 		ctx.SetStatusCode(200)
-		ctx.SetContentType(metrics.ContentType)
+		ctx.SetContentType(MetricsContentType)
 		ctx.Response.Header.Set("Cache-Control", "no-store")
-		ctx.SetBody(h.metrics.Registry.AppendText(make([]byte, 0, 16<<10)))
+		ctx.SetBody(text)
 	}
 	h.done(ctx, RouteMetrics, start, nil)
 }
@@ -282,14 +287,11 @@ func (h *Handler) done(ctx *fasthttp.RequestCtx, route string, start time.Time, 
 	if res != nil {
 		e, grant = res.Err, res.GrantType
 	}
-	gl, outcome := grantLabel(grant), outcomeLabel(e, status)
+	gi, oi := grantIndex(grant), outcomeIndex(e, status)
 	if m := h.metrics; m != nil {
-		m.requests.With(route, gl, outcome).Inc()
-		if route == RouteToken {
-			m.tokenLatency.Observe(elapsed)
-		} else {
-			m.latency.With(route).Observe(elapsed)
-		}
+		ri := routeIndex(route)
+		m.count(ri, gi, oi)
+		m.observe(ri, gi, elapsed)
 		if res != nil {
 			h.countIssued(route, status, res)
 			if e != nil && e.Cause != nil && errors.Is(e.Cause, store.ErrUnavailable) {
@@ -297,7 +299,7 @@ func (h *Handler) done(ctx *fasthttp.RequestCtx, route string, start time.Time, 
 			}
 		}
 	}
-	h.logRequest(ctx, route, status, elapsed, gl, outcome, res)
+	h.logRequest(ctx, route, status, elapsed, grantLabels[gi], outcomeLabels[oi], res)
 }
 
 func (h *Handler) countIssued(route string, status int, res *endpoint.Result) {
