@@ -322,7 +322,9 @@ func (h *Handler) countIssued(route string, status int, res *endpoint.Result) {
 
 // logRequest writes the request's log line. Only allow-listed values are
 // written: route and label names from fixed sets, the client id of an
-// authenticated client (from configuration, never from the request), the
+// authenticated client (from configuration) or, when authentication failed,
+// the client id the request presented (printable ASCII, at most 255
+// bytes; JSON-escaped by zerolog, so it cannot forge a line), the
 // audience the endpoint chose (a configured name), a jti (an identifier,
 // not a token), the peer address, and an error cause built by pkg/ code
 // that never quotes secrets.
@@ -351,8 +353,13 @@ func (h *Handler) logRequest(ctx *fasthttp.RequestCtx, route string, status int,
 		Int64("latency_us", elapsed.Microseconds()).
 		Str("outcome", outcome)
 	if res != nil {
-		if res.ClientID != "" {
+		switch {
+		case res.ClientID != "":
 			ev.Str("client_id", res.ClientID)
+		case res.PresentedClientID != "":
+			// A failed authentication (401, 429): the id the request
+			// presented, validated printable ASCII, not authenticated.
+			ev.Str("client_id", res.PresentedClientID)
 		}
 		if grant != "none" {
 			ev.Str("grant_type", grant)
