@@ -13,6 +13,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -28,6 +30,11 @@ import (
 
 // LeaseName is the store lease that decides which replica rotates keys.
 const LeaseName = "keys/rotate"
+
+// ErrCertificate means the TLS certificate or key of tls.cert_file and
+// tls.key_file cannot be loaded (a missing file, a key that does not match
+// the certificate): a configuration error, exit code 2 for the CLI.
+var ErrCertificate = errors.New("server: the TLS certificate or key cannot be loaded")
 
 // OwnerDeps is what an Options.Owner factory may use to build the
 // resource owner of /authorize (the login page).
@@ -82,6 +89,9 @@ type Options struct {
 
 // App is a configured issuer: everything Build wires from a
 // configuration, ready to Run.
+//
+// Config and Endpoint are what Build made; after a configuration reload
+// (Reload) the running ones are Current() and Handler.Endpoint().
 type App struct {
 	Config   *config.Config
 	Endpoint *endpoint.Server
@@ -91,10 +101,26 @@ type App struct {
 	Handler  *Handler
 	Server   *Server
 
-	log    zerolog.Logger
-	now    func() time.Time
-	holder string
-	closer func() error
+	log     zerolog.Logger
+	now     func() time.Time
+	holder  string
+	version string
+	closer  func() error
+
+	// What a reload rebuilds the endpoint server and the login page with.
+	ownerFor func(OwnerDeps) (endpoint.ResourceOwner, error)
+	verifier *secret.Verifier
+	limiter  *secret.Limiter
+	loginKey []byte
+
+	cur      atomic.Pointer[config.Config] // the configuration in force
+	reloadMu sync.Mutex                    // one reload at a time
+
+	// metricsServer serves /metrics on metrics.listen, if set.
+	metricsServer *Server
+	// leaseHeld is whether this replica held the rotation lease at its
+	// last key step (keyLoop's goroutine only).
+	leaseHeld bool
 }
 
 // Build wires cfg (already validated by config.Load or Config.Validate)
@@ -119,14 +145,16 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (_ *App, err erro
 	if o.Version == "" {
 		o.Version = "(devel)"
 	}
-	a := &App{Config: cfg, log: o.Log, now: o.Now, holder: o.Holder, closer: func() error { return nil }}
+	a := &App{Config: cfg, log: o.Log, now: o.Now, holder: o.Holder, version: o.Version, closer: func() error { return nil }}
+	a.cur.Store(cfg)
 	defer func() {
 		if err != nil {
 			_ = a.Close()
 		}
 	}()
+	a.Metrics = NewMetrics(o.Version)
 
-	if a.Keys, err = NewKeyRings(cfg, o.Getenv, keys.WithClock(o.Now)); err != nil {
+	if a.Keys, err = NewKeyRings(cfg, o.Getenv, keys.WithClock(o.Now), keys.WithOnReload(a.ringReloaded)); err != nil {
 		return nil, err
 	}
 	created, err := a.Keys.Init(ctx)
@@ -135,11 +163,6 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (_ *App, err erro
 	}
 	for _, n := range created {
 		a.log.Info().Str("component", "keys").Str("ring", n).Str("file", a.Keys.Path(n)).Msg("key ring created")
-	}
-	def, _ := cfg.DefaultAudience()
-	rings, err := a.Keys.Endpoint(def)
-	if err != nil {
-		return nil, err
 	}
 
 	var mem *memory.Store
@@ -163,23 +186,94 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (_ *App, err erro
 		a.Store, a.closer = rc, rc.Close
 	}
 
-	clients, scopes, err := staticClients(cfg)
-	if err != nil {
-		return nil, err
-	}
-	verifier := secret.NewVerifier(secret.VerifierConfig{MaxConcurrent: cfg.Limits.HashConcurrency, Now: o.Now})
-	limiter := secret.NewLimiter(secret.LimiterConfig{
+	a.verifier = secret.NewVerifier(secret.VerifierConfig{MaxConcurrent: cfg.Limits.HashConcurrency, Now: o.Now})
+	a.limiter = secret.NewLimiter(secret.LimiterConfig{
 		Threshold: cfg.RateLimit.Failures,
 		Window:    cfg.RateLimit.Window,
 		Block:     min(secret.DefaultBlock, cfg.RateLimit.MaxBackoff),
 		MaxBlock:  cfg.RateLimit.MaxBackoff,
 	})
+	if a.loginKey, err = loginKey(cfg, o.Getenv, a.log); err != nil {
+		return nil, err
+	}
+	a.Metrics.WatchKeys(a.Keys.List, o.Now)
+	if mem != nil {
+		a.Metrics.WatchMemoryStore(mem)
+	}
+	a.ownerFor = o.Owner
+	if a.ownerFor == nil {
+		a.ownerFor = DefaultOwner
+	}
+	st, err := a.newState(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.Endpoint = st.ep
+	a.Handler = NewHandler(st.ep, HandlerOptions{
+		Owner: st.owner, Log: o.Log, Metrics: a.Metrics, Ready: a.Ready,
+		AuthorizeTimeout: o.AuthorizeTimeout, DemoCallback: o.DemoCallback,
+		MetricsElsewhere: cfg.Metrics.Listen != "",
+	})
+
+	var tlsConf *tls.Config
+	if cfg.TLS.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w: tls.cert_file %s, tls.key_file %s: %w", ErrCertificate, cfg.TLS.CertFile, cfg.TLS.KeyFile, err)
+		}
+		tlsConf = TLSConfig(cert)
+	}
+	limits := Limits{
+		MaxBodyBytes:  int(cfg.Limits.MaxBodyBytes),
+		ReadTimeout:   cfg.Limits.ReadTimeout,
+		WriteTimeout:  cfg.Limits.WriteTimeout,
+		IdleTimeout:   cfg.Limits.IdleTimeout,
+		MaxConnsPerIP: cfg.Limits.MaxConnsPerIP,
+	}
+	a.Server = NewServer(a.Handler.ServeFastHTTP, limits, tlsConf, o.Log)
+	if cfg.Metrics.Listen != "" {
+		a.metricsServer = NewServer(MetricsHandler(a.Metrics, o.Log), limits, nil, o.Log)
+	}
+	return a, nil
+}
+
+// appState is what a configuration reload replaces: the endpoint server
+// and the resource owner built from the clients, users and audiences.
+type appState struct {
+	ep    *endpoint.Server
+	owner endpoint.ResourceOwner
+}
+
+// newState builds the endpoint server and the resource owner of cfg over
+// the App's key rings (opening those of audiences new to it), store,
+// verifier, limiter and login key.
+func (a *App) newState(ctx context.Context, cfg *config.Config) (*appState, error) {
+	names := make([]string, 0, len(cfg.Audiences))
+	for _, au := range cfg.Audiences {
+		names = append(names, au.Name)
+	}
+	created, err := a.Keys.AddAudiences(ctx, names...)
+	for _, n := range created {
+		a.log.Info().Str("component", "keys").Str("ring", n).Str("file", a.Keys.Path(n)).Msg("key ring created")
+	}
+	if err != nil {
+		return nil, err
+	}
+	def, _ := cfg.DefaultAudience()
+	rings, err := a.Keys.Endpoint(def, names...)
+	if err != nil {
+		return nil, err
+	}
+	clients, scopes, err := staticClients(cfg)
+	if err != nil {
+		return nil, err
+	}
 	opts := []endpoint.Option{
 		endpoint.WithLifetimes(cfg.Tokens.AccessTTL, cfg.Tokens.RefreshTTL, cfg.Tokens.CodeTTL),
 		endpoint.WithLeeway(cfg.Tokens.Leeway),
-		endpoint.WithClock(o.Now),
-		endpoint.WithVerifier(verifier),
-		endpoint.WithLimiter(limiter),
+		endpoint.WithClock(a.now),
+		endpoint.WithVerifier(a.verifier),
+		endpoint.WithLimiter(a.limiter),
 		endpoint.WithTrustedProxies(cfg.TrustedProxies...),
 		endpoint.WithScopesSupported(scopes...),
 	}
@@ -195,54 +289,20 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (_ *App, err erro
 			}
 			list = append(list, login.User{Username: u.Username, ID: u.ID, Hash: h})
 		}
-		if users, err = login.NewUsers(list, verifier); err != nil {
+		if users, err = login.NewUsers(list, a.verifier); err != nil {
 			return nil, err
 		}
 		opts = append(opts, endpoint.WithUsers(users))
 	}
-	if a.Endpoint, err = endpoint.New(cfg.Issuer, rings, clients, a.Store, opts...); err != nil {
-		return nil, err
-	}
-	key, err := loginKey(cfg, o.Getenv, a.log)
+	ep, err := endpoint.New(cfg.Issuer, rings, clients, a.Store, opts...)
 	if err != nil {
 		return nil, err
 	}
-	a.Metrics = NewMetrics(o.Version)
-	a.Metrics.WatchKeys(a.Keys.List, o.Now)
-	if mem != nil {
-		a.Metrics.WatchMemoryStore(mem)
-	}
-
-	deps := OwnerDeps{Config: cfg, Endpoint: a.Endpoint, Users: users, Limiter: limiter, Key: key, Metrics: a.Metrics, Log: o.Log, Now: o.Now}
-	ownerFor := o.Owner
-	if ownerFor == nil {
-		ownerFor = DefaultOwner
-	}
-	owner, err := ownerFor(deps)
+	owner, err := a.ownerFor(OwnerDeps{Config: cfg, Endpoint: ep, Users: users, Limiter: a.limiter, Key: a.loginKey, Metrics: a.Metrics, Log: a.log, Now: a.now})
 	if err != nil {
 		return nil, err
 	}
-	a.Handler = NewHandler(a.Endpoint, HandlerOptions{
-		Owner: owner, Log: o.Log, Metrics: a.Metrics, Ready: a.Ready,
-		AuthorizeTimeout: o.AuthorizeTimeout, DemoCallback: o.DemoCallback,
-	})
-
-	var tlsConf *tls.Config
-	if cfg.TLS.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("server: tls: %w", err)
-		}
-		tlsConf = TLSConfig(cert)
-	}
-	a.Server = NewServer(a.Handler.ServeFastHTTP, Limits{
-		MaxBodyBytes:  int(cfg.Limits.MaxBodyBytes),
-		ReadTimeout:   cfg.Limits.ReadTimeout,
-		WriteTimeout:  cfg.Limits.WriteTimeout,
-		IdleTimeout:   cfg.Limits.IdleTimeout,
-		MaxConnsPerIP: cfg.Limits.MaxConnsPerIP,
-	}, tlsConf, o.Log)
-	return a, nil
+	return &appState{ep: ep, owner: owner}, nil
 }
 
 // DefaultOwner builds the resource owner of /authorize: the built-in login
@@ -423,9 +483,19 @@ func (a *App) Run(ctx context.Context, ln net.Listener, grace time.Duration) err
 		<-keysDone
 	}()
 
-	served := make(chan error, 1)
+	var mln net.Listener
+	if addr := a.Config.Metrics.Listen; addr != "" {
+		var err error
+		if mln, err = net.Listen("tcp", addr); err != nil {
+			return fmt.Errorf("server: metrics.listen: %w", err)
+		}
+	}
+	served := make(chan error, 2)
 	go func() { served <- a.Server.Serve(ln) }()
-	a.log.Info().Str("addr", ln.Addr().String()).Str("issuer", a.Config.Issuer).Bool("tls", a.Server.tls != nil).Msg("listening")
+	if mln != nil {
+		go func() { served <- a.metricsServer.Serve(mln) }()
+	}
+	a.logStart(ln.Addr(), mln)
 	select {
 	case err := <-served:
 		return fmt.Errorf("server: %w", err)
@@ -434,11 +504,21 @@ func (a *App) Run(ctx context.Context, ln net.Listener, grace time.Duration) err
 	a.log.Info().Dur("grace", grace).Msg("shutting down: draining in-flight requests")
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
+	var shutErr error
+	if mln != nil {
+		shutErr = a.metricsServer.Shutdown(sctx)
+		if err := <-served; err != nil && shutErr == nil {
+			shutErr = err
+		}
+	}
 	if err := a.Server.Shutdown(sctx); err != nil {
 		return fmt.Errorf("server: shutdown: %w", err)
 	}
 	if err := <-served; err != nil {
 		return fmt.Errorf("server: %w", err)
+	}
+	if shutErr != nil {
+		return fmt.Errorf("server: metrics listener: %w", shutErr)
 	}
 	a.log.Info().Msg("stopped")
 	return nil
@@ -477,6 +557,14 @@ func (a *App) keyStep(ctx context.Context, leaser store.Leaser, interval time.Du
 			a.log.Warn().Str("component", "keys").Str("cause", err.Error()).Msg("cannot acquire the rotation lease; reloading only")
 		}
 		rotate = ok && err == nil
+		if rotate != a.leaseHeld && ctx.Err() == nil {
+			if rotate {
+				a.log.Info().Str("component", "keys").Str("holder", a.holder).Msg("rotation lease acquired: this replica rotates the key rings")
+			} else {
+				a.log.Info().Str("component", "keys").Str("holder", a.holder).Msg("rotation lease not held: this replica reloads the key rings another replica writes")
+			}
+			a.leaseHeld = rotate
+		}
 	}
 	if rotate {
 		changed, err := a.Keys.Tick(ctx)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -67,6 +68,9 @@ type HandlerOptions struct {
 	Log zerolog.Logger
 	// Metrics, if set, counts requests; /metrics serves its registry.
 	Metrics *Metrics
+	// MetricsElsewhere makes /metrics answer 404: the metrics are served
+	// on an address of their own (metrics.listen, MetricsHandler).
+	MetricsElsewhere bool
 	// Ready reports whether the service can serve every grant (/readyz);
 	// nil means always ready.
 	Ready func(ctx context.Context) error
@@ -77,10 +81,14 @@ type HandlerOptions struct {
 
 // Handler routes requests to an endpoint.Server (SPEC §5). It is safe for
 // concurrent use.
+//
+// The endpoint server and the resource owner can be replaced while the
+// Handler serves (Swap, which a configuration reload calls): each request
+// loads them once when it starts and finishes on what it loaded, so a
+// swap never changes the clients or users a request in flight sees.
 type Handler struct {
-	ep      *endpoint.Server
+	cur     atomic.Pointer[handlerState]
 	paths   endpoint.Paths
-	owner   endpoint.ResourceOwner
 	log     zerolog.Logger
 	metrics *Metrics
 	ready   func(ctx context.Context) error
@@ -88,25 +96,45 @@ type Handler struct {
 
 	authorizeTimeout time.Duration
 	demoCallback     string
+	noMetrics        bool // /metrics is served elsewhere (metrics.listen)
+}
+
+// handlerState is what Swap replaces.
+type handlerState struct {
+	ep      *endpoint.Server
+	owner   endpoint.ResourceOwner
+	timeout time.Duration
 }
 
 // NewHandler returns a Handler serving ep's endpoints at ep.Paths().
 func NewHandler(ep *endpoint.Server, o HandlerOptions) *Handler {
-	h := &Handler{ep: ep, paths: ep.Paths(), owner: o.Owner, log: o.Log, metrics: o.Metrics, ready: o.Ready, base: o.Base,
-		authorizeTimeout: o.AuthorizeTimeout, demoCallback: o.DemoCallback}
+	h := &Handler{paths: ep.Paths(), log: o.Log, metrics: o.Metrics, ready: o.Ready, base: o.Base,
+		authorizeTimeout: o.AuthorizeTimeout, demoCallback: o.DemoCallback, noMetrics: o.MetricsElsewhere}
 	if h.authorizeTimeout <= 0 {
 		h.authorizeTimeout = DefaultAuthorizeTimeout
-	}
-	if h.owner == nil {
-		h.owner = endpoint.ResourceOwnerFunc(func(context.Context, *endpoint.Request, *endpoint.AuthorizeRequest) (endpoint.Decision, error) {
-			return endpoint.Reject(endpoint.NewError(endpoint.AccessDenied, "this server has no way to authenticate users")), nil
-		})
 	}
 	if h.base == nil {
 		h.base = context.Background()
 	}
+	h.Swap(ep, o.Owner)
 	return h
 }
+
+// Swap makes the Handler serve new requests with ep and owner (nil: deny
+// every authorization request, as NewHandler's Owner). Requests already
+// running finish on the endpoint server and owner they started with. ep
+// must serve the same paths as the one NewHandler was given.
+func (h *Handler) Swap(ep *endpoint.Server, owner endpoint.ResourceOwner) {
+	if owner == nil {
+		owner = endpoint.ResourceOwnerFunc(func(context.Context, *endpoint.Request, *endpoint.AuthorizeRequest) (endpoint.Decision, error) {
+			return endpoint.Reject(endpoint.NewError(endpoint.AccessDenied, "this server has no way to authenticate users")), nil
+		})
+	}
+	h.cur.Store(&handlerState{ep: ep, owner: owner, timeout: h.authorizeTimeout})
+}
+
+// Endpoint returns the endpoint server new requests are served with.
+func (h *Handler) Endpoint() *endpoint.Server { return h.cur.Load().ep }
 
 // ServeFastHTTP handles one request; it is a fasthttp.RequestHandler.
 func (h *Handler) ServeFastHTTP(ctx *fasthttp.RequestCtx) {
@@ -118,31 +146,32 @@ func (h *Handler) ServeFastHTTP(ctx *fasthttp.RequestCtx) {
 		}
 	}()
 	path := ctx.Path()
+	st := h.cur.Load()
 	switch string(path) {
 	case h.paths.Token:
 		route = RouteToken
 		if h.allow(ctx, route, start, "POST") {
-			h.oauth(ctx, route, start, h.ep.Token)
+			h.oauth(ctx, route, start, st.ep.Token)
 		}
 	case h.paths.Authorize:
 		route = RouteAuthorize
 		if h.allow(ctx, route, start, "GET", "POST") {
-			h.oauth(ctx, route, start, h.authorize)
+			h.oauth(ctx, route, start, st.authorize)
 		}
 	case h.paths.Introspect:
 		route = RouteIntrospect
 		if h.allow(ctx, route, start, "POST") {
-			h.oauth(ctx, route, start, h.ep.Introspect)
+			h.oauth(ctx, route, start, st.ep.Introspect)
 		}
 	case h.paths.Revoke:
 		route = RouteRevoke
 		if h.allow(ctx, route, start, "POST") {
-			h.oauth(ctx, route, start, h.ep.Revoke)
+			h.oauth(ctx, route, start, st.ep.Revoke)
 		}
 	case PathMetadata:
 		route = RouteMetadata
 		if h.allow(ctx, route, start, "GET", "HEAD") {
-			writeResponse(ctx, h.ep.Metadata())
+			writeResponse(ctx, st.ep.Metadata())
 			h.done(ctx, route, start, nil)
 		}
 	case PathHealthz:
@@ -157,6 +186,11 @@ func (h *Handler) ServeFastHTTP(ctx *fasthttp.RequestCtx) {
 			h.readyz(ctx, start)
 		}
 	case PathMetrics:
+		if h.noMetrics {
+			writeJSON(ctx, 404, `{"error":"not_found","error_description":"no such endpoint"}`)
+			h.done(ctx, route, start, nil)
+			return
+		}
 		route = RouteMetrics
 		if h.allow(ctx, route, start, "GET", "HEAD") {
 			h.serveMetrics(ctx, start)
@@ -181,10 +215,10 @@ func (h *Handler) ServeFastHTTP(ctx *fasthttp.RequestCtx) {
 // than hold the connection for as long as the cap stays full. The context
 // derives from the server's base context, never from the
 // *fasthttp.RequestCtx, whose Done fires only at shutdown.
-func (h *Handler) authorize(c context.Context, r *endpoint.Request) (*endpoint.Response, endpoint.Result) {
-	c, cancel := context.WithTimeout(c, h.authorizeTimeout)
+func (st *handlerState) authorize(c context.Context, r *endpoint.Request) (*endpoint.Response, endpoint.Result) {
+	c, cancel := context.WithTimeout(c, st.timeout)
 	defer cancel()
-	return h.ep.HandleAuthorize(c, r, h.owner)
+	return st.ep.HandleAuthorize(c, r, st.owner)
 }
 
 // oauth runs an endpoint on the request and writes its response.

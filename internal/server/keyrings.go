@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/sealedtoken/issuer/internal/config"
@@ -23,10 +24,15 @@ import (
 // internal key for the refresh-token lifetime plus leeway. A shorter
 // opening window for audience keys keeps the JWK Sets resource servers
 // receive small and a retired key useful to a thief for less time.
+//
+// A configuration reload may add audiences (AddAudiences); a ring is never
+// closed while the process runs. KeyRings is safe for concurrent use.
 type KeyRings struct {
 	audiences *keys.Manager
 	internal  *keys.Manager
-	names     []string // audience names, in configuration order
+
+	mu    sync.Mutex
+	names []string // audience names, in the order they were configured
 }
 
 // NewKeyRings returns the key rings of cfg, not yet loaded (see Init and
@@ -68,20 +74,50 @@ func NewKeyRings(cfg *config.Config, getenv func(string) string, opts ...keys.Op
 
 // Names returns the ring names: the audiences in configuration order, then
 // keys.InternalRing.
-func (k *KeyRings) Names() []string { return append(slices.Clone(k.names), keys.InternalRing) }
+func (k *KeyRings) Names() []string { return append(k.audienceNames(), keys.InternalRing) }
+
+func (k *KeyRings) audienceNames() []string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return slices.Clone(k.names)
+}
 
 // Init creates the ring files that do not exist yet and loads all of
 // them; it returns the names of the rings it created.
 func (k *KeyRings) Init(ctx context.Context) ([]string, error) {
-	created, err := k.audiences.Init(ctx, k.names...)
+	created, err := k.audiences.Init(ctx, k.audienceNames()...)
 	c2, err2 := k.internal.Init(ctx, keys.InternalRing)
 	return append(created, c2...), errors.Join(err, err2)
+}
+
+// AddAudiences creates (if need be) and loads the rings of the audiences
+// among names that are not open yet, as a configuration reload that adds
+// audiences needs, and returns the names of the ring files it created.
+func (k *KeyRings) AddAudiences(ctx context.Context, names ...string) ([]string, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var add []string
+	for _, n := range names {
+		if n != keys.InternalRing && !slices.Contains(k.names, n) && !slices.Contains(add, n) {
+			add = append(add, n)
+		}
+	}
+	if len(add) == 0 {
+		return nil, nil
+	}
+	created, err := k.audiences.Init(ctx, add...)
+	for _, n := range add {
+		if _, ok := k.audiences.Ring(n); ok {
+			k.names = append(k.names, n)
+		}
+	}
+	return created, err
 }
 
 // Open loads the existing ring files; a missing file is an error wrapping
 // fs.ErrNotExist ("run issuer keys init").
 func (k *KeyRings) Open(ctx context.Context) error {
-	return errors.Join(k.audiences.Open(ctx, k.names...), k.internal.Open(ctx, keys.InternalRing))
+	return errors.Join(k.audiences.Open(ctx, k.audienceNames()...), k.internal.Open(ctx, keys.InternalRing))
 }
 
 // Ring returns the live ring name, if loaded.
@@ -95,14 +131,18 @@ func (k *KeyRings) Ring(name string) (*keys.Ring, bool) {
 // Path returns the file of ring name.
 func (k *KeyRings) Path(name string) string { return k.audiences.Path(name) }
 
-// Endpoint returns the rings as pkg/endpoint takes them.
-func (k *KeyRings) Endpoint(defaultAudience string) (endpoint.Rings, error) {
+// Endpoint returns the rings as pkg/endpoint takes them: those of every
+// audience, or of the audiences named (all of them open).
+func (k *KeyRings) Endpoint(defaultAudience string, audiences ...string) (endpoint.Rings, error) {
 	r := endpoint.Rings{Audiences: map[string]*keys.Ring{}, Default: defaultAudience}
 	var ok bool
 	if r.Internal, ok = k.internal.Ring(keys.InternalRing); !ok {
 		return r, fmt.Errorf("server: %w: %q", keys.ErrNotOpen, keys.InternalRing)
 	}
-	for _, n := range k.names {
+	if len(audiences) == 0 {
+		audiences = k.audienceNames()
+	}
+	for _, n := range audiences {
 		ring, ok := k.audiences.Ring(n)
 		if !ok {
 			return r, fmt.Errorf("server: %w: %q", keys.ErrNotOpen, n)
@@ -147,7 +187,7 @@ func (k *KeyRings) Rotate(ctx context.Context, names ...string) error {
 		switch {
 		case n == keys.InternalRing:
 			errs = append(errs, k.internal.Rotate(ctx, n))
-		case slices.Contains(k.names, n):
+		case slices.Contains(k.audienceNames(), n):
 			errs = append(errs, k.audiences.Rotate(ctx, n))
 		default:
 			errs = append(errs, fmt.Errorf("server: no ring %q: not an audience of the configuration", n))

@@ -11,6 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/common/expfmt"
+	"github.com/rs/zerolog"
+	"github.com/valyala/fasthttp"
 
 	"github.com/sealedtoken/issuer/pkg/endpoint"
 	"github.com/sealedtoken/issuer/pkg/keys"
@@ -386,4 +388,33 @@ func outcomeOf(code string) int {
 		}
 	}
 	return 4
+}
+
+// MetricsHandler serves m's exposition at GET and HEAD /metrics, and 404
+// elsewhere: the handler of metrics.listen, the address of its own that
+// takes /metrics off the main listener. Its requests are counted as the
+// endpoint "metrics".
+func MetricsHandler(m *Metrics, log zerolog.Logger) fasthttp.RequestHandler {
+	ri, gi := routeIndex(RouteMetrics), grantIndex("")
+	return func(ctx *fasthttp.RequestCtx) {
+		start := time.Now()
+		switch {
+		case string(ctx.Path()) != PathMetrics:
+			writeJSON(ctx, 404, `{"error":"not_found","error_description":"no such endpoint; metrics are at /metrics"}`)
+		case !ctx.IsGet() && !ctx.IsHead():
+			ctx.Response.Header.Set("Allow", "GET, HEAD")
+			writeJSON(ctx, 405, `{"error":"invalid_request","error_description":"method not allowed; see the Allow header"}`)
+		default:
+			text, err := m.AppendText(make([]byte, 0, 32<<10))
+			if err != nil {
+				log.Warn().Str("endpoint", RouteMetrics).Str("cause", err.Error()).Msg("metrics gathered with errors")
+			}
+			ctx.SetStatusCode(200)
+			ctx.SetContentType(MetricsContentType)
+			ctx.Response.Header.Set("Cache-Control", "no-store")
+			ctx.SetBody(text)
+		}
+		m.count(ri, gi, outcomeIndex(nil, ctx.Response.StatusCode()))
+		m.observe(ri, gi, time.Since(start))
+	}
 }
