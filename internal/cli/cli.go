@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/sealedtoken/issuer/internal/config"
+	"github.com/sealedtoken/issuer/internal/server"
 )
 
 // Exit codes of the issuer command.
@@ -147,7 +148,7 @@ func exitCode(err error, env Env) int {
 
 func isConfigError(err error) bool {
 	return errors.Is(err, config.ErrSyntax) || errors.Is(err, config.ErrUnknownKey) || errors.Is(err, config.ErrInvalid) ||
-		errors.Is(err, errConfigFile)
+		errors.Is(err, errConfigFile) || errors.Is(err, server.ErrCertificate) || errors.Is(err, server.ErrConfig)
 }
 
 // errConfigFile marks a configuration file that cannot be read.

@@ -155,7 +155,7 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (_ *App, err erro
 	a.Metrics = NewMetrics(o.Version)
 
 	if a.Keys, err = NewKeyRings(cfg, o.Getenv, keys.WithClock(o.Now), keys.WithOnReload(a.ringReloaded)); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	created, err := a.Keys.Init(ctx)
 	if err != nil {
@@ -194,7 +194,7 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (_ *App, err erro
 		MaxBlock:  cfg.RateLimit.MaxBackoff,
 	})
 	if a.loginKey, err = loginKey(cfg, o.Getenv, a.log); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	a.Metrics.WatchKeys(a.Keys.List, o.Now)
 	if mem != nil {
