@@ -153,6 +153,16 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (_ *App, err erro
 		}
 	}()
 	a.Metrics = NewMetrics(o.Version)
+	// The certificate first: a configuration error is reported before
+	// anything is written.
+	var tlsConf *tls.Config
+	if cfg.TLS.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w: tls.cert_file %s, tls.key_file %s: %w", ErrCertificate, cfg.TLS.CertFile, cfg.TLS.KeyFile, err)
+		}
+		tlsConf = TLSConfig(cert)
+	}
 
 	if a.Keys, err = NewKeyRings(cfg, o.Getenv, keys.WithClock(o.Now), keys.WithOnReload(a.ringReloaded)); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
@@ -215,14 +225,6 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (_ *App, err erro
 		MetricsElsewhere: cfg.Metrics.Listen != "",
 	})
 
-	var tlsConf *tls.Config
-	if cfg.TLS.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("%w: tls.cert_file %s, tls.key_file %s: %w", ErrCertificate, cfg.TLS.CertFile, cfg.TLS.KeyFile, err)
-		}
-		tlsConf = TLSConfig(cert)
-	}
 	limits := Limits{
 		MaxBodyBytes:  int(cfg.Limits.MaxBodyBytes),
 		ReadTimeout:   cfg.Limits.ReadTimeout,

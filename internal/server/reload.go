@@ -255,10 +255,6 @@ func (a *App) logStart(addr net.Addr, metrics net.Listener) {
 		ev.Str("metrics_addr", addr.String())
 	}
 	ev.Int("clients", len(cfg.Clients)).Int("users", len(cfg.Users)).Msg("listening")
-	if cfg.Store.IsMemory() {
-		a.log.Warn().Str("component", "store").
-			Msg("store: memory keeps codes, refresh families and revocations in this process only: a restart forgets them, and replicas do not share them")
-	}
 }
 
 // storeKind is the kind of store a store setting names: "memory", or the
