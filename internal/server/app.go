@@ -454,17 +454,18 @@ func staticClients(cfg *config.Config) (*endpoint.StaticClients, []string, error
 }
 
 // Ready reports whether every grant can be served: the store answers and
-// every key ring has an active key (/readyz).
+// every key ring has an active key (/readyz). Each failure is a
+// *CheckError named "store" or "keys".
 func (a *App) Ready(ctx context.Context) error {
 	var errs []error
 	if err := a.Store.Ping(ctx); err != nil {
 		if !errors.Is(err, store.ErrUnavailable) {
 			err = fmt.Errorf("%w: %w", store.ErrUnavailable, err)
 		}
-		errs = append(errs, fmt.Errorf("store: %w", err))
+		errs = append(errs, &CheckError{Check: "store", Err: err})
 	}
 	if err := a.Keys.CheckActive(a.now()); err != nil {
-		errs = append(errs, fmt.Errorf("keys: %w", err))
+		errs = append(errs, &CheckError{Check: "keys", Err: err})
 	}
 	return errors.Join(errs...)
 }

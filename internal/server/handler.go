@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
 
+	"github.com/sealedtoken/issuer/internal/jsonenc"
 	"github.com/sealedtoken/issuer/pkg/endpoint"
 	"github.com/sealedtoken/issuer/pkg/store"
 )
@@ -250,8 +252,10 @@ func (h *Handler) allow(ctx *fasthttp.RequestCtx, route string, start time.Time,
 	return false
 }
 
-// readyz answers 200 when the store answers and every key ring can seal,
-// 503 otherwise (the reason is logged, not sent).
+// readyz answers 200 when every readiness check passes, 503 otherwise,
+// naming the checks that failed (CheckError: "store", "keys") but not
+// their causes, which go to the log: {"status":"unavailable",
+// "failing":["store"]}. A failure that is no CheckError is named "ready".
 func (h *Handler) readyz(ctx *fasthttp.RequestCtx, start time.Time) {
 	var err error
 	if h.ready != nil {
@@ -263,12 +267,64 @@ func (h *Handler) readyz(ctx *fasthttp.RequestCtx, start time.Time) {
 		if errors.Is(err, store.ErrUnavailable) && h.metrics != nil {
 			h.metrics.StoreError()
 		}
-		writeJSON(ctx, 503, `{"status":"unavailable"}`)
-		h.log.Warn().Str("endpoint", RouteReadyz).Str("cause", err.Error()).Msg("not ready")
+		failing := FailingChecks(err)
+		body := append([]byte(`{"status":"unavailable","failing":[`), quotedList(failing)...)
+		writeJSON(ctx, 503, string(append(body, "]}"...)))
+		ctx.Response.Header.Set("Retry-After", "1")
+		h.log.Warn().Str("endpoint", RouteReadyz).Strs("failing", failing).Str("cause", err.Error()).Msg("not ready")
 	} else {
 		writeJSON(ctx, 200, `{"status":"ready"}`)
 	}
 	h.done(ctx, RouteReadyz, start, nil)
+}
+
+// CheckError is a failed readiness check: its name ("store", "keys"), which
+// /readyz sends, and its cause, which only the log gets.
+type CheckError struct {
+	Check string
+	Err   error
+}
+
+func (e *CheckError) Error() string { return e.Check + ": " + e.Err.Error() }
+func (e *CheckError) Unwrap() error { return e.Err }
+
+// FailingChecks returns the names of the CheckErrors err holds (joined
+// with errors.Join or wrapped), in order, without repeats; "ready" if it
+// holds none.
+func FailingChecks(err error) []string {
+	var names []string
+	var walk func(error)
+	walk = func(e error) {
+		var ce *CheckError
+		switch u := e.(type) {
+		case interface{ Unwrap() []error }:
+			for _, x := range u.Unwrap() {
+				walk(x)
+			}
+		default:
+			if errors.As(e, &ce) && !slices.Contains(names, ce.Check) {
+				names = append(names, ce.Check)
+			}
+		}
+	}
+	walk(err)
+	if len(names) == 0 {
+		names = []string{"ready"}
+	}
+	return names
+}
+
+// quotedList writes names (check names: lower-case words) as the members
+// of a JSON array.
+func quotedList(names []string) []byte {
+	var b []byte
+	for i, n := range names {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = jsonenc.AppendString(b, n)
+	}
+	return b
 }
 
 func (h *Handler) serveMetrics(ctx *fasthttp.RequestCtx, start time.Time) {
@@ -316,6 +372,11 @@ func (h *Handler) recovered(ctx *fasthttp.RequestCtx, route string, start time.T
 func (h *Handler) done(ctx *fasthttp.RequestCtx, route string, start time.Time, res *endpoint.Result) {
 	elapsed := time.Since(start)
 	status := ctx.Response.StatusCode()
+	if status == 503 && len(ctx.Response.Header.Peek("Retry-After")) == 0 {
+		// Every 503 says when to retry (RFC 9110 §10.2.3), whoever
+		// answered it.
+		ctx.Response.Header.Set("Retry-After", "1")
+	}
 	var e *endpoint.Error
 	var grant endpoint.GrantType
 	if res != nil {
