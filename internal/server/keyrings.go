@@ -196,6 +196,25 @@ func (k *KeyRings) Rotate(ctx context.Context, names ...string) error {
 	return errors.Join(errs...)
 }
 
+// Retire retires key kid, in whichever ring holds it (keys.Retire), and
+// writes that ring. A kid no ring holds is keys.ErrUnknownKID.
+func (k *KeyRings) Retire(ctx context.Context, kid string, immediate bool) (keys.Retirement, error) {
+	for _, n := range k.Names() {
+		r, ok := k.Ring(n)
+		if !ok {
+			continue
+		}
+		if _, ok := r.Load().Lookup(kid); !ok {
+			continue
+		}
+		if n == keys.InternalRing {
+			return k.internal.Retire(ctx, n, kid, immediate)
+		}
+		return k.audiences.Retire(ctx, n, kid, immediate)
+	}
+	return keys.Retirement{}, fmt.Errorf("%w: %q is in none of the rings %q", keys.ErrUnknownKID, kid, k.Names())
+}
+
 // CheckActive reports an error wrapping keys.ErrNoActiveKey for each ring
 // that cannot seal at now.
 func (k *KeyRings) CheckActive(now time.Time) error {

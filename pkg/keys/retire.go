@@ -14,6 +14,8 @@ var ErrUnknownKID = errors.New("keys: no key with this id in the ring")
 type Retirement struct {
 	// Ring and KID name the key retired.
 	Ring, KID string
+	// At is when the key stopped sealing (and, if removed, opening).
+	At time.Time
 	// Was is the key's state before.
 	Was State
 	// Removed reports that the key left the ring: it opens nothing any
@@ -60,7 +62,7 @@ func Retire(set *Set, kid string, now time.Time, p Policy, immediate bool) (*Set
 		return nil, Retirement{}, fmt.Errorf("%w: %q in ring %q", ErrUnknownKID, kid, set.name)
 	}
 	now = now.Round(0).UTC()
-	r := Retirement{Ring: set.name, KID: kid, Was: k.State(now)}
+	r := Retirement{Ring: set.name, KID: kid, At: now, Was: k.State(now)}
 	sealing, _ := set.Sealing(now)
 	var keys []*Key
 	for _, o := range set.keys {
