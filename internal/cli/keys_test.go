@@ -189,7 +189,7 @@ func TestKeysRetire(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "no longer open") {
 		t.Fatalf("retire --now: exit %d\nstdout %s\nstderr %s", code, out, errOut)
 	}
-	if code, errOut := inspect(stolen); code != 1 || !strings.Contains(errOut, "crypttoken: unknown or expired key") {
+	if code, errOut := inspect(stolen); code != 1 || !strings.Contains(errOut, "crypttoken: unknown or expired key") || !strings.Contains(errOut, "none of the rings") {
 		t.Fatalf("the stolen token after retire --now: exit %d %s, want it refused", code, errOut)
 	}
 	if code, errOut := inspect(fresh); code != 0 {

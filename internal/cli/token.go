@@ -138,6 +138,19 @@ func runToken(ctx context.Context, args []string, env Env) error {
 			firstErr = err
 		}
 	}
+	if len(cands) > 1 && errors.Is(firstErr, crypttoken.ErrUnknownKey) {
+		// Every ring of the configuration was tried: the kid is in none.
+		kid, _ := hdr["kid"].(string)
+		known := false
+		for _, c := range cands {
+			_, ok := c.ring.Load().Lookup(kid)
+			known = known || ok
+		}
+		if !known {
+			return fmt.Errorf("token does not open: %w: kid %.64q is in none of the rings of this configuration: sealed by another issuer, or with a key since removed (expired, or retired with --now)",
+				crypttoken.ErrUnknownKey, kid)
+		}
+	}
 	return fmt.Errorf("token does not open: %w", firstErr)
 }
 
