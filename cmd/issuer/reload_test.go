@@ -271,3 +271,20 @@ func assertNoSecret(t *testing.T, text string, secrets ...string) {
 		}
 	}
 }
+
+// TestSIGHUPDevServer: the dev server has no file to reload; SIGHUP is
+// logged and ignored, and the server keeps serving (it once died of it).
+func TestSIGHUPDevServer(t *testing.T) {
+	d := startDev(t, filepath.Join(t.TempDir(), "data"))
+	if err := d.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	d.waitStderr(regexp.MustCompile(`SIGHUP: the dev server has no configuration file to reload; ignored`), 10*time.Second)
+	code, _, body := d.call(t, nil, "POST", "/token", url.Values{"grant_type": {"client_credentials"}}, basic("demo", d.secret))
+	if code != 200 {
+		t.Fatalf("token after SIGHUP: %d %s", code, body)
+	}
+	if code := d.stop(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+}
