@@ -50,7 +50,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{name: "serve", summary: "run the token service (dev mode without --config)", run: runServe, help: serveHelp},
-		{name: "keys", summary: "manage key rings: init, rotate, list, export", run: runKeys, help: keysHelp},
+		{name: "keys", summary: "manage key rings: init, rotate, retire, list, export", run: runKeys, help: keysHelp},
 		{name: "client", summary: "create a client id and secret: client new", run: runClient, help: clientHelp},
 		{name: "hash", summary: "hash a password or secret for the configuration (bcrypt, argon2id)", run: runHash, help: hashHelp},
 		{name: "token", summary: "decrypt a token and print its claims: token inspect", run: runToken, help: tokenHelp},

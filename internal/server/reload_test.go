@@ -171,6 +171,34 @@ func TestReload(t *testing.T) {
 		}
 	})
 
+	t.Run("a user added signs in (password grant)", func(t *testing.T) {
+		const pw = "a-new-users-password-0123"
+		h, err := secret.NewBcrypt(pw, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		next := reloadable(d.app.Current())
+		next.Users = append(next.Users, config.User{Username: "newbie", ID: "u-new", PasswordHash: config.Hash(h)})
+		c := newClient
+		c.ID, c.GrantTypes = "pw-client", []string{config.GrantPassword}
+		next.Clients = append(next.Clients, c)
+		form := url.Values{"grant_type": {"password"}, "username": {"newbie"}, "password": {pw}}
+		if err := d.app.Reload(context.Background(), func() (*config.Config, error) { return next, nil }); err != nil {
+			t.Fatal(err)
+		}
+		code, body := postAs(t, d.client, d.base+"/token", "pw-client", newSecret, form)
+		if code != 200 || !strings.Contains(body, "access_token") {
+			t.Fatalf("password grant of the user added: %d %s", code, body)
+		}
+		if m := logLine(t, d.log, "configuration reloaded"); !strings.Contains(jsonOf(m["users"]), `"added":["newbie"]`) {
+			t.Fatalf("the user added is not logged: %v", m)
+		}
+		text, _ := d.log.snapshot()
+		if strings.Contains(text, h) || strings.Contains(text, pw) {
+			t.Fatal("the log holds the password or its hash")
+		}
+	})
+
 	t.Run("a client removed is refused", func(t *testing.T) {
 		next := reloadable(d.app.Current())
 		next.Clients = slices.DeleteFunc(next.Clients, func(c config.Client) bool { return c.ID == "added" })
@@ -186,7 +214,7 @@ func TestReload(t *testing.T) {
 	})
 
 	_, metrics := get(t, d.client, d.base+"/metrics")
-	for _, want := range []string{`issuer_config_reloads_total{result="ok"} 4`, `issuer_config_reloads_total{result="failed"} 2`} {
+	for _, want := range []string{`issuer_config_reloads_total{result="ok"} 5`, `issuer_config_reloads_total{result="failed"} 2`} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %s", want)
 		}
