@@ -15,7 +15,8 @@ done
 check ./pkg/endpoint 'valyala/fasthttp|rs/zerolog|^net/http$' "framework-agnostic core"
 check ./pkg/store 'valyala/fasthttp|rs/zerolog|redis/go-redis' "interface only"
 for p in $($GO list ./pkg/...); do
-  check "$p" 'sealedtoken/issuer/(cmd|internal/(cli|server|login|metrics|config))' "pkg/ never imports cmd/ or the service's internals"
+  check "$p" 'sealedtoken/issuer/(cmd|internal/(cli|server|login|config))' "pkg/ never imports cmd/ or the service's internals"
+  check "$p" 'prometheus/client_golang' "metrics are the service's concern (internal/server); pkg/ returns errors and results"
 done
 [ $fail -eq 0 ] && echo "depcheck: ok"
 exit $fail

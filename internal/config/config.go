@@ -48,6 +48,8 @@ type Config struct {
 	RateLimit RateLimit `yaml:"rate_limit"`
 	// Log configures the server's log output.
 	Log Log `yaml:"log"`
+	// Metrics configures where /metrics is served.
+	Metrics Metrics `yaml:"metrics"`
 	// Clients are the registered OAuth clients (RFC 6749 §2).
 	Clients []Client `yaml:"clients"`
 	// Users are the resource owners who may log in.
@@ -182,6 +184,13 @@ type RateLimit struct {
 type Log struct {
 	Level  string `yaml:"level"`
 	Format string `yaml:"format"`
+}
+
+// Metrics configures the Prometheus endpoint. With Listen empty, /metrics
+// is served on the main listener; with Listen set, it is served there
+// alone, over plain HTTP, and the main listener answers /metrics with 404.
+type Metrics struct {
+	Listen string `yaml:"listen"`
 }
 
 // Grant types accepted in [Client.GrantTypes] (RFC 6749 §4, §6).

@@ -245,6 +245,14 @@
 //	    Least severe level written.
 //	log.format: json|console|auto, default auto
 //	    auto: console on a terminal, json otherwise.
+//	metrics: mapping
+//	    Where the Prometheus metrics are served.
+//	metrics.listen: host:port, default none (on listen)
+//	    Serve /metrics on this address of its own, over plain HTTP, and no
+//	    longer on the main listener (which then answers /metrics with
+//	    404). Bind it to a private interface or loopback: the metrics name
+//	    clients and audiences. Unset: /metrics is served on listen beside
+//	    the OAuth endpoints. Not changed by a reload (SIGHUP).
 //	clients: list, optional
 //	    Registered OAuth clients (RFC 6749 §2).
 //	clients[].id: string, required

@@ -58,6 +58,8 @@ var keyDocs = []keyDoc{
 	{"log", "mapping", "", `Log output (one line per request, no secrets).`},
 	{"log.level", "trace|debug|info|warn|error", "", `Least severe level written.`},
 	{"log.format", "json|console|auto", "", `auto: console on a terminal, json otherwise.`},
+	{"metrics", "mapping", "", `Where the Prometheus metrics are served.`},
+	{"metrics.listen", "host:port", "none (on listen)", `Serve /metrics on this address of its own, over plain HTTP, and no longer on the main listener (which then answers /metrics with 404). Bind it to a private interface or loopback: the metrics name clients and audiences. Unset: /metrics is served on listen beside the OAuth endpoints. Not changed by a reload (SIGHUP).`},
 	{"clients", "list", "none", `Registered OAuth clients (RFC 6749 §2).`},
 	{"clients[].id", "string", "required", `The client_id: unique, printable ASCII (RFC 6749 Appendix A.1).`},
 	{"clients[].secret_hash", "hash", "none", `Required for confidential clients, absent for public ones: "sha256$<64 lowercase hex>" for generated secrets (issuer client new), bcrypt "$2a$/$2b$/$2y$..." (cost at most 13), or argon2id "$argon2id$v=19$m=...,t=...,p=...$salt$hash", checked by pkg/secret's parser and within its bounds. Never shown in messages or logs.`},

@@ -91,6 +91,7 @@ func (v *validator) config(c *Config) {
 	v.limits(&c.Limits)
 	v.rateLimit(&c.RateLimit)
 	v.log(&c.Log)
+	v.metrics(c)
 	v.clients(c)
 	v.users(c)
 }
@@ -475,6 +476,21 @@ func (v *validator) log(l *Log) {
 	}
 	if !slices.Contains(logFormats, l.Format) {
 		v.errf("log.format", "unknown format %q (want %s)", l.Format, strings.Join(logFormats, ", "))
+	}
+}
+
+// metrics: metrics.listen is an address of its own, not the main one.
+func (v *validator) metrics(c *Config) {
+	l := c.Metrics.Listen
+	if l == "" {
+		return
+	}
+	if err := checkListen(l); err != nil {
+		v.errf("metrics.listen", "%v", err)
+		return
+	}
+	if l == c.Listen {
+		v.errf("metrics.listen", "%q is the main listen address; leave metrics.listen empty to serve /metrics there", l)
 	}
 }
 

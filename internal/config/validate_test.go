@@ -117,6 +117,11 @@ func TestValidateRules(t *testing.T) {
 			}
 		}, "", ""},
 
+		// metrics.
+		{"metrics.listen on its own address", func(c *Config) { c.Metrics.Listen = "127.0.0.1:9090" }, "", ""},
+		{"metrics.listen not host:port", func(c *Config) { c.Metrics.Listen = "9090" }, "metrics.listen", "want host:port"},
+		{"metrics.listen the main address", func(c *Config) { c.Metrics.Listen = c.Listen }, "metrics.listen", "main listen address"},
+
 		// login.
 		{"trusted_header syntax", func(c *Config) { setLogin(c, "X Remote User") }, "login.trusted_header", "not a valid header name"},
 		{"trusted_header client-controlled", func(c *Config) { setLogin(c, "Authorization") }, "login.trusted_header", "carries client data"},

@@ -93,7 +93,8 @@ func TestLoginConsentCodeFlow(t *testing.T) {
 	if strings.Contains(body, fxAlicePassword) || strings.Contains(body, `name="password"`) {
 		t.Fatal("the consent page carries the password")
 	}
-	for _, s := range []string{"webapp", "app.example.com", "profile", "read", "write", "Read your data", "alice", `value="allow"`, `value="deny"`} {
+	for _, s := range []string{"webapp", "app.example.com", "profile", "read", "write", "Read your data", "alice", `value="allow"`, `value="deny"`,
+		`<strong id="resource">` + fxAPI + `</strong>`} { // the resource (audience) asked for
 		if !strings.Contains(body, s) {
 			t.Errorf("consent page lacks %q", s)
 		}

@@ -545,6 +545,7 @@ func (p *Page) consentForm(st *reqState, subject, name string, authTime time.Tim
 		Issuer:       p.issuer,
 		ClientID:     st.ar.ClientID(),
 		RedirectHost: st.ar.RedirectHost(),
+		Resource:     st.ar.Audience,
 		Action:       p.path,
 		Hidden:       hiddenFields(st.ar.Params),
 		CSRF:         p.csrf.mint(st.nonce, st.params, now.Add(p.csrfTTL)),

@@ -81,7 +81,7 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{ep: ep, metrics: server.NewMetrics(now), log: &bytes.Buffer{}, ring: aud}
+	f := &fixture{ep: ep, metrics: server.NewMetrics("test"), log: &bytes.Buffer{}, ring: aud}
 	f.h = server.NewHandler(ep, server.HandlerOptions{
 		Owner: o.owner, Log: zerolog.New(f.log), Metrics: f.metrics, Ready: o.ready,
 	})
@@ -133,3 +133,13 @@ func tokenReq() req {
 }
 
 func contains(haystack, needle string) bool { return strings.Contains(haystack, needle) }
+
+// metricsText is the /metrics exposition of m.
+func metricsText(t testing.TB, m *server.Metrics) string {
+	t.Helper()
+	b, err := m.AppendText(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

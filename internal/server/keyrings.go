@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/sealedtoken/issuer/internal/config"
@@ -54,14 +55,19 @@ func SignedLifetime(cfg *config.Config) time.Duration {
 // less time. The signing ring's Manager makes keys of keys.signing_alg and
 // refuses a ring of symmetric keys under its name, and the others refuse
 // signing keys.
+//
+// A configuration reload may add audiences (AddAudiences); a ring is never
+// closed while the process runs. KeyRings is safe for concurrent use.
 type KeyRings struct {
 	audiences *keys.Manager
 	internal  *keys.Manager
 	signing   *keys.Manager
-	names     []string // audience names, in configuration order
 	st        keys.Storage
 	kek       []byte
 	dir       string // keys.dir, where keys.store: redis imports rings from
+
+	mu    sync.Mutex
+	names []string // audience names, in the order they were configured
 }
 
 // NewKeyRings returns the key rings of cfg in the ring files of keys.dir,
@@ -161,7 +167,37 @@ func (k *KeyRings) manager(name string) *keys.Manager {
 // Names returns the ring names: the audiences in configuration order, then
 // keys.InternalRing and keys.SigningRing.
 func (k *KeyRings) Names() []string {
-	return append(slices.Clone(k.names), keys.InternalRing, keys.SigningRing)
+	return append(k.audienceNames(), keys.InternalRing, keys.SigningRing)
+}
+
+func (k *KeyRings) audienceNames() []string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return slices.Clone(k.names)
+}
+
+// AddAudiences creates (if need be) and loads the rings of the audiences
+// among names that are not open yet, as a configuration reload that adds
+// audiences needs, and returns the names of the rings it created.
+func (k *KeyRings) AddAudiences(ctx context.Context, names ...string) ([]string, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var add []string
+	for _, n := range names {
+		if n != keys.InternalRing && n != keys.SigningRing && !slices.Contains(k.names, n) && !slices.Contains(add, n) {
+			add = append(add, n)
+		}
+	}
+	if len(add) == 0 {
+		return nil, nil
+	}
+	created, err := k.audiences.Init(ctx, add...)
+	for _, n := range add {
+		if _, ok := k.audiences.Ring(n); ok {
+			k.names = append(k.names, n)
+		}
+	}
+	return created, err
 }
 
 // Init creates the rings that do not exist yet and loads all of them; it
@@ -179,7 +215,7 @@ func (k *KeyRings) Init(ctx context.Context) (created, imported []string, err er
 	for _, c := range []struct {
 		m     *keys.Manager
 		names []string
-	}{{k.audiences, k.names}, {k.internal, []string{keys.InternalRing}}, {k.signing, []string{keys.SigningRing}}} {
+	}{{k.audiences, k.audienceNames()}, {k.internal, []string{keys.InternalRing}}, {k.signing, []string{keys.SigningRing}}} {
 		cr, err := c.m.Init(ctx, c.names...)
 		created = append(created, cr...)
 		errs = append(errs, err)
@@ -240,7 +276,7 @@ func (k *KeyRings) importFromDir(ctx context.Context) ([]string, error) {
 // Open loads the existing rings; a missing ring is an error wrapping
 // fs.ErrNotExist ("run issuer keys init").
 func (k *KeyRings) Open(ctx context.Context) error {
-	return errors.Join(k.audiences.Open(ctx, k.names...), k.internal.Open(ctx, keys.InternalRing),
+	return errors.Join(k.audiences.Open(ctx, k.audienceNames()...), k.internal.Open(ctx, keys.InternalRing),
 		k.signing.Open(ctx, keys.SigningRing))
 }
 
@@ -257,14 +293,18 @@ func (k *KeyRings) Signing() *keys.Ring {
 // Path returns where ring name is kept: its file, or its Redis key.
 func (k *KeyRings) Path(name string) string { return k.st.Location(name) }
 
-// Endpoint returns the encryption rings as pkg/endpoint takes them.
-func (k *KeyRings) Endpoint(defaultAudience string) (endpoint.Rings, error) {
+// Endpoint returns the encryption rings as pkg/endpoint takes them: those
+// of every audience, or of the audiences named (all of them open).
+func (k *KeyRings) Endpoint(defaultAudience string, audiences ...string) (endpoint.Rings, error) {
 	r := endpoint.Rings{Audiences: map[string]*keys.Ring{}, Default: defaultAudience}
 	var ok bool
 	if r.Internal, ok = k.internal.Ring(keys.InternalRing); !ok {
 		return r, fmt.Errorf("server: %w: %q", keys.ErrNotOpen, keys.InternalRing)
 	}
-	for _, n := range k.names {
+	if len(audiences) == 0 {
+		audiences = k.audienceNames()
+	}
+	for _, n := range audiences {
 		ring, ok := k.audiences.Ring(n)
 		if !ok {
 			return r, fmt.Errorf("server: %w: %q", keys.ErrNotOpen, n)
@@ -307,13 +347,29 @@ func (k *KeyRings) Rotate(ctx context.Context, names ...string) error {
 	}
 	var errs []error
 	for _, n := range names {
-		if n != keys.InternalRing && n != keys.SigningRing && !slices.Contains(k.names, n) {
+		if n != keys.InternalRing && n != keys.SigningRing && !slices.Contains(k.audienceNames(), n) {
 			errs = append(errs, fmt.Errorf("server: no ring %q: not an audience of the configuration", n))
 			continue
 		}
 		errs = append(errs, k.manager(n).Rotate(ctx, n))
 	}
 	return errors.Join(errs...)
+}
+
+// Retire retires key kid, in whichever ring holds it (keys.Retire), and
+// writes that ring. A kid no ring holds is keys.ErrUnknownKID.
+func (k *KeyRings) Retire(ctx context.Context, kid string, immediate bool) (keys.Retirement, error) {
+	for _, n := range k.Names() {
+		r, ok := k.Ring(n)
+		if !ok {
+			continue
+		}
+		if _, ok := r.Load().Lookup(kid); !ok {
+			continue
+		}
+		return k.manager(n).Retire(ctx, n, kid, immediate)
+	}
+	return keys.Retirement{}, fmt.Errorf("%w: %q is in none of the rings %q", keys.ErrUnknownKID, kid, k.Names())
 }
 
 // CheckActive reports an error wrapping keys.ErrNoActiveKey for each ring

@@ -236,6 +236,27 @@ func (s *Server) authenticateClient(ctx context.Context, r *Request, p *Params, 
 	return c, method, nil
 }
 
+// presentedClientID returns the client id r presented, in its Basic
+// credentials or else its client_id parameter, copied, for the log line of
+// a failed authentication (Result.PresentedClientID); "" if there is none
+// or it is not 1 to 255 printable ASCII characters (RFC 6749 Appendix
+// A.1 allows no more), so that a log never carries arbitrary bytes.
+func presentedClientID(r *Request, p *Params) string {
+	id := p.Get("client_id")
+	if bid, _, ok := parseBasic(r.Header.Get("Authorization")); ok {
+		id = bid
+	}
+	if id == "" || len(id) > 255 {
+		return ""
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < 0x20 || id[i] > 0x7e {
+			return ""
+		}
+	}
+	return strings.Clone(id)
+}
+
 // checkLimits answers 429 with Retry-After when the client id or the
 // address has failed too often (SPEC §6), before any hash is computed.
 func (s *Server) checkLimits(now time.Time, keys ...string) *Error {

@@ -82,6 +82,7 @@ func (s *Server) Introspect(ctx context.Context, r *Request) (*Response, Result)
 func (s *Server) introspect(ctx context.Context, r *Request, res *Result) (*Response, *Error) {
 	client, p, e := s.companionRequest(ctx, r, "introspection", "RFC 7662 §2.1")
 	if e != nil {
+		res.PresentedClientID = presentedClientID(r, &p)
 		return nil, e
 	}
 	res.ClientID = client.ID
@@ -119,6 +120,7 @@ func inactive() *Response { return jsonResponse(200, []byte(inactiveBody)) }
 // companionRequest runs the checks the introspection and revocation
 // endpoints share with the token endpoint: TLS and no fragment (RFC 6749
 // §3.1), POST only, a form body, and client authentication (RFC 6749 §2.3).
+// When authentication fails the parameters are returned with the error.
 func (s *Server) companionRequest(ctx context.Context, r *Request, name, section string) (*Client, Params, *Error) {
 	p, e := s.formRequest(r, name, section)
 	if e != nil {
@@ -126,7 +128,7 @@ func (s *Server) companionRequest(ctx context.Context, r *Request, name, section
 	}
 	client, _, e := s.authenticateClient(ctx, r, &p, s.now())
 	if e != nil {
-		return nil, Params{}, e
+		return nil, p, e
 	}
 	return client, p, nil
 }

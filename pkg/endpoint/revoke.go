@@ -52,6 +52,7 @@ var noStoreHeaders = []HeaderField{
 func (s *Server) revoke(ctx context.Context, r *Request, res *Result) *Error {
 	client, p, e := s.companionRequest(ctx, r, "revocation", "RFC 7009 §2.1")
 	if e != nil {
+		res.PresentedClientID = presentedClientID(r, &p)
 		return e
 	}
 	res.ClientID = client.ID

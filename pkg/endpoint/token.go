@@ -73,6 +73,12 @@ type Result struct {
 	ClientID  string
 	GrantType GrantType
 	Audience  string
+	// PresentedClientID is, when client authentication failed (401
+	// invalid_client, 429), the client id the request presented in its
+	// Basic credentials or client_id parameter, for the log line of the
+	// failure; empty otherwise, or when it is not 1 to 255 printable ASCII
+	// characters. It is not authenticated: log it, never trust it.
+	PresentedClientID string
 	// JTI is the "jti" of the access token issued, or of the token that was
 	// introspected or revoked.
 	JTI string
@@ -118,6 +124,7 @@ func (s *Server) tokenRequest(ctx context.Context, r *Request, res *Result) (*To
 	now := s.now() // one clock reading for the whole request
 	client, method, e := s.authenticateClient(ctx, r, &p, now)
 	if e != nil {
+		res.PresentedClientID = presentedClientID(r, &p)
 		return nil, e
 	}
 	res.ClientID = client.ID
