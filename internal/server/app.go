@@ -165,7 +165,7 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (_ *App, err erro
 	limiter := secret.NewLimiter(secret.LimiterConfig{
 		Threshold: cfg.RateLimit.Failures,
 		Window:    cfg.RateLimit.Window,
-		Block:     min(secret.DefaultBlock, cfg.RateLimit.MaxBackoff),
+		Block:     cfg.RateLimit.Backoff,
 		MaxBlock:  cfg.RateLimit.MaxBackoff,
 	})
 	opts := []endpoint.Option{
@@ -279,6 +279,7 @@ func DefaultOwner(deps OwnerDeps) (endpoint.ResourceOwner, error) {
 		Issuer:         cfg.Issuer,
 		Users:          ua,
 		Limiter:        deps.Limiter,
+		ClientAddr:     deps.Endpoint.ClientAddr,
 		TrustedHeader:  cfg.Login.TrustedHeader,
 		TrustedProxies: cfg.Login.TrustedProxies,
 		Key:            deps.Key,

@@ -740,9 +740,9 @@ func TestConformance(t *testing.T) {
 			},
 		},
 		{
-			name:   "RFC 8707 §2 several resources (one audience per token here) are invalid_request",
+			name:   "RFC 8707 §2 several resources (one audience per token here) are invalid_target",
 			call:   tokenCall(form("grant_type", "client_credentials", "resource", apiAud, "resource", otherAud), basic("multi", backendSecret)),
-			status: 400, code: endpoint.InvalidRequest,
+			status: 400, code: endpoint.InvalidTarget,
 		},
 
 		// ---- SPEC §6: rate limiting and store outages ----
@@ -761,14 +761,14 @@ func TestConformance(t *testing.T) {
 			status: 429, code: endpoint.InvalidClient, header: withHeaders(noStore, "Retry-After", "60", "WWW-Authenticate", ""),
 		},
 		{
-			name: "SPEC §6 failures from one address block other client ids from that address",
+			name: "SPEC §6 failures from one address block other slow-hash client ids from that address",
 			call: func(t *testing.T, f *fixture) *endpoint.Response {
 				for i := range 10 {
 					f.token(ccBody, basic("guess-"+strconv.Itoa(i), "x"))
 				}
-				blocked := f.token(ccBody, basic("backend", backendSecret))
+				blocked := f.token(ccBody, basic("slow", slowSecret))
 				assert.Equal(t, 429, blocked.Status)
-				return f.token(ccBody, basic("backend", backendSecret), fromAddr("198.51.100.8"))
+				return f.token(ccBody, basic("slow", slowSecret), fromAddr("198.51.100.8"))
 			},
 			status: 200,
 		},
@@ -776,11 +776,11 @@ func TestConformance(t *testing.T) {
 			name: "SPEC §6 the block ends after Retry-After",
 			call: func(t *testing.T, f *fixture) *endpoint.Response {
 				for range 10 {
-					f.token(ccBody, basic("backend", "wrong"))
+					f.token(ccBody, basic("slow", "wrong"))
 				}
-				require.Equal(t, 429, f.token(ccBody, basic("backend", backendSecret)).Status)
+				require.Equal(t, 429, f.token(ccBody, basic("slow", slowSecret)).Status)
 				f.clock.Advance(61 * time.Second)
-				return f.token(ccBody, basic("backend", backendSecret))
+				return f.token(ccBody, basic("slow", slowSecret))
 			},
 			status: 200,
 		},
@@ -897,7 +897,7 @@ func TestConformance(t *testing.T) {
 			name: "RFC 7009 §2.1 token issued to another client is refused with unauthorized_client",
 			call: func(t *testing.T, f *fixture) *endpoint.Response {
 				tok := f.backendToken()
-				resp := f.revoke(form("token", tok), basic("rs", rsSecret))
+				resp := f.revoke(form("token", tok), webAuth)
 				active := body(t, f.introspect(form("token", tok), asRS()))
 				assert.Equal(t, true, active["active"], "the refused request revoked nothing")
 				return resp

@@ -54,12 +54,15 @@ type Server struct {
 	codes           *crypttoken.Opener
 	refreshes       *crypttoken.Opener
 
-	verifier       *secret.Verifier
-	limiter        *secret.Limiter
-	trustedProxies []netip.Prefix
-	hooks          Hooks
-	paths          Paths
-	scopes         []string // scopes_supported in the metadata
+	verifier        *secret.Verifier
+	limiter         *secret.Limiter
+	decoys          *secret.Decoys // stand-in hashes for unknown client ids
+	quota           *quota
+	resourceServers map[string]*ResourceServer
+	trustedProxies  []netip.Prefix
+	hooks           Hooks
+	paths           Paths
+	scopes          []string // scopes_supported in the metadata
 	// requirePKCE makes every client send a PKCE challenge at the
 	// authorization endpoint (WithPKCERequired).
 	requirePKCE bool
@@ -150,8 +153,10 @@ func WithUsers(u UserAuthenticator) Option {
 	return optionFunc(func(s *Server) error { s.users = u; return nil })
 }
 
-// WithTrustedProxies lists the peers whose X-Forwarded-Proto header is
-// believed when deciding whether a request came over TLS (SPEC §5).
+// WithTrustedProxies lists the proxies whose X-Forwarded-Proto header is
+// believed when deciding whether a request came over TLS, and whose
+// X-Forwarded-For is believed for the client's address (SPEC §5;
+// ClientAddr).
 func WithTrustedProxies(prefixes ...netip.Prefix) Option {
 	return optionFunc(func(s *Server) error {
 		s.trustedProxies = append(s.trustedProxies, prefixes...)
@@ -256,6 +261,9 @@ func New(issuer string, rings Rings, clients ClientStore, st store.Store, opts .
 	if s.limiter == nil {
 		s.limiter = secret.NewLimiter(secret.LimiterConfig{})
 	}
+	if s.quota == nil {
+		s.quota = newQuota(DefaultClientWrites, DefaultClientWindow)
+	}
 	clock := crypttoken.WithClock(s.now)
 	for name, ring := range rings.Audiences {
 		a := &audience{name: name, list: []string{name}, ring: ring}
@@ -270,6 +278,12 @@ func New(issuer string, rings Rings, clients ClientStore, st store.Store, opts .
 		s.audienceOrder = append(s.audienceOrder, a)
 	}
 	slices.SortFunc(s.audienceOrder, func(a, b *audience) int { return strings.Compare(a.name, b.name) })
+	if err := s.checkResourceServers(); err != nil {
+		return nil, err
+	}
+	if s.decoys, err = s.makeDecoys(); err != nil {
+		return nil, err
+	}
 	s.internalRing, s.issuerAud = rings.Internal, []string{issuer}
 	if s.internal, err = crypttoken.NewSealer(rings.Internal, clock); err != nil {
 		return nil, fmt.Errorf("endpoint: internal ring: %w", err)
@@ -284,6 +298,36 @@ func New(issuer string, rings Rings, clients ClientStore, st store.Store, opts .
 		return nil, fmt.Errorf("endpoint: internal ring: %w", err)
 	}
 	return s, nil
+}
+
+// makeDecoys makes the decoy hashes unknown client ids are checked against:
+// one of each kind among the clients' and resource servers' secrets, when
+// the ClientStore can list its clients, else a bcrypt one (secret.Decoys).
+func (s *Server) makeDecoys() (*secret.Decoys, error) {
+	var hashes []secret.Hash
+	if l, ok := s.clients.(ClientLister); ok {
+		for _, c := range l.Clients() {
+			if !c.Secret.IsZero() {
+				hashes = append(hashes, c.Secret)
+			}
+		}
+		if len(hashes) == 0 {
+			// No clients at all: any decoy will do; sha256 costs nothing.
+			h, err := secret.Parse(secret.NewSHA256("no clients"))
+			if err != nil {
+				return nil, err
+			}
+			hashes = append(hashes, h)
+		}
+	}
+	for _, rs := range s.resourceServers {
+		hashes = append(hashes, rs.Secret)
+	}
+	d, err := secret.NewDecoys(hashes...)
+	if err != nil {
+		return nil, fmt.Errorf("endpoint: %w", err)
+	}
+	return d, nil
 }
 
 // Issuer returns the issuer URL.

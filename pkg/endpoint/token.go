@@ -116,10 +116,11 @@ func (s *Server) tokenRequest(ctx context.Context, r *Request, res *Result) (*To
 		return nil, NewError(InvalidRequest, "missing grant_type")
 	}
 	now := s.now() // one clock reading for the whole request
-	client, method, e := s.authenticateClient(ctx, r, &p, now)
+	acct, method, e := s.authenticateClient(ctx, r, &p, now, false)
 	if e != nil {
 		return nil, e
 	}
+	client := acct.client
 	res.ClientID = client.ID
 	tr := &TokenRequest{
 		GrantType: grant, Client: client, AuthMethod: method,

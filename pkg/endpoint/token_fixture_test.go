@@ -42,7 +42,9 @@ const (
 	specialID    = "my:app+1"
 	specialSec   = "s:e+c%r t"
 	rsSecret     = "resource-server-secret-0123456789"
-	slowSecret   = "slow-secret"
+	// rsOtherSecret is the secret of the resource server of otherAud only.
+	rsOtherSecret = "other-resource-server-secret-0123"
+	slowSecret    = "slow-secret"
 
 	userName = "alice"
 	userPass = "wonderland"
@@ -180,6 +182,9 @@ func (s *swapClients) Client(ctx context.Context, id string) (*endpoint.Client, 
 	return s.cur.Load().Client(ctx, id)
 }
 
+// Clients implements endpoint.ClientLister.
+func (s *swapClients) Clients() []*endpoint.Client { return s.cur.Load().Clients() }
+
 // fixture is a Server with everything a test needs to drive and inspect it.
 type fixture struct {
 	t          testing.TB
@@ -199,7 +204,9 @@ type fixture struct {
 // fixtureConfig tunes newFixture.
 type fixtureConfig struct {
 	noUsers bool
-	opts    []endpoint.Option
+	// noResourceServers leaves out standardResourceServers.
+	noResourceServers bool
+	opts              []endpoint.Option
 	// clients replaces the standard client list when non-nil.
 	clients []*endpoint.Client
 }
@@ -275,14 +282,21 @@ func standardClients(t testing.TB) []*endpoint.Client {
 			GrantTypes:   []endpoint.GrantType{endpoint.GrantAuthorizationCode},
 			Scopes:       []string{"profile", "read"},
 		},
-		{ // a resource server: no grants, it only introspects
-			ID: "rs", Secret: mustHash(t, secret.NewSHA256(rsSecret)),
-		},
 		{ // a bcrypt secret, for the limiter's before-hashing rule
 			ID: "slow", Secret: mustHash(t, slow),
 			GrantTypes: []endpoint.GrantType{endpoint.GrantClientCredentials},
 			Scopes:     []string{"read"}, DefaultScopes: []string{"read"},
 		},
+	}
+}
+
+// standardResourceServers are the fixture's resource servers: "rs" for
+// both audiences (it introspects any access token) and "rs-other" for
+// otherAud alone.
+func standardResourceServers(t testing.TB) []*endpoint.ResourceServer {
+	return []*endpoint.ResourceServer{
+		{ID: "rs", Secret: mustHash(t, secret.NewSHA256(rsSecret)), Audiences: []string{apiAud, otherAud}},
+		{ID: "rs-other", Secret: mustHash(t, secret.NewSHA256(rsOtherSecret)), Audiences: []string{otherAud}},
 	}
 }
 
@@ -326,6 +340,9 @@ func newFixtureConfig(t testing.TB, cfg fixtureConfig) *fixture {
 	}
 	if !cfg.noUsers {
 		opts = append(opts, endpoint.WithUsers(f.users))
+	}
+	if !cfg.noResourceServers {
+		opts = append(opts, endpoint.WithResourceServers(standardResourceServers(t)...))
 	}
 	opts = append(opts, cfg.opts...)
 	f.srv, err = endpoint.New(testIssuer,
@@ -558,8 +575,11 @@ func (f *fixture) backendToken() string {
 	return mustTokens(f.t, f.token(form("grant_type", "client_credentials"), basic("backend", backendSecret))).Access
 }
 
-// asRS authenticates a request as the resource-server client.
+// asRS authenticates a request as the resource server of both audiences.
 func asRS() reqOpt { return basic("rs", rsSecret) }
+
+// asOtherRS authenticates a request as the resource server of otherAud.
+func asOtherRS() reqOpt { return basic("rs-other", rsOtherSecret) }
 
 // isInactive asserts the exact RFC 7662 §2.2 inactive answer.
 func isInactive(t testing.TB, resp *endpoint.Response) {
