@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/sealedtoken/issuer/pkg/endpoint"
 	"github.com/sealedtoken/issuer/pkg/secret"
 	"github.com/sealedtoken/issuer/pkg/store/memory"
 )
@@ -32,6 +33,8 @@ const (
 	DefaultRateWindow      = secret.DefaultWindow
 	DefaultRateBackoff     = secret.DefaultBlock
 	DefaultRateMaxBackoff  = secret.DefaultMaxBlock
+	DefaultClientWrites    = endpoint.DefaultClientWrites
+	DefaultClientWindow    = endpoint.DefaultClientWindow
 	DefaultLogLevel        = "info"
 	DefaultLogFormat       = "auto"
 	DefaultMaxConnsPerIP   = 0 // no cap
@@ -73,7 +76,9 @@ func Default() *Config {
 			Failures:   DefaultRateFailures,
 			Window:     DefaultRateWindow,
 			Backoff:    DefaultRateBackoff,
-			MaxBackoff: DefaultRateMaxBackoff,
+			MaxBackoff:   DefaultRateMaxBackoff,
+			ClientWrites: DefaultClientWrites,
+			ClientWindow: DefaultClientWindow,
 		},
 		Log: Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
 	}

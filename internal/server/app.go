@@ -161,6 +161,10 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (_ *App, err erro
 	if err != nil {
 		return nil, err
 	}
+	resourceServers, err := resourceServers(cfg)
+	if err != nil {
+		return nil, err
+	}
 	verifier := secret.NewVerifier(secret.VerifierConfig{MaxConcurrent: cfg.Limits.HashConcurrency, Now: o.Now})
 	limiter := secret.NewLimiter(secret.LimiterConfig{
 		Threshold: cfg.RateLimit.Failures,
@@ -176,6 +180,10 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (_ *App, err erro
 		endpoint.WithLimiter(limiter),
 		endpoint.WithTrustedProxies(cfg.TrustedProxies...),
 		endpoint.WithScopesSupported(scopes...),
+		endpoint.WithResourceServers(resourceServers...),
+	}
+	if cfg.RateLimit.ClientWrites > 0 {
+		opts = append(opts, endpoint.WithClientQuota(cfg.RateLimit.ClientWrites, cfg.RateLimit.ClientWindow))
 	}
 	// One authenticator of users, for the login page and the password
 	// grant alike.
@@ -354,13 +362,14 @@ func staticClients(cfg *config.Config) (*endpoint.StaticClients, []string, error
 	var scopes []string
 	for _, c := range cfg.Clients {
 		ec := &endpoint.Client{
-			ID:            c.ID,
-			Public:        c.Public,
-			RedirectURIs:  slices.Clone(c.RedirectURIs),
-			Scopes:        slices.Clone(c.Scopes),
-			DefaultScopes: slices.Clone(c.DefaultScopes),
-			Audiences:     slices.Clone(c.Audiences),
-			SkipConsent:   c.SkipConsent,
+			ID:             c.ID,
+			Public:         c.Public,
+			RedirectURIs:   slices.Clone(c.RedirectURIs),
+			Scopes:         slices.Clone(c.Scopes),
+			DefaultScopes:  slices.Clone(c.DefaultScopes),
+			Audiences:      slices.Clone(c.Audiences),
+			SkipConsent:    c.SkipConsent,
+			AllowPKCEPlain: c.AllowPKCEPlain,
 		}
 		if c.SecretHash != "" {
 			h, err := secret.Parse(string(c.SecretHash))
@@ -384,6 +393,20 @@ func staticClients(cfg *config.Config) (*endpoint.StaticClients, []string, error
 	}
 	sc, err := endpoint.NewStaticClients(list...)
 	return sc, scopes, err
+}
+
+// resourceServers converts the configured resource servers, parsing their
+// secret hashes.
+func resourceServers(cfg *config.Config) ([]*endpoint.ResourceServer, error) {
+	list := make([]*endpoint.ResourceServer, 0, len(cfg.ResourceServers))
+	for _, rs := range cfg.ResourceServers {
+		h, err := secret.Parse(string(rs.SecretHash))
+		if err != nil {
+			return nil, fmt.Errorf("server: resource server %q: secret_hash: %w", rs.ID, err)
+		}
+		list = append(list, &endpoint.ResourceServer{ID: rs.ID, Secret: h, Audiences: slices.Clone(rs.Audiences)})
+	}
+	return list, nil
 }
 
 // Ready reports whether every grant can be served: the store answers and

@@ -243,7 +243,7 @@ func (s *Server) recheck(ar *AuthorizeRequest) (*redirectTarget, *Error) {
 		return t, bad("response type not allowed")
 	}
 	if ar.HasResponseType(ResponseCode) {
-		if _, e := checkChallenge(ar.CodeChallenge, ar.CodeChallengeMethod, ar.Client.Public || s.requirePKCE); e != nil ||
+		if _, e := checkChallenge(ar.CodeChallenge, ar.CodeChallengeMethod, ar.Client.Public || s.requirePKCE, ar.Client.AllowPKCEPlain); e != nil ||
 			(ar.CodeChallenge != "" && ar.CodeChallengeMethod == "") {
 			return t, bad("PKCE parameters")
 		}

@@ -61,6 +61,13 @@ type Client struct {
 	// SkipConsent marks a first-party client whose users are not asked to
 	// consent.
 	SkipConsent bool
+	// AllowPKCEPlain lets the client use the PKCE "plain" method
+	// (RFC 7636 §4.2). RFC 9700 §2.1.1 asks for S256, so it is off by
+	// default: a code_challenge_method of plain is then refused, and a
+	// code_challenge sent without a method is invalid_request rather than
+	// plain (the RFC 7636 §4.3 default applies only to a client allowed
+	// plain).
+	AllowPKCEPlain bool
 }
 
 // AllowsGrant reports whether c may use grant g.

@@ -418,9 +418,15 @@ func TestConformance(t *testing.T) {
 			status: 200,
 		},
 		{
-			name:   "RFC 7636 §4.6 plain verifier is accepted",
+			name:   "RFC 7636 §4.6 plain verifier is accepted from a client allowed plain",
+			cfg:    fixtureConfig{clients: plainClients(t)},
 			call:   codeCall("webapp", []codeOpt{codePKCE(endpoint.PKCEPlain, verifierPlain)}, webAuth, "redirect_uri", webRedirect, "code_verifier", verifierPlain),
 			status: 200,
+		},
+		{
+			name:   "RFC 9700 §2.1.1 a plain code of a client no longer allowed plain is invalid_grant",
+			call:   codeCall("webapp", []codeOpt{codePKCE(endpoint.PKCEPlain, verifierPlain)}, webAuth, "redirect_uri", webRedirect, "code_verifier", verifierPlain),
+			status: 400, code: endpoint.InvalidGrant,
 		},
 		{
 			name: "RFC 7636 §4.6 wrong verifier is invalid_grant and leaves the code usable",
@@ -444,6 +450,7 @@ func TestConformance(t *testing.T) {
 		},
 		{
 			name:   "RFC 7636 §4.1 verifier shorter than 43 characters is invalid_grant",
+			cfg:    fixtureConfig{clients: plainClients(t)},
 			call:   codeCall("webapp", []codeOpt{codePKCE(endpoint.PKCEPlain, "short")}, webAuth, "redirect_uri", webRedirect, "code_verifier", "short"),
 			status: 400, code: endpoint.InvalidGrant,
 		},
@@ -1101,4 +1108,15 @@ func manyParams(n int) string {
 		b.WriteString("&p" + strconv.Itoa(i) + "=1")
 	}
 	return b.String()
+}
+
+// plainClients are standardClients with webapp allowed PKCE plain.
+func plainClients(t testing.TB) []*endpoint.Client {
+	list := standardClients(t)
+	for _, c := range list {
+		if c.ID == "webapp" {
+			c.AllowPKCEPlain = true
+		}
+	}
+	return list
 }

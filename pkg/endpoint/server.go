@@ -359,15 +359,16 @@ func (s *Server) Ready(ctx context.Context) error { return s.store.Ping(ctx) }
 // path is empty is left out.
 func (s *Server) Metadata() *Response {
 	base := strings.TrimSuffix(s.issuer, "/")
+	caps := s.capabilities()
 	doc := map[string]any{
 		"issuer":                                        s.issuer,
-		"response_types_supported":                      []string{"code", "token"},
-		"response_modes_supported":                      []string{"query", "fragment"},
-		"grant_types_supported":                         s.grantTypesSupported(),
+		"response_types_supported":                      caps.responseTypes,
+		"response_modes_supported":                      caps.responseModes,
+		"grant_types_supported":                         caps.grantTypes,
 		"token_endpoint_auth_methods_supported":         []string{"client_secret_basic", "client_secret_post", "none"},
 		"introspection_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
 		"revocation_endpoint_auth_methods_supported":    []string{"client_secret_basic", "client_secret_post", "none"},
-		"code_challenge_methods_supported":              []string{"S256", "plain"},
+		"code_challenge_methods_supported":              caps.challengeMethods,
 	}
 	for name, path := range map[string]string{
 		"authorization_endpoint": s.paths.Authorize,
@@ -389,10 +390,64 @@ func (s *Server) Metadata() *Response {
 	}, Body: body}
 }
 
-func (s *Server) grantTypesSupported() []string {
-	g := []string{string(GrantAuthorizationCode), string(GrantClientCredentials), string(GrantRefreshToken)}
-	if s.users != nil {
-		g = append(g, string(GrantPassword))
+// capabilities are the metadata members that depend on the clients.
+type capabilities struct {
+	responseTypes, responseModes, grantTypes, challengeMethods []string
+}
+
+// capabilities lists what the registered clients may use, when the
+// ClientStore can list them (ClientLister), so that the metadata advertises
+// only what is enabled (RFC 8414 §2): the implicit grant and response type
+// token only when a client has it, password only with users and a client
+// allowed it, plain only when a client is allowed it. A store that cannot
+// list its clients gets everything this server implements.
+func (s *Server) capabilities() capabilities {
+	l, ok := s.clients.(ClientLister)
+	if !ok {
+		g := []string{string(GrantAuthorizationCode), string(GrantClientCredentials), string(GrantRefreshToken)}
+		if s.users != nil {
+			g = append(g, string(GrantPassword))
+		}
+		return capabilities{
+			responseTypes:    []string{"code", "token"},
+			responseModes:    []string{"query", "fragment"},
+			grantTypes:       append(g, string(GrantImplicit)),
+			challengeMethods: []string{PKCES256, PKCEPlain},
+		}
 	}
-	return append(g, "implicit")
+	var code, token, plain bool
+	grants := map[GrantType]bool{}
+	for _, c := range l.Clients() {
+		for _, g := range c.GrantTypes {
+			grants[g] = true
+		}
+		code = code || c.AllowsResponseType(ResponseCode)
+		token = token || c.AllowsResponseType(ResponseToken)
+		plain = plain || c.AllowPKCEPlain
+	}
+	caps := capabilities{responseModes: []string{"query"}, challengeMethods: []string{PKCES256}}
+	if code || !token {
+		// RFC 8414 §2 requires the member; code is what the
+		// authorization endpoint serves when nothing else is enabled.
+		caps.responseTypes = append(caps.responseTypes, string(ResponseCode))
+	}
+	if token {
+		caps.responseTypes = append(caps.responseTypes, string(ResponseToken))
+		caps.responseModes = append(caps.responseModes, "fragment")
+	}
+	if plain {
+		caps.challengeMethods = append(caps.challengeMethods, PKCEPlain)
+	}
+	for _, g := range []GrantType{GrantAuthorizationCode, GrantClientCredentials, GrantRefreshToken, GrantPassword} {
+		if grants[g] && (g != GrantPassword || s.users != nil) {
+			caps.grantTypes = append(caps.grantTypes, string(g))
+		}
+	}
+	if token {
+		caps.grantTypes = append(caps.grantTypes, string(GrantImplicit))
+	}
+	if caps.grantTypes == nil {
+		caps.grantTypes = []string{}
+	}
+	return caps
 }
