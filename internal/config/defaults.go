@@ -73,9 +73,9 @@ func Default() *Config {
 			MemoryStoreEntries: DefaultMemoryStoreEntries,
 		},
 		RateLimit: RateLimit{
-			Failures:   DefaultRateFailures,
-			Window:     DefaultRateWindow,
-			Backoff:    DefaultRateBackoff,
+			Failures:     DefaultRateFailures,
+			Window:       DefaultRateWindow,
+			Backoff:      DefaultRateBackoff,
 			MaxBackoff:   DefaultRateMaxBackoff,
 			ClientWrites: DefaultClientWrites,
 			ClientWindow: DefaultClientWindow,
