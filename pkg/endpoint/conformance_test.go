@@ -747,6 +747,46 @@ func TestConformance(t *testing.T) {
 			},
 		},
 		{
+			name: "RFC 8707 §2.2 a refresh may not switch to another audience",
+			call: func(t *testing.T, f *fixture) *endpoint.Response {
+				tk := f.webTokens() // for apiAud; webapp may also get otherAud
+				return f.token(form("grant_type", "refresh_token", "refresh_token", tk.Refresh, "resource", otherAud), webAuth)
+			},
+			status: 400, code: endpoint.InvalidTarget,
+			check: func(t *testing.T, f *fixture, resp *endpoint.Response) {
+				assert.Contains(t, body(t, resp)["error_description"], "narrow")
+			},
+		},
+		{
+			name: "RFC 8707 §2.2 a refresh naming the grant's audience gets it",
+			call: func(t *testing.T, f *fixture) *endpoint.Response {
+				tk := f.webTokens()
+				return f.token(form("grant_type", "refresh_token", "refresh_token", tk.Refresh, "resource", apiAud), webAuth)
+			},
+			status: 200,
+			check: func(t *testing.T, f *fixture, resp *endpoint.Response) {
+				_, err := f.openAccess(apiAud, mustTokens(t, resp).Access)
+				assert.NoError(t, err)
+			},
+		},
+		{
+			name: "RFC 8707 §2.2 a refused audience switch does not spend the refresh token",
+			call: func(t *testing.T, f *fixture) *endpoint.Response {
+				tk := f.webTokens()
+				f.token(form("grant_type", "refresh_token", "refresh_token", tk.Refresh, "resource", otherAud), webAuth)
+				return f.token(form("grant_type", "refresh_token", "refresh_token", tk.Refresh), webAuth)
+			},
+			status: 200,
+		},
+		{
+			name: "RFC 8707 §2 two resources on a refresh are invalid_target",
+			call: func(t *testing.T, f *fixture) *endpoint.Response {
+				tk := f.webTokens()
+				return f.token(form("grant_type", "refresh_token", "refresh_token", tk.Refresh, "resource", apiAud, "resource", otherAud), webAuth)
+			},
+			status: 400, code: endpoint.InvalidTarget,
+		},
+		{
 			name:   "RFC 8707 §2 several resources (one audience per token here) are invalid_target",
 			call:   tokenCall(form("grant_type", "client_credentials", "resource", apiAud, "resource", otherAud), basic("multi", backendSecret)),
 			status: 400, code: endpoint.InvalidTarget,
@@ -932,6 +972,33 @@ func TestConformance(t *testing.T) {
 			status: 200,
 		},
 		{
+			name: "RFC 7009 §2.1 a resource server revokes an access token of its audience",
+			call: func(t *testing.T, f *fixture) *endpoint.Response {
+				tok := f.backendToken()
+				resp := f.revoke(form("token", tok), asRS())
+				isInactive(t, f.introspect(form("token", tok), basic("backend", backendSecret)))
+				return resp
+			},
+			status: 200,
+		},
+		{
+			name: "RFC 7009 §2.1 a resource server may not revoke an access token of another audience",
+			call: func(t *testing.T, f *fixture) *endpoint.Response {
+				tok := f.backendToken() // apiAud
+				resp := f.revoke(form("token", tok), asOtherRS())
+				assert.Equal(t, true, body(t, f.introspect(form("token", tok), asRS()))["active"])
+				return resp
+			},
+			status: 400, code: endpoint.UnauthorizedClient,
+		},
+		{
+			name: "RFC 7009 §2.1 a resource server may not revoke a refresh token",
+			call: func(t *testing.T, f *fixture) *endpoint.Response {
+				return f.revoke(form("token", f.webTokens().Refresh), asRS())
+			},
+			status: 400, code: endpoint.UnauthorizedClient,
+		},
+		{
 			name: "RFC 7009 §2.2.1 store unavailable is 503: the token must be assumed valid",
 			call: func(_ *testing.T, f *fixture) *endpoint.Response {
 				tok := f.backendToken()
@@ -1065,6 +1132,101 @@ func TestConformance(t *testing.T) {
 			},
 			status: 200, header: noStore,
 			check: func(t *testing.T, f *fixture, resp *endpoint.Response) { isInactive(t, resp) },
+		},
+		{
+			name: "RFC 7662 §4 a client sees its own access token",
+			call: func(_ *testing.T, f *fixture) *endpoint.Response {
+				return f.introspect(form("token", f.backendToken()), basic("backend", backendSecret))
+			},
+			status: 200,
+			check: func(t *testing.T, f *fixture, resp *endpoint.Response) {
+				assert.Equal(t, true, body(t, resp)["active"])
+			},
+		},
+		{
+			name: "RFC 7662 §4 a client may not see another client's access token",
+			call: func(_ *testing.T, f *fixture) *endpoint.Response {
+				return f.introspect(form("token", f.backendToken()), webAuth)
+			},
+			status: 200,
+			check:  func(t *testing.T, f *fixture, resp *endpoint.Response) { isInactive(t, resp) },
+		},
+		{
+			name: "RFC 7662 §4 a resource server sees the access tokens of its audience",
+			call: func(t *testing.T, f *fixture) *endpoint.Response {
+				resp := f.token(ccBody, basic("multi", backendSecret)) // otherAud
+				return f.introspect(form("token", mustTokens(t, resp).Access), asOtherRS())
+			},
+			status: 200,
+			check: func(t *testing.T, f *fixture, resp *endpoint.Response) {
+				m := body(t, resp)
+				assert.Equal(t, true, m["active"])
+				assert.Equal(t, otherAud, m["aud"])
+			},
+		},
+		{
+			name: "RFC 7662 §4 a resource server may not see the access tokens of another audience",
+			call: func(_ *testing.T, f *fixture) *endpoint.Response {
+				return f.introspect(form("token", f.backendToken()), asOtherRS()) // apiAud
+			},
+			status: 200,
+			check:  func(t *testing.T, f *fixture, resp *endpoint.Response) { isInactive(t, resp) },
+		},
+		{
+			name: "RFC 7662 §4 a resource server never sees a refresh token",
+			call: func(_ *testing.T, f *fixture) *endpoint.Response {
+				return f.introspect(form("token", f.webTokens().Refresh, "token_type_hint", "refresh_token"), asRS())
+			},
+			status: 200,
+			check:  func(t *testing.T, f *fixture, resp *endpoint.Response) { isInactive(t, resp) },
+		},
+		{
+			name: "RFC 7662 §2.1 a resource server is not a client at the token endpoint",
+			call: func(_ *testing.T, f *fixture) *endpoint.Response {
+				return f.token(ccBody, asRS())
+			},
+			status: 401, code: endpoint.InvalidClient,
+		},
+		{
+			name: "RFC 7662 §2.1 a resource server with a wrong secret is invalid_client",
+			call: func(_ *testing.T, f *fixture) *endpoint.Response {
+				return f.introspect(form("token", f.backendToken()), basic("rs", "wrong"))
+			},
+			status: 401, code: endpoint.InvalidClient,
+		},
+		{
+			name: "RFC 7662 §2.2 issue 8: an access token living longer than access_ttl is inactive",
+			call: func(_ *testing.T, f *fixture) *endpoint.Response {
+				// Only a holder of the audience key (a resource server) can
+				// seal one; this server never issues it.
+				return f.introspect(form("token", f.sealAccess(apiAud, accessTTL+time.Second)), asRS())
+			},
+			status: 200,
+			check:  func(t *testing.T, f *fixture, resp *endpoint.Response) { isInactive(t, resp) },
+		},
+		{
+			name: "RFC 7662 §2.2 an access token living exactly access_ttl is active",
+			call: func(_ *testing.T, f *fixture) *endpoint.Response {
+				return f.introspect(form("token", f.sealAccess(apiAud, accessTTL)), asRS())
+			},
+			status: 200,
+			check: func(t *testing.T, f *fixture, resp *endpoint.Response) {
+				assert.Equal(t, true, body(t, resp)["active"])
+			},
+		},
+		{
+			name: "RFC 7662 §2.2 a refresh token living longer than refresh_ttl is inactive",
+			call: func(_ *testing.T, f *fixture) *endpoint.Response {
+				now := f.clock.Now()
+				tok, err := f.codeSealer.Seal(crypttoken.TypeRefresh, &crypttoken.Claims{
+					Issuer: testIssuer, Subject: userID, Audience: []string{testIssuer},
+					Expiry: now.Add(refreshTTL + time.Hour), IssuedAt: now, ClientID: "webapp", FamilyID: "fam-long",
+				})
+				require.NoError(f.t, err)
+				return f.introspect(form("token", tok, "token_type_hint", "refresh_token"), webAuth)
+			},
+			status: 200,
+			check:  func(t *testing.T, f *fixture, resp *endpoint.Response) { isInactive(t, resp) },
 		},
 		{
 			name: "RFC 7662 §2.2 store unavailable is 503, never active",

@@ -206,6 +206,8 @@ type fixtureConfig struct {
 	noUsers bool
 	// noResourceServers leaves out standardResourceServers.
 	noResourceServers bool
+	// storeEntries bounds each table of the memory store (0: its default).
+	storeEntries int
 	opts              []endpoint.Option
 	// clients replaces the standard client list when non-nil.
 	clients []*endpoint.Client
@@ -309,7 +311,11 @@ func newFixture(t testing.TB, opts ...endpoint.Option) *fixture {
 func newFixtureConfig(t testing.TB, cfg fixtureConfig) *fixture {
 	t.Helper()
 	f := &fixture{t: t, clock: &fakeClock{now: t0}, users: &fakeUsers{}}
-	mem, err := memory.New(memory.WithClock(f.clock.Now), memory.WithSweepInterval(0))
+	memOpts := []memory.Option{memory.WithClock(f.clock.Now), memory.WithSweepInterval(0)}
+	if cfg.storeEntries > 0 {
+		memOpts = append(memOpts, memory.WithMaxEntries(cfg.storeEntries))
+	}
+	mem, err := memory.New(memOpts...)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = mem.Close() })
 	f.mem = mem
@@ -514,6 +520,20 @@ func (f *fixture) openAccess(aud, tok string) (*crypttoken.Claims, error) {
 	return o.Open(tok)
 }
 
+// sealAccess seals an access token for aud as a holder of the audience's
+// key could: iat now and exp lifetime later.
+func (f *fixture) sealAccess(aud string, lifetime time.Duration) string {
+	f.t.Helper()
+	sealer, err := crypttoken.NewSealer(f.rings[aud], crypttoken.WithClock(f.clock.Now))
+	require.NoError(f.t, err)
+	now := f.clock.Now()
+	c := &crypttoken.Claims{Issuer: testIssuer, Subject: "backend", Audience: []string{aud},
+		Expiry: now.Add(lifetime), IssuedAt: now, ClientID: "backend", Scope: "read"}
+	tok, err := sealer.Seal(crypttoken.TypeAccess, c)
+	require.NoError(f.t, err)
+	return tok
+}
+
 // openRefresh opens a refresh token with the internal ring.
 func (f *fixture) openRefresh(tok string) (*crypttoken.Claims, error) {
 	o, err := crypttoken.NewOpener(f.internal, crypttoken.Expected{Issuer: testIssuer, Audience: testIssuer, Type: crypttoken.TypeRefresh, Time: f.clock.Now})
@@ -530,6 +550,7 @@ func codePKCE(method, challenge string) codeOpt {
 	return func(c *crypttoken.Claims) { c.CodeChallengeMethod, c.CodeChallenge = method, challenge }
 }
 func codeResource(r string) codeOpt { return func(c *crypttoken.Claims) { c.Resource = r } }
+func codeSubject(sub string) codeOpt { return func(c *crypttoken.Claims) { c.Subject = sub } }
 
 // code seals an authorization code for client the way the authorization
 // endpoint does (pkg/endpoint's shared notes): iss, sub, aud [issuer], exp,
