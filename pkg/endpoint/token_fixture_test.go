@@ -208,7 +208,7 @@ type fixtureConfig struct {
 	noResourceServers bool
 	// storeEntries bounds each table of the memory store (0: its default).
 	storeEntries int
-	opts              []endpoint.Option
+	opts         []endpoint.Option
 	// clients replaces the standard client list when non-nil.
 	clients []*endpoint.Client
 }
@@ -549,7 +549,7 @@ func codeScope(s string) codeOpt    { return func(c *crypttoken.Claims) { c.Scop
 func codePKCE(method, challenge string) codeOpt {
 	return func(c *crypttoken.Claims) { c.CodeChallengeMethod, c.CodeChallenge = method, challenge }
 }
-func codeResource(r string) codeOpt { return func(c *crypttoken.Claims) { c.Resource = r } }
+func codeResource(r string) codeOpt  { return func(c *crypttoken.Claims) { c.Resource = r } }
 func codeSubject(sub string) codeOpt { return func(c *crypttoken.Claims) { c.Subject = sub } }
 
 // code seals an authorization code for client the way the authorization
