@@ -234,11 +234,14 @@
 //	rate_limit.client_writes: int, default 1000
 //	    Per-client quota: revocations (RFC 7009) and first refreshes of a
 //	    grant (which create the grant's store entry) that one client may
-//	    cause per client_window, answered 429 with Retry-After beyond; 1
-//	    to 1000000000. A public client's quota is per user (token
-//	    subject). Never charged for what the server does for safety
-//	    (revoking a replayed code's grant, detecting refresh token reuse)
-//	    or for code redemptions. A client can make the store keep at most
+//	    cause per client_window for one token subject, answered 429 with
+//	    Retry-After beyond; 1 to 1000000000. The subject is the client
+//	    itself for client_credentials tokens and the user for user tokens,
+//	    so one user cannot spend an application's quota for the others and
+//	    an application serving many users is not throttled for their sum.
+//	    Never charged for what the server does for safety (revoking a
+//	    replayed code's grant, detecting refresh token reuse) or for code
+//	    redemptions. Per subject, a client can make the store keep at most
 //	    about client_writes × (lifetime / client_window) entries of a
 //	    kind, where lifetime is access_ttl for revoked access tokens and
 //	    refresh_ttl for grants.

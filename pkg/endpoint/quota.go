@@ -16,11 +16,14 @@ const (
 
 // quota bounds the store entries one client can make the server keep
 // (issue 8, part 3): at most writes per window per quota key, answered 429
-// with Retry-After beyond. The key is the client id of a confidential
-// client or resource server, and the client id with the token's subject
-// for a public client: a public client is every copy of an application,
-// and anyone with an account can drive one, so one user must not spend the
-// quota of all the others.
+// with Retry-After beyond. The key is the client id with the subject of the
+// token concerned: a client_credentials token's subject is the client
+// itself, so a machine client has one quota; a user's tokens have the
+// user's, so one user of an application (and anyone with an account can
+// drive a public client) cannot spend the quota of all the others, and an
+// application serving many users is not throttled for their sum. What a
+// client can make the store keep in bulk is bounded per identity whose
+// tokens it holds: itself, and the users who authorized it.
 //
 // What counts is what a client can do in bulk and the store keeps:
 //
@@ -37,10 +40,11 @@ const (
 // only code_ttl plus leeway, and refusing one would have to happen before
 // the single-use check, hiding a replay.
 //
-// A client can therefore make the store keep at most about writes ×
-// (lifetime / window) entries of each kind, where lifetime is how long the
-// kind is kept. The counters are per process: with several replicas the
-// bound is per replica.
+// A client can therefore make the store keep, per identity, at most about
+// writes × (lifetime / window) entries of each kind, where lifetime is how
+// long the kind is kept. The counters are per process: with several
+// replicas the bound is per replica. Their memory is bounded like the
+// Limiter's (secret.LimiterConfig.MaxKeys).
 type quota struct {
 	l *secret.Limiter
 }
@@ -53,9 +57,10 @@ func newQuota(writes int, window time.Duration) *quota {
 	})}
 }
 
-// WithClientQuota sets the per-client quota of store writes (see the
-// package doc, Quotas): at most writes revocations and new refresh
-// families per window for each client (default 1000 per minute).
+// WithClientQuota sets the per-client quota of store writes: at most
+// writes revocations and new refresh families per window for each client
+// and token subject (default 1000 per minute). See Server.Revoke and the
+// package doc.
 func WithClientQuota(writes int, window time.Duration) Option {
 	return optionFunc(func(s *Server) error {
 		if writes < 1 || window <= 0 {
@@ -66,12 +71,10 @@ func WithClientQuota(writes int, window time.Duration) Option {
 	})
 }
 
-// quotaKey is the quota key of client, for a token with subject sub.
+// quotaKey is the quota key of the client or resource server a, for a
+// token with subject sub.
 func quotaKey(a *account, sub string) string {
-	if a.public {
-		return a.id + "\x00" + sub
-	}
-	return a.id
+	return a.id + "\x00" + sub
 }
 
 // reserve admits one write under key's quota, or answers 429 with

@@ -109,9 +109,10 @@ func TestQuotaFirstRefreshOverQuota(t *testing.T) {
 	assert.Equal(t, 200, f.token(form("grant_type", "refresh_token", "refresh_token", tk.Refresh), webAuth).Status, "after the window")
 }
 
-func TestQuotaPublicClientIsPerUser(t *testing.T) {
-	// A public client is every copy of an application: one user using up
-	// its quota must not stop the others.
+func TestQuotaIsPerUserOfAClient(t *testing.T) {
+	// A public client is every copy of an application, and a confidential
+	// one may serve many users: one user using up the quota must not stop
+	// the others.
 	f := quotaFixture(t)
 	spaTokens := func(sub string) tokens {
 		return mustTokens(t, f.token(form("grant_type", "authorization_code", "code", f.code("spa", codeSubject(sub)),
@@ -125,4 +126,16 @@ func TestQuotaPublicClientIsPerUser(t *testing.T) {
 	}
 	require.Equal(t, 429, revoke(spaTokens("mallory").Access))
 	assert.Equal(t, 200, revoke(spaTokens("u-"+strconv.Itoa(2)).Access), "another user of the same public client")
+}
+
+func TestQuotaConfidentialClientServesManyUsers(t *testing.T) {
+	f := quotaFixture(t)
+	revoked := 0
+	for i := range 150 { // 150 users log out once each: over 100, but one each
+		tk := f.exchange(f.code("webapp", codeSubject("u-"+strconv.Itoa(i))))
+		if f.revoke(form("token", tk.Refresh), webAuth).Status == 200 {
+			revoked++
+		}
+	}
+	assert.Equal(t, 150, revoked)
 }
