@@ -955,7 +955,9 @@ func TestAuthenticatorErrors(t *testing.T) {
 				if ra := endpoint.Headers(resp.Header).Get("Retry-After"); ra != tt.retryAfter {
 					t.Errorf("Retry-After %q", ra)
 				}
-				if ok, _ := limiter.Allow("user:alice", time.Now()); !ok {
+				a, _, ok := limiter.Begin("user:alice", b.addr, "", true, f.clock.Now())
+				a.Abandon()
+				if !ok {
 					t.Error("a password that was not checked counted as a failure")
 				}
 			case 200:
@@ -964,5 +966,41 @@ func TestAuthenticatorErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestUsersDecoy: an unknown user name costs one slow hash, like a wrong
+// password, against a decoy nobody knows the secret of: a real user's
+// password does not hit the verification cache under another name.
+func TestUsersDecoy(t *testing.T) {
+	enc, err := secret.NewBcrypt(fxAlicePassword, secret.MinBcryptCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := secret.Parse(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := secret.NewVerifier(secret.VerifierConfig{})
+	users, err := login.NewUsers([]login.User{{Username: "alice", ID: "u-1", Hash: h}}, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if id, err := users.AuthenticateUser(ctx, "alice", fxAlicePassword); err != nil || id != "u-1" {
+		t.Fatalf("alice: %q %v", id, err)
+	}
+	for _, tc := range []struct{ name, user, password string }{
+		{"wrong password", "alice", "wrong"},
+		{"unknown user", "mallory", "wrong"},
+		{"unknown user with alice's password", "mallory", fxAlicePassword},
+	} {
+		before := v.Stats().Computed
+		if _, err := users.AuthenticateUser(ctx, tc.user, tc.password); !errors.Is(err, endpoint.ErrBadCredentials) {
+			t.Errorf("%s: %v, want ErrBadCredentials", tc.name, err)
+		}
+		if n := v.Stats().Computed - before; n != 1 {
+			t.Errorf("%s: %d slow hashes computed, want 1", tc.name, n)
+		}
 	}
 }
