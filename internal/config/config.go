@@ -52,6 +52,9 @@ type Config struct {
 	Metrics Metrics `yaml:"metrics"`
 	// Clients are the registered OAuth clients (RFC 6749 §2).
 	Clients []Client `yaml:"clients"`
+	// ResourceServers are the services that accept access tokens of some
+	// audiences and may introspect and revoke them (RFC 7662 §4).
+	ResourceServers []ResourceServer `yaml:"resource_servers"`
 	// Users are the resource owners who may log in.
 	Users []User `yaml:"users"`
 }
@@ -171,12 +174,15 @@ type Limits struct {
 // Window, that key is answered 429 with Retry-After for Backoff, each
 // further block doubling up to MaxBackoff. The fields map onto
 // pkg/secret's LimiterConfig (Threshold, Window, Block, MaxBlock), whose
-// defaults they share.
+// defaults they share. ClientWrites and ClientWindow are the per-client
+// quota of store writes (endpoint.WithClientQuota).
 type RateLimit struct {
-	Failures   int           `yaml:"failures"`
-	Window     time.Duration `yaml:"window"`
-	Backoff    time.Duration `yaml:"backoff"`
-	MaxBackoff time.Duration `yaml:"max_backoff"`
+	Failures     int           `yaml:"failures"`
+	Window       time.Duration `yaml:"window"`
+	Backoff      time.Duration `yaml:"backoff"`
+	MaxBackoff   time.Duration `yaml:"max_backoff"`
+	ClientWrites int           `yaml:"client_writes"`
+	ClientWindow time.Duration `yaml:"client_window"`
 }
 
 // Log configures log output. Level is one of trace, debug, info, warn,
@@ -223,6 +229,19 @@ type Client struct {
 	// audience only.
 	Audiences   []string `yaml:"audiences"`
 	SkipConsent bool     `yaml:"skip_consent"`
+	// AllowPKCEPlain lets the client use the PKCE plain method (RFC 7636
+	// §4.2), which RFC 9700 §2.1.1 advises against; off, only S256.
+	AllowPKCEPlain bool `yaml:"allow_pkce_plain"`
+}
+
+// ResourceServer is a service that accepts the access tokens of some
+// audiences. It authenticates at the introspection and revocation
+// endpoints as a confidential client does, and may introspect and revoke
+// the access tokens of its audiences.
+type ResourceServer struct {
+	ID         string   `yaml:"id"`
+	Audiences  []string `yaml:"audiences"`
+	SecretHash Hash     `yaml:"secret_hash"`
 }
 
 // User is a resource owner who may log in with a password.

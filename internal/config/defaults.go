@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/sealedtoken/issuer/pkg/endpoint"
 	"github.com/sealedtoken/issuer/pkg/secret"
 	"github.com/sealedtoken/issuer/pkg/store/memory"
 )
@@ -34,6 +35,8 @@ const (
 	DefaultRateWindow      = secret.DefaultWindow
 	DefaultRateBackoff     = secret.DefaultBlock
 	DefaultRateMaxBackoff  = secret.DefaultMaxBlock
+	DefaultClientWrites    = endpoint.DefaultClientWrites
+	DefaultClientWindow    = endpoint.DefaultClientWindow
 	DefaultLogLevel        = "info"
 	DefaultLogFormat       = "auto"
 	DefaultMaxConnsPerIP   = 0 // no cap
@@ -74,10 +77,12 @@ func Default() *Config {
 			MemoryStoreEntries: DefaultMemoryStoreEntries,
 		},
 		RateLimit: RateLimit{
-			Failures:   DefaultRateFailures,
-			Window:     DefaultRateWindow,
-			Backoff:    DefaultRateBackoff,
-			MaxBackoff: DefaultRateMaxBackoff,
+			Failures:     DefaultRateFailures,
+			Window:       DefaultRateWindow,
+			Backoff:      DefaultRateBackoff,
+			MaxBackoff:   DefaultRateMaxBackoff,
+			ClientWrites: DefaultClientWrites,
+			ClientWindow: DefaultClientWindow,
 		},
 		Log: Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
 	}

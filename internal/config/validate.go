@@ -93,6 +93,7 @@ func (v *validator) config(c *Config) {
 	v.log(&c.Log)
 	v.metrics(c)
 	v.clients(c)
+	v.resourceServers(c)
 	v.users(c)
 }
 
@@ -463,6 +464,12 @@ func (v *validator) rateLimit(r *RateLimit) {
 	case r.MaxBackoff < r.Backoff:
 		v.errf("rate_limit.max_backoff", "must be at least rate_limit.backoff (%s), got %s", fmtDuration(r.Backoff), fmtDuration(r.MaxBackoff))
 	}
+	if r.ClientWrites < 1 || r.ClientWrites > 1_000_000_000 {
+		v.errf("rate_limit.client_writes", "must be between 1 and 1000000000, got %d", r.ClientWrites)
+	}
+	if r.ClientWindow <= 0 {
+		v.errf("rate_limit.client_window", "must be positive, got %s", fmtDuration(r.ClientWindow))
+	}
 }
 
 var (
@@ -602,6 +609,9 @@ func (v *validator) grants(p string, cl *Client) {
 	if seen[GrantAuthorizationCode] && !rseen[ResponseCode] {
 		v.errf(p+".response_types", "must include code: the client has the authorization_code grant")
 	}
+	if cl.AllowPKCEPlain && !seen[GrantAuthorizationCode] {
+		v.errf(p+".allow_pkce_plain", "has no effect without the authorization_code grant")
+	}
 }
 
 // redirects: RFC 6749 §3.1.2 — absolute, no fragment. http only for
@@ -705,6 +715,48 @@ func validScope(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// resourceServers: ids like client ids and distinct from them, a secret
+// hash, and at least one known audience.
+func (v *validator) resourceServers(c *Config) {
+	audiences := make(map[string]bool, len(c.Audiences))
+	for _, a := range c.Audiences {
+		audiences[a.Name] = true
+	}
+	ids := make(map[string]string, len(c.Clients)+len(c.ResourceServers))
+	for i, cl := range c.Clients {
+		ids[cl.ID] = idx("clients", i)
+	}
+	for i, rs := range c.ResourceServers {
+		p := idx("resource_servers", i)
+		switch err := checkClientID(rs.ID); {
+		case err != nil:
+			v.errf(p+".id", "%v", err)
+		case ids[rs.ID] != "":
+			v.errf(p+".id", "duplicate id %q (also %s): clients and resource servers share one name space", rs.ID, ids[rs.ID])
+		default:
+			ids[rs.ID] = p
+		}
+		if rs.SecretHash == "" {
+			v.errf(p+".secret_hash", "required: a resource server authenticates with a secret")
+		} else if err := checkHash(string(rs.SecretHash)); err != nil {
+			v.errf(p+".secret_hash", "%v", err)
+		}
+		if len(rs.Audiences) == 0 {
+			v.errf(p+".audiences", "at least one audience is required: the audiences whose tokens it may introspect")
+		}
+		seen := make(map[string]bool, len(rs.Audiences))
+		for j, a := range rs.Audiences {
+			switch {
+			case !audiences[a]:
+				v.errf(idx(p+".audiences", j), "unknown audience %q (not in audiences)", a)
+			case seen[a]:
+				v.errf(idx(p+".audiences", j), "duplicate audience %q", a)
+			}
+			seen[a] = true
+		}
+	}
 }
 
 func (v *validator) users(c *Config) {

@@ -215,7 +215,7 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (_ *App, err erro
 	a.limiter = secret.NewLimiter(secret.LimiterConfig{
 		Threshold: cfg.RateLimit.Failures,
 		Window:    cfg.RateLimit.Window,
-		Block:     min(secret.DefaultBlock, cfg.RateLimit.MaxBackoff),
+		Block:     cfg.RateLimit.Backoff,
 		MaxBlock:  cfg.RateLimit.MaxBackoff,
 	})
 	if a.loginKey, err = loginKey(cfg, o.Getenv, a.log); err != nil {
@@ -286,6 +286,10 @@ func (a *App) newState(ctx context.Context, cfg *config.Config) (*appState, erro
 	if err != nil {
 		return nil, err
 	}
+	resourceServers, err := resourceServers(cfg)
+	if err != nil {
+		return nil, err
+	}
 	paths := endpoint.DefaultPaths
 	paths.JWKS = PathJWKS
 	opts := []endpoint.Option{
@@ -297,6 +301,10 @@ func (a *App) newState(ctx context.Context, cfg *config.Config) (*appState, erro
 		endpoint.WithLimiter(a.limiter),
 		endpoint.WithTrustedProxies(cfg.TrustedProxies...),
 		endpoint.WithScopesSupported(scopes...),
+		endpoint.WithResourceServers(resourceServers...),
+	}
+	if cfg.RateLimit.ClientWrites > 0 {
+		opts = append(opts, endpoint.WithClientQuota(cfg.RateLimit.ClientWrites, cfg.RateLimit.ClientWindow))
 	}
 	// One authenticator of users, for the login page and the password
 	// grant alike.
@@ -366,6 +374,7 @@ func DefaultOwner(deps OwnerDeps) (endpoint.ResourceOwner, error) {
 		Issuer:         cfg.Issuer,
 		Users:          ua,
 		Limiter:        deps.Limiter,
+		ClientAddr:     deps.Endpoint.ClientAddr,
 		TrustedHeader:  cfg.Login.TrustedHeader,
 		TrustedProxies: cfg.Login.TrustedProxies,
 		Key:            deps.Key,
@@ -440,13 +449,14 @@ func staticClients(cfg *config.Config) (*endpoint.StaticClients, []string, error
 	var scopes []string
 	for _, c := range cfg.Clients {
 		ec := &endpoint.Client{
-			ID:            c.ID,
-			Public:        c.Public,
-			RedirectURIs:  slices.Clone(c.RedirectURIs),
-			Scopes:        slices.Clone(c.Scopes),
-			DefaultScopes: slices.Clone(c.DefaultScopes),
-			Audiences:     slices.Clone(c.Audiences),
-			SkipConsent:   c.SkipConsent,
+			ID:             c.ID,
+			Public:         c.Public,
+			RedirectURIs:   slices.Clone(c.RedirectURIs),
+			Scopes:         slices.Clone(c.Scopes),
+			DefaultScopes:  slices.Clone(c.DefaultScopes),
+			Audiences:      slices.Clone(c.Audiences),
+			SkipConsent:    c.SkipConsent,
+			AllowPKCEPlain: c.AllowPKCEPlain,
 		}
 		if c.SecretHash != "" {
 			h, err := secret.Parse(string(c.SecretHash))
@@ -470,6 +480,20 @@ func staticClients(cfg *config.Config) (*endpoint.StaticClients, []string, error
 	}
 	sc, err := endpoint.NewStaticClients(list...)
 	return sc, scopes, err
+}
+
+// resourceServers converts the configured resource servers, parsing their
+// secret hashes.
+func resourceServers(cfg *config.Config) ([]*endpoint.ResourceServer, error) {
+	list := make([]*endpoint.ResourceServer, 0, len(cfg.ResourceServers))
+	for _, rs := range cfg.ResourceServers {
+		h, err := secret.Parse(string(rs.SecretHash))
+		if err != nil {
+			return nil, fmt.Errorf("server: resource server %q: secret_hash: %w", rs.ID, err)
+		}
+		list = append(list, &endpoint.ResourceServer{ID: rs.ID, Secret: h, Audiences: slices.Clone(rs.Audiences)})
+	}
+	return list, nil
 }
 
 // Ready reports whether every grant can be served: the store answers and

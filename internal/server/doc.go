@@ -10,13 +10,19 @@
 //     GET /.well-known/oauth-authorization-server, GET /healthz, GET
 //     /readyz, GET /metrics (and, in dev mode, the demo callback page).
 //     Other paths get a 404 JSON body, wrong methods
-//     a 405 with Allow. A panic in a handler becomes a 500 server_error
-//     JSON body; the stack goes to the log only.
+//     a 405 with Allow. A path not in canonical form (one that fasthttp's
+//     decoding and normalisation would change: "//token", "/%74oken",
+//     "/./token", "/x/../token") gets a 400 and is never routed, so a front
+//     proxy's path rules cannot be bypassed. A panic in a handler becomes a
+//     500 server_error JSON body; the stack goes to the log only.
 //   - [Server] is a fasthttp.Server with TLS 1.2+ only, request size and
 //     time limits, keep-alive, and graceful shutdown that lets in-flight
 //     requests finish and closes at once the connections that never sent
 //     a request (a load balancer's spare, a stalled TLS handshake), which
-//     fasthttp alone would wait on for limits.read_timeout.
+//     fasthttp alone would wait on for limits.read_timeout. A request it
+//     cannot read (too slow, too large, malformed) gets a 408, 413, 431 or
+//     400 under a write deadline of its own, then a clean close (over TLS
+//     a close_notify).
 //   - [App] builds everything from a *config.Config ([Build]): key rings
 //     (one per audience plus the internal ring), the store (memory or
 //     Redis), clients and users, the endpoint server, and runs the key
@@ -72,11 +78,14 @@
 // or on a 401 or 429 the client id the request presented, printable ASCII
 // only), grant_type (normalized to the known grant types or "other"),
 // audience, outcome ("ok" below 400 only: a 404 is "not_found"), error
-// code, jti, latency_us and remote address, plus the internal cause of an
-// error at warn or error level. Secrets, passwords, codes, tokens and key
-// material never reach the log: no field is filled from a request
-// parameter other than through a fixed set of values or the validated
-// client id.
+// code, jti, latency_us and remote (the client's address: the peer, or
+// behind trusted_proxies the address they report, endpoint.ClientAddr),
+// plus the internal cause of an error at warn or error level. Secrets,
+// passwords, codes, tokens and key material never reach the log: no field
+// is filled from a request parameter other than through a fixed set of
+// values or the validated client id, and fasthttp's own messages, whose
+// arguments quote the bytes of a request it could not parse, are logged as
+// their fixed format text only.
 //
 // Besides: a start-up line ("listening": version, issuer, address, TLS and
 // certificate, store kind and, for Redis, its URL with the password

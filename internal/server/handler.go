@@ -1,9 +1,11 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"runtime/debug"
 	"slices"
 	"sync/atomic"
@@ -31,6 +33,9 @@ const (
 	// (HandlerOptions.DemoCallback).
 	RouteDemoCallback = "demo_callback"
 	RouteNotFound     = "not_found"
+	// RouteBadPath is a request whose path is not in canonical form
+	// (answered 400, never routed).
+	RouteBadPath = "bad_path"
 )
 
 // DefaultAuthorizeTimeout bounds the handling of one /authorize request
@@ -152,6 +157,16 @@ func (h *Handler) ServeFastHTTP(ctx *fasthttp.RequestCtx) {
 		}
 	}()
 	path := ctx.Path()
+	if !bytes.Equal(ctx.URI().PathOriginal(), path) {
+		// issue 8: fasthttp routes by the decoded, normalised path, so
+		// "//token", "/%74oken", "/./token" and "/x/../token" all reached
+		// /token, past any path rule of a proxy in front. A path that
+		// normalisation would change is refused instead.
+		route = RouteBadPath
+		writeJSON(ctx, 400, `{"error":"invalid_request","error_description":"the request path is not in canonical form"}`)
+		h.done(ctx, route, start, nil)
+		return
+	}
 	st := h.cur.Load()
 	switch string(path) {
 	case h.paths.Token:
@@ -433,8 +448,9 @@ func (h *Handler) countIssued(route string, status int, res *endpoint.Result) {
 // the client id the request presented (printable ASCII, at most 255
 // bytes; JSON-escaped by zerolog, so it cannot forge a line), the
 // audience the endpoint chose (a configured name), a jti (an identifier,
-// not a token), the peer address, and an error cause built by pkg/ code
-// that never quotes secrets.
+// not a token), the client's address (remote: the peer, or the address
+// the trusted proxies report, endpoint.ClientAddr), and an error cause
+// built by pkg/ code that never quotes secrets.
 func (h *Handler) logRequest(ctx *fasthttp.RequestCtx, route string, status int, elapsed time.Duration, grant, outcome string, res *endpoint.Result) {
 	var ev *zerolog.Event
 	var cause error
@@ -456,7 +472,7 @@ func (h *Handler) logRequest(ctx *fasthttp.RequestCtx, route string, status int,
 	ev.Str("endpoint", route).
 		Str("method", methodLabel(ctx.Method())).
 		Int("status", status).
-		Bytes("remote", remoteAddr(ctx).AppendTo(addr[:0])).
+		Bytes("remote", h.clientAddr(ctx).AppendTo(addr[:0])).
 		Int64("latency_us", elapsed.Microseconds()).
 		Str("outcome", outcome)
 	if res != nil {
@@ -485,6 +501,14 @@ func (h *Handler) logRequest(ctx *fasthttp.RequestCtx, route string, status int,
 		}
 	}
 	ev.Msg("request")
+}
+
+// clientAddr is the address of the client behind ctx's request, by the
+// endpoint server's rule (endpoint.ClientAddr: X-Forwarded-For through the
+// trusted proxies): the address the rate limits count, and the one logged.
+func (h *Handler) clientAddr(ctx *fasthttp.RequestCtx) netip.Addr {
+	r := endpoint.Request{RemoteAddr: remoteAddr(ctx), Header: Header{h: &ctx.Request.Header}}
+	return h.cur.Load().ep.ClientAddr(&r)
 }
 
 // methodLabel maps the request method onto the methods HTTP defines, so a

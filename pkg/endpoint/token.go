@@ -122,11 +122,12 @@ func (s *Server) tokenRequest(ctx context.Context, r *Request, res *Result) (*To
 		return nil, NewError(InvalidRequest, "missing grant_type")
 	}
 	now := s.now() // one clock reading for the whole request
-	client, method, e := s.authenticateClient(ctx, r, &p, now)
+	acct, method, e := s.authenticateClient(ctx, r, &p, now, false)
 	if e != nil {
 		res.PresentedClientID = presentedClientID(r, &p)
 		return nil, e
 	}
+	client := acct.client
 	res.ClientID = client.ID
 	tr := &TokenRequest{
 		GrantType: grant, Client: client, AuthMethod: method,
