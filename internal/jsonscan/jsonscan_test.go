@@ -263,4 +263,3 @@ func FuzzString(f *testing.F) {
 		}
 	})
 }
-
