@@ -67,11 +67,12 @@ func (h *Header) EmbeddedKey() (*Key, error) {
 	return ParseJWK(h.jwk)
 }
 
-// Token is a verified JWS: its protected header and its payload. The
-// payload belongs to the caller.
+// Token is a verified JWS: its protected header, its payload, and the key
+// that verified it. The payload belongs to the caller.
 type Token struct {
 	Header  Header
 	Payload []byte
+	Key     *Key
 }
 
 // KeySource finds the key that verifies a token, given its protected header
@@ -266,6 +267,7 @@ func (v *Verifier) Verify(token string) (*Token, error) {
 	if !key.verify(h.Algorithm, info, stringBytes(token[:len(hseg)+1+len(pseg)]), sb, scratch) {
 		return nil, ErrSignature
 	}
+	t.Key = key
 	return t, nil
 }
 

@@ -51,7 +51,7 @@ func TestRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			h := got.Header
-			if h.Algorithm != f.alg || h.KeyID != f.kid || h.Type != "JWT" || h.ContentType != "x" || string(got.Payload) != `{"sub":"u"}` {
+			if h.Algorithm != f.alg || h.KeyID != f.kid || h.Type != "JWT" || h.ContentType != "x" || string(got.Payload) != `{"sub":"u"}` || got.Key != f.key {
 				t.Fatalf("verified %+v %s", h, got.Payload)
 			}
 			if v, ok := h.Member("n"); !ok || string(v) != `{"a":[1,2]}` {
