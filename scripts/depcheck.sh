@@ -20,7 +20,7 @@ only_std_jose_xcrypto() { # package
     grep -vE '^(github\.com/go-jose/go-jose/v4|golang\.org/x/(crypto|sys)|github\.com/sealedtoken/issuer)(/|$)' || true)
   if [ -n "$bad" ]; then echo "depcheck: $1 must depend only on the standard library, go-jose and x/crypto: $bad"; fail=1; fi
 }
-for p in ./pkg/jws ./pkg/statuslist ./pkg/dpop; do
+for p in ./pkg/jws ./pkg/statuslist ./pkg/dpop ./pkg/certbind; do
   if ! $GO list "$p" >/dev/null 2>&1; then echo "depcheck: $p does not build"; fail=1; continue; fi
   check "$p" 'valyala/fasthttp|rs/zerolog|^net/http$' "resource servers import it"
   only_std_jose_xcrypto "$p"
