@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/sealedtoken/issuer/pkg/dpop"
 	"github.com/sealedtoken/issuer/pkg/jws"
@@ -35,4 +36,15 @@ func Example() {
 	// Output:
 	// <nil>
 	// true invalid_dpop_proof
+}
+
+// Every replica configured with the same key issues and accepts the same
+// nonces, without storing anything (RFC 9449 §8).
+func ExampleNonces() {
+	key := []byte("a 32-byte secret from the config")
+	replicaA, _ := dpop.NewNonces(30*time.Second, nil, key)
+	replicaB, _ := dpop.NewNonces(30*time.Second, nil, key)
+	nonce := replicaA.Current() // sent in DPoP-Nonce with use_dpop_nonce
+	fmt.Println(replicaB.Valid(nonce), len(nonce))
+	// Output: true 22
 }

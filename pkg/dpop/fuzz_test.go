@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/sealedtoken/issuer/pkg/dpop"
 	"github.com/sealedtoken/issuer/pkg/jws"
@@ -73,6 +74,27 @@ func FuzzNormalizeURI(f *testing.F) {
 		n2, err := dpop.NormalizeURI(n)
 		if err != nil || n2 != n {
 			t.Fatalf("NormalizeURI(%q) = %q, then %q, %v", s, n, n2, err)
+		}
+	})
+}
+
+// FuzzNonce: Nonces.Valid never panics and accepts nothing but the nonces
+// of the current and previous steps.
+func FuzzNonce(f *testing.F) {
+	n, err := dpop.NewNonces(30*time.Second, testClock, []byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	cur := n.Current()
+	f.Add(cur)
+	f.Add("")
+	f.Add("AAAAAAAAAAAAAAAAAAAAAA")
+	f.Fuzz(func(t *testing.T, s string) {
+		if n.Valid(s) && s != cur {
+			prev, _ := dpop.NewNonces(30*time.Second, func() time.Time { return testNow.Add(-30 * time.Second) }, []byte("0123456789abcdef0123456789abcdef"))
+			if s != prev.Current() {
+				t.Fatalf("Valid(%q)", s)
+			}
 		}
 	})
 }

@@ -210,16 +210,8 @@ func (v *Verifier) Verify(ctx context.Context, values []string, req Request) (*P
 	if c.htm != req.Method {
 		return nil, proofError(ErrMethod, "")
 	}
-	got, err := NormalizeURI(c.htu)
-	if err != nil {
-		return nil, proofError(ErrURI, "htu is %v", err)
-	}
-	want, err := NormalizeURI(req.URI)
-	if err != nil {
-		return nil, fmt.Errorf("dpop: the request URI: %w", err)
-	}
-	if got != want {
-		return nil, proofError(ErrURI, "")
+	if err := matchURI(c.htu, req.URI); err != nil {
+		return nil, err
 	}
 	now := v.now()
 	if v.nonces != nil && (c.nonce == "" || !v.nonces.Valid(c.nonce)) {
@@ -254,10 +246,40 @@ func (v *Verifier) Verify(ctx context.Context, values []string, req Request) (*P
 			return nil, fmt.Errorf("%w: %w", ErrReplayCheck, err)
 		}
 	}
-	return &Proof{
-		JKT: jkt, Key: key, ID: strings.Clone(c.jti), IssuedAt: c.iat,
-		Method: strings.Clone(c.htm), URI: strings.Clone(c.htu), Nonce: strings.Clone(c.nonce),
-	}, nil
+	// The strings view the proof's decoded payload, which Verify
+	// allocated for this proof alone and nothing writes again.
+	return &Proof{JKT: jkt, Key: key, ID: c.jti, IssuedAt: c.iat, Method: c.htm, URI: c.htu, Nonce: c.nonce}, nil
+}
+
+// matchURI compares htu with the request URI (RFC 9449 §4.3 (9)). When
+// the two are the same https URI but for query and fragment, as they are
+// from clients that send what they requested, they match without parsing:
+// the request URI is the server's own.
+func matchURI(htu, reqURI string) error {
+	if base := withoutQuery(htu); base == withoutQuery(reqURI) && len(base) > len("https://") &&
+		strings.EqualFold(base[:len("https://")], "https://") && !strings.ContainsAny(base, "@%\\") {
+		return nil
+	}
+	got, err := NormalizeURI(htu)
+	if err != nil {
+		return proofError(ErrURI, "htu is %v", err)
+	}
+	want, err := NormalizeURI(reqURI)
+	if err != nil {
+		return fmt.Errorf("dpop: the request URI: %w", err)
+	}
+	if got != want {
+		return proofError(ErrURI, "")
+	}
+	return nil
+}
+
+// withoutQuery cuts a URI at its query or fragment.
+func withoutQuery(s string) string {
+	if i := strings.IndexAny(s, "?#"); i >= 0 {
+		return s[:i]
+	}
+	return s
 }
 
 // claims are a proof's claims (RFC 9449 §4.2).

@@ -133,3 +133,28 @@ func FuzzParseClaim(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseAggregation: the aggregation parser never panics; a document it
+// reads writes back and reads again the same.
+func FuzzParseAggregation(f *testing.F) {
+	f.Add([]byte(`{"status_lists":["https://example.com/statuslists/1","https://example.com/statuslists/2"]}`))
+	f.Add([]byte(`{"status_lists":[]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		a, err := statuslist.ParseAggregation(b)
+		if err != nil {
+			if !errors.Is(err, statuslist.ErrMalformed) {
+				t.Fatalf("error %v is not ErrMalformed", err)
+			}
+			return
+		}
+		back, err := statuslist.ParseAggregation(a.AppendJSON(nil))
+		if err != nil || len(back.StatusLists) != len(a.StatusLists) {
+			t.Fatalf("round trip: %v", err)
+		}
+		for i := range a.StatusLists {
+			if back.StatusLists[i] != a.StatusLists[i] {
+				t.Fatalf("round trip changed %q to %q", a.StatusLists[i], back.StatusLists[i])
+			}
+		}
+	})
+}
