@@ -25,6 +25,10 @@ var (
 	ErrInvalidProof = errors.New("dpop: invalid DPoP proof")
 	ErrUseNonce     = errors.New("dpop: a fresh server nonce is required")
 	ErrReplayCheck  = errors.New("dpop: replay check failed")
+	// ErrRequest means the Request to check the proof against is itself
+	// invalid (its URI is not an absolute http or https URI): a bug or a
+	// misconfiguration of the caller, no verdict on the proof.
+	ErrRequest = errors.New("dpop: invalid request to check against")
 
 	// The specific refusals, each also ErrInvalidProof.
 	ErrMissing    = errors.New("dpop: no DPoP proof")                             // RFC 9449 §4.3 (1): required but absent
@@ -50,10 +54,10 @@ func proofError(specific error, detail string, args ...any) error {
 
 // ErrorCode returns the RFC 9449 error code for an error of Verify:
 // CodeUseNonce, CodeInvalidProof, or "" when err is no verdict on the
-// proof (nil, or ErrReplayCheck: answer it as a server failure).
+// proof (nil, ErrReplayCheck or ErrRequest: answer it as a server failure).
 func ErrorCode(err error) string {
 	switch {
-	case err == nil || errors.Is(err, ErrReplayCheck):
+	case err == nil || errors.Is(err, ErrReplayCheck) || errors.Is(err, ErrRequest):
 		return ""
 	case errors.Is(err, ErrUseNonce):
 		return CodeUseNonce

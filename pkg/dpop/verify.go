@@ -266,7 +266,7 @@ func matchURI(htu, reqURI string) error {
 	}
 	want, err := NormalizeURI(reqURI)
 	if err != nil {
-		return fmt.Errorf("dpop: the request URI: %w", err)
+		return fmt.Errorf("%w: its URI is %v", ErrRequest, err)
 	}
 	if got != want {
 		return proofError(ErrURI, "")

@@ -165,6 +165,10 @@ func TestEveryAlgorithm(t *testing.T) {
 			}
 		})
 	}
+	p := proof(t, keyFor(t, jws.ES256), dpop.Claims{Method: "POST", URI: tokenURL})
+	if _, err := v.Verify(context.Background(), []string{p}, dpop.Request{Method: "POST", URI: "/token"}); !errors.Is(err, dpop.ErrRequest) || dpop.ErrorCode(err) != "" {
+		t.Fatalf("a relative request URI: %v (code %q), want ErrRequest and no proof error code", err, dpop.ErrorCode(err))
+	}
 	if _, err := dpop.NewVerifier(dpop.WithAlgorithms(jws.HS256)); err == nil {
 		t.Fatal("HS256 accepted as a proof algorithm")
 	}
