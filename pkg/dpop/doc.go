@@ -45,7 +45,9 @@
 // ErrIssuedAt, ErrTokenHash, ErrKeyBinding, ErrReplayed; with the jws
 // sentinel for failures of the JWS); a missing or stale nonce is
 // ErrUseNonce. ErrorCode maps them to invalid_dpop_proof and use_dpop_nonce
-// (RFC 9449 §7.1, §8, §12.2).
+// (RFC 9449 §7.1, §8, §12.2). ErrReplayCheck (the replay cache failed) and
+// ErrRequest (the Request itself is invalid) are no verdict on the proof:
+// ErrorCode gives "" for them, to be answered as a server failure.
 //
 // # Concurrency
 //
