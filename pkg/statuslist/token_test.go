@@ -315,3 +315,34 @@ func TestNextCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifierOptions: the algorithm allow-list, the leeway and the size
+// bound do what they say.
+func TestVerifierOptions(t *testing.T) {
+	_, s, set := testKey(t, "sig-1", 1)
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	hs, _ := jws.NewSigner(jws.HS256, secret, "mac-1")
+	macKey, _ := jws.NewHMACKey(secret, "mac-1")
+	macTok := signList(t, hs, testURI, revokedList(t))
+	v, err := statuslist.NewVerifier(macKey, statuslist.WithClock(testClock), statuslist.WithAlgorithms(jws.HS256))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(macTok, testURI); err != nil {
+		t.Fatalf("draft §11.6: a MAC, when allowed: %v", err)
+	}
+	future := craftList(t, s, "statuslist+jwt", `{"sub":"`+testURI+`","iat":1772366420,"status_list":{"bits":1,"lst":"`+revokedList(t).Encode()+`"}}`)
+	lenient, _ := statuslist.NewVerifier(set, statuslist.WithClock(testClock), statuslist.WithLeeway(30*time.Second))
+	if _, err := lenient.Verify(future, testURI); err != nil {
+		t.Fatalf("iat 20 s ahead with 30 s leeway: %v", err)
+	}
+	small, _ := statuslist.NewVerifier(set, statuslist.WithClock(testClock), statuslist.WithMaxSize(64))
+	if _, err := small.Verify(future, testURI); !errors.Is(err, jws.ErrMalformed) {
+		t.Fatalf("a token over the size bound: %v", err)
+	}
+	for _, o := range []statuslist.Option{statuslist.WithLeeway(-1), statuslist.WithMaxBytes(0), statuslist.WithMaxAge(-1), statuslist.WithClock(nil), statuslist.WithAlgorithms("none")} {
+		if _, err := statuslist.NewVerifier(set, o); !errors.Is(err, statuslist.ErrConfig) {
+			t.Errorf("bad option: %v", err)
+		}
+	}
+}
