@@ -192,9 +192,11 @@ func New(opts ...Option) (*Fetcher, error) {
 		TLSHandshakeTimeout:    f.timeout,
 		ResponseHeaderTimeout:  f.timeout,
 		MaxResponseHeaderBytes: 16 << 10,
-		MaxIdleConnsPerHost:    2,
-		IdleConnTimeout:        90 * time.Second,
-		ForceAttemptHTTP2:      true,
+		// A URL is fetched at most every few minutes: a connection kept
+		// idle would cost a goroutine and a socket per client for
+		// nothing, and outlive the call.
+		DisableKeepAlives: true,
+		ForceAttemptHTTP2: true,
 	}
 	f.client = &http.Client{Transport: transport, CheckRedirect: checkRedirect}
 	return f, nil

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -414,5 +415,24 @@ func TestPublicAddr(t *testing.T) {
 		if got := jwksfetch.PublicAddr(netip.MustParseAddr(tt.addr)); got != tt.public {
 			t.Errorf("PublicAddr(%s) = %v, want %v", tt.addr, got, tt.public)
 		}
+	}
+}
+
+// TestNoGoroutineOutlivesACall: the package doc's promise, checked.
+func TestNoGoroutineOutlivesACall(t *testing.T) {
+	s := newServer(t, "k1")
+	f := newFetcher(t, s, nil)
+	before := runtime.NumGoroutine()
+	for i := range 5 {
+		if _, err := f.KeySet(context.Background(), fmt.Sprintf("%s/%d", s.URL, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Fatalf("%d goroutines after the calls, %d before", n, before)
 	}
 }
