@@ -22,7 +22,12 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/cryptobyte"
 	"golang.org/x/crypto/cryptobyte/asn1"
+
+	"github.com/sealedtoken/issuer/pkg/jws"
 )
+
+// A signing ring's key is what pkg/jws signs with.
+var _ jws.Signer = (*Key)(nil)
 
 var signingAlgs = []Alg{ES256, EdDSA, RS256}
 
