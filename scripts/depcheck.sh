@@ -14,6 +14,7 @@ for p in ./pkg/keys ./pkg/crypttoken; do
 done
 check ./pkg/endpoint 'valyala/fasthttp|rs/zerolog|^net/http$' "framework-agnostic core"
 check ./pkg/store 'valyala/fasthttp|rs/zerolog|redis/go-redis' "interface only"
+check ./pkg/store/file 'valyala/fasthttp|rs/zerolog|^net/http$|redis/go-redis' "embedded store: bbolt and the standard library"
 for p in $($GO list ./pkg/...); do
   check "$p" 'sealedtoken/issuer/(cmd|internal/(cli|server|login|metrics|config))' "pkg/ never imports cmd/ or the service's internals"
 done
