@@ -28,6 +28,7 @@ done
 check ./internal/jwksfetch 'valyala/fasthttp|rs/zerolog' "a library of the issuer, no HTTP framework or logger"
 check ./pkg/endpoint 'valyala/fasthttp|rs/zerolog|^net/http$' "framework-agnostic core"
 check ./pkg/store 'valyala/fasthttp|rs/zerolog|redis/go-redis' "interface only"
+check ./pkg/store/file 'valyala/fasthttp|rs/zerolog|^net/http$|redis/go-redis' "embedded store: bbolt and the standard library"
 for p in $($GO list ./pkg/...); do
   check "$p" 'sealedtoken/issuer/(cmd|internal/(cli|server|login|config))' "pkg/ never imports cmd/ or the service's internals"
   check "$p" 'prometheus/client_golang' "metrics are the service's concern (internal/server); pkg/ returns errors and results"

@@ -14,7 +14,7 @@ func TestRequestLogOutcomes(t *testing.T) {
 	const wrong = "wrong-secret-guess-0123456789"
 	f := newFixture(t, fixtureOpts{})
 	bad := tokenReq()
-	bad.header["Authorization"] = "Basic " + base64.StdEncoding.EncodeToString([]byte(testClientID+":"+wrong))
+	bad.header["Authorization"] = "Basic " + base64.StdEncoding.EncodeToString([]byte(slowClientID+":"+wrong))
 	var statuses []int
 	for i := 0; i < 30; i++ {
 		s := do(f.h.ServeFastHTTP, bad).StatusCode()
@@ -43,8 +43,8 @@ func TestRequestLogOutcomes(t *testing.T) {
 		want   map[string]any
 		absent string
 	}{
-		{name: "401 names the client id presented", status: 401, want: map[string]any{"client_id": testClientID, "outcome": "invalid_client", "error": "invalid_client", "endpoint": "token"}},
-		{name: "429 names the client id presented", status: 429, want: map[string]any{"client_id": testClientID, "outcome": "rate_limited", "endpoint": "token"}},
+		{name: "401 names the client id presented", status: 401, want: map[string]any{"client_id": slowClientID, "outcome": "invalid_client", "error": "invalid_client", "endpoint": "token"}},
+		{name: "429 names the client id presented", status: 429, want: map[string]any{"client_id": slowClientID, "outcome": "rate_limited", "endpoint": "token"}},
 		{name: "404 is not logged as ok", status: 404, want: map[string]any{"outcome": "not_found", "endpoint": "not_found"}, absent: "client_id"},
 	}
 	for _, tt := range tests {

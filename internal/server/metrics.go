@@ -244,17 +244,21 @@ func (m *Metrics) WatchKeys(list func() []*keys.Set, now func() time.Time) {
 
 // WatchMemoryStore registers the memory store's gauges, read from s at
 // scrape time: the entries of each table (expired ones not yet swept
-// included) and the bound on each, limits.memory_store_entries. A write
+// included; for status_bits, the set bits) and the bound on each, limits.memory_store_entries. A write
 // that needs room in a table at its bound is answered 503, so alert well
 // before a table's entries reach it.
 func (m *Metrics) WatchMemoryStore(s *memory.Store) {
 	m.Registry.MustRegister(
 		newFuncCollector("issuer_memory_store_entries", "Entries in each table of the memory store, expired ones not yet swept included.", prometheus.GaugeValue, []string{"table"}, func(emit emitFunc) {
-			codes, families, tokens, leases := s.Len()
-			emit(float64(codes), "codes")
-			emit(float64(families), "refresh_families")
-			emit(float64(tokens), "revoked_tokens")
-			emit(float64(leases), "leases")
+			n := s.Len()
+			emit(float64(n.Codes), "codes")
+			emit(float64(n.Families), "refresh_families")
+			emit(float64(n.Tokens), "revoked_tokens")
+			emit(float64(n.Leases), "leases")
+			emit(float64(n.UseOnce), "use_once")
+			emit(float64(n.Records), "records")
+			emit(float64(n.StatusLists), "status_lists")
+			emit(float64(n.StatusBits), "status_bits")
 		}),
 		newFuncCollector("issuer_memory_store_max_entries", "The bound on each table of the memory store (limits.memory_store_entries); a write that needs room in a full table is answered 503.", prometheus.GaugeValue, nil, func(emit emitFunc) {
 			emit(float64(s.MaxEntries()))

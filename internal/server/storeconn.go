@@ -155,6 +155,78 @@ func (c *redisConn) TokenRevoked(ctx context.Context, jti string) (bool, error) 
 	return s.TokenRevoked(ctx, jti)
 }
 
+func (c *redisConn) UseOnce(ctx context.Context, ns, key string, exp time.Time) error {
+	s, err := c.get()
+	if err != nil {
+		return err
+	}
+	return s.UseOnce(ctx, ns, key, exp)
+}
+
+func (c *redisConn) PutRecord(ctx context.Context, ns, key string, value []byte, exp time.Time) error {
+	s, err := c.get()
+	if err != nil {
+		return err
+	}
+	return s.PutRecord(ctx, ns, key, value, exp)
+}
+
+func (c *redisConn) GetRecord(ctx context.Context, ns, key string) ([]byte, error) {
+	s, err := c.get()
+	if err != nil {
+		return nil, err
+	}
+	return s.GetRecord(ctx, ns, key)
+}
+
+func (c *redisConn) TakeRecord(ctx context.Context, ns, key string) ([]byte, error) {
+	s, err := c.get()
+	if err != nil {
+		return nil, err
+	}
+	return s.TakeRecord(ctx, ns, key)
+}
+
+func (c *redisConn) DeleteRecord(ctx context.Context, ns, key string) error {
+	s, err := c.get()
+	if err != nil {
+		return err
+	}
+	return s.DeleteRecord(ctx, ns, key)
+}
+
+func (c *redisConn) AddStatusList(ctx context.Context, list string, exp time.Time) error {
+	s, err := c.get()
+	if err != nil {
+		return err
+	}
+	return s.AddStatusList(ctx, list, exp)
+}
+
+func (c *redisConn) StatusLists(ctx context.Context) ([]string, error) {
+	s, err := c.get()
+	if err != nil {
+		return nil, err
+	}
+	return s.StatusLists(ctx)
+}
+
+func (c *redisConn) SetStatus(ctx context.Context, list string, idx uint64, exp time.Time) error {
+	s, err := c.get()
+	if err != nil {
+		return err
+	}
+	return s.SetStatus(ctx, list, idx, exp)
+}
+
+func (c *redisConn) StatusIndexes(ctx context.Context, list string) ([]uint64, error) {
+	s, err := c.get()
+	if err != nil {
+		return nil, err
+	}
+	return s.StatusIndexes(ctx, list)
+}
+
 func (c *redisConn) Ping(ctx context.Context) error {
 	s, err := c.get()
 	if err != nil {

@@ -80,7 +80,7 @@ func (s *Server) authorizationCode(ctx context.Context, tr *TokenRequest) *Error
 			if fid != "" {
 				// Every token of the family expires by now+refreshTTL
 				// (+leeway for the replicas that still accept it).
-				if rerr := s.store.RevokeFamily(ctx, fid, tr.now.Add(s.refreshTTL+s.leeway)); rerr != nil {
+				if rerr := s.store.RevokeFamily(store.Priority(ctx), fid, tr.now.Add(s.refreshTTL+s.leeway)); rerr != nil {
 					return AsError(rerr)
 				}
 			}

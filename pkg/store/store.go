@@ -24,6 +24,33 @@ var (
 	// name or holder, or a lease duration that is not positive. It signals
 	// a bug in the caller, not a condition of the store.
 	ErrInvalidArgument = errors.New("store: invalid argument")
+	// ErrReplay means UseOnce saw the key before, and its entry has not
+	// expired: the value (an assertion's or a proof's jti) is being
+	// replayed (RFC 7523 §3, RFC 9449 §11.1).
+	ErrReplay = errors.New("store: value already used")
+	// ErrNotFound means GetRecord or TakeRecord found no live record: it
+	// was never put, was taken or deleted, or has expired.
+	ErrNotFound = errors.New("store: record not found")
+)
+
+// Bounds on the opaque strings and values of the record, single-use and
+// status-list methods. A namespace, key or list id that is empty or longer
+// than its bound, a value longer than MaxValueLen, or a status index above
+// MaxStatusIndex is ErrInvalidArgument. Callers whose keys may be longer
+// (a jti chosen by a client) store a hash of them instead, such as the
+// base64url SHA-256.
+const (
+	// MaxNamespaceLen bounds ns of UseOnce and the record methods.
+	MaxNamespaceLen = 64
+	// MaxKeyLen bounds key of UseOnce and the record methods, and the list
+	// id of the status-list methods.
+	MaxKeyLen = 512
+	// MaxValueLen bounds the value of PutRecord: 16 KiB.
+	MaxValueLen = 16 << 10
+	// MaxStatusIndex is the largest status-list index SetStatus accepts,
+	// 2^32-1: a list of that many one-bit statuses is already 512 MiB
+	// (draft-ietf-oauth-status-list §4).
+	MaxStatusIndex = 1<<32 - 1
 )
 
 // Store keeps single-use codes, refresh families and revocations.
@@ -74,6 +101,61 @@ type Store interface {
 
 	// TokenRevoked reports whether the token with id jti is revoked.
 	TokenRevoked(ctx context.Context, jti string) (bool, error)
+
+	// UseOnce records key in namespace ns until exp and returns nil, or
+	// returns ErrReplay if key is already recorded in ns and unexpired; of
+	// concurrent calls with one ns and key exactly one succeeds. It makes
+	// a value single-use: the jti of a client assertion or a JWT bearer
+	// assertion (RFC 7523 §3), of a DPoP proof (RFC 9449 §11.1), a device
+	// code's issuance. Pass the instant after which the value would be
+	// refused anyway (its exp plus the leeway). Namespaces keep the kinds
+	// of values apart: one key in two namespaces is two entries.
+	UseOnce(ctx context.Context, ns, key string, exp time.Time) error
+
+	// PutRecord stores value under key in namespace ns until exp,
+	// replacing any record there. Records hold short-lived state that does
+	// not fit in a token: a pushed authorization request (RFC 9126 §2.2), a
+	// device approval (RFC 8628 §3.3), remembered consent. The store keeps
+	// its own copy of value. A past exp stores nothing and removes any
+	// record under key.
+	PutRecord(ctx context.Context, ns, key string, value []byte, exp time.Time) error
+
+	// GetRecord returns a copy of the record under key in namespace ns, or
+	// ErrNotFound if there is no live record.
+	GetRecord(ctx context.Context, ns, key string) ([]byte, error)
+
+	// TakeRecord returns the record under key in namespace ns and deletes
+	// it in one atomic step, or returns ErrNotFound: of concurrent Takes of
+	// one record exactly one gets it, so a pushed authorization request's
+	// request_uri is used once (RFC 9126 §2.2).
+	TakeRecord(ctx context.Context, ns, key string) ([]byte, error)
+
+	// DeleteRecord deletes the record under key in namespace ns. Deleting
+	// an absent record is not an error.
+	DeleteRecord(ctx context.Context, ns, key string) error
+
+	// AddStatusList registers the Token Status List named list (an opaque
+	// id, the path part of its URI) as live until exp (SPEC §9,
+	// draft-ietf-oauth-status-list). Registering a live list again extends
+	// its expiry and never shortens it.
+	AddStatusList(ctx context.Context, list string, exp time.Time) error
+
+	// StatusLists returns the ids of the live status lists, sorted, for the
+	// status_list_aggregation_endpoint; an empty store returns none.
+	StatusLists(ctx context.Context) ([]string, error)
+
+	// SetStatus sets bit idx of status list list (revoked) and keeps the
+	// list's set bits at least until exp: a list's bits are forgotten
+	// together, after the latest exp any SetStatus of the list gave.
+	// Setting a set bit again only extends. The list need not be
+	// registered with AddStatusList. With a shared store (Redis) every
+	// replica sees the same bits.
+	SetStatus(ctx context.Context, list string, idx uint64, exp time.Time) error
+
+	// StatusIndexes returns the set bits of status list list as indexes in
+	// ascending order; none for a list without set bits. Its cost follows
+	// the number of set bits, not the size of the list.
+	StatusIndexes(ctx context.Context, list string) ([]uint64, error)
 
 	// Ping reports whether the store is reachable; it backs /readyz.
 	Ping(ctx context.Context) error

@@ -1,11 +1,15 @@
 // Package memory is the in-process implementation of store.Store and
-// store.Leaser, the embedded default for an issuer that runs as one replica
-// (SPEC §7). Several replicas must share a store instead: use package redis.
+// store.Leaser, for tests and benchmarks (SPEC §7): it forgets everything
+// when the process ends. One replica in production uses the durable
+// package file (cmd/issuer's default); several replicas share package
+// redis.
 //
 // # Layout
 //
-// Entries live in four tables: redeemed authorization codes, refresh-token
-// families (generation and revocation together), revoked tokens and leases.
+// Entries live in eight tables: redeemed authorization codes, refresh-token
+// families (generation and revocation together), revoked tokens, leases,
+// single-use values, records, registered status lists and status bits (one
+// entry per list holding its set indexes in a sorted slice).
 // Each table is split over up to 64 shards by a seeded hash of the key, each
 // shard with its own mutex, map and min-heap ordered by expiry, so
 // operations on different keys rarely contend and every operation is
@@ -37,6 +41,22 @@
 // bound with WithMaxEntries; Len and MaxEntries tell how full the tables
 // are.
 //
+// The status-bits table counts set bits, not lists: each bit is one
+// against the bound (8 bytes plus its list's entry).
+//
+// # The reserve of security-relevant revocations
+//
+// Revocations made because an attack was detected must land however full
+// the tables are (store package documentation, "Security-relevant
+// writes"): RevokeFamily, RevokeToken and SetStatus with a ctx marked by
+// store.Priority, and RotateRefresh's revocation of a reused family, may
+// use a reserve of another eighth of each table's bound beyond it. Ordinary
+// writes, a client's own revocations among them, stop at the bound, so
+// they can never eat the reserve; revoking a family or token the table
+// already holds needs no room at all. The reserve is itself bounded, so
+// memory stays bounded: the largest a table gets is the bound plus an
+// eighth.
+//
 // When a table is full, the entries nearest to expiry that have expired are
 // removed first. A live entry is never evicted: each one is a promise the
 // issuer made (a code was redeemed, a generation advanced, a token revoked),
@@ -50,9 +70,11 @@
 //
 // Nothing survives the process: after a restart every code can be redeemed
 // again until it expires (at most the code lifetime, 60 s by default, plus
-// leeway), and every refresh family is back at generation 0, so a refresh
-// token of a later generation is then taken for reuse and its family
-// revoked. Operators who cannot accept either run Redis with persistence.
+// leeway), every revoked token is active again, and every refresh family is
+// back at generation 0, so a refresh token of a later generation is then
+// taken for reuse and its family revoked, logging its user out. That is why
+// cmd/issuer defaults to package file and warns at start with store:
+// memory.
 //
 // All methods are safe for concurrent use. The ctx arguments are accepted
 // for the store.Store interface; no method blocks, and none consults ctx.

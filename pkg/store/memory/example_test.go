@@ -97,8 +97,8 @@ func ExampleStore_MaxEntries() {
 	s, _ := memory.New(memory.WithMaxEntries(1000))
 	defer s.Close()
 	_ = s.RedeemCode(context.Background(), "code-1", time.Now().Add(time.Minute))
-	codes, families, tokens, leases := s.Len()
-	fmt.Printf("codes %d/%d, families %d, tokens %d, leases %d\n", codes, s.MaxEntries(), families, tokens, leases)
+	n := s.Len()
+	fmt.Printf("codes %d/%d, families %d, tokens %d, status bits %d\n", n.Codes, s.MaxEntries(), n.Families, n.Tokens, n.StatusBits)
 	// Output:
-	// codes 1/1000, families 0, tokens 0, leases 0
+	// codes 1/1000, families 0, tokens 0, status bits 0
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/maphash"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -43,9 +44,12 @@ const (
 	// its shard's table, so a table under steady writes stays clean even
 	// without the background sweep.
 	sweepPerWrite = 2
+	// reserveDivisor sets the reserve of security-relevant revocations:
+	// an eighth of each table's bound (see "Bounded memory").
+	reserveDivisor = 8
 )
 
-// table names one of the four tables of a shard.
+// table names one of the tables of a shard.
 type table uint8
 
 const (
@@ -53,10 +57,17 @@ const (
 	families              // refresh families: generation and revocation
 	tokens                // revoked tokens
 	leases                // leases
+	once                  // single-use values (UseOnce)
+	records               // records (PutRecord)
+	lists                 // registered status lists
+	bits                  // set status bits, one entry per list
 	numTables
 )
 
-var tableNames = [numTables]string{"authorization codes", "refresh families", "revoked tokens", "leases"}
+var tableNames = [numTables]string{
+	"authorization codes", "refresh families", "revoked tokens", "leases",
+	"single-use values", "records", "status lists", "status bits",
+}
 
 // entry is one row of a table. Fields beyond key, exp and idx are used by
 // some tables only.
@@ -67,6 +78,17 @@ type entry struct {
 	gen     uint64
 	holder  string
 	revoked bool
+	value   []byte   // records
+	bits    []uint64 // status bits: the set indexes, ascending
+}
+
+// weight is what e counts against its table's bound: one entry, or in the
+// status-bits table one per set bit.
+func (e *entry) weight() int {
+	if e.bits != nil {
+		return len(e.bits)
+	}
+	return 1
 }
 
 // part is one table within one shard: a map for lookup and a min-heap on
@@ -74,14 +96,16 @@ type entry struct {
 type part struct {
 	m    map[string]*entry
 	h    []*entry
+	size int // sum of the entries' weights, which the bound limits
 	peak int // most entries m held since it was last rebuilt
 }
 
 type shard struct {
-	mu    sync.Mutex
-	parts [numTables]part
-	max   int // entries per table in this shard
-	_     [64]byte
+	mu      sync.Mutex
+	parts   [numTables]part
+	max     int // entries per table in this shard
+	reserve int // further entries only priority revocations may take
+	_       [64]byte
 }
 
 // Store is the in-memory store.Store and store.Leaser. Create it with New
@@ -131,6 +155,7 @@ func New(opts ...Option) (*Store, error) {
 		if i < o.max%n {
 			sh.max++
 		}
+		sh.reserve = max(sh.max/reserveDivisor, 1)
 		for t := range sh.parts {
 			sh.parts[t].m = make(map[string]*entry)
 		}
@@ -194,20 +219,29 @@ func (p *part) compact() {
 	p.m, p.peak = m, len(m)
 }
 
-// Len returns the number of entries in each table, expired ones not yet
-// removed included, in the order codes, refresh families, revoked tokens,
-// leases. It is meant for metrics and tests.
-func (s *Store) Len() (codes, families, tokens, leases int) {
+// Lens is the size of each table: its entries, expired ones not yet
+// removed included, and for StatusBits the set bits of all lists.
+type Lens struct {
+	Codes, Families, Tokens, Leases int
+	UseOnce, Records                int
+	StatusLists, StatusBits         int
+}
+
+// Len returns the size of each table. It is meant for metrics and tests.
+func (s *Store) Len() Lens {
 	var n [numTables]int
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
 		for t := range sh.parts {
-			n[t] += len(sh.parts[t].m)
+			n[t] += sh.parts[t].size
 		}
 		sh.mu.Unlock()
 	}
-	return n[0], n[1], n[2], n[3]
+	return Lens{
+		Codes: n[codes], Families: n[families], Tokens: n[tokens], Leases: n[leases],
+		UseOnce: n[once], Records: n[records], StatusLists: n[lists], StatusBits: n[bits],
+	}
 }
 
 // MaxEntries returns the bound on each table's entries (WithMaxEntries).
@@ -243,7 +277,7 @@ func (s *Store) RedeemCode(_ context.Context, codeID string, exp time.Time) erro
 	if sh.get(codes, codeID, now) != nil {
 		return store.ErrCodeReused
 	}
-	_, err := sh.add(codes, codeID, exp.UnixNano(), now)
+	_, err := sh.add(codes, codeID, exp.UnixNano(), now, false)
 	return err
 }
 
@@ -266,7 +300,8 @@ func (s *Store) RotateRefresh(_ context.Context, fid string, gen uint64, exp tim
 	if gen != cur {
 		if e == nil {
 			var err error
-			if e, err = sh.add(families, fid, exp.UnixNano(), now); err != nil {
+			// Revoking on reuse is security-relevant: it may use the reserve.
+			if e, err = sh.add(families, fid, exp.UnixNano(), now, true); err != nil {
 				return err
 			}
 			if e == nil { // exp already past: nothing to keep
@@ -283,7 +318,7 @@ func (s *Store) RotateRefresh(_ context.Context, fid string, gen uint64, exp tim
 	// cur+1 cannot wrap: a family reaches generation 2^64-1 only after
 	// as many rotations.
 	if e == nil {
-		e, err := sh.add(families, fid, exp.UnixNano(), now)
+		e, err := sh.add(families, fid, exp.UnixNano(), now, false)
 		if e != nil {
 			e.gen = cur + 1
 		}
@@ -295,8 +330,10 @@ func (s *Store) RotateRefresh(_ context.Context, fid string, gen uint64, exp tim
 }
 
 // RevokeFamily implements store.Store. The revocation lasts until the
-// latest expiry the family was ever given.
-func (s *Store) RevokeFamily(_ context.Context, fid string, exp time.Time) error {
+// latest expiry the family was ever given. Revoking a family the table
+// holds needs no room; a new entry marked with store.Priority may use the
+// reserve.
+func (s *Store) RevokeFamily(ctx context.Context, fid string, exp time.Time) error {
 	if fid == "" {
 		return invalid("empty family id")
 	}
@@ -305,7 +342,7 @@ func (s *Store) RevokeFamily(_ context.Context, fid string, exp time.Time) error
 	e := sh.get(families, fid, now)
 	if e == nil {
 		var err error
-		if e, err = sh.add(families, fid, exp.UnixNano(), now); e == nil {
+		if e, err = sh.add(families, fid, exp.UnixNano(), now, store.IsPriority(ctx)); e == nil {
 			return err
 		}
 	}
@@ -339,8 +376,9 @@ func (s *Store) RefreshState(_ context.Context, fid string) (generation uint64, 
 	return 0, false, nil
 }
 
-// RevokeToken implements store.Store.
-func (s *Store) RevokeToken(_ context.Context, jti string, exp time.Time) error {
+// RevokeToken implements store.Store. A revocation marked with
+// store.Priority may use the reserve.
+func (s *Store) RevokeToken(ctx context.Context, jti string, exp time.Time) error {
 	if jti == "" {
 		return invalid("empty token id")
 	}
@@ -350,7 +388,7 @@ func (s *Store) RevokeToken(_ context.Context, jti string, exp time.Time) error 
 		sh.extend(tokens, e, exp.UnixNano())
 		return nil
 	}
-	_, err := sh.add(tokens, jti, exp.UnixNano(), now)
+	_, err := sh.add(tokens, jti, exp.UnixNano(), now, store.IsPriority(ctx))
 	return err
 }
 
@@ -362,6 +400,190 @@ func (s *Store) TokenRevoked(_ context.Context, jti string) (bool, error) {
 	sh, now := s.lock(tokens, jti)
 	defer sh.mu.Unlock()
 	return sh.get(tokens, jti, now) != nil, nil
+}
+
+// joinKey joins a namespace and a key into one map key. The
+// namespace's length comes first (one byte: it is at most
+// store.MaxNamespaceLen), so no two pairs join alike.
+func joinKey(ns, key string) string {
+	b := make([]byte, 0, 1+len(ns)+len(key))
+	b = append(b, byte(len(ns)))
+	b = append(b, ns...)
+	b = append(b, key...)
+	return string(b)
+}
+
+// UseOnce implements store.Store.
+func (s *Store) UseOnce(_ context.Context, ns, key string, exp time.Time) error {
+	if err := store.CheckKey(ns, key); err != nil {
+		return err
+	}
+	k := joinKey(ns, key)
+	sh, now := s.lock(once, k)
+	defer sh.mu.Unlock()
+	if sh.get(once, k, now) != nil {
+		return store.ErrReplay
+	}
+	_, err := sh.add(once, k, exp.UnixNano(), now, false)
+	return err
+}
+
+// PutRecord implements store.Store. Replacing a record needs no room.
+func (s *Store) PutRecord(_ context.Context, ns, key string, value []byte, exp time.Time) error {
+	if err := store.CheckKey(ns, key); err != nil {
+		return err
+	}
+	if err := store.CheckValue(value); err != nil {
+		return err
+	}
+	k := joinKey(ns, key)
+	sh, now := s.lock(records, k)
+	defer sh.mu.Unlock()
+	e := sh.get(records, k, now)
+	if exp.UnixNano() <= now {
+		if e != nil {
+			sh.remove(records, e)
+		}
+		return nil
+	}
+	if e == nil {
+		var err error
+		if e, err = sh.add(records, k, exp.UnixNano(), now, false); e == nil {
+			return err
+		}
+	} else {
+		e.exp = exp.UnixNano()
+		sh.fix(records, e)
+	}
+	e.value = append(make([]byte, 0, len(value)), value...)
+	return nil
+}
+
+// GetRecord implements store.Store.
+func (s *Store) GetRecord(_ context.Context, ns, key string) ([]byte, error) {
+	if err := store.CheckKey(ns, key); err != nil {
+		return nil, err
+	}
+	k := joinKey(ns, key)
+	sh, now := s.lock(records, k)
+	defer sh.mu.Unlock()
+	e := sh.get(records, k, now)
+	if e == nil {
+		return nil, store.ErrNotFound
+	}
+	return append(make([]byte, 0, len(e.value)), e.value...), nil
+}
+
+// TakeRecord implements store.Store.
+func (s *Store) TakeRecord(_ context.Context, ns, key string) ([]byte, error) {
+	if err := store.CheckKey(ns, key); err != nil {
+		return nil, err
+	}
+	k := joinKey(ns, key)
+	sh, now := s.lock(records, k)
+	defer sh.mu.Unlock()
+	e := sh.get(records, k, now)
+	if e == nil {
+		return nil, store.ErrNotFound
+	}
+	sh.remove(records, e)
+	// The entry is gone: its value, the store's own copy, is the caller's.
+	return e.value, nil
+}
+
+// DeleteRecord implements store.Store.
+func (s *Store) DeleteRecord(_ context.Context, ns, key string) error {
+	if err := store.CheckKey(ns, key); err != nil {
+		return err
+	}
+	k := joinKey(ns, key)
+	sh, now := s.lock(records, k)
+	defer sh.mu.Unlock()
+	if e := sh.get(records, k, now); e != nil {
+		sh.remove(records, e)
+	}
+	return nil
+}
+
+// AddStatusList implements store.Store.
+func (s *Store) AddStatusList(_ context.Context, list string, exp time.Time) error {
+	if err := store.CheckList(list); err != nil {
+		return err
+	}
+	sh, now := s.lock(lists, list)
+	defer sh.mu.Unlock()
+	if e := sh.get(lists, list, now); e != nil {
+		sh.extend(lists, e, exp.UnixNano())
+		return nil
+	}
+	_, err := sh.add(lists, list, exp.UnixNano(), now, false)
+	return err
+}
+
+// StatusLists implements store.Store. It visits every shard: it is meant
+// for the aggregation endpoint, which caches its answer, not for the
+// request path.
+func (s *Store) StatusLists(context.Context) ([]string, error) {
+	var ids []string
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		now := s.nowNano()
+		for k, e := range sh.parts[lists].m {
+			if e.exp > now {
+				ids = append(ids, k)
+			}
+		}
+		sh.mu.Unlock()
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// SetStatus implements store.Store. Each set bit counts one against the
+// status-bits table's bound; setting a bit marked with store.Priority may
+// use the reserve.
+func (s *Store) SetStatus(ctx context.Context, list string, idx uint64, exp time.Time) error {
+	if err := store.CheckStatus(list, idx); err != nil {
+		return err
+	}
+	sh, now := s.lock(bits, list)
+	defer sh.mu.Unlock()
+	priority := store.IsPriority(ctx)
+	e := sh.get(bits, list, now)
+	if e == nil {
+		var err error
+		if e, err = sh.add(bits, list, exp.UnixNano(), now, priority); e == nil {
+			return err
+		}
+		e.bits = []uint64{idx}
+		return nil
+	}
+	i, found := slices.BinarySearch(e.bits, idx)
+	if !found {
+		if err := sh.room(bits, 1, now, priority); err != nil {
+			return err
+		}
+		// room may have removed expired entries, never e, which is live.
+		e.bits = slices.Insert(e.bits, i, idx)
+		sh.parts[bits].size++
+	}
+	sh.extend(bits, e, exp.UnixNano())
+	return nil
+}
+
+// StatusIndexes implements store.Store.
+func (s *Store) StatusIndexes(_ context.Context, list string) ([]uint64, error) {
+	if err := store.CheckList(list); err != nil {
+		return nil, err
+	}
+	sh, now := s.lock(bits, list)
+	defer sh.mu.Unlock()
+	e := sh.get(bits, list, now)
+	if e == nil {
+		return nil, nil
+	}
+	return slices.Clone(e.bits), nil
 }
 
 // Ping implements store.Store; an in-memory store is always reachable.
@@ -390,7 +612,7 @@ func (s *Store) AcquireLease(_ context.Context, name, holder string, ttl time.Du
 		sh.fix(leases, e)
 		return true, nil
 	}
-	e, err := sh.add(leases, name, exp, now)
+	e, err := sh.add(leases, name, exp, now, false)
 	if e == nil {
 		return false, err
 	}
@@ -437,28 +659,49 @@ func (sh *shard) get(t table, key string, now int64) *entry {
 
 // add inserts a new entry for key, which must not be live in table t, and
 // returns it. It returns (nil, nil) when exp is not after now: such an entry
-// would be forgotten at once. When the table's part is full it removes every
-// expired entry, and if none was, fails with ErrFull; it never evicts a live
-// entry. The shard must be locked.
-func (sh *shard) add(t table, key string, exp, now int64) (*entry, error) {
+// would be forgotten at once. It needs room for one more (see room). The
+// shard must be locked.
+func (sh *shard) add(t table, key string, exp, now int64, priority bool) (*entry, error) {
 	if exp <= now {
 		return nil, nil
 	}
-	p := &sh.parts[t]
-	if len(p.m) >= sh.max {
-		sh.expire(t, now, -1)
-		if len(p.m) >= sh.max {
-			return nil, fmt.Errorf("%w: the %s table holds its bound of live entries", ErrFull, tableNames[t])
-		}
+	if err := sh.room(t, 1, now, priority); err != nil {
+		return nil, err
 	}
+	p := &sh.parts[t]
 	// Clone the key: it may be a slice of a larger buffer, such as a
 	// decoded token, which the map would otherwise keep alive.
 	e := &entry{key: strings.Clone(key), exp: exp, idx: len(p.h)}
 	p.m[e.key] = e
+	p.size++
 	p.peak = max(p.peak, len(p.m))
 	p.h = append(p.h, e)
 	sh.up(t, e.idx)
 	return e, nil
+}
+
+// room reports whether table t has room for n more weight: below the
+// shard's bound, or for a priority revocation below the bound plus the
+// reserve. When it has not, it removes every expired entry and checks
+// again, and if there is still no room, fails with ErrFull; it never
+// evicts a live entry. The shard must be locked.
+func (sh *shard) room(t table, n int, now int64, priority bool) error {
+	limit := sh.max
+	if priority {
+		limit += sh.reserve
+	}
+	p := &sh.parts[t]
+	if p.size+n <= limit {
+		return nil
+	}
+	sh.expire(t, now, -1)
+	if p.size+n <= limit {
+		return nil
+	}
+	if priority {
+		return fmt.Errorf("%w: the %s table holds its bound and its reserve of live entries", ErrFull, tableNames[t])
+	}
+	return fmt.Errorf("%w: the %s table holds its bound of live entries", ErrFull, tableNames[t])
 }
 
 // extend moves e's expiry to exp if that is later; expiries never shrink.
@@ -489,6 +732,7 @@ func (sh *shard) expire(t table, now int64, limit int) {
 func (sh *shard) remove(t table, e *entry) {
 	p := &sh.parts[t]
 	delete(p.m, e.key)
+	p.size -= e.weight()
 	i, last := e.idx, len(p.h)-1
 	if i != last {
 		p.h[i] = p.h[last]

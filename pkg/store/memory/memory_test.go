@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -177,8 +178,8 @@ func TestPastExpStoresNothing(t *testing.T) {
 			}
 		})
 	}
-	if a, b, c, d := s.Len(); a+b+c+d != 0 {
-		t.Fatalf("Len = %d %d %d %d, want nothing stored", a, b, c, d)
+	if l := s.Len(); l != (Lens{}) {
+		t.Fatalf("Len = %+v, want nothing stored", l)
 	}
 }
 
@@ -217,7 +218,7 @@ func TestFullNeverForgetsLiveCode(t *testing.T) {
 			t.Fatalf("live code %d after eviction: %v, want ErrCodeReused", i, err)
 		}
 	}
-	if n, _, _, _ := s.Len(); n > max {
+	if n := s.Len().Codes; n > max {
 		t.Fatalf("code table holds %d entries, bound %d", n, max)
 	}
 }
@@ -238,7 +239,7 @@ func TestFullOtherTables(t *testing.T) {
 			},
 			func(s *Store, c *clock, i int) error {
 				if err := s.RotateRefresh(ctx, fmt.Sprint("f", i), 0, c.In(time.Hour)); !errors.Is(err, store.ErrRefreshReused) {
-					return fmt.Errorf("reuse: %v", err)
+					return fmt.Errorf("reuse: %w", err)
 				}
 				// Reuse revokes without needing room.
 				if ok, _ := s.FamilyRevoked(ctx, fmt.Sprint("f", i)); !ok {
@@ -283,6 +284,53 @@ func TestFullOtherTables(t *testing.T) {
 				return nil
 			},
 		},
+		{
+			"single-use values",
+			func(s *Store, c *clock, i int) error {
+				return s.UseOnce(ctx, "ns", fmt.Sprint("j", i), c.In(time.Hour))
+			},
+			func(s *Store, c *clock, i int) error {
+				if err := s.UseOnce(ctx, "ns", fmt.Sprint("j", i), c.In(time.Hour)); !errors.Is(err, store.ErrReplay) {
+					return fmt.Errorf("replay: %v", err)
+				}
+				return nil
+			},
+		},
+		{
+			"records",
+			func(s *Store, c *clock, i int) error {
+				return s.PutRecord(ctx, "ns", fmt.Sprint("r", i), []byte("v"), c.In(time.Hour))
+			},
+			func(s *Store, c *clock, i int) error {
+				// Replacing needs no room.
+				if err := s.PutRecord(ctx, "ns", fmt.Sprint("r", i), []byte("w"), c.In(time.Hour)); err != nil {
+					return err
+				}
+				if v, err := s.GetRecord(ctx, "ns", fmt.Sprint("r", i)); string(v) != "w" || err != nil {
+					return fmt.Errorf("get: %q, %v", v, err)
+				}
+				return nil
+			},
+		},
+		{
+			"status lists",
+			func(s *Store, c *clock, i int) error {
+				return s.AddStatusList(ctx, fmt.Sprint("l", i), c.In(time.Hour))
+			},
+			func(s *Store, c *clock, i int) error {
+				return s.AddStatusList(ctx, fmt.Sprint("l", i), c.In(2*time.Hour))
+			},
+		},
+		{
+			"status bits",
+			func(s *Store, c *clock, i int) error {
+				return s.SetStatus(ctx, fmt.Sprint("l", i%3), uint64(i), c.In(time.Hour))
+			},
+			func(s *Store, c *clock, i int) error {
+				// Setting a set bit needs no room.
+				return s.SetStatus(ctx, fmt.Sprint("l", i%3), uint64(i), c.In(2*time.Hour))
+			},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			const max = 10
@@ -325,14 +373,14 @@ func TestSustainedLoadBounded(t *testing.T) {
 			t.Fatalf("redemption %d: %v", i, err)
 		}
 		if i%1000 == 0 {
-			if n, _, _, _ := s.Len(); n > max {
+			if n := s.Len().Codes; n > max {
 				t.Fatalf("after %d redemptions the code table holds %d, bound %d", i, n, max)
 			}
 		}
 	}
 	// Writes alone kept the table clean: at most the live codes remain,
 	// plus the few expired ones each write had no turn to remove.
-	if n, _, _, _ := s.Len(); n > 1100 {
+	if n := s.Len().Codes; n > 1100 {
 		t.Fatalf("code table holds %d entries, want about 1,000 live", n)
 	}
 }
@@ -347,7 +395,7 @@ func TestSweep(t *testing.T) {
 	}
 	c.Add(90 * time.Second)
 	s.Sweep()
-	if _, _, n, _ := s.Len(); n != 2500 {
+	if n := s.Len().Tokens; n != 2500 {
 		t.Fatalf("after the sweep %d revocations remain, want 2500", n)
 	}
 	for i := range 5000 {
@@ -373,7 +421,7 @@ func TestBackgroundSweep(t *testing.T) {
 	c.Add(2 * time.Second)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		if _, _, n, _ := s.Len(); n == 0 {
+		if n := s.Len().Tokens; n == 0 {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -603,4 +651,158 @@ func BenchmarkTokenRevoked(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestReserveForSecurityWrites is issue 8 part 3: with every table filled
+// to its bound by ordinary writes (an attacker's own codes, rotations and
+// revocations), the revocations made because an attack was detected still
+// land: the grant of a replayed code (RevokeFamily and SetStatus marked
+// store.Priority) and a reused refresh token's family (RotateRefresh).
+// The attacker's further ordinary writes stay refused, and the reserve is
+// itself bounded.
+func TestReserveForSecurityWrites(t *testing.T) {
+	const max = 64 // one shard: the reserve is max/8
+	for _, tc := range []struct {
+		name string
+		// fill makes ordinary entry i; victim makes the security write of
+		// entry i (marked with ctx); check verifies it landed.
+		fill   func(ctx context.Context, s *Store, c *clock, i int) error
+		victim func(ctx context.Context, s *Store, c *clock, i int) error
+		check  func(ctx context.Context, s *Store, i int) error
+		// always: the victim's write is a security write even unmarked.
+		always bool
+	}{
+		{
+			name: "replayed code revokes its family (RFC 6749 §4.1.2)",
+			fill: func(ctx context.Context, s *Store, c *clock, i int) error {
+				return s.RotateRefresh(ctx, fmt.Sprint("attacker-family-", i), 0, c.In(time.Hour))
+			},
+			victim: func(ctx context.Context, s *Store, c *clock, i int) error {
+				return s.RevokeFamily(ctx, fmt.Sprint("replayed-", i), c.In(time.Hour))
+			},
+			check: func(ctx context.Context, s *Store, i int) error {
+				if ok, err := s.FamilyRevoked(ctx, fmt.Sprint("replayed-", i)); !ok || err != nil {
+					return fmt.Errorf("not revoked: %v", err)
+				}
+				return nil
+			},
+		},
+		{
+			name: "families filled by the attacker's own revocations",
+			fill: func(ctx context.Context, s *Store, c *clock, i int) error {
+				return s.RevokeFamily(ctx, fmt.Sprint("attacker-family-", i), c.In(time.Hour))
+			},
+			victim: func(ctx context.Context, s *Store, c *clock, i int) error {
+				return s.RevokeFamily(ctx, fmt.Sprint("replayed-", i), c.In(time.Hour))
+			},
+			check: func(ctx context.Context, s *Store, i int) error {
+				if ok, err := s.FamilyRevoked(ctx, fmt.Sprint("replayed-", i)); !ok || err != nil {
+					return fmt.Errorf("not revoked: %v", err)
+				}
+				return nil
+			},
+		},
+		{
+			name: "reused refresh token of an unseen family (RFC 9700 §4.14.2)",
+			fill: func(ctx context.Context, s *Store, c *clock, i int) error {
+				return s.RotateRefresh(ctx, fmt.Sprint("attacker-family-", i), 0, c.In(time.Hour))
+			},
+			victim: func(_ context.Context, s *Store, c *clock, i int) error {
+				// Unmarked: RotateRefresh's revocation is always priority.
+				err := s.RotateRefresh(context.Background(), fmt.Sprint("reused-", i), 3, c.In(time.Hour))
+				if errors.Is(err, store.ErrRefreshReused) {
+					return nil
+				}
+				return fmt.Errorf("reuse: %w", err)
+			},
+			check: func(ctx context.Context, s *Store, i int) error {
+				if ok, err := s.FamilyRevoked(ctx, fmt.Sprint("reused-", i)); !ok || err != nil {
+					return fmt.Errorf("not revoked: %v", err)
+				}
+				return nil
+			},
+			always: true,
+		},
+		{
+			name: "token revocation",
+			fill: func(ctx context.Context, s *Store, c *clock, i int) error {
+				return s.RevokeToken(ctx, fmt.Sprint("attacker-token-", i), c.In(time.Hour))
+			},
+			victim: func(ctx context.Context, s *Store, c *clock, i int) error {
+				return s.RevokeToken(ctx, fmt.Sprint("victim-token-", i), c.In(time.Hour))
+			},
+			check: func(ctx context.Context, s *Store, i int) error {
+				if ok, err := s.TokenRevoked(ctx, fmt.Sprint("victim-token-", i)); !ok || err != nil {
+					return fmt.Errorf("not revoked: %v", err)
+				}
+				return nil
+			},
+		},
+		{
+			name: "status bit of a replayed code's grant (SPEC §9)",
+			fill: func(ctx context.Context, s *Store, c *clock, i int) error {
+				return s.SetStatus(ctx, "attacker-list", uint64(i), c.In(time.Hour))
+			},
+			victim: func(ctx context.Context, s *Store, c *clock, i int) error {
+				// Half the bits into the attacker's own list, half into a new one.
+				list := "victim-list"
+				if i%2 == 0 {
+					list = "attacker-list"
+				}
+				return s.SetStatus(ctx, list, uint64(1_000_000+i), c.In(time.Hour))
+			},
+			check: func(ctx context.Context, s *Store, i int) error {
+				list := "victim-list"
+				if i%2 == 0 {
+					list = "attacker-list"
+				}
+				idx, err := s.StatusIndexes(ctx, list)
+				if _, found := slices.BinarySearch(idx, uint64(1_000_000+i)); !found || err != nil {
+					return fmt.Errorf("bit not set: %v", err)
+				}
+				return nil
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, c := newStore(t, WithMaxEntries(max))
+			ordinary := t.Context()
+			n := 0
+			for ; n < 10*max; n++ { // the attacker fills the table
+				if err := tc.fill(ordinary, s, c, n); err != nil {
+					if !errors.Is(err, ErrFull) {
+						t.Fatalf("fill %d: %v", n, err)
+					}
+					break
+				}
+			}
+			if n != max {
+				t.Fatalf("the table took %d ordinary entries, want its bound %d", n, max)
+			}
+			// An unmarked write of the victim's kind is refused...
+			if !tc.always {
+				if err := tc.victim(ordinary, s, c, -1); !errors.Is(err, ErrFull) {
+					t.Fatalf("unmarked write into a full table: %v, want ErrFull", err)
+				}
+			}
+			// ...and every security write up to the reserve lands.
+			priority := store.Priority(ordinary)
+			reserve := max / reserveDivisor
+			for i := range reserve {
+				if err := tc.victim(priority, s, c, i); err != nil {
+					t.Fatalf("security write %d of %d into a full table: %v", i, reserve, err)
+				}
+				if err := tc.check(ordinary, s, i); err != nil {
+					t.Fatalf("security write %d: %v", i, err)
+				}
+			}
+			// The attacker still gets nothing in, and the reserve is bounded.
+			if err := tc.fill(ordinary, s, c, n+1); !errors.Is(err, ErrFull) {
+				t.Fatalf("ordinary write after the security writes: %v, want ErrFull", err)
+			}
+			if err := tc.victim(priority, s, c, reserve); !errors.Is(err, ErrFull) {
+				t.Fatalf("security write beyond the reserve: %v, want ErrFull", err)
+			}
+		})
+	}
 }

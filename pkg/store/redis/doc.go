@@ -16,7 +16,24 @@
 //   - FamilyRevoked and TokenRevoked are EXISTS, RefreshState is one MGET
 //     of the family's two keys, Ping is PING;
 //   - AcquireLease and ReleaseLease are Lua compare-and-set (SET PX or
-//     PEXPIRE) and compare-and-delete on the holder.
+//     PEXPIRE) and compare-and-delete on the holder;
+//   - UseOnce is SET once 1 NX PXAT exp, like RedeemCode;
+//   - PutRecord is SET PXAT (DEL for a past exp), GetRecord GET,
+//     TakeRecord GETDEL (so of two concurrent Takes one gets the value),
+//     DeleteRecord DEL;
+//   - AddStatusList is a Lua script on one sorted set, the registry of
+//     lists scored by expiry (ZADD only if later, ZREMRANGEBYSCORE of the
+//     expired), and StatusLists one ZRANGEBYSCORE of it;
+//   - SetStatus is a Lua script that SADDs the index to the list's set and
+//     moves the set's expiry only later; StatusIndexes is SMEMBERS, sorted
+//     by the client.
+//
+// Status bits are a set of decimal indexes per list, not a bitmap: a list
+// of 2^20 tokens with a few revoked holds a few small members (an intset),
+// and StatusIndexes reads just those, where a bitmap costs 128 KiB from
+// its first SETBIT and must be fetched whole and scanned to find its set
+// bits. Revocations are rare, so the set is the cheaper of the two on both
+// counts.
 //
 // The client never retries a command (go-redis MaxRetries -1): a retry of a
 // SET NX or a rotation whose reply was lost would find its own write and
@@ -26,13 +43,20 @@
 //
 // Every key starts with the prefix (WithPrefix, default "issuer:") and
 // every key expires: "code:ID", "fam:{FID}" (generation record),
-// "famrev:{FID}" (family revoked), "tok:JTI" (token revoked) and
-// "lease:NAME". The one exception is "keyring:NAME", a hash holding a key
-// ring and its version when the issuer keeps its rings in Redis
-// (Store.Rings, a keys.Storage): a ring must outlive any TTL. The braces are Redis Cluster hash tags that keep a family's
-// two keys in one slot for the rotation script. Values record their own
+// "famrev:{FID}" (family revoked), "tok:JTI" (token revoked),
+// "lease:NAME", "once:N:NS:KEY" (single-use value) and "rec:N:NS:KEY"
+// (record), where N is the byte length of the namespace NS so no two
+// pairs share a key, "statuslists" (the registry of status lists),
+// "st:{LIST}" (set bits) and "stexp:{LIST}" (their expiry). The one
+// exception to expiring keys is "keyring:NAME", a hash holding a key ring
+// and its version when the issuer keeps its rings in Redis (Store.Rings,
+// a keys.Storage): a ring must outlive any TTL. The braces are Redis
+// Cluster hash tags that keep a family's two keys, and a list's two, in
+// one slot for the scripts; every other command touches one key. Values record their own
 // expiry, so the scripts need no server-side clock and work with Redis 6.2
-// (the first with PXAT) and later.
+// (the first with PXAT and GETDEL) and later. The status-list registry
+// is the one place the issuer's clock decides expiry: AddStatusList drops,
+// and StatusLists skips, lists whose expiry is before the caller's now.
 //
 // # Clocks
 //

@@ -163,6 +163,10 @@ func TestKeysNamespacedAndExpiring(t *testing.T) {
 				{"revoke token", s.RevokeToken(ctx, "t", exp), nil},
 				{"rotate h", s.RotateRefresh(ctx, "h", 0, exp), nil},
 				{"reuse h", s.RotateRefresh(ctx, "h", 0, exp), store.ErrRefreshReused},
+				{"use once", s.UseOnce(ctx, "dpop", "j", exp), nil},
+				{"put record", s.PutRecord(ctx, "par", "r", []byte("v"), exp), nil},
+				{"add status list", s.AddStatusList(ctx, "l1", exp), nil},
+				{"set status", s.SetStatus(ctx, "l1", 7, exp), nil},
 			} {
 				if !errors.Is(st.err, st.want) || (st.want == nil) != (st.err == nil) {
 					t.Fatalf("%s: %v, want %v", st.name, st.err, st.want)
@@ -178,7 +182,8 @@ func TestKeysNamespacedAndExpiring(t *testing.T) {
 			want := map[string]bool{
 				tc.prefix + "code:c": true, tc.prefix + "fam:{f}": true, tc.prefix + "famrev:{g}": true,
 				tc.prefix + "tok:t": true, tc.prefix + "fam:{h}": true, tc.prefix + "famrev:{h}": true,
-				tc.prefix + "lease:l": true,
+				tc.prefix + "lease:l": true, tc.prefix + "once:4:dpop:j": true, tc.prefix + "rec:3:par:r": true,
+				tc.prefix + "statuslists": true, tc.prefix + "st:{l1}": true, tc.prefix + "stexp:{l1}": true,
 			}
 			if len(keys) != len(want) {
 				t.Fatalf("keys %q, want %d keys", keys, len(want))
@@ -277,6 +282,27 @@ func TestGenerationPrecision(t *testing.T) {
 	}
 	if g, revoked, err := s.RefreshState(ctx, "f"); g != gen+1 || revoked || err != nil {
 		t.Fatalf("RefreshState = %d, %v, %v; want %d, false, nil", g, revoked, err, uint64(gen+1))
+	}
+}
+
+// TestMalformedStatus checks a status-list member the store did not write
+// fails closed, and that the error repeats nothing of it.
+func TestMalformedStatus(t *testing.T) {
+	srv := redistest.Start(t)
+	s, c := newStore(t, srv.URL), raw(t, srv.URL)
+	ctx := t.Context()
+	for i, m := range []string{"garbage", "-1", "4294967296", "1.5"} {
+		list := "l" + strconv.Itoa(i)
+		if err := c.SAdd(ctx, DefaultPrefix+"st:{"+list+"}", "3", m).Err(); err != nil {
+			t.Fatal(err)
+		}
+		idx, err := s.StatusIndexes(ctx, list)
+		if !errors.Is(err, store.ErrUnavailable) || idx != nil {
+			t.Fatalf("StatusIndexes over member %q: %v, %v; want nil, ErrUnavailable", m, idx, err)
+		}
+		if strings.Contains(err.Error(), m) {
+			t.Fatalf("StatusIndexes error %q repeats the member", err)
+		}
 	}
 }
 

@@ -88,4 +88,38 @@ end
 return 0
 `)
 
-var scripts = []*goredis.Script{rotateScript, revokeScript, acquireScript, releaseScript}
+// addListScript registers a status list in the registry, a sorted set
+// scored by expiry, without ever shortening a list's expiry, and drops the
+// lists that have expired. The registry itself expires with its
+// longest-lived list.
+//
+//	KEYS[1]  registry: member list id, score exp ms
+//	ARGV[1]  list id, ARGV[2] exp ms, ARGV[3] now ms (the issuer's clock)
+var addListScript = goredis.NewScript(`
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+local old = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not old or tonumber(old) < tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+end
+local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+redis.call('PEXPIREAT', KEYS[1], top[2])
+return 1
+`)
+
+// setStatusScript adds an index to a status list's set of set bits and
+// keeps the set until the latest expiry it was ever given, which a marker
+// key in the same slot records.
+//
+//	KEYS[1]  set of decimal indexes, KEYS[2] expiry marker "<exp ms>"
+//	ARGV[1]  index, ARGV[2] exp ms
+var setStatusScript = goredis.NewScript(`
+local exp = ARGV[2]
+local old = redis.call('GET', KEYS[2])
+if old and tonumber(old) and tonumber(old) > tonumber(exp) then exp = old end
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('PEXPIREAT', KEYS[1], exp)
+redis.call('SET', KEYS[2], exp, 'PXAT', exp)
+return 1
+`)
+
+var scripts = []*goredis.Script{rotateScript, revokeScript, acquireScript, releaseScript, addListScript, setStatusScript}

@@ -22,7 +22,7 @@ const Concurrency = 32
 // lease subtests too.
 //
 // The suite uses real time: the expiry subtests give entries lifetimes of
-// about a second and run in parallel, so Run takes two to three seconds.
+// two seconds and run in parallel, so Run takes three to four seconds.
 // Run returns when every subtest is done.
 func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Helper()
@@ -53,7 +53,21 @@ func run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"RefreshState/revocation keeps the generation", testStateRevoked},
 		{"RevokeToken/unknown token is not revoked", testTokenUnknown},
 		{"RevokeToken/idempotent", testRevokeTokenIdempotent},
+		{"UseOnce/once", testUseOnce},
+		{"UseOnce/namespaces are independent", testUseOnceNamespaces},
+		{"UseOnce/concurrent use has one winner", testUseOnceConcurrent},
+		{"UseOnce/past exp never releases a live value", testUseOncePastExp},
+		{"Record/put, get, replace, delete", testRecordPutGet},
+		{"Record/take returns and removes", testRecordTake},
+		{"Record/concurrent take has one winner", testRecordTakeConcurrent},
+		{"Record/past exp stores nothing and replaces", testRecordPastExp},
+		{"StatusLists/registration is idempotent and sorted", testStatusListsRegister},
+		{"StatusLists/concurrent registration lists once", testStatusListsConcurrent},
+		{"SetStatus/bits are idempotent and ascending", testSetStatus},
+		{"SetStatus/concurrent bits all land", testSetStatusConcurrent},
+		{"SetStatus/past exp stores nothing", testSetStatusPastExp},
 		{"InvalidArgument", testInvalidArgument},
+		{"InvalidArgument/bounds", testBounds},
 		{"Ping", testPing},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })
@@ -74,10 +88,11 @@ func run(t *testing.T, newStore func(t *testing.T) store.Store) {
 }
 
 // Timing of the expiry subtests. The sleep margin absorbs millisecond
-// rounding and scheduling delays.
+// rounding and scheduling delays; shortLife leaves a durable store, whose
+// every write waits for an fsync, time for its setup on a busy disk.
 const (
-	shortLife = 800 * time.Millisecond
-	longLife  = 3 * time.Second
+	shortLife = 2 * time.Second
+	longLife  = 6 * time.Second
 	checkAt   = shortLife + 700*time.Millisecond
 )
 
@@ -409,12 +424,16 @@ func testExpiry(t *testing.T, s store.Store) {
 	t0 := time.Now()
 	short, long := t0.Add(shortLife), t0.Add(longLife)
 	var (
-		code, keptCode        = id("code"), id("code")
-		fam, keptFam          = id("fam"), id("fam")
-		revFam, shortenedFam  = id("fam"), id("fam")
-		jti, shortenedJTI     = id("jti"), id("jti")
-		extendedJTI, extFam   = id("jti"), id("fam")
-		rotatedFam, reusedFam = id("fam"), id("fam")
+		code, keptCode             = id("code"), id("code")
+		fam, keptFam               = id("fam"), id("fam")
+		revFam, shortenedFam       = id("fam"), id("fam")
+		jti, shortenedJTI          = id("jti"), id("jti")
+		extendedJTI, extFam        = id("jti"), id("fam")
+		rotatedFam, reusedFam      = id("fam"), id("fam")
+		onceKey, keptOnce          = id("once"), id("once")
+		rec, keptRec, shortRec     = id("rec"), id("rec"), id("rec")
+		list, keptList, extList    = id("list"), id("list"), id("list")
+		bitList, extBits, longBits = id("list"), id("list"), id("list")
 	)
 	setup := []struct {
 		name string
@@ -439,6 +458,22 @@ func testExpiry(t *testing.T, s store.Store) {
 		{"long rotation", s.RotateRefresh(c, rotatedFam, 1, long)},
 		// Reuse revokes at least until the exp it was given.
 		{"rotation before reuse", s.RotateRefresh(c, reusedFam, 0, short)},
+		{"single use", s.UseOnce(c, nsA, onceKey, short)},
+		{"kept single use", s.UseOnce(c, nsA, keptOnce, long)},
+		{"record", s.PutRecord(c, nsA, rec, []byte("r"), short)},
+		{"kept record", s.PutRecord(c, nsA, keptRec, []byte("k"), long)},
+		// Put replaces the expiry too.
+		{"long record", s.PutRecord(c, nsA, shortRec, []byte("l"), long)},
+		{"record replaced by a shorter one", s.PutRecord(c, nsA, shortRec, []byte("s"), short)},
+		{"status list", s.AddStatusList(c, list, short)},
+		{"kept status list", s.AddStatusList(c, keptList, long)},
+		{"long status list", s.AddStatusList(c, extList, long)},
+		{"status list registered shorter", s.AddStatusList(c, extList, short)},
+		{"status bit", s.SetStatus(c, bitList, 1, short)},
+		{"short status bit", s.SetStatus(c, extBits, 1, short)},
+		{"long status bit of the same list", s.SetStatus(c, extBits, 2, long)},
+		{"long status bit", s.SetStatus(c, longBits, 1, long)},
+		{"short status bit of the same list", s.SetStatus(c, longBits, 2, short)},
 	}
 	for _, st := range setup {
 		is(t, "setup: "+st.name, st.err, nil)
@@ -465,6 +500,16 @@ func testExpiry(t *testing.T, s store.Store) {
 	tokenRevoked(t, s, "token revocation extended", extendedJTI, true)
 	is(t, "family kept by its longest rotation", s.RotateRefresh(c, rotatedFam, 2, long), nil)
 	familyRevoked(t, s, "reused family still revoked", reusedFam, true)
+	is(t, "expired single-use value is usable again", s.UseOnce(c, nsA, onceKey, long), nil)
+	is(t, "kept single-use value", s.UseOnce(c, nsA, keptOnce, long), store.ErrReplay)
+	noRecord(t, s, "expired record", nsA, rec)
+	getRecord(t, s, "kept record", nsA, keptRec, []byte("k"))
+	noRecord(t, s, "record replaced by a shorter one", nsA, shortRec)
+	listed(t, s, "expired status list", false, list)
+	listed(t, s, "kept status lists", true, keptList, extList)
+	statusIndexes(t, s, "expired status bits", bitList)
+	statusIndexes(t, s, "bits kept until the list's latest exp", extBits, 1, 2)
+	statusIndexes(t, s, "bits never shortened", longBits, 1, 2)
 }
 
 func testLeaser(t *testing.T, l store.Leaser) {
