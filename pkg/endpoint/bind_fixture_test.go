@@ -147,6 +147,22 @@ func (p *pki) pool() *x509.CertPool {
 	return pool
 }
 
+// intermediate returns a CA certificate signed by p.
+func (p *pki) intermediate(t testing.TB, name string) *pki {
+	t.Helper()
+	key := ecKey(t)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(serial.Add(1)), Subject: pkix.Name{CommonName: name},
+		NotBefore: t0.Add(-24 * time.Hour), NotAfter: t0.Add(365 * 24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.cert, &key.PublicKey, p.key)
+	require.NoError(t, err)
+	c, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	return &pki{cert: c, key: key}
+}
+
 // leafOpt changes a leaf certificate's template.
 type leafOpt func(*x509.Certificate)
 
@@ -215,7 +231,11 @@ type bindFixture struct {
 	selfKey     *ecdsa.PrivateKey
 	selfCert    *x509.Certificate
 	rsKey       *ecdsa.PrivateKey
+	nonces      *dpop.Nonces // the Server's, when a test configures them
 }
+
+// certThumb is a certificate's x5t#S256.
+func certThumb(c *x509.Certificate) string { return certbind.Thumbprint(c) }
 
 // bindClients are the SPEC §10 clients:
 //
@@ -227,6 +247,7 @@ type bindFixture struct {
 //	dpop-only   client_secret_basic, dpop_bound_access_tokens
 //	certbound   client_secret_basic, tls_client_certificate_bound_access_tokens
 //	post-only   client_secret_post only
+//	spa-bound   public, code and refresh, tls_client_certificate_bound_access_tokens
 func (b *bindFixture) bindClients(t testing.TB) []*endpoint.Client {
 	inline := keySet(t, map[string]crypto.Signer{"k1": b.clientKey, "ed": b.clientEd})
 	hmac, err := jws.NewHMACKey([]byte(hmacSecret), "")
@@ -252,6 +273,9 @@ func (b *bindFixture) bindClients(t testing.TB) []*endpoint.Client {
 			CertificateBoundAccessTokens: true},
 		&endpoint.Client{ID: "post-only", Secret: mustHash(t, secret.NewSHA256(backendSecret)), GrantTypes: cc, Scopes: sc, DefaultScopes: sc,
 			Auth: endpoint.ClientAuth{Method: endpoint.AuthSecretPost}},
+		&endpoint.Client{ID: "spa-bound", Public: true, RedirectURIs: []string{spaRedirect},
+			GrantTypes: []endpoint.GrantType{endpoint.GrantAuthorizationCode, endpoint.GrantRefreshToken},
+			Scopes:     []string{"profile", "read"}, CertificateBoundAccessTokens: true},
 	)
 }
 
