@@ -37,6 +37,7 @@ const (
 	DefaultRateMaxBackoff  = secret.DefaultMaxBlock
 	DefaultClientWrites    = endpoint.DefaultClientWrites
 	DefaultClientWindow    = endpoint.DefaultClientWindow
+	DefaultDPoPNonceStep   = time.Minute
 	DefaultLogLevel        = "info"
 	DefaultLogFormat       = "auto"
 	DefaultMaxConnsPerIP   = 0 // no cap
@@ -67,6 +68,7 @@ func Default() *Config {
 			Leeway:     DefaultLeeway,
 		},
 		Store: DefaultStore,
+		DPoP:  DPoP{NonceStep: DefaultDPoPNonceStep},
 		Limits: Limits{
 			MaxBodyBytes:       DefaultMaxBodyBytes,
 			ReadTimeout:        DefaultReadTimeout,

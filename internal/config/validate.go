@@ -88,6 +88,7 @@ func (v *validator) config(c *Config) {
 	v.keyStore(c)
 	v.audiences(c.Audiences)
 	v.login(&c.Login)
+	v.dpop(&c.DPoP)
 	v.limits(&c.Limits)
 	v.rateLimit(&c.RateLimit)
 	v.log(&c.Log)
@@ -525,7 +526,9 @@ func (v *validator) clients(c *Config) {
 			ids[cl.ID] = p
 		}
 		v.secret(p, cl)
+		v.clientAuth(p, authOf(cl), cl.Public, false, c)
 		v.grants(p, cl)
+		v.senderConstrained(p, cl)
 		v.redirects(p, cl)
 		v.scopes(p, cl)
 		if len(cl.Audiences) == 0 && !haveDefault && len(c.Audiences) > 0 {
@@ -561,12 +564,13 @@ func checkClientID(id string) error {
 }
 
 func (v *validator) secret(p string, cl *Client) {
+	secretBased := cl.TokenEndpointAuthMethod == "" || cl.TokenEndpointAuthMethod == AuthSecretBasic || cl.TokenEndpointAuthMethod == AuthSecretPost
 	switch {
 	case cl.Public && cl.SecretHash != "":
 		v.errf(p+".secret_hash", "must be empty for a public client")
-	case !cl.Public && cl.SecretHash == "":
-		v.errf(p+".secret_hash", "required for a confidential client (set public: true for a client without a secret)")
-	case !cl.Public:
+	case !cl.Public && cl.SecretHash == "" && cl.SecretEnv == "" && secretBased:
+		v.errf(p+".secret_hash", "required for a confidential client (set public: true for a client without a secret, or token_endpoint_auth_method for a key or certificate)")
+	case !cl.Public && cl.SecretHash != "":
 		if err := checkHash(string(cl.SecretHash)); err != nil {
 			v.errf(p+".secret_hash", "%v", err)
 		}
@@ -738,11 +742,16 @@ func (v *validator) resourceServers(c *Config) {
 		default:
 			ids[rs.ID] = p
 		}
-		if rs.SecretHash == "" {
-			v.errf(p+".secret_hash", "required: a resource server authenticates with a secret")
-		} else if err := checkHash(string(rs.SecretHash)); err != nil {
-			v.errf(p+".secret_hash", "%v", err)
+		secretBased := rs.TokenEndpointAuthMethod == "" || rs.TokenEndpointAuthMethod == AuthSecretBasic || rs.TokenEndpointAuthMethod == AuthSecretPost
+		switch {
+		case rs.SecretHash == "" && rs.SecretEnv == "" && secretBased:
+			v.errf(p+".secret_hash", "required: a resource server authenticates with a secret, unless token_endpoint_auth_method names a key or certificate method")
+		case rs.SecretHash != "":
+			if err := checkHash(string(rs.SecretHash)); err != nil {
+				v.errf(p+".secret_hash", "%v", err)
+			}
 		}
+		v.clientAuth(p, authOfRS(&rs), false, true, c)
 		if len(rs.Audiences) == 0 {
 			v.errf(p+".audiences", "at least one audience is required: the audiences whose tokens it may introspect")
 		}
