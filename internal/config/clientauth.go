@@ -67,7 +67,9 @@ func (a *Auth) HasTLSRule() bool { return a.Rule != (certbind.Rule{}) }
 
 // UsesClientCertificate reports whether the registration needs the TLS
 // client certificate: one of the mutual-TLS methods.
-func (a *Auth) UsesClientCertificate() bool { return a.Method == AuthTLS || a.Method == AuthSelfSignedTLS }
+func (a *Auth) UsesClientCertificate() bool {
+	return a.Method == AuthTLS || a.Method == AuthSelfSignedTLS
+}
 
 // clientAuth checks the SPEC §10 keys of a client or resource server at
 // path p: the method, and that exactly what it needs is set.
