@@ -20,7 +20,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -48,6 +50,8 @@ type bindEnv struct {
 	mtls, self tls.Certificate
 	clientKey  *ecdsa.PrivateKey
 	secret     string
+	// keyFetches counts requests to the pkjwt client's jwks_uri.
+	keyFetches atomic.Int64
 }
 
 const bindSecret = "client-secret-jwt-secret-from-env-0123456789"
@@ -98,6 +102,7 @@ func startBindApp(t *testing.T) *bindEnv {
 		t.Fatal(err)
 	}
 	keysSrv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.keyFetches.Add(1)
 		w.Header().Set("Content-Type", "application/jwk-set+json")
 		_, _ = w.Write([]byte(`{"keys":[` + string(jwk) + `]}`))
 	}))
@@ -349,6 +354,48 @@ func TestAssertionsAndDPoPThroughTheApp(t *testing.T) {
 	want, _ := jws.ThumbprintString(key.Public())
 	if jkt != want {
 		t.Fatalf("cnf.jkt = %q, want %q", jkt, want)
+	}
+}
+
+// TestUnknownKidFloodAttack: an attacker sends assertions for a
+// private_key_jwt client under kids it never published, to make the issuer
+// hammer the client's jwks_uri (or amplify its traffic there); the issuer
+// refuses them all and refetches the set at most once per refetch interval
+// (internal/jwksfetch), and the client itself still authenticates.
+func TestUnknownKidFloodAttack(t *testing.T) {
+	e := startBindApp(t)
+	c := e.client(nil, nil)
+	attacker := newECKey(t)
+	for i := 0; i < 30; i++ {
+		s, err := jws.NewSigner(jws.ES256, attacker, "kid-"+strconv.Itoa(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		payload, _ := json.Marshal(map[string]any{"iss": "pkjwt", "sub": "pkjwt", "aud": e.base, "exp": now.Add(time.Minute).Unix(), "jti": "flood-" + strconv.Itoa(i)})
+		a, err := jws.Sign(s, jws.Protected{}, payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st, _, m := e.token(t, c, url.Values{"client_assertion_type": {endpoint.AssertionType}, "client_assertion": {a}}, nil); st != 401 {
+			t.Fatalf("forged assertion %d: %d %v", i, st, m)
+		}
+	}
+	if n := e.keyFetches.Load(); n > 2 {
+		t.Fatalf("30 unknown kids made %d fetches of the jwks_uri, want at most 2 (the first and one refetch)", n)
+	}
+	s, err := jws.NewSigner(jws.ES256, e.clientKey, "k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	payload, _ := json.Marshal(map[string]any{"iss": "pkjwt", "sub": "pkjwt", "aud": e.base, "exp": now.Add(time.Minute).Unix(), "jti": "victim"})
+	a, err := jws.Sign(s, jws.Protected{}, payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, _, m := e.token(t, c, url.Values{"client_assertion_type": {endpoint.AssertionType}, "client_assertion": {a}}, nil); st != 200 {
+		t.Fatalf("the client after the flood: %d %v", st, m)
 	}
 }
 

@@ -114,6 +114,18 @@ func TestDPoPTokenEndpointConformance(t *testing.T) {
 			headers: proofOf()},
 		{name: "RFC 9449 §8 nonce required: a made-up nonce", code: endpoint.UseDPoPNonce, want: "nonce", nonces: true,
 			headers: proofOf(func(c *dpop.Claims) { c.Nonce = "AAAAAAAAAAAAAAAAAAAAAA" })},
+		{name: "RFC 9449 §8 nonce required: an expired nonce (three steps old)", code: endpoint.UseDPoPNonce, want: "nonce", nonces: true,
+			headers: func(f *bindFixture, key *ecdsa.PrivateKey) []reqOpt {
+				old, err := dpop.NewNonces(time.Minute, func() time.Time { return t0.Add(-3 * time.Minute) }, []byte(strings.Repeat("k", 32)))
+				require.NoError(t, err)
+				return []reqOpt{withProof(f.proof(key, func(c *dpop.Claims) { c.Nonce = old.Current() }))}
+			}},
+		{name: "RFC 9449 §8 nonce required: the previous step's nonce is still accepted", nonces: true,
+			headers: func(f *bindFixture, key *ecdsa.PrivateKey) []reqOpt {
+				prev, err := dpop.NewNonces(time.Minute, func() time.Time { return t0.Add(-time.Minute) }, []byte(strings.Repeat("k", 32)))
+				require.NoError(t, err)
+				return []reqOpt{withProof(f.proof(key, func(c *dpop.Claims) { c.Nonce = prev.Current() }))}
+			}},
 		{name: "RFC 9449 §8 nonce required: the server's nonce", nonces: true,
 			headers: func(f *bindFixture, key *ecdsa.PrivateKey) []reqOpt {
 				return []reqOpt{withProof(f.proof(key, func(c *dpop.Claims) { c.Nonce = f.nonces.Current() }))}
