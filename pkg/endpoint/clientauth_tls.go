@@ -49,8 +49,12 @@ func (s *Server) fromTrustedProxy(r *Request) bool {
 }
 
 // headerValues returns every value of the header field name: all its field
-// lines when h implements HeaderValues, else the first one.
+// lines when h implements HeaderValues, else the first one; none for a nil
+// Header.
 func headerValues(h Header, name string) []string {
+	if h == nil {
+		return nil
+	}
 	if hv, ok := h.(HeaderValues); ok {
 		return hv.Values(name)
 	}

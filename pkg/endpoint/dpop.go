@@ -2,6 +2,8 @@ package endpoint
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/url"
@@ -80,9 +82,12 @@ func (s *Server) setupDPoP() error {
 }
 
 // useProof records a proof's thumbprint and jti (key) in the store until
-// exp; the store's "already used" is dpop.ErrReplayed.
+// exp, as the base64url SHA-256 of them, so that what a client's jti makes
+// the store keep is 43 bytes whatever it holds; the store's "already used"
+// is dpop.ErrReplayed.
 func (s *Server) useProof(ctx context.Context, key string, exp time.Time) error {
-	err := s.store.UseOnce(ctx, nsDPoP, key, exp)
+	sum := sha256.Sum256([]byte(key))
+	err := s.store.UseOnce(ctx, nsDPoP, base64.RawURLEncoding.EncodeToString(sum[:]), exp)
 	if errors.Is(err, store.ErrReplay) {
 		return fmt.Errorf("%w: %w", dpop.ErrReplayed, err)
 	}

@@ -389,6 +389,14 @@ func TestCheckTokenBinding(t *testing.T) {
 			assert.Contains(t, e.Description, tt.want)
 		})
 	}
+	// A Request built without header fields is read as having none.
+	e := f.srv.CheckTokenBinding(context.Background(), &endpoint.Request{Method: "GET"}, path, "DPoP", token, bound)
+	require.NotNil(t, e)
+	require.Equal(t, endpoint.InvalidDPoPProof, e.Code)
+	_, _, ok, ae := endpoint.AccessToken(&endpoint.Request{})
+	require.False(t, ok)
+	require.Nil(t, ae)
+
 	resp := f.srv.ResourceErrorResponse(nil)
 	require.Equal(t, 401, resp.Status)
 	require.Equal(t, []string{"Bearer", `DPoP algs="ES256 EdDSA PS256 RS256"`}, resp.Header.Values("WWW-Authenticate"))
