@@ -179,8 +179,8 @@ func (b *Binding) Check(ctx context.Context, c *crypttoken.Claims, scheme, token
 			if code == "" {
 				// The replay cache failed, or the URI could not be
 				// built: no verdict, but never an accept.
-				return Refusal{Status: statusServiceUnavailable, Code: CodeInvalidToken, Scheme: SchemeDPoP,
-					Description: "the DPoP proof cannot be checked now; retry later", Err: err}, false
+				// No error code: the token and proof may be fine.
+				return Refusal{Status: statusServiceUnavailable, Scheme: SchemeDPoP, Err: err}, false
 			}
 			ref := b.dpopRefusal(code, cleanDescription(dpop.Description(err)), err)
 			if code == CodeUseDPoPNonce && b.nonces != nil {

@@ -1,9 +1,18 @@
 package bearer
 
 import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"errors"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/sealedtoken/issuer/pkg/crypttoken"
+	"github.com/sealedtoken/issuer/pkg/dpop"
+	"github.com/sealedtoken/issuer/pkg/jws"
 )
 
 func TestCredentials(t *testing.T) {
@@ -90,4 +99,50 @@ func FuzzCredentials(f *testing.F) {
 			t.Fatalf("Credentials(%q) = %q, %q", v, scheme, tok)
 		}
 	})
+}
+
+// failingReplay is a replay cache that cannot be reached.
+type failingReplay struct{}
+
+func (failingReplay) UseOnce(context.Context, string, time.Time) error {
+	return errors.New("replay cache: connection refused")
+}
+
+// TestCheckFailsClosed: a bound token whose binding cannot be checked is
+// refused, never taken as a bearer token: a DPoP proof when the replay
+// cache fails (503), a certificate-bound token without a certificate.
+func TestCheckFailsClosed(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jkt, err := jws.ThumbprintString(key.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewBinding(BindingConfig{Replay: failingReplay{}, ExternalURL: "https://api.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proof, err := dpop.NewProof(key, jws.ES256, dpop.Claims{Method: "GET", URI: "https://api.example.com/x", AccessToken: "tok"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Request{Method: "GET", Path: "/x", Values: func(name string) []string {
+		if name == dpop.HeaderName {
+			return []string{proof}
+		}
+		return nil
+	}}
+	ref, ok := b.Check(context.Background(), &crypttoken.Claims{Confirmation: crypttoken.Confirmation{JKT: jkt}}, SchemeDPoP, "tok", r)
+	if ok || ref.Status != 503 || !errors.Is(ref.Err, dpop.ErrReplayCheck) {
+		t.Fatalf("replay cache down: ok %v, %+v", ok, ref)
+	}
+	ref, ok = b.Check(context.Background(), &crypttoken.Claims{Confirmation: crypttoken.Confirmation{X5TS256: "abc"}}, SchemeBearer, "tok", r)
+	if ok || ref.Status != 401 || ref.Code != CodeInvalidToken {
+		t.Fatalf("no certificate: ok %v, %+v", ok, ref)
+	}
+	if _, ok := b.Check(context.Background(), &crypttoken.Claims{}, SchemeBearer, "tok", r); !ok {
+		t.Fatal("a bearer token as Bearer refused")
+	}
 }
