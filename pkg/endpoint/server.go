@@ -66,6 +66,8 @@ type Server struct {
 	// requirePKCE makes every client send a PKCE challenge at the
 	// authorization endpoint (WithPKCERequired).
 	requirePKCE bool
+	// oidc is the OpenID Provider (WithOpenID); nil without it.
+	oidc *openID
 }
 
 // audience is one resource server's sealer and opener.
@@ -102,10 +104,16 @@ type Paths struct {
 	// (cmd/issuer at /jwks.json, from the signing ring); empty, as in
 	// DefaultPaths, leaves jwks_uri out.
 	JWKS string
+	// UserInfo and EndSession are the paths of the OpenID Connect UserInfo
+	// endpoint (Server.UserInfo) and RP-Initiated Logout's end-session
+	// endpoint (Server.HandleEndSession), advertised only by an OpenID
+	// Provider (WithOpenID).
+	UserInfo, EndSession string
 }
 
 // DefaultPaths are the paths cmd/issuer serves.
-var DefaultPaths = Paths{Authorize: "/authorize", Token: "/token", Introspect: "/introspect", Revoke: "/revoke"}
+var DefaultPaths = Paths{Authorize: "/authorize", Token: "/token", Introspect: "/introspect", Revoke: "/revoke",
+	UserInfo: "/userinfo", EndSession: "/end_session"}
 
 // Option configures a Server.
 type Option interface{ apply(*Server) error }
@@ -190,7 +198,7 @@ func WithHooks(h Hooks) Option {
 // is empty (the endpoint is not served) or starts with "/".
 func WithPaths(p Paths) Option {
 	return optionFunc(func(s *Server) error {
-		for _, path := range []string{p.Authorize, p.Token, p.Introspect, p.Revoke, p.JWKS} {
+		for _, path := range []string{p.Authorize, p.Token, p.Introspect, p.Revoke, p.JWKS, p.UserInfo, p.EndSession} {
 			if path != "" && path[0] != '/' {
 				return fmt.Errorf("endpoint: path %q must start with /", path)
 			}
@@ -389,6 +397,7 @@ func (s *Server) Metadata() *Response {
 	if len(s.scopes) > 0 {
 		doc["scopes_supported"] = s.scopes
 	}
+	s.addOpenIDMetadata(doc, base) // OpenID Connect Discovery 1.0 §3, when WithOpenID
 	body, _ := json.Marshal(doc) // a map of strings and string slices always marshals
 	return &Response{Status: 200, Header: Headers{
 		{"Content-Type", "application/json"},
