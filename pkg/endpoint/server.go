@@ -398,7 +398,7 @@ func (s *Server) Metadata() *Response {
 		doc["scopes_supported"] = s.scopes
 	}
 	s.addOpenIDMetadata(doc, base) // OpenID Connect Discovery 1.0 §3, when WithOpenID
-	body, _ := json.Marshal(doc) // a map of strings and string slices always marshals
+	body, _ := json.Marshal(doc)   // a map of strings and string slices always marshals
 	return &Response{Status: 200, Header: Headers{
 		{"Content-Type", "application/json"},
 		{"Cache-Control", "public, max-age=3600"},
