@@ -397,8 +397,9 @@ func (s *Server) Metadata() *Response {
 	if len(s.scopes) > 0 {
 		doc["scopes_supported"] = s.scopes
 	}
-	s.addOpenIDMetadata(doc, base) // OpenID Connect Discovery 1.0 §3, when WithOpenID
-	body, _ := json.Marshal(doc)   // a map of strings and string slices always marshals
+	// OpenID Connect Discovery 1.0 §3 members, when WithOpenID.
+	s.addOpenIDMetadata(doc, base)
+	body, _ := json.Marshal(doc) // a map of strings and string slices always marshals
 	return &Response{Status: 200, Header: Headers{
 		{"Content-Type", "application/json"},
 		{"Cache-Control", "public, max-age=3600"},
