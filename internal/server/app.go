@@ -53,6 +53,9 @@ type OwnerDeps struct {
 	Key []byte
 	// Metrics counts the login page's audit events; nil counts nothing.
 	Metrics *Metrics
+	// Store keeps the login page's ended sessions and remembered consent
+	// (SPEC §11).
+	Store store.Store
 	Log     zerolog.Logger
 	// Now is the clock (for auth_time).
 	Now func() time.Time
@@ -316,18 +319,20 @@ func (a *App) newState(ctx context.Context, cfg *config.Config) (*appState, erro
 			if err != nil {
 				return nil, fmt.Errorf("server: user %q: password_hash: %w", u.Username, err)
 			}
-			list = append(list, login.User{Username: u.Username, ID: u.ID, Hash: h})
+			list = append(list, login.User{Username: u.Username, ID: u.ID, Hash: h, Claims: u.Claims.OIDC()})
 		}
 		if users, err = login.NewUsers(list, a.verifier); err != nil {
 			return nil, err
 		}
 		opts = append(opts, endpoint.WithUsers(users))
 	}
+	opts = append(opts, openIDOption(a.Keys, users)) // SPEC §11 (oidc.go)
 	ep, err := endpoint.New(cfg.Issuer, rings, clients, a.Store, opts...)
 	if err != nil {
 		return nil, err
 	}
-	owner, err := a.ownerFor(OwnerDeps{Config: cfg, Endpoint: ep, Users: users, Limiter: a.limiter, Key: a.loginKey, Metrics: a.Metrics, Log: a.log, Now: a.now})
+	owner, err := a.ownerFor(OwnerDeps{Config: cfg, Endpoint: ep, Users: users, Limiter: a.limiter, Key: a.loginKey, Metrics: a.Metrics, Log: a.log, Now: a.now,
+		Store: a.Store})
 	if err != nil {
 		return nil, err
 	}
@@ -385,6 +390,7 @@ func DefaultOwner(deps OwnerDeps) (endpoint.ResourceOwner, error) {
 	if cfg.Login.TrustedHeader != "" {
 		lc.ProxySubject = login.ProxySubjects(deps.Users, clientIDs)
 	}
+	openIDLogin(&lc, deps) // single sign-on, remembered consent, logout (oidc.go)
 	page, err := login.New(lc)
 	if err != nil {
 		return nil, fmt.Errorf("server: login page: %w", err)
@@ -457,6 +463,8 @@ func staticClients(cfg *config.Config) (*endpoint.StaticClients, []string, error
 			Audiences:      slices.Clone(c.Audiences),
 			SkipConsent:    c.SkipConsent,
 			AllowPKCEPlain: c.AllowPKCEPlain,
+
+			PostLogoutRedirectURIs: slices.Clone(c.PostLogoutRedirectURIs),
 		}
 		if c.SecretHash != "" {
 			h, err := secret.Parse(string(c.SecretHash))
