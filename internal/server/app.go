@@ -53,12 +53,12 @@ type OwnerDeps struct {
 	Key []byte
 	// Metrics counts the login page's audit events; nil counts nothing.
 	Metrics *Metrics
-	// Store keeps the login page's ended sessions and remembered consent
-	// (SPEC §11).
-	Store store.Store
 	Log     zerolog.Logger
 	// Now is the clock (for auth_time).
 	Now func() time.Time
+	// Store keeps the login page's ended sessions and remembered consent
+	// (SPEC §11).
+	Store store.Store
 }
 
 // Options are the optional inputs of Build.
