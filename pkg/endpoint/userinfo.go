@@ -239,7 +239,7 @@ func (s *Server) challenge(scheme string, e *Error) string {
 	b = append(b, ` realm=`...)
 	b = jsonenc.AppendString(b, s.issuer)
 	if scheme == schemeDPoP {
-		b = append(b, ` algs="ES256 EdDSA PS256 RS256"`...)
+		b = append(b, `, algs="ES256 EdDSA PS256 RS256"`...)
 	}
 	if e.Code != "" {
 		b = append(b, `, error="`...)
