@@ -373,7 +373,9 @@ func TestRememberedConsent(t *testing.T) {
 	f := newSSO(t)
 	b := f.browser()
 	f.signIn(t, b, "alice", fxAlicePassword, "scope", "openid read")
-	get := func(scope string) *endpoint.Response { return b.get(t, oidcQuery("webapp", fxWebappCB, "scope", scope)) }
+	get := func(scope string) *endpoint.Response {
+		return b.get(t, oidcQuery("webapp", fxWebappCB, "scope", scope))
+	}
 	if resp := get("openid read"); resp.Status != 302 {
 		t.Fatalf("the same request asks again: %d", resp.Status)
 	}
