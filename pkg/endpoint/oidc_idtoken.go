@@ -189,9 +189,10 @@ func (s *Server) appendIDToken(ctx context.Context, dst []byte, t *idToken, now 
 // invalid JSON is written as null, so that a bad claim from a
 // UserClaimsSource cannot break the document it goes in.
 func appendCompactJSON(dst []byte, v json.RawMessage) []byte {
-	var b bytes.Buffer
-	if err := json.Compact(&b, v); err != nil {
-		return append(dst, "null"...)
+	n := len(dst)
+	b := bytes.NewBuffer(dst)
+	if err := json.Compact(b, v); err != nil {
+		return append(dst[:n], "null"...)
 	}
-	return append(dst, b.Bytes()...)
+	return b.Bytes()
 }
