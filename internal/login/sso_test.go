@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -68,7 +69,10 @@ type ssoFixture struct {
 	tokST *memory.Store
 }
 
-func newSSO(t testing.TB) *ssoFixture {
+// newSSO builds the fixture; with proxyAMR, the trusted header
+// X-Remote-User is believed from the browsers' network and its users get
+// that amr.
+func newSSO(t testing.TB, proxyAMR ...string) *ssoFixture {
 	t.Helper()
 	code := []endpoint.GrantType{endpoint.GrantAuthorizationCode, endpoint.GrantRefreshToken}
 	oidc := []string{"openid", "profile", "read", "write"}
@@ -113,14 +117,19 @@ func newSSO(t testing.TB) *ssoFixture {
 	if f.api, err = crypttoken.NewOpener(apiRing, crypttoken.Expected{Issuer: fxIssuer, Audience: fxAPI, Time: f.clock.Now}); err != nil {
 		t.Fatal(err)
 	}
-	f.page, err = login.New(login.Config{
+	cfg := login.Config{
 		Issuer: "Example Issuer", Users: users, ClientAddr: f.srv.ClientAddr, Now: f.clock.Now, Store: st,
 		Audit: func(_ context.Context, e login.Event) {
 			f.mu.Lock()
 			f.events = append(f.events, e)
 			f.mu.Unlock()
 		},
-	})
+	}
+	if len(proxyAMR) > 0 {
+		cfg.TrustedHeader, cfg.TrustedProxies, cfg.ProxyAMR = "X-Remote-User", []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}, proxyAMR
+		cfg.ProxySubject = login.ProxySubjects(users, []string{"webapp", "first"})
+	}
+	f.page, err = login.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -552,5 +561,29 @@ func TestSessionConfig(t *testing.T) {
 				t.Fatalf("err %v", err)
 			}
 		})
+	}
+}
+
+// TestSSOTrustedHeader: a user from the authenticating proxy gets the amr
+// the operator declared (login.trusted_amr), no session of the page's own,
+// no auth_time, and so login_required for a max_age (Core §3.1.2.1: the
+// page cannot tell when the proxy authenticated the user).
+func TestSSOTrustedHeader(t *testing.T) {
+	f := newSSO(t, "mfa", "hwk")
+	b := f.browser()
+	b.extra = endpoint.Headers{{Name: "X-Remote-User", Value: "alice"}}
+	resp := b.get(t, oidcQuery("first", fxFirstCB))
+	claims, _ := f.idToken(t, "first", fxFirstCB, location(t, resp))
+	if amr, _ := claims["amr"].([]any); len(amr) != 2 || amr[0] != "mfa" || amr[1] != "hwk" {
+		t.Fatalf("amr %v", claims["amr"])
+	}
+	if claims["sub"] != "u-1001" || claims["auth_time"] != nil || claims["sid"] != nil {
+		t.Fatalf("claims %v", claims)
+	}
+	if setCookie(resp, login.SessionCookieName) != "" {
+		t.Fatal("a proxy user got a session cookie")
+	}
+	if got := location(t, b.get(t, oidcQuery("first", fxFirstCB, "max_age", "600"))).Query().Get("error"); got != "login_required" {
+		t.Fatalf("max_age for a proxy user: %q", got)
 	}
 }
