@@ -143,6 +143,12 @@ func tlsClient(t *testing.T, d *devServer) *http.Client {
 func TestOIDCGoOIDC(t *testing.T) {
 	d := startDev(t, filepath.Join(t.TempDir(), "data"))
 	defer d.stop()
+	// The banner names the discovery document and the example's command.
+	out := d.stdout.String()
+	if !strings.Contains(out, "the discovery document is at "+d.issuer+"/.well-known/openid-configuration") ||
+		!strings.Contains(out, "go run ./examples/oidc-rp -issuer "+d.issuer+" -cacert "+d.certFile) {
+		t.Fatalf("the banner lacks the OpenID Connect lines:\n%s", out)
+	}
 	ctx := oidc.ClientContext(context.Background(), tlsClient(t, d))
 	provider, err := oidc.NewProvider(ctx, d.issuer)
 	if err != nil {
