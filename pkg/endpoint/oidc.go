@@ -55,17 +55,21 @@ var StandardClaims = []string{"sub",
 	"profile", "picture", "website", "email", "email_verified", "gender", "birthdate",
 	"zoneinfo", "locale", "phone_number", "phone_number_verified", "address", "updated_at"}
 
+// claimScope is scopeClaims reversed: the scope that grants each claim.
+var claimScope = func() map[string]string {
+	m := map[string]string{}
+	for scope, names := range scopeClaims {
+		for _, n := range names {
+			m[n] = scope
+		}
+	}
+	return m
+}()
+
 // ScopeForClaim returns the scope of OpenID Connect Core 1.0 §5.4 that
 // grants the standard claim name, or "" if none does ("sub", or a name
 // that is not a standard claim).
-func ScopeForClaim(name string) string {
-	for scope, names := range scopeClaims {
-		if slices.Contains(names, name) {
-			return scope
-		}
-	}
-	return ""
-}
+func ScopeForClaim(name string) string { return claimScope[name] }
 
 // grantedClaims appends to dst the members of claims that the scopes grant
 // (Core §5.4), as `,"name":value` in the order of StandardClaims.

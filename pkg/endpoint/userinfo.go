@@ -168,11 +168,14 @@ func resourceToken(r *Request) (token, scheme string, e *Error) {
 	return "", scheme, unauthenticated()
 }
 
+// errNoToken is the logged cause of a request without an access token.
+var errNoToken = errors.New("endpoint: no access token")
+
 // unauthenticated is the answer to a request without a token: 401 and a
 // challenge without an error code (RFC 6750 §3.1).
 func unauthenticated() *Error {
 	e := NewError("", "")
-	e.Status = 401
+	e.Status, e.Cause = 401, errNoToken
 	return e
 }
 
