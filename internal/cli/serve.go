@@ -58,7 +58,12 @@ page's key (login.key). It registers:
     page is shown) whose secret is generated afresh on every start;
   - a first-party public client "demo-cli" (authorization_code with PKCE,
     refresh_token; no consent page) for the trusted-header curl below;
-  - a demo user "alice" whose password is generated afresh on every start.
+  - a public OpenID Connect client "demo-oidc" (PKCE; scopes openid,
+    profile, email, address, phone; redirect URI
+    http://127.0.0.1:5556/callback, that of examples/oidc-rp), and "demo"
+    may ask for the OpenID scopes too;
+  - a demo user "alice" whose password is generated afresh on every start,
+    with standard claims (name, email, ...) for ID tokens and /userinfo.
 
 Both clients redirect to /demo/callback on the issuer itself, a page that
 shows the code. The secret and the password are printed on standard output
