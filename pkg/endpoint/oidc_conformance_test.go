@@ -641,3 +641,33 @@ func TestOIDCEndSession(t *testing.T) {
 		require.Equal(t, 404, resp.Status)
 	})
 }
+
+// TestOIDCHookNarrowsScope: an AccessClaims hook that narrows the scope
+// narrows the ID token's claims too, and one that drops openid drops the
+// ID token.
+func TestOIDCHookNarrowsScope(t *testing.T) {
+	for _, r := range []struct {
+		name, scope string
+		idToken     bool
+	}{
+		{"profile removed: no name in the ID token", "openid email", true},
+		{"openid removed: no ID token", "email", false},
+	} {
+		t.Run(r.name, func(t *testing.T) {
+			f := newOIDC(t, keys.ES256, endpoint.WithHooks(endpoint.Hooks{AccessClaims: func(_ context.Context, _ *endpoint.TokenRequest, c *crypttoken.Claims) error {
+				c.Scope = r.scope
+				return nil
+			}}))
+			tr := f.exchange(f.code())
+			if !r.idToken {
+				require.Empty(t, tr.IDToken)
+				return
+			}
+			tok := f.verifyIDToken(tr.IDToken)
+			require.NotContains(t, tok.claims, "name")
+			require.Equal(t, "alice@example.com", tok.claims["email"])
+			_, m := f.userinfo(bearerGet(tr.Access))
+			require.Equal(t, map[string]any{"sub": oidcUser, "email": "alice@example.com", "email_verified": true}, m)
+		})
+	}
+}

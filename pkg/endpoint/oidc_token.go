@@ -86,6 +86,19 @@ func (s *Server) openIDGrant(tr *TokenRequest, c *crypttoken.Claims, withNonce b
 	tr.oidc = t
 }
 
+// keepOpenID makes the ID token follow the access token's final scope: its
+// claims are those the scope grants, and there is none when the scope no
+// longer includes openid.
+func (tr *TokenRequest) keepOpenID(scope string) {
+	if tr.oidc == nil || scope == strings.Join(tr.oidc.scopes, " ") {
+		return
+	}
+	tr.oidc.scopes = strings.Fields(scope)
+	if !slices.Contains(tr.oidc.scopes, ScopeOpenID) {
+		tr.oidc = nil
+	}
+}
+
 // openIDExtra returns the extra claims of the refresh token issued with an
 // ID token: amr and sid, so that a refresh's ID token says the same
 // (Core §12.2); nil otherwise.

@@ -256,6 +256,7 @@ func (s *Server) issue(ctx context.Context, tr *TokenRequest, res *Result) (*Res
 		at = *hc
 		scope = at.Scope
 	}
+	tr.keepOpenID(at.Scope) // an AccessClaims hook may have narrowed the scope
 	if tr.oidc != nil {
 		if e := s.addUserInfoProof(&at, now); e != nil {
 			return nil, e
