@@ -173,6 +173,16 @@ type Login struct {
 	// KeyFile. This package only checks the name; it never reads the
 	// variable.
 	KeyEnv string `yaml:"key_env"`
+	// SessionTTL is how long a password login on the login page signs the
+	// browser in to further clients (single sign-on, SPEC §11); 0
+	// disables single sign-on.
+	SessionTTL time.Duration `yaml:"session_ttl"`
+	// ConsentTTL is how long a user's consent to a client is remembered;
+	// 0: never remembered.
+	ConsentTTL time.Duration `yaml:"consent_ttl"`
+	// TrustedAMR are the authentication methods (RFC 8176 "amr" values)
+	// that ID tokens state for users from TrustedHeader.
+	TrustedAMR []string `yaml:"trusted_amr"`
 }
 
 // Limits bounds what one request or one peer may cost.
@@ -274,6 +284,9 @@ type Client struct {
 	// Sender-constrained access tokens (RFC 8705 §3.4, RFC 9449 §5.2).
 	TLSClientCertificateBoundAccessTokens bool `yaml:"tls_client_certificate_bound_access_tokens"`
 	DPoPBoundAccessTokens                 bool `yaml:"dpop_bound_access_tokens"`
+	// PostLogoutRedirectURIs are where RP-Initiated Logout may send the
+	// user after logging out (OpenID Connect RP-Initiated Logout 1.0 §3).
+	PostLogoutRedirectURIs []string `yaml:"post_logout_redirect_uris"`
 }
 
 // JWKS is an inline public JWK Set (RFC 7517 §5) as JSON text. In YAML it
@@ -307,6 +320,47 @@ type User struct {
 	Username     string `yaml:"username"`
 	ID           string `yaml:"id"`
 	PasswordHash Hash   `yaml:"password_hash"`
+	// Claims are the user's OpenID Connect standard claims (SPEC §11).
+	Claims UserClaims `yaml:"claims"`
+}
+
+// UserClaims are a user's standard claims (OpenID Connect Core 1.0 §5.1):
+// ID tokens and the UserInfo endpoint release them under the scopes of
+// §5.4 (profile, email, address, phone). Only these names are accepted,
+// each with its JSON type: strings, booleans (email_verified,
+// phone_number_verified), an integer (updated_at, seconds since 1970) and
+// an object (address). An empty value is an absent claim; the two
+// booleans are released only with the claim they qualify.
+type UserClaims struct {
+	Name                string  `yaml:"name"`
+	GivenName           string  `yaml:"given_name"`
+	FamilyName          string  `yaml:"family_name"`
+	MiddleName          string  `yaml:"middle_name"`
+	Nickname            string  `yaml:"nickname"`
+	PreferredUsername   string  `yaml:"preferred_username"`
+	Profile             string  `yaml:"profile"`
+	Picture             string  `yaml:"picture"`
+	Website             string  `yaml:"website"`
+	Email               string  `yaml:"email"`
+	EmailVerified       bool    `yaml:"email_verified"`
+	Gender              string  `yaml:"gender"`
+	Birthdate           string  `yaml:"birthdate"`
+	Zoneinfo            string  `yaml:"zoneinfo"`
+	Locale              string  `yaml:"locale"`
+	PhoneNumber         string  `yaml:"phone_number"`
+	PhoneNumberVerified bool    `yaml:"phone_number_verified"`
+	Address             Address `yaml:"address"`
+	UpdatedAt           int64   `yaml:"updated_at"`
+}
+
+// Address is the address claim (OpenID Connect Core 1.0 §5.1.1).
+type Address struct {
+	Formatted     string `yaml:"formatted"`
+	StreetAddress string `yaml:"street_address"`
+	Locality      string `yaml:"locality"`
+	Region        string `yaml:"region"`
+	PostalCode    string `yaml:"postal_code"`
+	Country       string `yaml:"country"`
 }
 
 // Hash is a client-secret or password hash in one of the encodings of

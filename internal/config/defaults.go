@@ -44,6 +44,10 @@ const (
 	DefaultHashConcurrency = 0 // GOMAXPROCS
 	// DefaultMemoryStoreEntries is the memory store's own default bound.
 	DefaultMemoryStoreEntries = memory.DefaultMaxEntries
+	// DefaultSessionTTL and DefaultConsentTTL are the lifetimes of the
+	// login session (single sign-on) and of remembered consent (SPEC §11).
+	DefaultSessionTTL = 8 * time.Hour
+	DefaultConsentTTL = 90 * 24 * time.Hour
 )
 
 // Default returns a Config holding every default and nothing else: no
@@ -69,6 +73,7 @@ func Default() *Config {
 		},
 		Store: DefaultStore,
 		DPoP:  DPoP{NonceStep: DefaultDPoPNonceStep},
+		Login: Login{SessionTTL: DefaultSessionTTL, ConsentTTL: DefaultConsentTTL},
 		Limits: Limits{
 			MaxBodyBytes:       DefaultMaxBodyBytes,
 			ReadTimeout:        DefaultReadTimeout,

@@ -205,6 +205,26 @@
 //	    Name of the environment variable holding the login page's key in
 //	    base64 (at least 32 bytes once decoded): the alternative to
 //	    key_file.
+//	login.session_ttl: duration, default 8h
+//	    Single sign-on (SPEC §11): after a password login the login page
+//	    sets a sealed session cookie (__Host-login-session: HttpOnly,
+//	    Secure, SameSite=Lax; sealed with a key derived from the login
+//	    key, so replicas sharing login.key_file read it) that signs the
+//	    browser in to further clients without the password for this long
+//	    after the login (never extended); consent still applies.
+//	    RP-Initiated Logout (/end_session) ends it, and the ended session
+//	    is recorded in the store until it expires, so a replayed cookie
+//	    signs in no more. 0s disables single sign-on; else 1m to 720h.
+//	login.consent_ttl: duration, default 2160h
+//	    How long a user's consent to a client is remembered in the store:
+//	    a request for scopes and an audience already granted skips the
+//	    consent page (prompt=consent forces it; denying a request forgets
+//	    the consent). 0s: consent is never remembered; else 1m to 8760h.
+//	login.trusted_amr: list of amr, optional
+//	    Authentication methods (RFC 8176 §2 values such as mfa, otp, hwk)
+//	    that the ID tokens of users from login.trusted_header state in
+//	    "amr": what the authenticating proxy is known to enforce. Password
+//	    logins state pwd. Requires login.trusted_header.
 //	dpop: mapping
 //	    DPoP at the token endpoint (RFC 9449). A token request with a DPoP
 //	    proof (ES256, EdDSA, PS256 or RS256; htu the token endpoint URL
@@ -430,6 +450,12 @@
 //	    Make DPoP mandatory for the client (RFC 9449 §5.2): a token
 //	    request without a valid DPoP proof is refused. Not with response
 //	    type token.
+//	clients[].post_logout_redirect_uris: list of URI, optional
+//	    Where RP-Initiated Logout may send the user after logging out
+//	    (post_logout_redirect_uri, OpenID Connect RP-Initiated Logout 1.0
+//	    §3): the same rules as redirect_uris, matched exactly; any other
+//	    value gets a "signed out" page instead of a redirect. Needs
+//	    authorization_code.
 //	resource_servers: list, optional
 //	    Services that accept the access tokens of some audiences
 //	    (RFC 8707). Each authenticates at the introspection and revocation
@@ -479,4 +505,63 @@
 //	users[].password_hash: hash, required
 //	    bcrypt or argon2id (or sha256$ for generated passwords). Never
 //	    shown in messages or logs.
+//	users[].claims: mapping, optional
+//	    The user's OpenID Connect standard claims (Core §5.1), released
+//	    in ID tokens and at /userinfo under the scopes of Core §5.4:
+//	    profile (name ... updated_at), email (email, email_verified),
+//	    address, phone (phone_number, phone_number_verified). Only the
+//	    names below are accepted, each with its type; empty values are
+//	    absent claims.
+//	users[].claims.name: string, optional
+//	    Full name.
+//	users[].claims.given_name: string, optional
+//	    Given (first) name.
+//	users[].claims.family_name: string, optional
+//	    Surname.
+//	users[].claims.middle_name: string, optional
+//	    Middle name.
+//	users[].claims.nickname: string, optional
+//	    Casual name.
+//	users[].claims.preferred_username: string, optional
+//	    Shorthand name the user wants to be referred to by.
+//	users[].claims.profile: URL, optional
+//	    Profile page (absolute http or https URL).
+//	users[].claims.picture: URL, optional
+//	    Profile picture (absolute http or https URL).
+//	users[].claims.website: URL, optional
+//	    Web page or blog (absolute http or https URL).
+//	users[].claims.email: email address, optional
+//	    Preferred email address.
+//	users[].claims.email_verified: bool, default false
+//	    Whether the email address was verified; released with email only.
+//	users[].claims.gender: string, optional
+//	    Gender (female, male, or another value).
+//	users[].claims.birthdate: date, optional
+//	    YYYY-MM-DD, 0000-MM-DD (year withheld) or YYYY.
+//	users[].claims.zoneinfo: time zone, optional
+//	    tz database name, such as Europe/Paris.
+//	users[].claims.locale: language tag, optional
+//	    BCP 47 tag, such as en-US.
+//	users[].claims.phone_number: phone number, optional
+//	    Preferred telephone number; E.164 (+1 425 555 1212) recommended,
+//	    ";ext=" allowed.
+//	users[].claims.phone_number_verified: bool, default false
+//	    Whether the phone number was verified; released with phone_number
+//	    only.
+//	users[].claims.address: mapping, optional
+//	    Postal address (Core §5.1.1), a JSON object in tokens.
+//	users[].claims.address.formatted: string, optional
+//	    Full address for display; may span lines.
+//	users[].claims.address.street_address: string, optional
+//	    Street, house number, apartment; may span lines.
+//	users[].claims.address.locality: string, optional
+//	    City or locality.
+//	users[].claims.address.region: string, optional
+//	    State, province, prefecture or region.
+//	users[].claims.address.postal_code: string, optional
+//	    Zip or postal code.
+//	users[].claims.address.country: string, optional
+//	    Country name.
+//	users[].claims.updated_at: int, optional
+//	    When the information was last updated, in seconds since 1970.
 package config

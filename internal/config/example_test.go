@@ -66,8 +66,8 @@ func ExampleDev() {
 // Hash values never show through fmt or encoders.
 func ExampleHash() {
 	u := config.User{Username: "alice", ID: "u-1", PasswordHash: "$2a$10$..."}
-	fmt.Printf("%v\n", u)
-	// Output: {alice u-1 [REDACTED]}
+	fmt.Printf("%s %s %v %#v\n", u.Username, u.PasswordHash, u.PasswordHash, u.PasswordHash)
+	// Output: alice [REDACTED] [REDACTED] "[REDACTED]"
 }
 
 // The dev server's demo user; its password hash comes from a generated

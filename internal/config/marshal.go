@@ -62,6 +62,9 @@ func exampleConfig() *Config {
 		TrustedHeader:  "X-Remote-User",
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.5/32")},
 		KeyFile:        "login.key",
+		SessionTTL:     DefaultSessionTTL,
+		ConsentTTL:     DefaultConsentTTL,
+		TrustedAMR:     []string{"mfa"},
 	}
 	c.Log.Format = "json"
 	c.Clients = []Client{
@@ -74,14 +77,15 @@ func exampleConfig() *Config {
 			Audiences:     []string{"https://api.example.com", "https://billing.example.com"},
 		},
 		{
-			ID:            "webapp",
-			SecretHash:    "$2a$10$kdRBO04eaWlYnS68Ki3TSORRqWEzaPBQnQiPNWPqfqkp1wbzJ5AiS",
-			RedirectURIs:  []string{"https://app.example.com/callback"},
-			GrantTypes:    []string{GrantAuthorizationCode, GrantRefreshToken},
-			ResponseTypes: []string{ResponseCode},
-			Scopes:        []string{"profile", "read"},
-			DefaultScopes: []string{"profile"},
-			SkipConsent:   true,
+			ID:                     "webapp",
+			SecretHash:             "$2a$10$kdRBO04eaWlYnS68Ki3TSORRqWEzaPBQnQiPNWPqfqkp1wbzJ5AiS",
+			RedirectURIs:           []string{"https://app.example.com/callback"},
+			GrantTypes:             []string{GrantAuthorizationCode, GrantRefreshToken},
+			ResponseTypes:          []string{ResponseCode},
+			Scopes:                 []string{"openid", "profile", "email", "read"},
+			DefaultScopes:          []string{"openid", "profile"},
+			SkipConsent:            true,
+			PostLogoutRedirectURIs: []string{"https://app.example.com/signed-out"},
 		},
 		{
 			ID:            "spa",
@@ -145,6 +149,16 @@ func exampleConfig() *Config {
 		Username:     "alice",
 		ID:           "u-1001",
 		PasswordHash: "$argon2id$v=19$m=65536,t=3,p=4$ZXhhbXBsZXNhbHQxMjM0NQ$AbnbW4boNR2TKT8W1SjkZrJ/+puJ7KiBVt1sc8RtWi8",
+		Claims: UserClaims{
+			Name: "Alice Liddell", GivenName: "Alice", FamilyName: "Liddell", MiddleName: "Pleasance",
+			Nickname: "Al", PreferredUsername: "alice", Profile: "https://example.com/~alice",
+			Picture: "https://example.com/~alice/photo.jpg", Website: "https://alice.example.com",
+			Email: "alice@example.com", EmailVerified: true, Gender: "female", Birthdate: "0000-05-04",
+			Zoneinfo: "Europe/London", Locale: "en-GB", PhoneNumber: "+44 20 7946 0000", PhoneNumberVerified: true,
+			Address: Address{Formatted: "1 Christ Church, Oxford OX1 1DP, United Kingdom", StreetAddress: "1 Christ Church",
+				Locality: "Oxford", Region: "Oxfordshire", PostalCode: "OX1 1DP", Country: "United Kingdom"},
+			UpdatedAt: 1767225600,
+		},
 	}}
 	return c
 }

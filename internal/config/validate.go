@@ -406,6 +406,7 @@ func (v *validator) login(l *Login) {
 	case l.KeyEnv != "" && l.KeyFile != "":
 		v.errf("login.key_env", "set at most one of login.key_file and login.key_env")
 	}
+	v.loginOpenID(l)
 }
 
 // validToken reports whether s is an RFC 9110 §5.6.2 token (a header name).
@@ -530,6 +531,7 @@ func (v *validator) clients(c *Config) {
 		v.grants(p, cl)
 		v.senderConstrained(p, cl)
 		v.redirects(p, cl)
+		v.postLogoutRedirects(p, cl)
 		v.scopes(p, cl)
 		if len(cl.Audiences) == 0 && !haveDefault && len(c.Audiences) > 0 {
 			v.errf(p+".audiences", "required: there is no default audience")
@@ -803,6 +805,7 @@ func (v *validator) users(c *Config) {
 		} else if err := checkHash(string(u.PasswordHash)); err != nil {
 			v.errf(p+".password_hash", "%v", err)
 		}
+		v.userClaims(p+".claims", &u.Claims)
 	}
 	if len(c.Users) > 0 {
 		return

@@ -58,6 +58,9 @@ type OwnerDeps struct {
 	Log     zerolog.Logger
 	// Now is the clock (for auth_time).
 	Now func() time.Time
+	// Store keeps the login page's ended sessions and remembered consent
+	// (SPEC §11).
+	Store store.Store
 }
 
 // Options are the optional inputs of Build.
@@ -338,18 +341,20 @@ func (a *App) newState(ctx context.Context, cfg *config.Config) (*appState, erro
 			if err != nil {
 				return nil, fmt.Errorf("server: user %q: password_hash: %w", u.Username, err)
 			}
-			list = append(list, login.User{Username: u.Username, ID: u.ID, Hash: h})
+			list = append(list, login.User{Username: u.Username, ID: u.ID, Hash: h, Claims: u.Claims.OIDC()})
 		}
 		if users, err = login.NewUsers(list, a.verifier); err != nil {
 			return nil, err
 		}
 		opts = append(opts, endpoint.WithUsers(users))
 	}
+	opts = append(opts, openIDOption(a.Keys, users)) // SPEC §11 (oidc.go)
 	ep, err := endpoint.New(cfg.Issuer, rings, clients, a.Store, opts...)
 	if err != nil {
 		return nil, err
 	}
-	owner, err := a.ownerFor(OwnerDeps{Config: cfg, Endpoint: ep, Users: users, Limiter: a.limiter, Key: a.loginKey, Metrics: a.Metrics, Log: a.log, Now: a.now})
+	owner, err := a.ownerFor(OwnerDeps{Config: cfg, Endpoint: ep, Users: users, Limiter: a.limiter, Key: a.loginKey, Metrics: a.Metrics, Log: a.log, Now: a.now,
+		Store: a.Store})
 	if err != nil {
 		return nil, err
 	}
@@ -410,6 +415,7 @@ func DefaultOwner(deps OwnerDeps) (endpoint.ResourceOwner, error) {
 	if cfg.Login.TrustedHeader != "" {
 		lc.ProxySubject = login.ProxySubjects(deps.Users, clientIDs)
 	}
+	openIDLogin(&lc, deps) // single sign-on, remembered consent, logout (oidc.go)
 	page, err := login.New(lc)
 	if err != nil {
 		return nil, fmt.Errorf("server: login page: %w", err)
@@ -485,6 +491,7 @@ func staticClients(cfg *config.Config, getenv func(string) string) (*endpoint.St
 
 			DPoPBoundAccessTokens:        c.DPoPBoundAccessTokens,
 			CertificateBoundAccessTokens: c.TLSClientCertificateBoundAccessTokens,
+			PostLogoutRedirectURIs:       slices.Clone(c.PostLogoutRedirectURIs),
 		}
 		auth, envHash, err := clientAuth(fmt.Sprintf("clients[%d]", i), c.AuthOf(), getenv)
 		if err != nil {

@@ -189,6 +189,21 @@ func (h *Handler) ServeFastHTTP(ctx *fasthttp.RequestCtx) {
 		if h.allow(ctx, route, start, "POST") {
 			h.oauth(ctx, route, start, st.ep.Revoke)
 		}
+	case h.paths.UserInfo:
+		route = RouteUserInfo
+		if h.allow(ctx, route, start, "GET", "POST") {
+			h.oauth(ctx, route, start, st.ep.UserInfo)
+		}
+	case h.paths.EndSession:
+		route = RouteEndSession
+		if h.allow(ctx, route, start, "GET", "POST") {
+			h.oauth(ctx, route, start, st.endSession)
+		}
+	case endpoint.PathOpenIDConfiguration:
+		route = RouteOpenIDConfiguration
+		if h.allow(ctx, route, start, "GET", "HEAD") {
+			h.serveOpenIDConfiguration(ctx, st.ep, start)
+		}
 	case PathMetadata:
 		route = RouteMetadata
 		if h.allow(ctx, route, start, "GET", "HEAD") {

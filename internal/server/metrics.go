@@ -92,14 +92,18 @@ type observerRef struct{ o prometheus.Observer }
 // The fixed label sets, in the order of the series arrays.
 var (
 	routeLabels = [...]string{RouteToken, RouteAuthorize, RouteIntrospect, RouteRevoke, RouteMetadata,
-		RouteHealthz, RouteReadyz, RouteMetrics, RouteDemoCallback, RouteNotFound}
+		RouteHealthz, RouteReadyz, RouteMetrics, RouteDemoCallback,
+		RouteUserInfo, RouteEndSession, RouteOpenIDConfiguration, RouteJWKS,
+		RouteNotFound}
 	grantLabels = [...]string{string(endpoint.GrantAuthorizationCode), string(endpoint.GrantClientCredentials),
 		string(endpoint.GrantRefreshToken), string(endpoint.GrantPassword), string(endpoint.GrantImplicit), "none", "other"}
 	outcomeLabels = [...]string{"ok", "rate_limited", "not_found", "method_not_allowed", "other",
 		string(endpoint.InvalidRequest), string(endpoint.InvalidClient), string(endpoint.InvalidGrant),
 		string(endpoint.UnauthorizedClient), string(endpoint.UnsupportedGrantType), string(endpoint.InvalidScope),
 		string(endpoint.AccessDenied), string(endpoint.UnsupportedResponseType), string(endpoint.ServerError),
-		string(endpoint.TemporarilyUnavailable), string(endpoint.UnsupportedTokenType), string(endpoint.InvalidTarget)}
+		string(endpoint.TemporarilyUnavailable), string(endpoint.UnsupportedTokenType), string(endpoint.InvalidTarget),
+		string(endpoint.InvalidToken), string(endpoint.InsufficientScope), string(endpoint.LoginRequired),
+		string(endpoint.ConsentRequired), string(endpoint.InteractionRequired)}
 )
 
 // NewMetrics registers the issuer's metrics, with the Go and process

@@ -61,6 +61,10 @@ type AuthorizeRequest struct {
 	// of the key whose DPoP proof the code's exchange must carry; empty
 	// when the request sent none.
 	DPoPJKT string
+	// OpenID holds the OpenID Connect parameters (nonce, prompt, max_age,
+	// id_token_hint, ...) when the server is an OpenID Provider
+	// (WithOpenID) and Scopes includes openid; nil otherwise.
+	OpenID *OpenIDRequest
 	// Params are all the request's parameters; unknown ones are kept and
 	// ignored by this package (RFC 6749 §3.1).
 	Params Params
@@ -272,6 +276,11 @@ func (s *Server) validateAuthorize(ctx context.Context, r *Request, res *Result)
 		return nil, e, t
 	}
 	ar.Scopes = slices.Clone(scopes)
+	if s.oidc != nil && slices.Contains(ar.Scopes, ScopeOpenID) {
+		if ar.OpenID, e = s.parseOpenIDRequest(p, c.ID); e != nil {
+			return nil, e, t
+		}
+	}
 	if ar.Audience, e = s.chooseAudience(c, p.Get("resource"), ""); e != nil {
 		return nil, e, t
 	}

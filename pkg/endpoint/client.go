@@ -85,6 +85,10 @@ type Client struct {
 	// authenticate with mTLS: a token request without a certificate is
 	// refused, and the implicit grant is not allowed.
 	CertificateBoundAccessTokens bool
+	// PostLogoutRedirectURIs are where RP-Initiated Logout may send the
+	// user after logging out (OpenID Connect RP-Initiated Logout 1.0 §3),
+	// matched exactly like RedirectURIs.
+	PostLogoutRedirectURIs []string
 }
 
 // AllowsGrant reports whether c may use grant g.
@@ -159,6 +163,11 @@ func NewStaticClients(clients ...*Client) (*StaticClients, error) {
 		for _, u := range c.RedirectURIs {
 			if err := checkRedirectURI(u); err != nil {
 				return nil, fmt.Errorf("endpoint: client %q: redirect URI %q: %w", c.ID, u, err)
+			}
+		}
+		for _, u := range c.PostLogoutRedirectURIs {
+			if err := checkRedirectURI(u); err != nil {
+				return nil, fmt.Errorf("endpoint: client %q: post-logout redirect URI %q: %w", c.ID, u, err)
 			}
 		}
 		s.byID[c.ID] = c

@@ -18,7 +18,12 @@
 //     servers that do not decrypt tokens themselves;
 //   - Server.Revoke: token revocation (RFC 7009);
 //   - Server.Metadata: the authorization server metadata document
-//     (RFC 8414), served at /.well-known/oauth-authorization-server.
+//     (RFC 8414), served at /.well-known/oauth-authorization-server;
+//   - with WithOpenID, the OpenID Provider: Server.UserInfo (OpenID Connect
+//     Core 1.0 §5.3), Server.HandleEndSession or ValidateEndSession
+//     (RP-Initiated Logout 1.0) with a SessionEnder, and
+//     Server.OpenIDConfiguration (Discovery 1.0), besides ID tokens at the
+//     token endpoint (see OpenID Connect below).
 //
 // Tokens are encrypted JWTs sealed by package crypttoken: access tokens
 // with the key ring of their audience (RFC 8707's resource parameter picks
@@ -123,6 +128,28 @@
 // resources (userinfo) check a presented token with AccessToken,
 // CheckTokenBinding and ResourceErrorResponse; resource servers use the
 // middleware of package crypttoken, which checks the same from the token.
+// # OpenID Connect (SPEC §11)
+//
+// WithOpenID makes the Server an OpenID Provider over the signing ring
+// (keys.SigningRing) and a UserClaimsSource. An authorization request whose
+// scope includes openid is read for its OpenID parameters
+// (AuthorizeRequest.OpenID: nonce, prompt, max_age, login_hint,
+// id_token_hint, claims; request objects are request_not_supported) and
+// answered per Core §3.1.2.6: prompt=none never shows a page
+// (interaction_required when the ResourceOwner would), and Authorize
+// refuses a Grant older than max_age or for another user than the hint
+// names (login_required). The code carries the nonce and the login's amr
+// and session id (Grant.AMR, Grant.SessionID) as extra claims of its
+// sealed payload; the code exchange, and a refresh of the grant (Core
+// §12.2), return an id_token signed with the ring's active key (typ JWT,
+// iss, sub, aud, exp = now + the access-token lifetime, iat, auth_time,
+// nonce, azp, at_hash per AtHash, amr, sid, and the standard claims the
+// profile, email, address and phone scopes grant). The access token of
+// such a grant carries ClaimUserInfoProof, an HMAC under a key derived from
+// the internal ring, which the UserInfo endpoint requires: a resource
+// server holding an audience key cannot seal tokens that read users'
+// claims. The discovery document is Metadata's, which then carries the
+// OpenID members too.
 //
 // # Brute force and quotas (SPEC §6)
 //

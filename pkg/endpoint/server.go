@@ -76,6 +76,8 @@ type Server struct {
 	dpop       *dpop.Verifier
 	dpopNonces *dpop.Nonces
 	dpopAlgs   []string
+	// oidc is the OpenID Provider (WithOpenID); nil without it.
+	oidc *openID
 }
 
 // audience is one resource server's sealer and opener.
@@ -112,10 +114,16 @@ type Paths struct {
 	// (cmd/issuer at /jwks.json, from the signing ring); empty, as in
 	// DefaultPaths, leaves jwks_uri out.
 	JWKS string
+	// UserInfo and EndSession are the paths of the OpenID Connect UserInfo
+	// endpoint (Server.UserInfo) and RP-Initiated Logout's end-session
+	// endpoint (Server.HandleEndSession), advertised only by an OpenID
+	// Provider (WithOpenID).
+	UserInfo, EndSession string
 }
 
 // DefaultPaths are the paths cmd/issuer serves.
-var DefaultPaths = Paths{Authorize: "/authorize", Token: "/token", Introspect: "/introspect", Revoke: "/revoke"}
+var DefaultPaths = Paths{Authorize: "/authorize", Token: "/token", Introspect: "/introspect", Revoke: "/revoke",
+	UserInfo: "/userinfo", EndSession: "/end_session"}
 
 // Option configures a Server.
 type Option interface{ apply(*Server) error }
@@ -200,7 +208,7 @@ func WithHooks(h Hooks) Option {
 // is empty (the endpoint is not served) or starts with "/".
 func WithPaths(p Paths) Option {
 	return optionFunc(func(s *Server) error {
-		for _, path := range []string{p.Authorize, p.Token, p.Introspect, p.Revoke, p.JWKS} {
+		for _, path := range []string{p.Authorize, p.Token, p.Introspect, p.Revoke, p.JWKS, p.UserInfo, p.EndSession} {
 			if path != "" && path[0] != '/' {
 				return fmt.Errorf("endpoint: path %q must start with /", path)
 			}
@@ -411,6 +419,8 @@ func (s *Server) Metadata() *Response {
 	if len(s.scopes) > 0 {
 		doc["scopes_supported"] = s.scopes
 	}
+	// OpenID Connect Discovery 1.0 §3 members, when WithOpenID.
+	s.addOpenIDMetadata(doc, base)
 	body, _ := json.Marshal(doc) // a map of strings and string slices always marshals
 	return &Response{Status: 200, Header: Headers{
 		{"Content-Type", "application/json"},

@@ -61,6 +61,9 @@ type TokenRequest struct {
 	// from Scopes: a refresh keeps the original grant even when the access
 	// token's scope is narrowed (RFC 6749 §6).
 	refreshScopes []string
+	// oidc, when set, is the ID token to issue beside the access token
+	// (OpenID Connect: the grant's scope includes openid, oidc_token.go).
+	oidc *idToken
 }
 
 func (tr *TokenRequest) grantedForRefresh() []string {
@@ -262,11 +265,21 @@ func (s *Server) issue(ctx context.Context, tr *TokenRequest, res *Result) (*Res
 		at = *hc
 		scope = at.Scope
 	}
+	tr.keepOpenID(at.Scope) // an AccessClaims hook may have narrowed the scope
+	if tr.oidc != nil {
+		if e := s.addUserInfoProof(&at, now); e != nil {
+			return nil, e
+		}
+	}
 	body := make([]byte, 0, 1024)
 	body = append(body, `{"access_token":"`...)
+	atStart := len(body)
 	var err error
 	if body, err = aud.sealer.AppendSeal(body, crypttoken.TypeAccess, &at); err != nil {
 		return nil, AsError(err)
+	}
+	if tr.oidc != nil {
+		tr.oidc.accessToken = string(body[atStart:])
 	}
 	res.JTI = at.ID
 	body = append(body, `","token_type":"`...)
@@ -288,6 +301,7 @@ func (s *Server) issue(ctx context.Context, tr *TokenRequest, res *Result) (*Res
 			Resource:   tr.Audience,
 
 			Confirmation: tr.refreshConfirmation(),
+			Extra:        tr.openIDExtra(),
 		}
 		body = append(body, `,"refresh_token":"`...)
 		if body, err = s.internal.AppendSeal(body, crypttoken.TypeRefresh, &rt); err != nil {
@@ -299,6 +313,15 @@ func (s *Server) issue(ctx context.Context, tr *TokenRequest, res *Result) (*Res
 	if scopeDiffers(tr.requestedScope, scope) {
 		body = append(body, `,"scope":`...)
 		body = jsonenc.AppendString(body, scope)
+	}
+	if tr.oidc != nil {
+		// OpenID Connect Core 1.0 §3.1.3.3, §12.2.
+		body = append(body, `,"id_token":"`...)
+		var e *Error
+		if body, e = s.appendIDToken(ctx, body, tr.oidc, now); e != nil {
+			return nil, e
+		}
+		body = append(body, '"')
 	}
 	body = append(body, '}')
 	return jsonResponse(200, body), nil
