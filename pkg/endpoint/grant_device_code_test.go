@@ -179,17 +179,17 @@ func TestDeviceConformance(t *testing.T) {
 			status: 400, code: endpoint.InvalidGrant,
 		},
 		{
-			name: "RFC 8628 §3.4 a device code of another client is invalid_grant",
+			name:   "RFC 8628 §3.4 a device code of another client is invalid_grant",
 			call:   pollWith("tv-conf", basic("tv-conf", tvSecret)),
 			status: 400, code: endpoint.InvalidGrant,
 		},
 		{
-			name: "RFC 8628 §3.4 the client must have the device_code grant",
+			name:   "RFC 8628 §3.4 the client must have the device_code grant",
 			call:   pollWith("backend", basic("backend", backendSecret)),
 			status: 400, code: endpoint.UnauthorizedClient,
 		},
 		{
-			name: "RFC 8628 §3.5 once approved the device gets tokens for the approving user",
+			name:   "RFC 8628 §3.5 once approved the device gets tokens for the approving user",
 			call:   pollWith("tv", nil),
 			status: 200,
 			check: func(t *testing.T, g *grantsFixture, resp *endpoint.Response) {
