@@ -246,9 +246,9 @@ func TestPARConformance(t *testing.T) {
 			},
 		},
 		{
-			name: "RFC 9126 §5 the global require_pushed_authorization_requests refuses every plain request",
-			opts: []endpoint.Option{endpoint.WithPushedRequestsRequired()},
-			call: authorize(form("client_id", "webapp", "response_type", "code", "redirect_uri", webRedirect, "scope", "read")),
+			name:   "RFC 9126 §5 the global require_pushed_authorization_requests refuses every plain request",
+			opts:   []endpoint.Option{endpoint.WithPushedRequestsRequired()},
+			call:   authorize(form("client_id", "webapp", "response_type", "code", "redirect_uri", webRedirect, "scope", "read")),
 			status: 302,
 			check: func(t *testing.T, g *grantsFixture, resp *endpoint.Response) {
 				assert.Equal(t, "invalid_request", location(t, resp).Query().Get("error"))
