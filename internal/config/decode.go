@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -47,6 +48,7 @@ var (
 	prefixType   = reflect.TypeFor[netip.Prefix]()
 	byteSizeType = reflect.TypeFor[ByteSize]()
 	hashType     = reflect.TypeFor[Hash]()
+	jsonType     = reflect.TypeFor[JSON]()
 	storeType    = reflect.TypeFor[Store]()
 )
 
@@ -181,6 +183,9 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	case t == byteSizeType:
 		d.decodeByteSize(n, v, path)
 		return
+	case t == jsonType:
+		d.decodeJSON(n, v, path)
+		return
 	}
 	switch t.Kind() {
 	case reflect.String:
@@ -244,6 +249,41 @@ func (d *decoder) scalar(n *yaml.Node, path, want string, secret bool) (string, 
 		return "", false
 	}
 	return n.Value, true
+}
+
+// decodeJSON stores a YAML mapping or list as its JSON encoding, and a
+// string as it is (JSON written as a string); validation parses it.
+func (d *decoder) decodeJSON(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind == yaml.ScalarNode {
+		if s, ok := d.scalar(n, path, "a mapping or a JSON string", false); ok {
+			v.SetString(s)
+		}
+		return
+	}
+	if d.budget -= nodeCount(n); d.budget < 0 {
+		d.errf(ErrInvalid, n.Line, path, "too large")
+		return
+	}
+	var x any
+	if err := n.Decode(&x); err != nil {
+		d.errf(ErrInvalid, n.Line, path, "want a mapping or a JSON string: %v", err)
+		return
+	}
+	b, err := json.Marshal(x)
+	if err != nil {
+		d.errf(ErrInvalid, n.Line, path, "cannot be written as JSON: %v", err)
+		return
+	}
+	v.SetString(string(b))
+}
+
+// nodeCount counts the nodes under n, aliases not expanded.
+func nodeCount(n *yaml.Node) int {
+	c := 1
+	for _, k := range n.Content {
+		c += nodeCount(k)
+	}
+	return c
 }
 
 func (d *decoder) decodeDuration(n *yaml.Node, v reflect.Value, path string) {

@@ -26,6 +26,7 @@ const (
 	DefaultRefreshTTL      = 720 * time.Hour
 	DefaultCodeTTL         = 60 * time.Second
 	DefaultLeeway          = 30 * time.Second
+	DefaultDeviceCodeTTL   = endpoint.DefaultDeviceCodeLifetime
 	DefaultStore           = StoreMemory
 	DefaultMaxBodyBytes    = ByteSize(64 << 10)
 	DefaultReadTimeout     = 10 * time.Second
@@ -64,7 +65,8 @@ func Default() *Config {
 			AccessTTL:  DefaultAccessTTL,
 			RefreshTTL: DefaultRefreshTTL,
 			CodeTTL:    DefaultCodeTTL,
-			Leeway:     DefaultLeeway,
+			Leeway:        DefaultLeeway,
+			DeviceCodeTTL: DefaultDeviceCodeTTL,
 		},
 		Store: DefaultStore,
 		Limits: Limits{
