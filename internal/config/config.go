@@ -216,7 +216,7 @@ const (
 	GrantRefreshToken      = "refresh_token"
 	GrantPassword          = "password"
 	// The SPEC §12 grants, by their registered URNs.
-	GrantDeviceCode    = "urn:ietf:params:oauth:grant-type:device_code"   // RFC 8628
+	GrantDeviceCode    = "urn:ietf:params:oauth:grant-type:device_code"    // RFC 8628
 	GrantTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange" // RFC 8693
 	GrantJWTBearer     = "urn:ietf:params:oauth:grant-type:jwt-bearer"     // RFC 7523 §2.1
 )

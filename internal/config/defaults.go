@@ -62,9 +62,9 @@ func Default() *Config {
 			Propagation: DefaultPropagation,
 		},
 		Tokens: Tokens{
-			AccessTTL:  DefaultAccessTTL,
-			RefreshTTL: DefaultRefreshTTL,
-			CodeTTL:    DefaultCodeTTL,
+			AccessTTL:     DefaultAccessTTL,
+			RefreshTTL:    DefaultRefreshTTL,
+			CodeTTL:       DefaultCodeTTL,
 			Leeway:        DefaultLeeway,
 			DeviceCodeTTL: DefaultDeviceCodeTTL,
 		},

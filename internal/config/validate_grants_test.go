@@ -23,16 +23,16 @@ func grantsYAML() string {
     grant_types: ["urn:ietf:params:oauth:grant-type:device_code", refresh_token]
     scopes: [read]
   - id: svc
-    secret_hash: "` + h.sha + `"
+    secret_hash: "`+h.sha+`"
     grant_types: ["urn:ietf:params:oauth:grant-type:token-exchange"]
     scopes: [read]
     token_exchange: {audiences: ["https://other.example.com"]}
   - id: workload
-    secret_hash: "` + h.sha + `"
+    secret_hash: "`+h.sha+`"
     grant_types: ["urn:ietf:params:oauth:grant-type:jwt-bearer"]
     scopes: [read]
   - id: par
-    secret_hash: "` + h.sha + `"
+    secret_hash: "`+h.sha+`"
     redirect_uris: ["https://par.example.com/cb"]
     grant_types: [authorization_code]
     require_pushed_authorization_requests: true
@@ -165,7 +165,7 @@ func TestValidateGrantRules(t *testing.T) {
 // error naming the key, and a YAML mapping that JSON cannot hold too.
 func TestJWKSNodeErrors(t *testing.T) {
 	for name, jwks := range map[string]string{
-		"list of lists": "[[1, 2]]",
+		"list of lists":  "[[1, 2]]",
 		"non-string key": "{1: a}",
 	} {
 		s := strings.Replace(grantsYAML(), "subjects_as: as_is\n", "subjects_as: as_is\n    jwks: "+jwks+"\n", 1)
