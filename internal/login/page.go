@@ -110,6 +110,14 @@ type Config struct {
 	// called synchronously from Decide and must be safe for concurrent
 	// use. Events never hold a password, token or ticket.
 	Audit func(ctx context.Context, e Event)
+	// DeviceFlow, when set, enables the device verification page
+	// (ServeDevice, RFC 8628 §3.3); cmd/issuer passes its
+	// *endpoint.Server. Nil answers that page 404.
+	DeviceFlow DeviceFlow
+	// DevicePath is where the device verification forms post: the
+	// endpoint's Paths().DeviceVerification on this origin, prefixed with
+	// the issuer URL's path if it has one. Default DefaultDevicePath.
+	DevicePath string
 }
 
 // EventKind classifies an Event.
@@ -187,6 +195,11 @@ type Page struct {
 
 	csrf    csrf
 	tickets *sealer
+
+	// deviceFlow and devicePath serve the device verification page
+	// (devicecode.go).
+	deviceFlow DeviceFlow
+	devicePath string
 }
 
 var _ endpoint.ResourceOwner = (*Page)(nil)
@@ -206,6 +219,9 @@ func New(cfg Config) (*Page, error) {
 		csrfTTL:   cfg.CSRFTTL,
 		ticketTTL: cfg.TicketTTL,
 		audit:     cfg.Audit,
+
+		deviceFlow: cfg.DeviceFlow,
+		devicePath: cfg.DevicePath,
 	}
 	if p.users == nil && p.header == "" {
 		return nil, errors.New("login: neither Users nor TrustedHeader is set: nobody could sign in")
@@ -230,6 +246,12 @@ func New(cfg Config) (*Page, error) {
 	}
 	if p.path[0] != '/' || len(p.path) > 1 && (p.path[1] == '/' || p.path[1] == '\\') {
 		return nil, fmt.Errorf("login: Path %q must be an absolute path on this origin", p.path)
+	}
+	if p.devicePath == "" {
+		p.devicePath = DefaultDevicePath
+	}
+	if p.devicePath[0] != '/' || len(p.devicePath) > 1 && (p.devicePath[1] == '/' || p.devicePath[1] == '\\') {
+		return nil, fmt.Errorf("login: DevicePath %q must be an absolute path on this origin", p.devicePath)
 	}
 	if p.csrfTTL == 0 {
 		p.csrfTTL = DefaultCSRFTTL

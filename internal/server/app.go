@@ -20,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/sealedtoken/issuer/internal/config"
+	"github.com/sealedtoken/issuer/internal/jwksfetch"
 	"github.com/sealedtoken/issuer/internal/login"
 	"github.com/sealedtoken/issuer/pkg/endpoint"
 	"github.com/sealedtoken/issuer/pkg/keys"
@@ -85,6 +86,10 @@ type Options struct {
 	// Version is the issuer's version, for the start-up log line and
 	// issuer_build_info; empty means "(devel)".
 	Version string
+	// JWKSFetcher fetches the jwks_uri of trusted issuers; nil means a
+	// jwksfetch.New() with its production defaults (public https
+	// addresses only). Tests pass one that allows loopback.
+	JWKSFetcher *jwksfetch.Fetcher
 }
 
 // App is a configured issuer: everything Build wires from a
@@ -112,6 +117,11 @@ type App struct {
 	verifier *secret.Verifier
 	limiter  *secret.Limiter
 	loginKey []byte
+	// userCodes are the device flow's user-code guess limiters (per
+	// address, global) and jwks the fetcher of trusted issuers' jwks_uri;
+	// both outlive reloads.
+	userCodes [2]*secret.Limiter
+	jwks      *jwksfetch.Fetcher
 
 	cur      atomic.Pointer[config.Config] // the configuration in force
 	reloadMu sync.Mutex                    // one reload at a time
@@ -218,6 +228,12 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (_ *App, err erro
 		Block:     cfg.RateLimit.Backoff,
 		MaxBlock:  cfg.RateLimit.MaxBackoff,
 	})
+	a.userCodes[0], a.userCodes[1] = endpoint.DefaultUserCodeLimiters()
+	if a.jwks = o.JWKSFetcher; a.jwks == nil {
+		if a.jwks, err = jwksfetch.New(); err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+	}
 	if a.loginKey, err = loginKey(cfg, o.Getenv, a.log); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
@@ -306,6 +322,11 @@ func (a *App) newState(ctx context.Context, cfg *config.Config) (*appState, erro
 	if cfg.RateLimit.ClientWrites > 0 {
 		opts = append(opts, endpoint.WithClientQuota(cfg.RateLimit.ClientWrites, cfg.RateLimit.ClientWindow))
 	}
+	grantOpts, err := a.grantOptions(cfg) // SPEC §12 (grants.go)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, grantOpts...)
 	// One authenticator of users, for the login page and the password
 	// grant alike.
 	var users *login.Users
@@ -366,9 +387,10 @@ func DefaultOwner(deps OwnerDeps) (endpoint.ResourceOwner, error) {
 	for _, c := range cfg.Clients {
 		clientIDs = append(clientIDs, c.ID)
 	}
-	path := deps.Endpoint.Paths().Authorize
+	path, devicePath := deps.Endpoint.Paths().Authorize, deps.Endpoint.Paths().DeviceVerification
 	if u, err := url.Parse(cfg.Issuer); err == nil {
 		path = strings.TrimSuffix(u.EscapedPath(), "/") + path
+		devicePath = strings.TrimSuffix(u.EscapedPath(), "/") + devicePath
 	}
 	lc := login.Config{
 		Issuer:         cfg.Issuer,
@@ -381,6 +403,8 @@ func DefaultOwner(deps OwnerDeps) (endpoint.ResourceOwner, error) {
 		Now:            deps.Now,
 		Path:           path,
 		Audit:          LoginAudit(deps.Log, deps.Metrics),
+		DeviceFlow:     deps.Endpoint, // the device verification page, RFC 8628 §3.3
+		DevicePath:     devicePath,
 	}
 	if cfg.Login.TrustedHeader != "" {
 		lc.ProxySubject = login.ProxySubjects(deps.Users, clientIDs)
@@ -457,6 +481,9 @@ func staticClients(cfg *config.Config) (*endpoint.StaticClients, []string, error
 			Audiences:      slices.Clone(c.Audiences),
 			SkipConsent:    c.SkipConsent,
 			AllowPKCEPlain: c.AllowPKCEPlain,
+			// SPEC §12
+			TokenExchangeAudiences: slices.Clone(c.TokenExchange.Audiences),
+			RequirePushedRequests:  c.RequirePushedAuthorizationRequests,
 		}
 		if c.SecretHash != "" {
 			h, err := secret.Parse(string(c.SecretHash))

@@ -105,16 +105,27 @@ type userCodeLimits struct {
 }
 
 func (u *userCodeLimits) init() {
+	perAddr, global := DefaultUserCodeLimiters()
 	if u.perAddr == nil {
-		u.perAddr = secret.NewLimiter(secret.LimiterConfig{
-			Threshold: 10, Window: 10 * time.Minute, Block: 10 * time.Minute, MaxBlock: time.Hour,
-		})
+		u.perAddr = perAddr
 	}
 	if u.global == nil {
-		u.global = secret.NewLimiter(secret.LimiterConfig{
+		u.global = global
+	}
+}
+
+// DefaultUserCodeLimiters returns new limiters of user-code guesses with
+// the default bounds (WithUserCodeLimiters): 10 failures per 10 minutes
+// per address, blocked 10 minutes doubling to an hour; 300 failures a
+// minute in all, blocked a minute. An embedding server that rebuilds its
+// Server (a configuration reload) keeps a pair and passes it each time, so
+// that a rebuild does not forgive a guesser.
+func DefaultUserCodeLimiters() (perAddress, global *secret.Limiter) {
+	return secret.NewLimiter(secret.LimiterConfig{
+			Threshold: 10, Window: 10 * time.Minute, Block: 10 * time.Minute, MaxBlock: time.Hour,
+		}), secret.NewLimiter(secret.LimiterConfig{
 			Threshold: 300, Window: time.Minute, Block: time.Minute, MaxBlock: time.Minute, MaxKeys: 64,
 		})
-	}
 }
 
 const globalUserCodeKey = "user-codes"
