@@ -253,13 +253,22 @@ func (s *Server) pushedParams(ctx context.Context, p Params, t taint) (Params, *
 		}
 		sealed = ref
 	}
-	out, e := ParseParams(params)
+	pushed, e := ParseParams(params)
 	if e != nil {
 		return Params{}, e
 	}
-	if out.Get("client_id") != cid || out.Has("request_uri") {
+	if pushed.Get("client_id") != cid || pushed.Has("request_uri") {
 		return Params{}, NewError(InvalidRequestURI, "request_uri does not hold a valid pushed request")
 	}
+	// Authorization parameters come from the pushed request alone; any
+	// other parameter from the request when it has it (the login page's
+	// form fields are the page's, whatever the client pushed).
+	out := Params{list: make([]param, 0, pushed.Len()+p.Len()+1)}
+	pushed.Each(func(name, value string) {
+		if slices.Contains(authorizationParams, name) || !p.Has(name) {
+			out.list = append(out.list, param{name, value})
+		}
+	})
 	out.list = append(out.list, param{"request_uri", sealed})
 	p.Each(func(name, value string) {
 		if !slices.Contains(authorizationParams, name) && !out.Has(name) {

@@ -338,6 +338,16 @@ func TestPARThroughTheLoginPage(t *testing.T) {
 		assert.Equal(t, "/cb", u.Path)
 		assert.Equal(t, "st-1", u.Query().Get("state"))
 	})
+	t.Run("RFC 9126 §4 what a client pushes beyond the authorization parameters never overrides the page's fields", func(t *testing.T) {
+		g := newGrantsFixture(t)
+		owner := &loginOwner{}
+		g.authorizeGet(parQuery("parapp", g.push("username", "mallory", "login_extra", "pushed")), owner)
+		assert.Equal(t, "mallory", owner.params.Get("username"), "kept while the request has none")
+		b := formOf(owner.params)
+		b = strings.Replace(b, "username=mallory", "username="+userName, 1)
+		u := location(t, post(g, owner, b))
+		assert.NotEmpty(t, u.Query().Get("code"), "the user's own username counted")
+	})
 	t.Run("RFC 9126 §4 the carried request is bound to its client", func(t *testing.T) {
 		g := newGrantsFixture(t)
 		owner := &loginOwner{}
