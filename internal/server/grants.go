@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/sealedtoken/issuer/internal/config"
@@ -96,7 +97,16 @@ func trustedIssuers(cfg *config.Config, fetch *jwksfetch.Fetcher) ([]*endpoint.T
 			out.Keys = func(context.Context) jws.KeySource { return set }
 		case fetch != nil:
 			uri := ti.JWKSURI
-			out.Keys = func(ctx context.Context) jws.KeySource { return fetch.Source(ctx, uri) }
+			out.Keys = func(ctx context.Context) jws.KeySource {
+				return jws.KeyFunc(func(h *jws.Header) (*jws.Key, error) {
+					k, err := fetch.Key(ctx, uri, h)
+					if err != nil && !errors.Is(err, jws.ErrUnknownKey) && ctx.Err() == nil {
+						// Not the JWT's fault: the set cannot be had.
+						err = fmt.Errorf("%w: %w", endpoint.ErrKeysUnavailable, err)
+					}
+					return k, err
+				})
+			}
 		default:
 			return nil, fmt.Errorf("%w: trusted_issuers[%d]: no JWK Set fetcher for jwks_uri", ErrConfig, i)
 		}

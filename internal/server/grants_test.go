@@ -79,6 +79,10 @@ func TestTrustedIssuersThroughTheApp(t *testing.T) {
 	platform, partner := newIssuerKey(t, "platform-1"), newIssuerKey(t, "partner-1")
 	var fetches atomic.Int64
 	jwksSrv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/broken" {
+			http.Error(w, "down", http.StatusBadGateway)
+			return
+		}
 		fetches.Add(1)
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(platform.jwks))
@@ -99,7 +103,10 @@ func TestTrustedIssuersThroughTheApp(t *testing.T) {
 	cfg.Users = append(cfg.Users, config.DemoUser(config.Hash(secret.NewSHA256("alice-password-0123456789"))))
 	cfg.Clients = append(cfg.Clients, config.Client{ID: "workload", SecretHash: config.Hash(secret.NewSHA256(workloadSecret)),
 		GrantTypes: []string{config.GrantJWTBearer}, Scopes: []string{"read"}, DefaultScopes: []string{"read"}})
-	cfg.TrustedIssuers = []config.TrustedIssuer{{Issuer: jwksSrv.URL, JWKSURI: jwksSrv.URL + "/jwks.json", SubjectsAs: config.SubjectsAsIs}}
+	cfg.TrustedIssuers = []config.TrustedIssuer{
+		{Issuer: jwksSrv.URL, JWKSURI: jwksSrv.URL + "/jwks.json", SubjectsAs: config.SubjectsAsIs},
+		{Issuer: "https://down.test", JWKSURI: jwksSrv.URL + "/broken", SubjectsAs: config.SubjectsAsIs},
+	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -133,6 +140,9 @@ func TestTrustedIssuersThroughTheApp(t *testing.T) {
 	}
 	if code, body := bearer(a); code != 400 || !strings.Contains(body, "invalid_grant") {
 		t.Fatalf("replayed assertion: %d %s", code, body)
+	}
+	if code, body := bearer(platform.assertion(t, "https://down.test", "spiffe://x", tokenURL)); code != 503 || !strings.Contains(body, "temporarily_unavailable") {
+		t.Fatalf("an issuer whose jwks_uri fails: %d %s", code, body)
 	}
 	if code, body := bearer(platform.assertion(t, jwksSrv.URL, config.DemoUserID, tokenURL)); code != 400 {
 		t.Fatalf("as_is speaking for a local user id: %d %s", code, body)

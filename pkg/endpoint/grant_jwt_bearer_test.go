@@ -3,6 +3,9 @@ package endpoint_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"sync/atomic"
 	"strings"
 	"testing"
 	"time"
@@ -280,4 +283,36 @@ func TestTrustedIssuerOptions(t *testing.T) {
 			f.clients, f.store, endpoint.WithTrustedIssuers(list...))
 		assert.Error(t, err, name)
 	}
+}
+
+// TestJWTBearerKeysUnavailable: when a trusted issuer's keys cannot be
+// obtained (its jwks_uri is down), the answer is 503 temporarily_unavailable
+// with Retry-After, not invalid_grant: the assertion is not at fault, and
+// its jti is not spent.
+func TestJWTBearerKeysUnavailable(t *testing.T) {
+	down := errors.New("jwks_uri: connection refused")
+	var broken atomic.Bool
+	broken.Store(true)
+	g := &grantsFixture{platform: newIssuerKey(t, "platform-1")}
+	g.fixture = newFixtureConfig(t, fixtureConfig{
+		clients: append(standardClients(t), grantClients(t)...),
+		opts: []endpoint.Option{endpoint.WithTrustedIssuers(&endpoint.TrustedIssuer{
+			Issuer: platformIss,
+			Keys: func(context.Context) jws.KeySource {
+				return jws.KeyFunc(func(h *jws.Header) (*jws.Key, error) {
+					if broken.Load() {
+						return nil, fmt.Errorf("%w: %w", endpoint.ErrKeysUnavailable, down)
+					}
+					return g.platform.set.VerificationKey(h)
+				})
+			},
+		})},
+	})
+	a := g.jwt(g.platform, platformIss, jwtSub("svc-account"))
+	resp := g.token(bearerForm(a), wlAuth)
+	require.Equal(t, 503, resp.Status, "body %s", resp.Body)
+	assert.Equal(t, endpoint.TemporarilyUnavailable, errCode(t, resp))
+	assert.NotEmpty(t, hdr(resp, "Retry-After"))
+	broken.Store(false)
+	assert.Equal(t, 200, g.token(bearerForm(a), wlAuth).Status, "the same assertion, once the keys are back")
 }

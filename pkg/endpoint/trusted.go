@@ -23,7 +23,10 @@ type TrustedIssuer struct {
 	// one verification under ctx: an inline JWK Set (a *jws.KeySet, which
 	// ignores ctx), or its jwks_uri through a fetcher that bounds and
 	// caches the fetch (internal/jwksfetch's Fetcher.Source in
-	// cmd/issuer). Required.
+	// cmd/issuer). Required. A source that cannot obtain the issuer's
+	// keys (its jwks_uri does not answer) returns an error wrapping
+	// ErrKeysUnavailable: the request is then answered 503
+	// temporarily_unavailable rather than as a JWT that does not verify.
 	Keys func(ctx context.Context) jws.KeySource
 	// Algorithms are the JWS algorithms accepted; nil means
 	// jws.AsymmetricAlgorithms. HMAC is never accepted: the server would
@@ -42,6 +45,10 @@ type TrustedIssuer struct {
 	// name an audience of its own choosing.
 	Audience string
 }
+
+// ErrKeysUnavailable is wrapped by a TrustedIssuer's key source when the
+// issuer's keys cannot be obtained at the moment.
+var ErrKeysUnavailable = errors.New("endpoint: a trusted issuer's keys cannot be obtained")
 
 // WithTrustedIssuers sets the issuers whose JWTs the JWT bearer grant and
 // token exchange accept. Each needs an Issuer, unique among them, and
@@ -114,11 +121,20 @@ func (s *Server) verifyTrustedJWT(ctx context.Context, raw string, code ErrorCod
 	if algs == nil {
 		algs = jws.AsymmetricAlgorithms
 	}
-	tok, err := jws.Verify(raw, algs, ti.Keys(ctx))
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, AsError(ctx.Err())
-		}
+	keys := ti.Keys(ctx)
+	if keys == nil {
+		return nil, AsError(fmt.Errorf("endpoint: trusted issuer %q has no key source", ti.Issuer))
+	}
+	tok, err := jws.Verify(raw, algs, keys)
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+		return nil, AsError(ctx.Err())
+	case errors.Is(err, ErrKeysUnavailable):
+		e := NewError(TemporarilyUnavailable, "the keys of the JWT's issuer cannot be obtained at the moment; retry later").withCause(err)
+		e.RetryAfter = time.Second
+		return nil, e
+	default:
 		return nil, fail("does not verify with its issuer's keys", err)
 	}
 	c, err := jws.ParseClaims(tok.Payload)
