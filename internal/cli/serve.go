@@ -24,6 +24,7 @@ import (
 	"github.com/sealedtoken/issuer/internal/config"
 	"github.com/sealedtoken/issuer/internal/devtls"
 	"github.com/sealedtoken/issuer/internal/server"
+	"github.com/sealedtoken/issuer/pkg/endpoint"
 	"github.com/sealedtoken/issuer/pkg/secret"
 )
 
@@ -421,13 +422,15 @@ func demoClient(issuer string, hash config.Hash) config.Client {
 
 // demoCLIClient is the dev server's first-party public client: no secret
 // (PKCE required), no consent page, so that the trusted header alone gets a
-// code.
+// code; and the device authorization grant (RFC 8628), as a command-line
+// tool or a TV would use it (its verification page always asks for
+// consent).
 func demoCLIClient(issuer string) config.Client {
 	return config.Client{
 		ID:            DevCLIClientID,
 		Public:        true,
 		RedirectURIs:  []string{strings.TrimSuffix(issuer, "/") + DevCallbackPath},
-		GrantTypes:    []string{config.GrantAuthorizationCode, config.GrantRefreshToken},
+		GrantTypes:    []string{config.GrantAuthorizationCode, config.GrantRefreshToken, config.GrantDeviceCode},
 		ResponseTypes: []string{config.ResponseCode},
 		Scopes:        []string{"read", "write"},
 		DefaultScopes: []string{"read"},
@@ -565,6 +568,17 @@ gets no consent page and uses PKCE; the code arrives in the Location header:
   curl -si --cacert %s -H '%s: %s' '%s/authorize?response_type=code&client_id=%s&state=xyz&code_challenge=%s&code_challenge_method=S256'
   curl --cacert %s -d grant_type=authorization_code -d client_id=%s -d code_verifier=%s -d code=CODE %s/token
 
+Device flow (RFC 8628), as a TV or a command-line tool does it: ask for a code,
+
+  curl --cacert %s -d client_id=%s -d scope=read %s/device_authorization
+
+open its verification_uri_complete in a browser, sign in as %s and allow
+(the page shows the user_code: check it matches), then poll every %d seconds
+with the device_code in place of DEVICE_CODE until the token comes (before
+that the answer is authorization_pending; the code lives %s):
+
+  curl --cacert %s -d grant_type=%s -d client_id=%s -d device_code=DEVICE_CODE %s/token
+
 `+openIDBanner, iss, dir, cert, devtls.Fingerprint(pem), devCfg,
 		config.DemoUsername, d.password,
 		shellQuote(cert), d.secret, iss,
@@ -576,6 +590,9 @@ gets no consent page and uses PKCE; the code arrives in the Location header:
 		DevUserHeader, DevCLIClientID,
 		shellQuote(cert), DevUserHeader, config.DemoUsername, iss, DevCLIClientID, d.challenge,
 		shellQuote(cert), DevCLIClientID, d.verifier, iss,
+		shellQuote(cert), DevCLIClientID, iss,
+		config.DemoUsername, int(endpoint.DefaultPollInterval/time.Second), fmtTTL(cfg.Tokens.DeviceCodeTTL),
+		shellQuote(cert), config.GrantDeviceCode, DevCLIClientID, iss,
 		// OpenID Connect (openIDBanner)
 		iss, endpointDiscovery, DevOIDCClientID, DevRPRedirect,
 		iss, shellQuote(cert),

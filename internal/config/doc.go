@@ -163,6 +163,10 @@
 //	tokens.leeway: duration, default 30s
 //	    Clock skew allowed when checking exp, nbf and iat; 0s to 5m, less
 //	    than access_ttl.
+//	tokens.device_code_ttl: duration, default 10m
+//	    Lifetime of device codes and their user codes (RFC 8628 §3.2
+//	    expires_in): how long a user has to enter the code and approve.
+//	    10s to 1h.
 //	store: memory | Redis URL, default memory
 //	    Where single-use codes, refresh families and revocations live:
 //	    "memory" for one replica, or
@@ -369,7 +373,14 @@
 //	    type token, refused without.
 //	clients[].grant_types: list, required
 //	    Any of authorization_code, client_credentials, refresh_token,
-//	    password. refresh_token needs authorization_code or password.
+//	    password, and the SPEC §12 grants by their URNs:
+//	    urn:ietf:params:oauth:grant-type:device_code (RFC 8628; the user
+//	    approves on /device),
+//	    urn:ietf:params:oauth:grant-type:token-exchange (RFC 8693; needs
+//	    token_exchange.audiences; confidential clients only),
+//	    urn:ietf:params:oauth:grant-type:jwt-bearer (RFC 7523 §2.1; needs
+//	    trusted_issuers). refresh_token needs authorization_code, password
+//	    or device_code.
 //	clients[].response_types: list, default [code] with authorization_code
 //	    Subset of code and token; code requires authorization_code; token
 //	    enables the implicit grant.
@@ -456,6 +467,18 @@
 //	    §3): the same rules as redirect_uris, matched exactly; any other
 //	    value gets a "signed out" page instead of a redirect. Needs
 //	    authorization_code.
+//	clients[].token_exchange: mapping
+//	    Token exchange (RFC 8693) settings of a client with the
+//	    token-exchange grant.
+//	clients[].token_exchange.audiences: list of audience name, optional
+//	    Audiences (names from audiences) the client may exchange tokens
+//	    into with resource or audience (the first is the default);
+//	    required with the token-exchange grant, refused without.
+//	    Independent of clients[].audiences.
+//	clients[].require_pushed_authorization_requests: bool, default false
+//	    The client must push its authorization requests to /par (RFC 9126
+//	    §6): an authorization request without a request_uri is refused
+//	    with invalid_request.
 //	resource_servers: list, optional
 //	    Services that accept the access tokens of some audiences
 //	    (RFC 8707). Each authenticates at the introspection and revocation
@@ -564,4 +587,42 @@
 //	    Country name.
 //	users[].claims.updated_at: int, optional
 //	    When the information was last updated, in seconds since 1970.
+//	trusted_issuers: list, optional
+//	    Issuers of signed JWTs (a workload platform, a partner's identity
+//	    provider) accepted as JWT bearer assertions (RFC 7523 §2.1, grant
+//	    urn:ietf:params:oauth:grant-type:jwt-bearer) and as the subject or
+//	    actor tokens of token exchange (RFC 8693). An assertion's aud must
+//	    be this issuer or its token endpoint URL (or the entry's
+//	    audience), its exp at most 1h ahead, and its jti is single-use
+//	    (remembered in the store, so every replica refuses a replay).
+//	    Reloaded on SIGHUP.
+//	trusted_issuers[].issuer: string, required
+//	    The JWTs' "iss", compared exactly; unique, and not this server's
+//	    issuer.
+//	trusted_issuers[].jwks: mapping or JSON string, optional
+//	    The issuer's public JWK Set inline ({"keys": [...]}); private
+//	    members are refused. ES256, ES384, EdDSA, RS256 and PS256 keys;
+//	    other keys are skipped. Exactly one of jwks and jwks_uri.
+//	trusted_issuers[].jwks_uri: https URL, optional
+//	    Where the issuer publishes its JWK Set, fetched on first use and
+//	    cached (Cache-Control max-age within [1m, 24h]; an unknown kid
+//	    refetches at most once a minute). Only public addresses are
+//	    dialled (no loopback, private or link-local), 5 s and 256 KiB per
+//	    fetch.
+//	trusted_issuers[].subjects_as: user | as_is, required
+//	    What the JWTs' "sub" becomes. user: it must be a configured
+//	    username and the tokens name that user's id (refused otherwise).
+//	    as_is: it is kept as the tokens' sub, unless it equals a user id
+//	    or a client id, which is refused (the issuer cannot speak for a
+//	    local identity).
+//	trusted_issuers[].audience: string, optional
+//	    A further "aud" value the issuer's JWTs may carry, besides this
+//	    issuer and its token endpoint URL: for a platform whose tokens
+//	    name an audience of its own choosing, and for token exchange
+//	    subject tokens issued to another service.
+//	require_pushed_authorization_requests: bool, default false
+//	    Every client must push its authorization requests to /par
+//	    (RFC 9126 §5; advertised in the metadata);
+//	    clients[].require_pushed_authorization_requests does it for one
+//	    client.
 package config

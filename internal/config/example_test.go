@@ -23,7 +23,7 @@ clients:
 	fmt.Println(err)
 	fmt.Println(errors.Is(err, config.ErrUnknownKey), errors.Is(err, config.ErrInvalid))
 	// Output:
-	// config: issuer.yaml:8: clients[0].grant_types[1]: unknown grant type "implicit" (want authorization_code, client_credentials, refresh_token, password)
+	// config: issuer.yaml:8: clients[0].grant_types[1]: unknown grant type "implicit" (want authorization_code, client_credentials, refresh_token, password, urn:ietf:params:oauth:grant-type:device_code, urn:ietf:params:oauth:grant-type:token-exchange, urn:ietf:params:oauth:grant-type:jwt-bearer)
 	// config: issuer.yaml:9: unknown key "clients[0].redirect_uri" (did you mean "redirect_uris"?)
 	// true true
 }

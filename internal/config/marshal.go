@@ -107,6 +107,7 @@ func exampleConfig() *Config {
 		DefaultScopes:  []string{"read"},
 		AllowPKCEPlain: true, // a device that cannot compute SHA-256
 	})
+	c.Clients[1].RequirePushedAuthorizationRequests = true // webapp: high security
 	c.Clients = append(c.Clients,
 		Client{ // a partner signing client assertions with keys it publishes (SPEC §10)
 			ID:                      "partner",
@@ -134,7 +135,41 @@ func exampleConfig() *Config {
 			DefaultScopes:                         []string{"read"},
 			TLSClientCertificateBoundAccessTokens: true,
 		},
+		Client{ // a TV app: the device authorization grant (RFC 8628)
+			ID:            "tv-app",
+			Public:        true,
+			GrantTypes:    []string{GrantDeviceCode, GrantRefreshToken},
+			Scopes:        []string{"read"},
+			DefaultScopes: []string{"read"},
+		},
+		Client{ // a service calling billing on its users' behalf (RFC 8693)
+			ID:            "orders-service",
+			SecretHash:    "sha256$3f1b0e5a2c7d9e8f6a4b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f",
+			GrantTypes:    []string{GrantTokenExchange},
+			Scopes:        []string{"read"},
+			TokenExchange: TokenExchange{Audiences: []string{"https://billing.example.com"}},
+		},
+		Client{ // a batch job trading its platform JWT for a token (RFC 7523)
+			ID:            "batch-workload",
+			SecretHash:    "sha256$a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90",
+			GrantTypes:    []string{GrantJWTBearer},
+			Scopes:        []string{"read"},
+			DefaultScopes: []string{"read"},
+		},
 	)
+	c.TrustedIssuers = []TrustedIssuer{
+		{
+			Issuer:     "https://platform.example.net",
+			JWKSURI:    "https://platform.example.net/.well-known/jwks.json",
+			SubjectsAs: SubjectsAsIs,
+			Audience:   "https://auth.example.com/jwt-bearer",
+		},
+		{
+			Issuer:     "https://idp.partner.example",
+			JWKS:       `{"keys":[{"kty":"EC","crv":"P-256","kid":"partner-2026","alg":"ES256","use":"sig","x":"CZkmifdDmxwS4u_drHG3cH79k9A8NDN-RTrcPvETSUA","y":"UQ6NvvD190kL_cyPuHrY-b8EpkQHLfdDr1B5vX6mUJ8"}]}`,
+			SubjectsAs: SubjectsAsUser,
+		},
+	}
 	c.ResourceServers = []ResourceServer{{
 		ID:         "billing-api",
 		Audiences:  []string{"https://billing.example.com"},

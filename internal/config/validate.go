@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sealedtoken/issuer/pkg/endpoint"
 )
 
 // Validate reports every problem in c, each as an *Error naming its key
@@ -96,6 +98,7 @@ func (v *validator) config(c *Config) {
 	v.clients(c)
 	v.resourceServers(c)
 	v.users(c)
+	v.grants12(c)
 }
 
 // issuer: RFC 8414 §2 — an https URL with no query or fragment. Plain http is
@@ -288,6 +291,10 @@ func (v *validator) tokens(t *Tokens) {
 		v.errf("tokens.refresh_ttl", "must not be shorter than tokens.access_ttl (%s), got %s", fmtDuration(t.AccessTTL), fmtDuration(t.RefreshTTL))
 	}
 	bounded("tokens.code_ttl", t.CodeTTL, maxCodeTTL)
+	if t.DeviceCodeTTL < endpoint.MinDeviceCodeLifetime || t.DeviceCodeTTL > endpoint.MaxDeviceCodeLifetime {
+		v.errf("tokens.device_code_ttl", "must be between %s and %s, got %s",
+			fmtDuration(endpoint.MinDeviceCodeLifetime), fmtDuration(endpoint.MaxDeviceCodeLifetime), fmtDuration(t.DeviceCodeTTL))
+	}
 	switch {
 	case t.Leeway < 0 || t.Leeway > maxLeeway:
 		v.errf("tokens.leeway", "must be between 0s and %s, got %s", fmtDuration(maxLeeway), fmtDuration(t.Leeway))
@@ -504,7 +511,8 @@ func (v *validator) metrics(c *Config) {
 }
 
 var (
-	grantTypes    = []string{GrantAuthorizationCode, GrantClientCredentials, GrantRefreshToken, GrantPassword}
+	grantTypes = []string{GrantAuthorizationCode, GrantClientCredentials, GrantRefreshToken, GrantPassword,
+		GrantDeviceCode, GrantTokenExchange, GrantJWTBearer}
 	responseTypes = []string{ResponseCode, ResponseToken}
 )
 
@@ -596,8 +604,8 @@ func (v *validator) grants(p string, cl *Client) {
 		}
 		seen[g] = true
 	}
-	if seen[GrantRefreshToken] && !seen[GrantAuthorizationCode] && !seen[GrantPassword] {
-		v.errf(p+".grant_types", "refresh_token needs authorization_code or password: no other grant issues refresh tokens (RFC 6749 §4.4.3)")
+	if seen[GrantRefreshToken] && !seen[GrantAuthorizationCode] && !seen[GrantPassword] && !seen[GrantDeviceCode] {
+		v.errf(p+".grant_types", "refresh_token needs authorization_code, password or the device_code grant: no other grant issues refresh tokens (RFC 6749 §4.4.3, RFC 8693 §2.2.1, RFC 7523 §2.1)")
 	}
 	rseen := make(map[string]bool, len(cl.ResponseTypes))
 	for j, r := range cl.ResponseTypes {

@@ -110,6 +110,18 @@
 // so the cookie, replayed, signs in no more; the cookie is cleared and the
 // user sent to the registered post-logout redirect URI, or shown a
 // "signed out" page.
+// # Device verification page
+//
+// With Config.DeviceFlow set (cmd/issuer passes its *endpoint.Server),
+// ServeDevice serves the device verification page of RFC 8628 §3.3 at
+// Config.DevicePath: the user enters the user code (or arrives with it in
+// verification_uri_complete), signs in on the same login form, and answers
+// a consent page that repeats the code for the user to compare with the
+// device's (RFC 8628 §5.4) — always, whatever the client's SkipConsent.
+// Its forms carry the same CSRF tokens and login tickets as the
+// authorization flow's, bound to the user code instead of the
+// authorization parameters; code guesses are throttled by the endpoint
+// (endpoint.Server.LookupUserCode) and answered 429 with Retry-After.
 //
 // # Limits
 //

@@ -135,6 +135,14 @@ type Config struct {
 	// the end-session endpoint's path on this origin. Default
 	// DefaultEndSessionPath.
 	EndSessionPath string
+	// DeviceFlow, when set, enables the device verification page
+	// (ServeDevice, RFC 8628 §3.3); cmd/issuer passes its
+	// *endpoint.Server. Nil answers that page 404.
+	DeviceFlow DeviceFlow
+	// DevicePath is where the device verification forms post: the
+	// endpoint's Paths().DeviceVerification on this origin, prefixed with
+	// the issuer URL's path if it has one. Default DefaultDevicePath.
+	DevicePath string
 }
 
 // EventKind classifies an Event.
@@ -224,6 +232,10 @@ type Page struct {
 	consentTTL     time.Duration
 	proxyAMR       []string
 	endSessionPath string
+	// deviceFlow and devicePath serve the device verification page
+	// (devicecode.go).
+	deviceFlow DeviceFlow
+	devicePath string
 }
 
 var _ endpoint.ResourceOwner = (*Page)(nil)
@@ -248,6 +260,8 @@ func New(cfg Config) (*Page, error) {
 		consentTTL:     cfg.ConsentTTL,
 		proxyAMR:       append([]string(nil), cfg.ProxyAMR...),
 		endSessionPath: cfg.EndSessionPath,
+		deviceFlow:     cfg.DeviceFlow,
+		devicePath:     cfg.DevicePath,
 	}
 	if p.users == nil && p.header == "" {
 		return nil, errors.New("login: neither Users nor TrustedHeader is set: nobody could sign in")
@@ -272,6 +286,12 @@ func New(cfg Config) (*Page, error) {
 	}
 	if p.path[0] != '/' || len(p.path) > 1 && (p.path[1] == '/' || p.path[1] == '\\') {
 		return nil, fmt.Errorf("login: Path %q must be an absolute path on this origin", p.path)
+	}
+	if p.devicePath == "" {
+		p.devicePath = DefaultDevicePath
+	}
+	if p.devicePath[0] != '/' || len(p.devicePath) > 1 && (p.devicePath[1] == '/' || p.devicePath[1] == '\\') {
+		return nil, fmt.Errorf("login: DevicePath %q must be an absolute path on this origin", p.devicePath)
 	}
 	if p.csrfTTL == 0 {
 		p.csrfTTL = DefaultCSRFTTL

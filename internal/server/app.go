@@ -90,9 +90,11 @@ type Options struct {
 	// Version is the issuer's version, for the start-up log line and
 	// issuer_build_info; empty means "(devel)".
 	Version string
-	// KeySetFetcher fetches clients' jwks_uri; nil means an
-	// internal/jwksfetch Fetcher with its production defaults (https
-	// only, public addresses only). Tests pass one allowing loopback.
+	// KeySetFetcher fetches the jwks_uri of clients (private_key_jwt,
+	// self_signed_tls_client_auth) and of trusted issuers (JWT bearer
+	// grant, token exchange); nil means an internal/jwksfetch Fetcher with
+	// its production defaults (https only, public addresses only). Tests
+	// pass one allowing loopback.
 	KeySetFetcher endpoint.KeySetFetcher
 }
 
@@ -121,6 +123,9 @@ type App struct {
 	verifier *secret.Verifier
 	limiter  *secret.Limiter
 	loginKey []byte
+	// userCodes are the device flow's user-code guess limiters (per
+	// address, global); they outlive reloads.
+	userCodes [2]*secret.Limiter
 
 	cur      atomic.Pointer[config.Config] // the configuration in force
 	reloadMu sync.Mutex                    // one reload at a time
@@ -242,6 +247,7 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (_ *App, err erro
 		Block:     cfg.RateLimit.Backoff,
 		MaxBlock:  cfg.RateLimit.MaxBackoff,
 	})
+	a.userCodes[0], a.userCodes[1] = endpoint.DefaultUserCodeLimiters()
 	if a.loginKey, err = loginKey(cfg, o.Getenv, a.log); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
@@ -331,6 +337,11 @@ func (a *App) newState(ctx context.Context, cfg *config.Config) (*appState, erro
 		opts = append(opts, endpoint.WithClientQuota(cfg.RateLimit.ClientWrites, cfg.RateLimit.ClientWindow))
 	}
 	opts = append(opts, a.clientAuthOptions()...)
+	grantOpts, err := a.grantOptions(cfg) // SPEC §12 (grants.go)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, grantOpts...)
 	// One authenticator of users, for the login page and the password
 	// grant alike.
 	var users *login.Users
@@ -396,9 +407,10 @@ func DefaultOwner(deps OwnerDeps) (endpoint.ResourceOwner, error) {
 	for _, c := range cfg.Clients {
 		clientIDs = append(clientIDs, c.ID)
 	}
-	path := deps.Endpoint.Paths().Authorize
+	path, devicePath := deps.Endpoint.Paths().Authorize, deps.Endpoint.Paths().DeviceVerification
 	if u, err := url.Parse(cfg.Issuer); err == nil {
 		path = strings.TrimSuffix(u.EscapedPath(), "/") + path
+		devicePath = strings.TrimSuffix(u.EscapedPath(), "/") + devicePath
 	}
 	lc := login.Config{
 		Issuer:         cfg.Issuer,
@@ -411,6 +423,8 @@ func DefaultOwner(deps OwnerDeps) (endpoint.ResourceOwner, error) {
 		Now:            deps.Now,
 		Path:           path,
 		Audit:          LoginAudit(deps.Log, deps.Metrics),
+		DeviceFlow:     deps.Endpoint, // the device verification page, RFC 8628 §3.3
+		DevicePath:     devicePath,
 	}
 	if cfg.Login.TrustedHeader != "" {
 		lc.ProxySubject = login.ProxySubjects(deps.Users, clientIDs)
@@ -492,6 +506,9 @@ func staticClients(cfg *config.Config, getenv func(string) string) (*endpoint.St
 			DPoPBoundAccessTokens:        c.DPoPBoundAccessTokens,
 			CertificateBoundAccessTokens: c.TLSClientCertificateBoundAccessTokens,
 			PostLogoutRedirectURIs:       slices.Clone(c.PostLogoutRedirectURIs),
+			// SPEC §12
+			TokenExchangeAudiences: slices.Clone(c.TokenExchange.Audiences),
+			RequirePushedRequests:  c.RequirePushedAuthorizationRequests,
 		}
 		auth, envHash, err := clientAuth(fmt.Sprintf("clients[%d]", i), c.AuthOf(), getenv)
 		if err != nil {

@@ -6,7 +6,9 @@
 // # Layers
 //
 //   - [Handler] routes requests to an *endpoint.Server: POST /token, GET and
-//     POST /authorize, POST /introspect, POST /revoke,
+//     POST /authorize, POST /introspect, POST /revoke, POST /par (RFC 9126),
+//     POST /device_authorization (RFC 8628), GET and POST /device (the
+//     verification page of the resource owner, a [DeviceVerifier]),
 //     GET /.well-known/oauth-authorization-server, GET /healthz, GET
 //     /readyz, GET /metrics (and, in dev mode, the demo callback page);
 //     the OpenID Provider's GET /.well-known/openid-configuration, GET and

@@ -203,6 +203,16 @@ func (s *Server) validateAuthorize(ctx context.Context, r *Request, res *Result)
 	if problem != nil && tainted.all {
 		return nil, problem, nil
 	}
+	// RFC 9126 §4: a request_uri stands for a pushed request, whose
+	// parameters replace those of the request (par.go).
+	pushed := p.Has("request_uri") || tainted.has("request_uri")
+	if pushed {
+		var e *Error
+		if p, e = s.pushedParams(ctx, p, tainted); e != nil {
+			return nil, e, nil
+		}
+		problem, tainted = nil, taint{}
+	}
 
 	// RFC 6749 §4.1.2.1: a missing, invalid or mismatching client_id or
 	// redirect_uri is shown to the user, never redirected.
@@ -242,6 +252,9 @@ func (s *Server) validateAuthorize(ctx context.Context, r *Request, res *Result)
 	}
 	if problem != nil {
 		return nil, problem, t
+	}
+	if e := s.checkPushRequired(c, pushed || r.pushing); e != nil {
+		return nil, e, t
 	}
 	if rtErr != nil {
 		return nil, rtErr, t

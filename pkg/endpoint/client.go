@@ -89,6 +89,16 @@ type Client struct {
 	// user after logging out (OpenID Connect RP-Initiated Logout 1.0 §3),
 	// matched exactly like RedirectURIs.
 	PostLogoutRedirectURIs []string
+	// TokenExchangeAudiences are the audiences the client may get access
+	// tokens for by token exchange (RFC 8693 §2.1 resource and audience);
+	// the first is the default. A client needs the token-exchange grant
+	// too. They are independent of Audiences: exchanging a user's token
+	// into another service's audience is a right of its own.
+	TokenExchangeAudiences []string
+	// RequirePushedRequests makes the client push its authorization
+	// requests (RFC 9126 §6, require_pushed_authorization_requests): an
+	// authorization request without a request_uri is refused.
+	RequirePushedRequests bool
 }
 
 // AllowsGrant reports whether c may use grant g.

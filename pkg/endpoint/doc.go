@@ -24,6 +24,31 @@
 //     (RP-Initiated Logout 1.0) with a SessionEnder, and
 //     Server.OpenIDConfiguration (Discovery 1.0), besides ID tokens at the
 //     token endpoint (see OpenID Connect below).
+//   - Server.PushedAuthorization: pushed authorization requests (RFC 9126),
+//     whose request_uri the authorization endpoint then accepts;
+//   - Server.DeviceAuthorization: the device authorization endpoint (RFC
+//     8628 §3.1), with LookupUserCode and DecideDevice for the embedding
+//     server's verification page (§3.3).
+//
+// # Grants of SPEC §12
+//
+// Besides the RFC 6749 grants the token endpoint serves, each enabled per
+// client by its URN in Client.GrantTypes:
+//
+//   - GrantDeviceCode (RFC 8628): a device polls with a sealed device code
+//     (typ device-code+jwt) until the user decides; the store keeps the
+//     user code, the decision, the polling interval (slow_down) and the
+//     single issuance. User-code guesses are limited per address and
+//     globally (WithUserCodeLimiters).
+//   - GrantTokenExchange (RFC 8693): a subject token (this server's access
+//     token, or a trusted issuer's JWT) for an access token of one of
+//     Client.TokenExchangeAudiences, scope narrowed, "act" recorded and
+//     "may_act" honoured; no refresh token.
+//   - GrantJWTBearer (RFC 7523 §2.1): an assertion of a trusted issuer
+//     (WithTrustedIssuers), "jti" single-use in the store.
+//
+// A client with Client.RequirePushedRequests (or every client, with
+// WithPushedRequestsRequired) must push its authorization requests.
 //
 // Tokens are encrypted JWTs sealed by package crypttoken: access tokens
 // with the key ring of their audience (RFC 8707's resource parameter picks
