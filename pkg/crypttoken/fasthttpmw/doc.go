@@ -17,9 +17,13 @@
 // realm="…" when WithRealm sets one) when there is no token, 400
 // invalid_request for malformed credentials, 401 invalid_token when the
 // token does not open (with the same descriptions as httpmw: expired, for
-// another audience or a key not loaded yet, ...), 403 insufficient_scope
-// for a missing scope; error responses carry a JSON body and
-// Cache-Control: no-store.
+// another audience or a key not loaded yet, revoked, ...), 503 with
+// Retry-After when the Opener's status source has not fetched the token's
+// status list yet, 403 insufficient_scope for a missing scope; error
+// responses carry a JSON body and Cache-Control: no-store.
+//
+// An Opener from pkg/crypttoken/remote (SPEC §9) follows the issuer's key
+// rotations and revocations over the network; nothing else changes here.
 //
 // Build the Opener on a keys.Reloader's Ring (keys.NewReloader with
 // keys.WithRingName(audience)) and it follows the key file: each Open uses

@@ -2,6 +2,7 @@ package fasthttpmw
 
 import (
 	"fmt"
+	"strconv"
 	"unsafe"
 
 	"github.com/valyala/fasthttp"
@@ -163,7 +164,11 @@ func refuse(ctx *fasthttp.RequestCtx, cfg *config, ref bearer.Refusal) {
 		cfg.hook(ctx, ref.Err)
 	}
 	h := &ctx.Response.Header
-	h.Set(fasthttp.HeaderWWWAuthenticate, ref.Challenge(cfg.realm))
+	if ref.Challenged() {
+		h.Set(fasthttp.HeaderWWWAuthenticate, ref.Challenge(cfg.realm))
+	} else {
+		h.Set(fasthttp.HeaderRetryAfter, strconv.Itoa(ref.RetryAfter))
+	}
 	h.Set(fasthttp.HeaderCacheControl, "no-store")
 	ctx.SetStatusCode(ref.Status)
 	if body := ref.Body(); body != nil {

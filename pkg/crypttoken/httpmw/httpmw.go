@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/sealedtoken/issuer/pkg/crypttoken"
@@ -153,7 +154,11 @@ func refuse(w http.ResponseWriter, r *http.Request, cfg *config, ref bearer.Refu
 		cfg.hook(r, ref.Err)
 	}
 	h := w.Header()
-	h.Set("WWW-Authenticate", ref.Challenge(cfg.realm))
+	if ref.Challenged() {
+		h.Set("WWW-Authenticate", ref.Challenge(cfg.realm))
+	} else {
+		h.Set("Retry-After", strconv.Itoa(ref.RetryAfter))
+	}
 	h.Set("Cache-Control", "no-store")
 	body := ref.Body()
 	if body != nil {
