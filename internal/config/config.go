@@ -125,6 +125,10 @@ type Tokens struct {
 type Audience struct {
 	Name    string `yaml:"name"`
 	Default bool   `yaml:"default"`
+	// Sign makes its access tokens nested JWTs, signed by the signing
+	// ring and then encrypted (SPEC §9), so that a resource server holding
+	// the audience key cannot forge tokens its peers accept.
+	Sign bool `yaml:"sign"`
 }
 
 // Login configures how /authorize learns who the user is: the built-in

@@ -166,6 +166,18 @@
 //	audiences[].default: bool, default false
 //	    Used when a request names no resource. At most one; a lone
 //	    audience is the default.
+//	audiences[].sign: bool, default false
+//	    Sign its access tokens (SPEC §9): each is a nested JWT, the
+//	    claims signed by the signing ring (JWS, typ at+jwt) and then
+//	    encrypted with the audience ring (cty JWT), so that a resource
+//	    server holding the audience key cannot forge tokens its peers
+//	    accept. Resource servers verify the signature against jwks_uri
+//	    (pkg/crypttoken/remote does once the key delivery says the
+//	    audience is signed); an opener without that check still reads the
+//	    claims. Costs a signature per token and a verification per request
+//	    (bench/). Turning it on refuses, at introspection and at verifying
+//	    resource servers, the unsigned tokens issued before, for up to
+//	    tokens.access_ttl.
 //	login: mapping
 //	    How /authorize learns who the user is: the built-in login page
 //	    with the users below, or a header set by an authenticating proxy.

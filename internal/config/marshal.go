@@ -55,7 +55,7 @@ func exampleConfig() *Config {
 	c.Store = "redis://redis.internal:6379/0"
 	c.Audiences = []Audience{
 		{Name: "https://api.example.com", Default: true},
-		{Name: "https://billing.example.com"},
+		{Name: "https://billing.example.com", Sign: true},
 	}
 	c.Login = Login{
 		TrustedHeader:  "X-Remote-User",

@@ -306,6 +306,9 @@ func (a *App) newState(ctx context.Context, cfg *config.Config) (*appState, erro
 	if cfg.RateLimit.ClientWrites > 0 {
 		opts = append(opts, endpoint.WithClientQuota(cfg.RateLimit.ClientWrites, cfg.RateLimit.ClientWindow))
 	}
+	if signed := signedAudiences(cfg); len(signed) > 0 {
+		opts = append(opts, endpoint.WithSignedAudiences(a.Keys.Signing(), signed...))
+	}
 	// One authenticator of users, for the login page and the password
 	// grant alike.
 	var users *login.Users
@@ -332,6 +335,18 @@ func (a *App) newState(ctx context.Context, cfg *config.Config) (*appState, erro
 		return nil, err
 	}
 	return &appState{ep: ep, owner: owner}, nil
+}
+
+// signedAudiences returns the audiences whose access tokens are signed
+// (audiences[].sign, SPEC §9).
+func signedAudiences(cfg *config.Config) []string {
+	var out []string
+	for _, au := range cfg.Audiences {
+		if au.Sign {
+			out = append(out, au.Name)
+		}
+	}
+	return out
 }
 
 // DefaultOwner builds the resource owner of /authorize: the built-in login

@@ -66,6 +66,9 @@ type Server struct {
 	// requirePKCE makes every client send a PKCE challenge at the
 	// authorization endpoint (WithPKCERequired).
 	requirePKCE bool
+	// signedAudiences and signingRing: WithSignedAudiences.
+	signedAudiences map[string]bool
+	signingRing     *keys.Ring
 }
 
 // audience is one resource server's sealer and opener.
@@ -272,17 +275,24 @@ func New(issuer string, rings Rings, clients ClientStore, st store.Store, opts .
 	clock := crypttoken.WithClock(s.now)
 	for name, ring := range rings.Audiences {
 		a := &audience{name: name, list: []string{name}, ring: ring}
-		if a.sealer, err = crypttoken.NewSealer(ring, clock); err != nil {
+		sealOpts, openOpts, err := s.audienceOptions(name)
+		if err != nil {
+			return nil, fmt.Errorf("endpoint: audience %q: %w", name, err)
+		}
+		if a.sealer, err = crypttoken.NewSealer(ring, append(sealOpts, clock)...); err != nil {
 			return nil, fmt.Errorf("endpoint: audience %q: %w", name, err)
 		}
 		exp := crypttoken.Expected{Issuer: issuer, Audience: name, Type: crypttoken.TypeAccess, Leeway: s.leeway}
-		if a.opener, err = crypttoken.NewOpener(ring, exp, clock); err != nil {
+		if a.opener, err = crypttoken.NewOpener(ring, exp, append(openOpts, clock)...); err != nil {
 			return nil, fmt.Errorf("endpoint: audience %q: %w", name, err)
 		}
 		s.audiences[name] = a
 		s.audienceOrder = append(s.audienceOrder, a)
 	}
 	slices.SortFunc(s.audienceOrder, func(a, b *audience) int { return strings.Compare(a.name, b.name) })
+	if err := s.checkSignedAudiences(); err != nil {
+		return nil, err
+	}
 	if err := s.checkResourceServers(); err != nil {
 		return nil, err
 	}
