@@ -97,6 +97,12 @@ type Delivery struct {
 	// open and never seal at a resource server that does not seal anyway,
 	// and their lifecycle is the issuer's (created = activates).
 	Audiences map[string]*Set
+	// Signed names the audiences, among Audiences, whose access tokens the
+	// issuer signs (audiences[].sign, SPEC §9): a resource server then
+	// requires and verifies the signature (crypttoken.WithSignedTokens).
+	// It is written as a member "sign": true of the audience's JWK Set,
+	// which other JWK Set readers ignore (RFC 7517 §5).
+	Signed map[string]bool
 }
 
 // SealDelivery returns d as a key delivery (SPEC §9) for the resource
@@ -106,7 +112,8 @@ type Delivery struct {
 // then encrypt). The claims are
 //
 //	{"iss":…,"sub":…,"iat":…,"exp":…,"keys":{"<audience>":{"keys":[
-//	  {"kty":"oct","kid":…,"alg":"A256KW","use":"enc","k":…,"activates":N,"retires":N,"expires":N}]}}}
+//	  {"kty":"oct","kid":…,"alg":"A256KW","use":"enc","k":…,"activates":N,"retires":N,"expires":N}],
+//	  "sign":true}}}
 //
 // with each audience's keys that open at d.IssuedAt (pending, active,
 // retired; never expired) and their lifecycle times as NumericDates,
@@ -183,7 +190,16 @@ func (d *Delivery) appendClaims(dst []byte) ([]byte, error) {
 			n++
 			keys = appendDeliveredJWK(keys, k)
 		}
-		keys = append(keys, "]}"...)
+		keys = append(keys, ']')
+		if d.Signed[name] {
+			keys = append(keys, `,"sign":true`...)
+		}
+		keys = append(keys, '}')
+	}
+	for name := range d.Signed {
+		if d.Signed[name] && d.Audiences[name] == nil {
+			return nil, fmt.Errorf("%w: signed audience %q is not delivered", ErrFormat, name)
+		}
 	}
 	keys = append(keys, '}')
 	defer clear(keys)
@@ -262,8 +278,9 @@ type DeliveryExpected struct {
 //  4. "keys": an object of at most MaxDeliveryAudiences audience names
 //     (never the internal or signing ring's name), each a JWK Set of
 //     256-bit "oct" keys (A256KW or dir) with "activates", "retires" and
-//     "expires" in order (ErrDeliveryFormat, wrapping a *ParseError that
-//     names the audience, key and member).
+//     "expires" in order, and an optional boolean "sign" that puts the
+//     audience in Delivery.Signed (ErrDeliveryFormat, wrapping a
+//     *ParseError that names the audience, key and member).
 //
 // The returned Sets hold the key material of the audiences: treat them as
 // secrets.
@@ -317,44 +334,58 @@ func OpenDelivery(token string, r *Recipient, issuerKeys jws.KeySource, want Del
 		return nil, fmt.Errorf("%w: %w: \"keys\"", ErrDeliveryClaims, jws.ErrMissingClaim)
 	}
 	d := &Delivery{Issuer: c.Issuer, ResourceServer: c.Subject, IssuedAt: c.IssuedAt, Expiry: c.Expiry}
-	if d.Audiences, err = parseDeliveredKeys(raw); err != nil {
+	if d.Audiences, d.Signed, err = parseDeliveredKeys(raw); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrDeliveryFormat, err)
 	}
 	d.Issuer, d.ResourceServer = strings.Clone(d.Issuer), strings.Clone(d.ResourceServer)
 	return d, nil
 }
 
-// parseDeliveredKeys reads the "keys" claim of a delivery.
-func parseDeliveredKeys(raw []byte) (map[string]*Set, error) {
+// parseDeliveredKeys reads the "keys" claim of a delivery: the audiences'
+// sets, and which of them are signed (an optional "sign": true member of
+// an audience's JWK Set).
+func parseDeliveredKeys(raw []byte) (out map[string]*Set, signed map[string]bool, err error) {
 	top, err := objectMembers(raw)
 	if err != nil {
-		return nil, &ParseError{Kind: kindDelivery, Index: -1, Field: "keys", Err: err}
+		return nil, nil, &ParseError{Kind: kindDelivery, Index: -1, Field: "keys", Err: err}
 	}
 	if len(top) > MaxDeliveryAudiences {
-		return nil, &ParseError{Kind: kindDelivery, Index: -1, Field: "keys",
+		return nil, nil, &ParseError{Kind: kindDelivery, Index: -1, Field: "keys",
 			Err: fmt.Errorf("%w: %d audiences, at most %d", ErrFormat, len(top), MaxDeliveryAudiences)}
 	}
-	out := make(map[string]*Set, len(top))
+	out = make(map[string]*Set, len(top))
 	for name, v := range top {
 		perr := func(field string, err error) *ParseError {
 			return &ParseError{Kind: kindDelivery, Ring: name, Index: -1, Field: field, Err: err}
 		}
 		switch {
 		case !validRingName(name):
-			return nil, &ParseError{Kind: kindDelivery, Index: -1, Field: "keys", Err: fmt.Errorf("%w: audience %q", ErrRingName, safeText(name))}
+			return nil, nil, &ParseError{Kind: kindDelivery, Index: -1, Field: "keys", Err: fmt.Errorf("%w: audience %q", ErrRingName, safeText(name))}
 		case name == InternalRing || name == SigningRing:
-			return nil, perr("", fmt.Errorf("%w: %q is not an audience", ErrRingName, name))
+			return nil, nil, perr("", fmt.Errorf("%w: %q is not an audience", ErrRingName, name))
 		}
 		m, err := objectMembers(v)
 		if err != nil {
-			return nil, perr("", err)
+			return nil, nil, perr("", err)
+		}
+		if _, ok := m["sign"]; ok {
+			var sign bool
+			if err := member(m, "sign", &sign); err != nil {
+				return nil, nil, perr("sign", err)
+			}
+			if sign {
+				if signed == nil {
+					signed = make(map[string]bool)
+				}
+				signed[strings.Clone(name)] = true
+			}
 		}
 		var entries []gjson.RawMessage
 		if err := member(m, "keys", &entries); err != nil {
-			return nil, perr("keys", err)
+			return nil, nil, perr("keys", err)
 		}
 		if len(entries) > MaxKeys {
-			return nil, perr("keys", fmt.Errorf("%w: %d keys, at most %d", ErrFormat, len(entries), MaxKeys))
+			return nil, nil, perr("keys", fmt.Errorf("%w: %d keys, at most %d", ErrFormat, len(entries), MaxKeys))
 		}
 		keys := make([]*Key, 0, len(entries))
 		seen := make(map[string]int, len(entries))
@@ -366,14 +397,14 @@ func parseDeliveredKeys(raw []byte) (map[string]*Set, error) {
 				}
 			}
 			if err != nil {
-				return nil, &ParseError{Kind: kindDelivery, Ring: name, Index: i, KeyID: peekKID(e), Field: field, Err: err}
+				return nil, nil, &ParseError{Kind: kindDelivery, Ring: name, Index: i, KeyID: peekKID(e), Field: field, Err: err}
 			}
 			seen[k.ID] = i
 			keys = append(keys, k)
 		}
 		out[strings.Clone(name)] = newSet(strings.Clone(name), keys)
 	}
-	return out, nil
+	return out, signed, nil
 }
 
 // kindDelivery names a key delivery in a ParseError.
