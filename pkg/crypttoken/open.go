@@ -50,8 +50,10 @@ type Opener struct {
 	status       StatusSource
 	statusPolicy StatusPolicy
 	// sig verifies the inner JWS of signed tokens (WithSignedTokens); nil
-	// when signatures are not required.
-	sig *jws.Verifier
+	// when signatures are not required. sigRequired, when set
+	// (WithSignedTokensIf), decides per token whether they are.
+	sig         *jws.Verifier
+	sigRequired func() bool
 	// headers caches the protected headers of tokens that opened, keyed by
 	// their base64url text (see remember).
 	headers atomic.Pointer[map[string]openHeader]
@@ -73,7 +75,8 @@ const maxCachedHeaders = 32
 
 // NewOpener returns an Opener that accepts tokens sealed by keys of ring and
 // meeting exp. Options: WithClock, WithAlgorithms, WithMaxSize, WithStatus,
-// WithSignedTokens; Sealer-only options are refused with ErrConfig.
+// WithSignedTokens, WithSignedTokensIf; Sealer-only options are refused
+// with ErrConfig.
 func NewOpener(ring *keys.Ring, exp Expected, opts ...Option) (*Opener, error) {
 	if ring == nil || ring.Load() == nil {
 		return nil, fmt.Errorf("%w: nil ring", ErrConfig)
@@ -96,7 +99,7 @@ func NewOpener(ring *keys.Ring, exp Expected, opts ...Option) (*Opener, error) {
 		return nil, fmt.Errorf("%w: leeway %s out of range [0, 10m]", ErrConfig, exp.Leeway)
 	}
 	op := &Opener{ring: ring, exp: exp, typ: typ, now: o.now, maxSize: o.maxSize,
-		status: o.status, statusPolicy: o.statusPolicy}
+		status: o.status, statusPolicy: o.statusPolicy, sigRequired: o.sigRequired}
 	if exp.Time != nil {
 		op.now = exp.Time
 	}
@@ -223,12 +226,13 @@ func (o *Opener) Open(token string) (*Claims, error) {
 	if !cached {
 		o.remember(p[0], h)
 	}
+	required := o.signatureRequired()
 	switch {
 	case h.nested:
-		if plain, err = o.innerClaims(plain); err != nil {
+		if plain, err = o.innerClaims(plain, required); err != nil {
 			return nil, err
 		}
-	case o.sig != nil:
+	case required:
 		return nil, fmt.Errorf("%w: the token is not signed", ErrSignature)
 	}
 	c := new(Claims)

@@ -24,6 +24,7 @@ type options struct {
 	status       StatusSource
 	statusPolicy StatusPolicy
 	signatures   jws.KeySource
+	sigRequired  func() bool
 	// Sealer: WithSigningRing.
 	signing *keys.Ring
 	// openerOnly and sealerOnly name the first option given that only an

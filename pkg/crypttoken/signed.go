@@ -70,6 +70,24 @@ func WithSignedTokens(src jws.KeySource) Option {
 	})
 }
 
+// WithSignedTokensIf is WithSignedTokens whose requirement is decided for
+// each token by required, so that it can follow the issuer's configuration
+// as it changes: while required returns false the Opener behaves as
+// without WithSignedTokens. required is called on every Open and must be
+// cheap and safe for concurrent use (an atomic load). The remote client's
+// Openers use it, with the audience's flag from the key delivery. Opener
+// only.
+func WithSignedTokensIf(src jws.KeySource, required func() bool) Option {
+	return optionFunc(func(o *options) error {
+		if src == nil || required == nil {
+			return fmt.Errorf("%w: nil signature key source or condition", ErrConfig)
+		}
+		o.signatures, o.sigRequired = src, required
+		o.markOpenerOnly("WithSignedTokensIf")
+		return nil
+	})
+}
+
 // RingKeys returns the verification keys of a signing ring as a
 // jws.KeySource, for an Opener made WithSignedTokens inside the issuer,
 // which holds the ring itself: a kid is looked up in the ring's current set
@@ -133,12 +151,17 @@ func newSignatureVerifier(src jws.KeySource, typ Type, maxSize int) (*jws.Verifi
 	return v, nil
 }
 
+// signatureRequired reports whether this Open requires a signed token.
+func (o *Opener) signatureRequired() bool {
+	return o.sig != nil && (o.sigRequired == nil || o.sigRequired())
+}
+
 // innerClaims returns the claims JSON of a nested token's plaintext, a
-// compact JWS: verified by o.sig when the Opener requires signatures, else
-// read without verifying the signature (see WithSignedTokens). Either way
-// its "typ" must be the expected type.
-func (o *Opener) innerClaims(plain []byte) ([]byte, error) {
-	if o.sig != nil {
+// compact JWS: verified by o.sig when required, else read without
+// verifying the signature (see WithSignedTokens). Either way its "typ"
+// must be the expected type.
+func (o *Opener) innerClaims(plain []byte, required bool) ([]byte, error) {
+	if required {
 		t, err := o.sig.Verify(view(plain))
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrSignature, err)

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -277,5 +278,44 @@ func TestSignedConfig(t *testing.T) {
 	f.signRing.Store(set)
 	if tok, err := f.signer.Seal(TypeAccess, accessClaims()); !errors.Is(err, ErrNoKey) || tok != "" {
 		t.Fatalf("Seal without an active signing key = %q, %v; want ErrNoKey", tok, err)
+	}
+}
+
+// TestSignedTokensIf: the requirement follows its condition token by token
+// (an issuer turning audiences[].sign on or off while resource servers
+// run).
+func TestSignedTokensIf(t *testing.T) {
+	f := newSignedFixture(t, keys.A256KW, keys.EdDSA)
+	src, _ := RingKeys(f.signRing, testClock)
+	var required atomic.Bool
+	o := f.newOpener(t, Expected{Issuer: testIssuer, Audience: testAudience}, WithSignedTokensIf(src, required.Load))
+	unsigned := f.seal(t, TypeAccess, accessClaims())
+	signed := f.sealSigned(t, accessClaims())
+	hdr := strings.TrimSuffix(headerJSON(f.key, TypeAccess), "}") + `,"cty":"JWT"}`
+	forged := forge(t, f.key, hdr, b64s(`{"alg":"none","typ":"at+jwt"}`)+"."+b64s(claimsJSON(""))+".")
+
+	for _, tt := range []struct {
+		name     string
+		required bool
+		token    string
+		want     error
+	}{
+		{name: "not required: unsigned opens", token: unsigned},
+		{name: "not required: signed opens", token: signed},
+		{name: "not required: an unverified nested JWS opens, as without the option", token: forged},
+		{name: "required: unsigned refused", required: true, token: unsigned, want: ErrSignature},
+		{name: "required: signed opens", required: true, token: signed},
+		{name: "required: forged nested refused", required: true, token: forged, want: ErrSignature},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			required.Store(tt.required)
+			_, err := o.Open(tt.token)
+			if tt.want == nil && err != nil || tt.want != nil && !errors.Is(err, tt.want) {
+				t.Fatalf("Open: %v, want %v", err, tt.want)
+			}
+		})
+	}
+	if _, err := NewOpener(f.ring, Expected{}, WithSignedTokensIf(src, nil)); !errors.Is(err, ErrConfig) {
+		t.Errorf("nil condition: %v", err)
 	}
 }
