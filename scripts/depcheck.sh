@@ -25,6 +25,11 @@ for p in ./pkg/jws ./pkg/statuslist ./pkg/dpop ./pkg/certbind; do
   check "$p" 'valyala/fasthttp|rs/zerolog|^net/http$' "resource servers import it"
   only_std_jose_xcrypto "$p"
 done
+# The resource server's network client (SPEC §9): net/http is its job, but
+# no HTTP framework, no logger, and nothing beyond the standard library,
+# go-jose and x/crypto.
+check ./pkg/crypttoken/remote 'valyala/fasthttp|rs/zerolog' "resource servers import it"
+only_std_jose_xcrypto ./pkg/crypttoken/remote
 check ./internal/jwksfetch 'valyala/fasthttp|rs/zerolog' "a library of the issuer, no HTTP framework or logger"
 check ./pkg/endpoint 'valyala/fasthttp|rs/zerolog|^net/http$' "framework-agnostic core"
 check ./pkg/store 'valyala/fasthttp|rs/zerolog|redis/go-redis' "interface only"
