@@ -36,7 +36,10 @@
 // # Keeping current
 //
 // One goroutine polls: the metadata, keys, delivery and aggregation every
-// WithPollInterval (1 min by default, jittered by ±10%), each status list
+// WithPollInterval (1 min by default, jittered by ±10%; sooner when the
+// issuer serves its keys with a shorter Cache-Control max-age, which it
+// derives from its key propagation time, but at most once a second), each
+// status list
 // as its "ttl" says (draft §13.7; at least every poll interval, jittered
 // earlier only, so a revocation is seen within ttl plus one fetch). Every
 // request is conditional (If-None-Match) once an ETag is known. After a

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -71,6 +72,24 @@ type fetched struct {
 	body        []byte
 	etag        string
 	notModified bool
+	maxAge      time.Duration // Cache-Control max-age; 0 when absent
+}
+
+// maxAgeOf returns the max-age directive of a Cache-Control field value
+// (RFC 9111 §5.2.2.1), 0 when there is none or it does not parse.
+func maxAgeOf(cc string) time.Duration {
+	for d := range strings.SplitSeq(cc, ",") {
+		name, v, ok := strings.Cut(strings.TrimSpace(d), "=")
+		if !ok || !strings.EqualFold(name, "max-age") {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.Trim(v, `"`), 10, 64)
+		if err != nil || n <= 0 || n > 366*24*3600 {
+			return 0
+		}
+		return time.Duration(n) * time.Second
+	}
+	return 0
 }
 
 // get fetches rawURL, conditionally on etag when it is not empty, reading
@@ -99,7 +118,7 @@ func (c *Client) get(ctx context.Context, rawURL, accept, etag string, limit int
 	switch {
 	case resp.StatusCode == http.StatusNotModified && etag != "":
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
-		return fetched{notModified: true, etag: etag}, nil
+		return fetched{notModified: true, etag: etag, maxAge: maxAgeOf(resp.Header.Get("Cache-Control"))}, nil
 	case resp.StatusCode == http.StatusNotFound:
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
 		return fetched{}, fmt.Errorf("%w: %s", ErrNotFound, cut(rawURL))
@@ -114,7 +133,7 @@ func (c *Client) get(ctx context.Context, rawURL, accept, etag string, limit int
 	if int64(len(body)) > limit {
 		return fetched{}, fmt.Errorf("%w: %s is larger than %d bytes", ErrFetch, cut(rawURL), limit)
 	}
-	return fetched{body: body, etag: resp.Header.Get("ETag")}, nil
+	return fetched{body: body, etag: resp.Header.Get("ETag"), maxAge: maxAgeOf(resp.Header.Get("Cache-Control"))}, nil
 }
 
 // cut shortens a URL or other untrusted text for an error message.

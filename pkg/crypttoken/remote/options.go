@@ -88,8 +88,11 @@ func WithCacheFile(path string) Option {
 
 // WithPollInterval sets how often the issuer's keys are checked (default
 // DefaultPollInterval, from 10 ms to 24 h), jittered by ±10% so that
-// resource servers do not poll in step. Status lists are fetched again as
-// their "ttl" says, at least this often.
+// resource servers do not poll in step. It is an upper bound: when the
+// issuer serves its signing keys or the key delivery with a shorter
+// Cache-Control max-age (it derives it from its key propagation time), the
+// Client polls that often instead, but not more than once a second. Status
+// lists are fetched again as their "ttl" says, at least this often.
 func WithPollInterval(d time.Duration) Option {
 	return optionFunc(func(o *config) error {
 		if d < 10*time.Millisecond || d > 24*time.Hour {

@@ -78,6 +78,7 @@ type Client struct {
 	signed      map[string]*atomic.Bool
 	negative    map[string]time.Time // list URI -> no new fetch before
 	keysFail    int                  // consecutive failures of the keys poll
+	maxAge      [2]time.Duration     // Cache-Control max-age of the JWK Set and the delivery
 	keysNext    time.Time
 	lastErr     error
 	keysSynced  time.Time
@@ -449,8 +450,22 @@ func (c *Client) pollKeys(ctx context.Context) error {
 	c.keysFail = 0
 	c.lastErr = nil
 	c.keysSynced = time.Now()
-	c.keysNext = time.Now().Add(jitter(c.cfg.interval, 0.9, 1.1))
+	c.keysNext = time.Now().Add(jitter(c.keysInterval(), 0.9, 1.1))
 	return nil
+}
+
+// keysInterval is the poll interval of the keys: WithPollInterval, or
+// less when the issuer says its signing keys or the delivery may be cached
+// for less (Cache-Control max-age; the issuer derives it from its key
+// propagation time), but not under a second. c.mu is held.
+func (c *Client) keysInterval() time.Duration {
+	d := c.cfg.interval
+	for _, ma := range c.maxAge {
+		if ma > 0 {
+			d = min(d, max(ma, time.Second))
+		}
+	}
+	return d
 }
 
 func (c *Client) syncKeys(ctx context.Context) error {
@@ -554,6 +569,9 @@ func (c *Client) syncJWKS(ctx context.Context) error {
 		return fmt.Errorf("issuer signing keys: %w", err)
 	}
 	now := time.Now()
+	c.mu.Lock()
+	c.maxAge[0] = f.maxAge
+	c.mu.Unlock()
 	if f.notModified {
 		c.mu.Lock()
 		c.jwksRes.Confirmed = now
@@ -603,6 +621,9 @@ func (c *Client) syncDelivery(ctx context.Context) error {
 		return fmt.Errorf("key delivery: %w", err)
 	}
 	now := time.Now()
+	c.mu.Lock()
+	c.maxAge[1] = f.maxAge
+	c.mu.Unlock()
 	if f.notModified {
 		c.mu.Lock()
 		c.deliveryRes.Confirmed = now

@@ -642,3 +642,31 @@ func TestNoGoroutineLeak(t *testing.T) {
 		t.Fatalf("Opener after Close: %v", err)
 	}
 }
+
+// TestPollFollowsMaxAge: the issuer's Cache-Control max-age on its keys
+// shortens the poll interval (a short key propagation time), never below
+// a second; a longer one does not lengthen it.
+func TestPollFollowsMaxAge(t *testing.T) {
+	for _, tt := range []struct {
+		cc   string
+		want time.Duration
+	}{
+		{cc: "public, max-age=2", want: 2 * time.Second},
+		{cc: "max-age=0", want: time.Hour},
+		{cc: "public, max-age=7200", want: time.Hour},
+		{cc: `max-age="3"`, want: 3 * time.Second},
+		{cc: "no-store", want: time.Hour},
+		{cc: "max-age=x", want: time.Hour},
+	} {
+		c := &Client{cfg: config{interval: time.Hour}}
+		c.maxAge[0] = maxAgeOf(tt.cc)
+		if got := c.keysInterval(); got != tt.want {
+			t.Errorf("Cache-Control %q: interval %s, want %s", tt.cc, got, tt.want)
+		}
+	}
+	c := &Client{cfg: config{interval: time.Hour}}
+	c.maxAge[1] = 100 * time.Millisecond
+	if got := c.keysInterval(); got != time.Second {
+		t.Errorf("max-age under a second: interval %s, want 1s", got)
+	}
+}
