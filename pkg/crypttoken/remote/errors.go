@@ -35,8 +35,9 @@ var (
 	// why.
 	ErrStatusList = errors.New("remote: status list refused")
 	// ErrRollback means a document was validly signed but older ("iat")
-	// than the copy already held: a stale cache or a replay, which would
-	// forget keys or revocations. The copy held is kept.
+	// than the copy already held, by more than the leeway (replicas' clocks
+	// differ a little): a stale cache or a replay, which would forget keys
+	// or revocations. The copy held is kept.
 	ErrRollback = errors.New("remote: older than the copy held")
 	// ErrCache means the cache file could not be read, parsed, verified
 	// or written; a cache that cannot be used is ignored.

@@ -644,7 +644,7 @@ func (c *Client) applyDelivery(res *resource, now func() time.Time) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if d.IssuedAt.Before(c.deliveryIAT) {
+	if c.rolledBack(d.IssuedAt, c.deliveryIAT) {
 		return fmt.Errorf("%w: key delivery issued at %s, the one held at %s", ErrRollback,
 			d.IssuedAt.UTC().Format(time.RFC3339), c.deliveryIAT.UTC().Format(time.RFC3339))
 	}
@@ -671,6 +671,14 @@ func (c *Client) applyDelivery(res *resource, now func() time.Time) error {
 	c.deliveryRes, c.deliveryIAT = res, d.IssuedAt
 	c.dirty = true
 	return nil
+}
+
+// rolledBack reports whether a document issued at iat is older than the
+// copy held, issued at held, by more than the leeway: replicas sign with
+// their own clocks, so a newer document from a replica whose clock is
+// behind may carry a slightly earlier iat.
+func (c *Client) rolledBack(iat, held time.Time) bool {
+	return iat.Before(held.Add(-c.cfg.leeway))
 }
 
 // listAllowed reports whether the Client may fetch the status list at uri:
@@ -883,7 +891,7 @@ func (c *Client) applyList(res *resource, now func() time.Time) error {
 		ls = &listState{}
 		c.listRes[res.URL] = ls
 	}
-	if t.IssuedAt.Before(ls.iat) {
+	if c.rolledBack(t.IssuedAt, ls.iat) {
 		return fmt.Errorf("%w: status list %s issued at %s, the one held at %s", ErrRollback, cut(res.URL),
 			t.IssuedAt.UTC().Format(time.RFC3339), ls.iat.UTC().Format(time.RFC3339))
 	}

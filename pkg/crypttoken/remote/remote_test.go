@@ -670,3 +670,28 @@ func TestPollFollowsMaxAge(t *testing.T) {
 		t.Errorf("max-age under a second: interval %s, want 1s", got)
 	}
 }
+
+// TestRolledBack: a document older than the copy held is a rollback only
+// beyond the leeway, which absorbs the replicas' clock differences.
+func TestRolledBack(t *testing.T) {
+	c := &Client{cfg: config{leeway: 30 * time.Second}}
+	held := time.Unix(1_700_000_000, 0)
+	for _, tt := range []struct {
+		iat  time.Time
+		want bool
+	}{
+		{held.Add(time.Second), false},
+		{held, false},
+		{held.Add(-29 * time.Second), false},
+		{held.Add(-31 * time.Second), true},
+		{held.Add(-time.Hour), true},
+		{time.Time{}, true},
+	} {
+		if got := c.rolledBack(tt.iat, held); got != tt.want {
+			t.Errorf("iat %s against %s: %v, want %v", tt.iat, held, got, tt.want)
+		}
+	}
+	if c.rolledBack(held, time.Time{}) {
+		t.Error("the first document is never a rollback")
+	}
+}
