@@ -282,6 +282,9 @@ func (a *App) newState(ctx context.Context, cfg *config.Config) (*appState, erro
 	if err != nil {
 		return nil, err
 	}
+	if rings.Signing == nil {
+		rings.Signing = a.Keys.Signing() // signs the tokens of audiences[].sign
+	}
 	clients, scopes, err := staticClients(cfg)
 	if err != nil {
 		return nil, err
@@ -307,7 +310,7 @@ func (a *App) newState(ctx context.Context, cfg *config.Config) (*appState, erro
 		opts = append(opts, endpoint.WithClientQuota(cfg.RateLimit.ClientWrites, cfg.RateLimit.ClientWindow))
 	}
 	if signed := signedAudiences(cfg); len(signed) > 0 {
-		opts = append(opts, endpoint.WithSignedAudiences(a.Keys.Signing(), signed...))
+		opts = append(opts, endpoint.WithSignedAudiences(signed...))
 	}
 	// One authenticator of users, for the login page and the password
 	// grant alike.

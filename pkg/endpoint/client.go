@@ -345,7 +345,9 @@ func (s *Server) lookupAccount(ctx context.Context, id string, rs bool) (a accou
 	case err != nil && !errors.Is(err, ErrUnknownClient):
 		return account{}, false, err
 	}
-	if r := s.resourceServers[id]; rs && r != nil {
+	if r := s.resourceServers[id]; rs && r != nil && !r.Secret.IsZero() {
+		// A resource server registered with keys only has no secret to
+		// authenticate with: it is unknown here.
 		return account{id: r.ID, secret: r.Secret, rs: r}, true, nil
 	}
 	return account{}, false, nil

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/sealedtoken/issuer/pkg/keys"
 	"github.com/sealedtoken/issuer/pkg/secret"
 )
 
@@ -28,8 +29,13 @@ type ResourceServer struct {
 	// Secret is the hash of its secret (package secret).
 	Secret secret.Hash
 	// Audiences are the audiences whose tokens it may introspect and
-	// revoke; each must be an audience of the Server.
+	// revoke, and whose keys it receives (ResourceKeys); each must be an
+	// audience of the Server.
 	Audiences []string
+	// Keys are its registered keys (SPEC §9): key deliveries are
+	// encrypted to them. Nil: it receives no key delivery. A resource
+	// server needs Secret (to introspect and revoke), Keys, or both.
+	Keys *keys.Recipient
 }
 
 // mayInspect reports whether rs may see an access token with audience aud.
@@ -43,7 +49,7 @@ func (rs *ResourceServer) mayInspect(aud []string) bool {
 }
 
 // WithResourceServers registers resource servers (see ResourceServer). New
-// checks that each has an id, a secret and audiences the Server knows, and
+// checks that each has an id, a secret or keys, and audiences the Server knows, and
 // that no id is repeated or, when the ClientStore can list its clients
 // (ClientLister), is also a client's.
 func WithResourceServers(list ...*ResourceServer) Option {
@@ -55,8 +61,8 @@ func WithResourceServers(list ...*ResourceServer) Option {
 			switch {
 			case rs == nil || rs.ID == "":
 				return fmt.Errorf("endpoint: resource server %d has no id", i)
-			case rs.Secret.IsZero():
-				return fmt.Errorf("endpoint: resource server %q has no secret", rs.ID)
+			case rs.Secret.IsZero() && rs.Keys == nil:
+				return fmt.Errorf("endpoint: resource server %q has neither a secret nor keys", rs.ID)
 			case len(rs.Audiences) == 0:
 				return fmt.Errorf("endpoint: resource server %q has no audiences", rs.ID)
 			case s.resourceServers[rs.ID] != nil:

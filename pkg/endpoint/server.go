@@ -28,6 +28,10 @@ type Rings struct {
 	// (no RFC 8707 resource parameter) for clients without audiences of
 	// their own. It may be empty when every client lists its audiences.
 	Default string
+	// Signing is the signing ring (keys.SigningRing, SPEC §4): it signs
+	// Status List Tokens and key deliveries (SPEC §9). Optional; without
+	// it neither is served.
+	Signing *keys.Ring
 }
 
 // Server implements the OAuth 2.0 endpoints of RFC 6749 and its companions
@@ -69,6 +73,9 @@ type Server struct {
 	// signedAudiences and signingRing: WithSignedAudiences.
 	signedAudiences map[string]bool
 	signingRing     *keys.Ring
+	// pub is what the Server publishes for resource servers: status lists
+	// and key deliveries (SPEC §9; status.go, keydelivery.go).
+	pub publication
 }
 
 // audience is one resource server's sealer and opener.
@@ -105,6 +112,15 @@ type Paths struct {
 	// (cmd/issuer at /jwks.json, from the signing ring); empty, as in
 	// DefaultPaths, leaves jwks_uri out.
 	JWKS string
+	// StatusLists is the path of the Token Status Lists (StatusList): the
+	// path alone is the status_list_aggregation_endpoint, the path, a
+	// slash and a list id one list's URI (draft-ietf-oauth-status-list).
+	// Empty, as in DefaultPaths, publishes none (WithStatusLists needs it).
+	StatusLists string
+	// ResourceKeys is the path of the key delivery endpoint
+	// (ResourceKeys), advertised as resource_keys_endpoint; empty, as in
+	// DefaultPaths, serves no key deliveries.
+	ResourceKeys string
 }
 
 // DefaultPaths are the paths cmd/issuer serves.
@@ -193,7 +209,7 @@ func WithHooks(h Hooks) Option {
 // is empty (the endpoint is not served) or starts with "/".
 func WithPaths(p Paths) Option {
 	return optionFunc(func(s *Server) error {
-		for _, path := range []string{p.Authorize, p.Token, p.Introspect, p.Revoke, p.JWKS} {
+		for _, path := range []string{p.Authorize, p.Token, p.Introspect, p.Revoke, p.JWKS, p.StatusLists, p.ResourceKeys} {
 			if path != "" && path[0] != '/' {
 				return fmt.Errorf("endpoint: path %q must start with /", path)
 			}
@@ -273,6 +289,7 @@ func New(issuer string, rings Rings, clients ClientStore, st store.Store, opts .
 		s.quota = newQuota(DefaultClientWrites, DefaultClientWindow)
 	}
 	clock := crypttoken.WithClock(s.now)
+	s.signingRing = rings.Signing
 	for name, ring := range rings.Audiences {
 		a := &audience{name: name, list: []string{name}, ring: ring}
 		sealOpts, openOpts, err := s.audienceOptions(name)
@@ -294,6 +311,9 @@ func New(issuer string, rings Rings, clients ClientStore, st store.Store, opts .
 		return nil, err
 	}
 	if err := s.checkResourceServers(); err != nil {
+		return nil, err
+	}
+	if err := s.initPublication(rings.Signing); err != nil {
 		return nil, err
 	}
 	if s.decoys, err = s.makeDecoys(); err != nil {
@@ -336,7 +356,9 @@ func (s *Server) makeDecoys() (*secret.Decoys, error) {
 		}
 	}
 	for _, rs := range s.resourceServers {
-		hashes = append(hashes, rs.Secret)
+		if !rs.Secret.IsZero() {
+			hashes = append(hashes, rs.Secret)
+		}
 	}
 	d, err := secret.NewDecoys(hashes...)
 	if err != nil {
@@ -399,6 +421,7 @@ func (s *Server) Metadata() *Response {
 	if len(s.scopes) > 0 {
 		doc["scopes_supported"] = s.scopes
 	}
+	s.publicationMetadata(doc, base)
 	body, _ := json.Marshal(doc) // a map of strings and string slices always marshals
 	return &Response{Status: 200, Header: Headers{
 		{"Content-Type", "application/json"},

@@ -38,7 +38,7 @@ func signingRing(t testing.TB) *keys.Ring {
 // genuine token stays active.
 func TestSignedAudience(t *testing.T) {
 	signing := signingRing(t)
-	f := newFixture(t, endpoint.WithSignedAudiences(signing, apiAud))
+	f := newFixtureConfig(t, fixtureConfig{signing: signing, opts: []endpoint.Option{endpoint.WithSignedAudiences(apiAud)}})
 
 	tok := f.backendToken() // backend's default audience: apiAud
 	hdr, err := base64URL.DecodeString(tok[:strings.IndexByte(tok, '.')])
@@ -90,21 +90,39 @@ func TestSignedAudience(t *testing.T) {
 }
 
 func TestSignedAudienceConfig(t *testing.T) {
-	signing := signingRing(t)
 	tests := []struct {
-		name string
-		opt  endpoint.Option
+		name    string
+		signing *keys.Ring
+		names   []string
 	}{
-		{name: "unknown audience", opt: endpoint.WithSignedAudiences(signing, "https://nowhere.example.com")},
-		{name: "no signing ring", opt: endpoint.WithSignedAudiences(nil, apiAud)},
-		{name: "a ring of symmetric keys", opt: endpoint.WithSignedAudiences(testRing(t, "sym"), apiAud)},
+		{name: "unknown audience", signing: signingRing(t), names: []string{"https://nowhere.example.com"}},
+		{name: "no signing ring", names: []string{apiAud}},
+		{name: "a ring of symmetric keys", signing: testRing(t, "sym"), names: []string{apiAud}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := endpoint.New(testIssuer, endpoint.Rings{Internal: testRing(t, keys.InternalRing),
-				Audiences: map[string]*keys.Ring{apiAud: testRing(t, apiAud)}, Default: apiAud},
-				&swapClients{}, &faultStore{}, tt.opt)
+				Audiences: map[string]*keys.Ring{apiAud: testRing(t, apiAud)}, Default: apiAud, Signing: tt.signing},
+				&swapClients{}, &faultStore{}, endpoint.WithSignedAudiences(tt.names...))
 			require.Error(t, err)
 		})
 	}
+}
+
+// TestSignedAudienceDelivery: the key delivery tells each resource server
+// which of its audiences are signed (keys.Delivery.Signed), authenticated
+// with the rest of it, so that the resource server requires signatures.
+func TestSignedAudienceDelivery(t *testing.T) {
+	f := newStatusFixture(t, endpoint.WithSignedAudiences(otherAud))
+	d, err := f.open(t, "rs", f.delivery(t, f.srv, "rs").Body)
+	require.NoError(t, err)
+	require.Equal(t, map[string]bool{otherAud: true}, d.Signed)
+	od, err := f.open(t, "rs-other", f.delivery(t, f.srv, "rs-other").Body)
+	require.NoError(t, err)
+	require.Equal(t, map[string]bool{otherAud: true}, od.Signed)
+
+	plain := newStatusFixture(t)
+	d, err = plain.open(t, "rs", plain.delivery(t, plain.srv, "rs").Body)
+	require.NoError(t, err)
+	require.Empty(t, d.Signed)
 }
