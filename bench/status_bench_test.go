@@ -21,6 +21,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -288,4 +289,25 @@ func BenchmarkOpenSigned(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkStatusLookup isolates what the status check adds to Open: the
+// snapshot load, the map lookup by the list's URI and the bit test
+// (crypttoken.WithStatus does exactly this after the other checks), on
+// the same snapshot as BenchmarkOpenStatus. On a busy machine the
+// difference between two Open benchmarks drowns in noise; this one does
+// not.
+func BenchmarkStatusLookup(b *testing.B) {
+	lists, uri := benchLists(b)
+	src := crypttoken.StatusSource(&benchStatus{lists})
+	ref := statuslist.Reference{Index: 123_456, URI: strings.Clone(uri)}
+	b.Run("impl=crypttoken/lists=8", func(b *testing.B) {
+		cpuLoop(b, func() error {
+			st, err := src.StatusLists().Status(ref)
+			if err != nil || st != statuslist.Valid {
+				return errBenchRevoked
+			}
+			return nil
+		})
+	})
 }
