@@ -62,8 +62,8 @@ func Default() *Config {
 			Propagation: DefaultPropagation,
 		},
 		Tokens: Tokens{
-			AccessTTL:  DefaultAccessTTL,
-			RefreshTTL: DefaultRefreshTTL,
+			AccessTTL:     DefaultAccessTTL,
+			RefreshTTL:    DefaultRefreshTTL,
 			CodeTTL:       DefaultCodeTTL,
 			Leeway:        DefaultLeeway,
 			StatusListTTL: DefaultStatusListTTL,
