@@ -118,6 +118,10 @@ type Tokens struct {
 	RefreshTTL time.Duration `yaml:"refresh_ttl"`
 	CodeTTL    time.Duration `yaml:"code_ttl"`
 	Leeway     time.Duration `yaml:"leeway"`
+	// StatusListTTL is the "ttl" of the published Token Status Lists
+	// (SPEC §9): how long a resource server may use a list before fetching
+	// it again, hence how late it may learn of a revocation.
+	StatusListTTL time.Duration `yaml:"status_list_ttl"`
 }
 
 // Audience is one resource server: an RFC 8707 resource indicator with its
@@ -246,7 +250,16 @@ type ResourceServer struct {
 	ID         string   `yaml:"id"`
 	Audiences  []string `yaml:"audiences"`
 	SecretHash Hash     `yaml:"secret_hash"`
+	// JWKS is its public JWK Set (SPEC §9): the key its key deliveries are
+	// encrypted to, and signing keys for private_key_jwt.
+	JWKS JWKSet `yaml:"jwks"`
 }
+
+// JWKSet is a public JWK Set (RFC 7517 §5) as JSON text. In YAML it is
+// written as the JSON object itself (YAML reads JSON) or as a string
+// holding it; either way it is stored here as compact JSON. It holds no
+// secret: validation refuses a set with a private member.
+type JWKSet string
 
 // User is a resource owner who may log in with a password.
 type User struct {

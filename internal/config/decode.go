@@ -181,6 +181,9 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	case t == byteSizeType:
 		d.decodeByteSize(n, v, path)
 		return
+	case t == jwkSetType:
+		d.decodeJWKSet(n, v, path)
+		return
 	}
 	switch t.Kind() {
 	case reflect.String:

@@ -26,6 +26,7 @@ const (
 	DefaultRefreshTTL      = 720 * time.Hour
 	DefaultCodeTTL         = 60 * time.Second
 	DefaultLeeway          = 30 * time.Second
+	DefaultStatusListTTL   = endpoint.DefaultStatusListTTL
 	DefaultStore           = StoreMemory
 	DefaultMaxBodyBytes    = ByteSize(64 << 10)
 	DefaultReadTimeout     = 10 * time.Second
@@ -61,10 +62,11 @@ func Default() *Config {
 			Propagation: DefaultPropagation,
 		},
 		Tokens: Tokens{
-			AccessTTL:  DefaultAccessTTL,
-			RefreshTTL: DefaultRefreshTTL,
-			CodeTTL:    DefaultCodeTTL,
-			Leeway:     DefaultLeeway,
+			AccessTTL:     DefaultAccessTTL,
+			RefreshTTL:    DefaultRefreshTTL,
+			CodeTTL:       DefaultCodeTTL,
+			Leeway:        DefaultLeeway,
+			StatusListTTL: DefaultStatusListTTL,
 		},
 		Store: DefaultStore,
 		Limits: Limits{

@@ -151,6 +151,13 @@
 //	tokens.leeway: duration, default 30s
 //	    Clock skew allowed when checking exp, nbf and iat; 0s to 5m, less
 //	    than access_ttl.
+//	tokens.status_list_ttl: duration, default 30s
+//	    The "ttl" of the Token Status Lists served at /statuslists/<id>
+//	    (draft-ietf-oauth-status-list §5.1, SPEC §9): how long a
+//	    resource server may use a list before fetching it again, so a
+//	    revoked token is refused everywhere within this plus the resource
+//	    server's polling delay. Whole seconds, 1s to 1h. Responses are
+//	    cacheable for half of it.
 //	store: memory | Redis URL, default memory
 //	    Where single-use codes, refresh families and revocations live:
 //	    "memory" for one replica, or
@@ -339,22 +346,34 @@
 //	    when some client allows it.
 //	resource_servers: list, optional
 //	    Services that accept the access tokens of some audiences
-//	    (RFC 8707). Each authenticates at the introspection and revocation
-//	    endpoints as a confidential client does (HTTP Basic or
-//	    client_secret_post), and may introspect and revoke the access
-//	    tokens of its audiences; a client may introspect only its own
-//	    tokens (RFC 7662 §4). Any other token is answered
-//	    {"active":false}.
+//	    (RFC 8707). With a secret_hash one authenticates at the
+//	    introspection and revocation endpoints as a confidential client
+//	    does (HTTP Basic or client_secret_post), and may introspect and
+//	    revoke the access tokens of its audiences; a client may introspect
+//	    only its own tokens (RFC 7662 §4). Any other token is answered
+//	    {"active":false}. With jwks it fetches its audiences' keys from
+//	    /resource-keys?resource_server=<id> (SPEC §9). "issuer rs new"
+//	    makes an entry. Reloaded by SIGHUP.
 //	resource_servers[].id: string, required
 //	    Its id: printable ASCII, unique among clients and resource
 //	    servers.
 //	resource_servers[].audiences: list of audience name, required
 //	    Audiences (names from audiences) whose access tokens it may
-//	    introspect and revoke.
-//	resource_servers[].secret_hash: hash, required
+//	    introspect and revoke, and whose keys its key deliveries carry.
+//	resource_servers[].secret_hash: hash, optional
 //	    Hash of its secret, in the forms of clients[].secret_hash (sha256$
-//	    for a secret from issuer client new). Never shown in messages or
-//	    logs.
+//	    for a secret from issuer client new); needed to introspect and
+//	    revoke. Never shown in messages or logs. A resource server has
+//	    secret_hash, jwks or both.
+//	resource_servers[].jwks: JWK Set, optional
+//	    Its public JWK Set (RFC 7517 §5), as the JSON object or a string
+//	    holding it: an encryption key ("use": "enc", kty EC crv P-256 or
+//	    kty OKP crv X25519, alg ECDH-ES+A256KW) that its key deliveries
+//	    are encrypted to (the first, when there are several), and
+//	    optionally signing keys ("use": "sig"). Every key needs a distinct
+//	    kid. A private member (d, p, q, ...) or a set without an
+//	    encryption key is refused, naming the key. "issuer rs new" prints
+//	    one.
 //	users: list, optional
 //	    Resource owners of the login page and the password grant.
 //	users[].username: string, required

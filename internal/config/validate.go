@@ -9,6 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sealedtoken/issuer/pkg/endpoint"
+	"github.com/sealedtoken/issuer/pkg/keys"
 )
 
 // Validate reports every problem in c, each as an *Error naming its key
@@ -292,6 +295,9 @@ func (v *validator) tokens(t *Tokens) {
 		v.errf("tokens.leeway", "must be between 0s and %s, got %s", fmtDuration(maxLeeway), fmtDuration(t.Leeway))
 	case accessOK && t.Leeway >= t.AccessTTL:
 		v.errf("tokens.leeway", "must be less than tokens.access_ttl (%s), got %s", fmtDuration(t.AccessTTL), fmtDuration(t.Leeway))
+	}
+	if d := t.StatusListTTL; d < time.Second || d > endpoint.MaxStatusListTTL || d%time.Second != 0 {
+		v.errf("tokens.status_list_ttl", "must be whole seconds from 1s to %s, got %s", fmtDuration(endpoint.MaxStatusListTTL), fmtDuration(d))
 	}
 }
 
@@ -738,10 +744,18 @@ func (v *validator) resourceServers(c *Config) {
 		default:
 			ids[rs.ID] = p
 		}
-		if rs.SecretHash == "" {
-			v.errf(p+".secret_hash", "required: a resource server authenticates with a secret")
-		} else if err := checkHash(string(rs.SecretHash)); err != nil {
-			v.errf(p+".secret_hash", "%v", err)
+		switch {
+		case rs.SecretHash == "" && rs.JWKS == "":
+			v.errf(p, "needs secret_hash (to introspect and revoke), jwks (to receive its keys), or both")
+		case rs.SecretHash != "":
+			if err := checkHash(string(rs.SecretHash)); err != nil {
+				v.errf(p+".secret_hash", "%v", err)
+			}
+		}
+		if rs.JWKS != "" {
+			if _, err := keys.ParseRecipient([]byte(rs.JWKS)); err != nil {
+				v.errf(p+".jwks", "%s", strings.TrimPrefix(err.Error(), "keys: "))
+			}
 		}
 		if len(rs.Audiences) == 0 {
 			v.errf(p+".audiences", "at least one audience is required: the audiences whose tokens it may introspect")

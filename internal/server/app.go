@@ -112,6 +112,9 @@ type App struct {
 	verifier *secret.Verifier
 	limiter  *secret.Limiter
 	loginKey []byte
+	// statusAlloc hands out status list entries (SPEC §9); one per
+	// process, shared by every endpoint server a reload builds.
+	statusAlloc *endpoint.LocalStatusAllocator
 
 	cur      atomic.Pointer[config.Config] // the configuration in force
 	reloadMu sync.Mutex                    // one reload at a time
@@ -229,6 +232,9 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (_ *App, err erro
 	if a.ownerFor == nil {
 		a.ownerFor = DefaultOwner
 	}
+	if a.statusAlloc, err = newStatusAllocator(cfg, a); err != nil {
+		return nil, err
+	}
 	st, err := a.newState(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -282,9 +288,7 @@ func (a *App) newState(ctx context.Context, cfg *config.Config) (*appState, erro
 	if err != nil {
 		return nil, err
 	}
-	if rings.Signing == nil {
-		rings.Signing = a.Keys.Signing() // signs the tokens of audiences[].sign
-	}
+	rings.Signing = a.Keys.Signing()
 	clients, scopes, err := staticClients(cfg)
 	if err != nil {
 		return nil, err
@@ -293,10 +297,8 @@ func (a *App) newState(ctx context.Context, cfg *config.Config) (*appState, erro
 	if err != nil {
 		return nil, err
 	}
-	paths := endpoint.DefaultPaths
-	paths.JWKS = PathJWKS
 	opts := []endpoint.Option{
-		endpoint.WithPaths(paths),
+		endpoint.WithPaths(Paths()),
 		endpoint.WithLifetimes(cfg.Tokens.AccessTTL, cfg.Tokens.RefreshTTL, cfg.Tokens.CodeTTL),
 		endpoint.WithLeeway(cfg.Tokens.Leeway),
 		endpoint.WithClock(a.now),
@@ -306,6 +308,7 @@ func (a *App) newState(ctx context.Context, cfg *config.Config) (*appState, erro
 		endpoint.WithScopesSupported(scopes...),
 		endpoint.WithResourceServers(resourceServers...),
 	}
+	opts = append(opts, a.publicationOptions(cfg)...)
 	if cfg.RateLimit.ClientWrites > 0 {
 		opts = append(opts, endpoint.WithClientQuota(cfg.RateLimit.ClientWrites, cfg.RateLimit.ClientWindow))
 	}
@@ -501,15 +504,22 @@ func staticClients(cfg *config.Config) (*endpoint.StaticClients, []string, error
 }
 
 // resourceServers converts the configured resource servers, parsing their
-// secret hashes.
+// secret hashes and JWK Sets.
 func resourceServers(cfg *config.Config) ([]*endpoint.ResourceServer, error) {
 	list := make([]*endpoint.ResourceServer, 0, len(cfg.ResourceServers))
 	for _, rs := range cfg.ResourceServers {
-		h, err := secret.Parse(string(rs.SecretHash))
-		if err != nil {
-			return nil, fmt.Errorf("server: resource server %q: secret_hash: %w", rs.ID, err)
+		var h secret.Hash
+		if rs.SecretHash != "" {
+			var err error
+			if h, err = secret.Parse(string(rs.SecretHash)); err != nil {
+				return nil, fmt.Errorf("server: resource server %q: secret_hash: %w", rs.ID, err)
+			}
 		}
-		list = append(list, &endpoint.ResourceServer{ID: rs.ID, Secret: h, Audiences: slices.Clone(rs.Audiences)})
+		r, err := recipientOf(rs)
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, &endpoint.ResourceServer{ID: rs.ID, Secret: h, Audiences: slices.Clone(rs.Audiences), Keys: r})
 	}
 	return list, nil
 }

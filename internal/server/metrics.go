@@ -92,7 +92,7 @@ type observerRef struct{ o prometheus.Observer }
 // The fixed label sets, in the order of the series arrays.
 var (
 	routeLabels = [...]string{RouteToken, RouteAuthorize, RouteIntrospect, RouteRevoke, RouteMetadata,
-		RouteHealthz, RouteReadyz, RouteMetrics, RouteDemoCallback, RouteNotFound}
+		RouteHealthz, RouteReadyz, RouteMetrics, RouteDemoCallback, RouteStatusList, RouteResourceKeys, RouteNotFound}
 	grantLabels = [...]string{string(endpoint.GrantAuthorizationCode), string(endpoint.GrantClientCredentials),
 		string(endpoint.GrantRefreshToken), string(endpoint.GrantPassword), string(endpoint.GrantImplicit), "none", "other"}
 	outcomeLabels = [...]string{"ok", "rate_limited", "not_found", "method_not_allowed", "other",
