@@ -42,11 +42,18 @@ func TestCacheSeeds(t *testing.T) {
 	if !*update {
 		return
 	}
-	dir := filepath.Join("testdata", "fuzz", "FuzzParseCache")
+	writeSeeds(t, "FuzzParseCache", "[]byte", append(cacheSeeds, string(real)))
+	writeSeeds(t, "FuzzParseMetadata", "[]byte", metadataSeeds)
+	writeSeeds(t, "FuzzMaxAge", "string", cacheControlSeeds)
+}
+
+// writeSeeds writes a seed corpus of values of type typ.
+func writeSeeds(t *testing.T, target, typ string, seeds []string) {
+	dir := filepath.Join("testdata", "fuzz", target)
 	must(t, os.RemoveAll(dir))
 	must(t, os.MkdirAll(dir, 0o755))
-	for i, s := range append(cacheSeeds, string(real)) {
-		body := "go test fuzz v1\n[]byte(" + strconv.Quote(s) + ")\n"
+	for i, s := range seeds {
+		body := "go test fuzz v1\n" + typ + "(" + strconv.Quote(s) + ")\n"
 		must(t, os.WriteFile(filepath.Join(dir, "seed-"+strconv.Itoa(i)), []byte(body), 0o644))
 	}
 }
@@ -76,6 +83,55 @@ func FuzzParseCache(f *testing.F) {
 		}
 		if _, err := parseCache(again); err != nil && !bytes.Equal(again, data) {
 			t.Fatalf("re-encoded document refused: %v", err)
+		}
+	})
+}
+
+var metadataSeeds = []string{
+	`{"issuer":"https://i.example","jwks_uri":"https://i.example/jwks.json","resource_keys_endpoint":"https://i.example/resource-keys","status_list_aggregation_endpoint":"https://i.example/statuslists"}`,
+	`{"issuer":"https://i.example","jwks_uri":"http://i.example/jwks.json","resource_keys_endpoint":"https://i.example/k"}`,
+	`{"issuer":"https://other.example"}`, `{}`, `[]`, `null`, `{"issuer":1}`, `{"issuer":"https://i.example","jwks_uri":"https://u:p@i.example/j","resource_keys_endpoint":"https://i.example/k#f"}`,
+}
+
+// FuzzParseMetadata: the issuer's metadata never panics the Client, and
+// what it accepts names the issuer and https endpoints.
+func FuzzParseMetadata(f *testing.F) {
+	for _, s := range metadataSeeds {
+		f.Add([]byte(s))
+	}
+	c := &Client{issuer: "https://i.example"}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := c.parseMetadata(b)
+		if err != nil {
+			return
+		}
+		if m.Issuer != c.issuer {
+			t.Fatalf("accepted the metadata of %q", m.Issuer)
+		}
+		for _, u := range []string{m.JWKSURI, m.ResourceKeys} {
+			if _, err := httpsURL(u); err != nil {
+				t.Fatalf("accepted endpoint %q: %v", u, err)
+			}
+		}
+		if m.Aggregation != "" {
+			if _, err := httpsURL(m.Aggregation); err != nil {
+				t.Fatalf("accepted aggregation endpoint %q", m.Aggregation)
+			}
+		}
+	})
+}
+
+var cacheControlSeeds = []string{"public, max-age=60", "max-age=0", `max-age="5"`, "no-store", "MAX-AGE=7,private", "max-age=99999999999999999999", ""}
+
+// FuzzMaxAge: a Cache-Control value never panics, and the max-age it
+// yields is zero or within a year.
+func FuzzMaxAge(f *testing.F) {
+	for _, s := range cacheControlSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, cc string) {
+		if d := maxAgeOf(cc); d < 0 || d > 366*24*time.Hour {
+			t.Fatalf("max-age %s from %q", d, cc)
 		}
 	})
 }
