@@ -173,4 +173,9 @@
 // claims codec is reflection-free; Seal encodes the protected header once per
 // key; Open caches the headers that decrypted (bounded, copy-on-write) and
 // decrypts in place in the one buffer the claims then view.
+//
+// The status check of WithStatus adds about 30 ns of CPU and no allocation
+// to Open; a signed token adds its signature to Seal (ES256 or EdDSA about
+// 50 µs, RS256 over 1 ms) and its verification to Open (40 to 120 µs).
+// bench/RESULTS-rsc.md has the figures.
 package crypttoken
