@@ -22,9 +22,9 @@
 //
 // Exit codes: 0 success; 1 runtime error (a port in use, a token that does
 // not open, a key file that cannot be written); 2 usage or configuration
-// error (an unknown flag, a missing argument, an invalid configuration,
-// revoke with a store the running issuer does not share
-// file, whose error names the key, a certificate file that does not load).
+// error (an unknown flag, a missing argument, an invalid configuration
+// file, whose error names the key, a certificate file that does not load,
+// revoke with a store the running issuer does not share).
 //
 // Output conventions: a command's result goes to standard output (the dev
 // server's banner with its curl commands, a JWK Set, token claims); logs and

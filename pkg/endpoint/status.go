@@ -117,6 +117,13 @@ func (s *Server) StatusListsEnabled() bool { return s.pub.alloc != nil }
 // long as the new refresh token lives), or a new one for the grant — its
 // refresh family's when a refresh token is issued, else the access
 // token's own.
+//
+// When a new entry needs a new list and the store cannot register it
+// (store.ErrUnavailable), the tokens are issued without a status entry, as
+// before status lists: the grants that need no store (client_credentials,
+// password) keep working while it is down, and such a token is revoked by
+// its jti, which introspection sees and resource servers that poll the
+// lists do not.
 func (s *Server) assignStatus(ctx context.Context, tr *TokenRequest) *Error {
 	if s.pub.alloc == nil {
 		return nil
@@ -136,7 +143,10 @@ func (s *Server) assignStatus(ctx context.Context, tr *TokenRequest) *Error {
 		return nil
 	}
 	ref, err := s.pub.alloc.Allocate(ctx, tr.Audience, now, until)
-	if err != nil {
+	switch {
+	case errors.Is(err, store.ErrUnavailable):
+		return nil
+	case err != nil:
 		return AsError(err)
 	}
 	tr.status = ref
@@ -154,7 +164,11 @@ func (s *Server) codeStatus(ctx context.Context, aud string, refresh bool, now t
 		life = s.refreshTTL
 	}
 	ref, err := s.pub.alloc.Allocate(ctx, aud, now, now.Add(s.codeTTL+life+s.leeway))
-	if err != nil {
+	switch {
+	case errors.Is(err, store.ErrUnavailable):
+		// The exchange, which needs the store anyway, allocates one.
+		return crypttoken.StatusRef{}, nil
+	case err != nil:
 		return ref, AsError(err)
 	}
 	return ref, nil

@@ -636,3 +636,21 @@ func TestStatusOptions(t *testing.T) {
 	require.Error(t, err)
 	require.ErrorIs(t, errors.Join(err), err)
 }
+
+// TestStatusStoreDown: with the store down, a grant that needs no store
+// (client_credentials) still gets tokens — without a status entry when its
+// list cannot be registered, as before status lists — and the first token
+// after the store is back carries one again.
+func TestStatusStoreDown(t *testing.T) {
+	f := newStatusFixture(t)
+	f.store.down.Store(true)
+	tok := f.backendToken()
+	c, err := f.openAccess(apiAud, tok)
+	require.NoError(t, err)
+	require.True(t, c.Status.IsZero(), "no list could be registered")
+	f.store.down.Store(false)
+	f.statusOf(t, apiAud, f.backendToken())
+	// Its revocation is its jti's, which introspection sees.
+	require.Equal(t, 200, f.revoke(form("token", tok), basic("backend", backendSecret)).Status)
+	isInactive(t, f.introspect(form("token", tok), asRS()))
+}
