@@ -129,10 +129,7 @@ func (s *Server) assignStatus(ctx context.Context, tr *TokenRequest) *Error {
 		return nil
 	}
 	now := tr.now
-	until := now.Add(s.accessTTL + s.leeway)
-	if tr.refresh {
-		until = now.Add(s.refreshTTL + s.leeway)
-	}
+	until := s.statusUntil(now, tr.refresh)
 	if !tr.status.IsZero() {
 		if tr.GrantType != GrantRefreshToken {
 			return nil
@@ -153,17 +150,26 @@ func (s *Server) assignStatus(ctx context.Context, tr *TokenRequest) *Error {
 	return nil
 }
 
+// statusUntil is the end of the tokens of a grant started at now, with or
+// without refresh tokens: the lifetime of its longest token, a code's
+// included, plus the leeway. Every grant of a kind asks for the same
+// lifetime, so that the allocator keeps two classes of lists per audience,
+// not one per grant type.
+func (s *Server) statusUntil(now time.Time, refresh bool) time.Time {
+	life := s.accessTTL
+	if refresh {
+		life = s.refreshTTL
+	}
+	return now.Add(s.codeTTL + life + s.leeway)
+}
+
 // codeStatus returns the status entry of a code issued at now to a client
 // that refreshes or not: the grant's, living as long as its longest token.
 func (s *Server) codeStatus(ctx context.Context, aud string, refresh bool, now time.Time) (crypttoken.StatusRef, *Error) {
 	if s.pub.alloc == nil {
 		return crypttoken.StatusRef{}, nil
 	}
-	life := s.accessTTL
-	if refresh {
-		life = s.refreshTTL
-	}
-	ref, err := s.pub.alloc.Allocate(ctx, aud, now, now.Add(s.codeTTL+life+s.leeway))
+	ref, err := s.pub.alloc.Allocate(ctx, aud, now, s.statusUntil(now, refresh))
 	switch {
 	case errors.Is(err, store.ErrUnavailable):
 		// The exchange, which needs the store anyway, allocates one.

@@ -259,6 +259,10 @@ func TestStatusClaim(t *testing.T) {
 	p2 := mustTokens(t, f.token(form("grant_type", "password", "username", userName, "password", userPass), basic("pwonly", backendSecret)))
 	require.Empty(t, p1.Refresh)
 	require.NotEqual(t, f.statusOf(t, apiAud, p1.Access), f.statusOf(t, apiAud, p2.Access))
+	// Two classes of lists per audience, whatever the grant type: tokens
+	// without refresh tokens, and grants with them.
+	require.Equal(t, ra.URI, f.statusOf(t, apiAud, p1.Access).URI, "client_credentials and password tokens share lists")
+	require.Equal(t, family.URI, prt.Status.URI, "code and password grants with refresh tokens share lists")
 
 	// implicit: an entry of its own.
 	q := url.Values{"response_type": {"token"}, "client_id": {"implicit"}, "redirect_uri": {spaRedirect}, "state": {"s"}}
@@ -391,7 +395,7 @@ func TestStatusListHTTP(t *testing.T) {
 		})
 	}
 	t.Run("SPEC §9: an expired list is 404", func(t *testing.T) {
-		f.clock.Advance(23 * time.Minute) // the list's period and its tokens' lifetime
+		f.clock.Advance(25 * time.Minute) // the list's period and its tokens' lifetime, 12 minutes each
 		resp, _ := get(f.srv, path)
 		require.Equal(t, 404, resp.Status)
 	})
