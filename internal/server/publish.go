@@ -7,6 +7,7 @@ import (
 	"github.com/sealedtoken/issuer/internal/config"
 	"github.com/sealedtoken/issuer/pkg/endpoint"
 	"github.com/sealedtoken/issuer/pkg/keys"
+	"github.com/sealedtoken/issuer/pkg/store"
 )
 
 // Paths of what the issuer publishes for resource servers (SPEC §9).
@@ -71,4 +72,30 @@ func recipientOf(rs config.ResourceServer) (*keys.Recipient, error) {
 		return nil, fmt.Errorf("server: resource server %q: jwks: %w", rs.ID, err)
 	}
 	return r, nil
+}
+
+// AdminEndpoint returns an endpoint server of cfg over the rings kr and the
+// store st, for commands that act on the issuer's state beside the
+// running server (`issuer revoke`): it knows no clients and issues
+// nothing, and its status lists, revocations and lifetimes are the
+// server's. kr must be open.
+func AdminEndpoint(cfg *config.Config, kr *KeyRings, st store.Store) (*endpoint.Server, error) {
+	names := make([]string, 0, len(cfg.Audiences))
+	for _, au := range cfg.Audiences {
+		names = append(names, au.Name)
+	}
+	def, _ := cfg.DefaultAudience()
+	rings, err := kr.Endpoint(def, names...)
+	if err != nil {
+		return nil, err
+	}
+	rings.Signing = kr.Signing()
+	clients, err := endpoint.NewStaticClients()
+	if err != nil {
+		return nil, err
+	}
+	return endpoint.New(cfg.Issuer, rings, clients, st,
+		endpoint.WithPaths(Paths()),
+		endpoint.WithLifetimes(cfg.Tokens.AccessTTL, cfg.Tokens.RefreshTTL, cfg.Tokens.CodeTTL),
+		endpoint.WithLeeway(cfg.Tokens.Leeway))
 }

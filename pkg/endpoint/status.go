@@ -117,15 +117,19 @@ func (s *Server) StatusListsEnabled() bool { return s.pub.alloc != nil }
 // long as the new refresh token lives), or a new one for the grant — its
 // refresh family's when a refresh token is issued, else the access
 // token's own.
+//
+// When a new entry needs a new list and the store cannot register it
+// (store.ErrUnavailable), the tokens are issued without a status entry, as
+// before status lists: the grants that need no store (client_credentials,
+// password) keep working while it is down, and such a token is revoked by
+// its jti, which introspection sees and resource servers that poll the
+// lists do not.
 func (s *Server) assignStatus(ctx context.Context, tr *TokenRequest) *Error {
 	if s.pub.alloc == nil {
 		return nil
 	}
 	now := tr.now
-	until := now.Add(s.accessTTL + s.leeway)
-	if tr.refresh {
-		until = now.Add(s.refreshTTL + s.leeway)
-	}
+	until := s.statusUntil(now, tr.refresh)
 	if !tr.status.IsZero() {
 		if tr.GrantType != GrantRefreshToken {
 			return nil
@@ -136,11 +140,27 @@ func (s *Server) assignStatus(ctx context.Context, tr *TokenRequest) *Error {
 		return nil
 	}
 	ref, err := s.pub.alloc.Allocate(ctx, tr.Audience, now, until)
-	if err != nil {
+	switch {
+	case errors.Is(err, store.ErrUnavailable):
+		return nil
+	case err != nil:
 		return AsError(err)
 	}
 	tr.status = ref
 	return nil
+}
+
+// statusUntil is the end of the tokens of a grant started at now, with or
+// without refresh tokens: the lifetime of its longest token, a code's
+// included, plus the leeway. Every grant of a kind asks for the same
+// lifetime, so that the allocator keeps two classes of lists per audience,
+// not one per grant type.
+func (s *Server) statusUntil(now time.Time, refresh bool) time.Time {
+	life := s.accessTTL
+	if refresh {
+		life = s.refreshTTL
+	}
+	return now.Add(s.codeTTL + life + s.leeway)
 }
 
 // codeStatus returns the status entry of a code issued at now to a client
@@ -149,12 +169,12 @@ func (s *Server) codeStatus(ctx context.Context, aud string, refresh bool, now t
 	if s.pub.alloc == nil {
 		return crypttoken.StatusRef{}, nil
 	}
-	life := s.accessTTL
-	if refresh {
-		life = s.refreshTTL
-	}
-	ref, err := s.pub.alloc.Allocate(ctx, aud, now, now.Add(s.codeTTL+life+s.leeway))
-	if err != nil {
+	ref, err := s.pub.alloc.Allocate(ctx, aud, now, s.statusUntil(now, refresh))
+	switch {
+	case errors.Is(err, store.ErrUnavailable):
+		// The exchange, which needs the store anyway, allocates one.
+		return crypttoken.StatusRef{}, nil
+	case err != nil:
 		return ref, AsError(err)
 	}
 	return ref, nil

@@ -259,6 +259,10 @@ func TestStatusClaim(t *testing.T) {
 	p2 := mustTokens(t, f.token(form("grant_type", "password", "username", userName, "password", userPass), basic("pwonly", backendSecret)))
 	require.Empty(t, p1.Refresh)
 	require.NotEqual(t, f.statusOf(t, apiAud, p1.Access), f.statusOf(t, apiAud, p2.Access))
+	// Two classes of lists per audience, whatever the grant type: tokens
+	// without refresh tokens, and grants with them.
+	require.Equal(t, ra.URI, f.statusOf(t, apiAud, p1.Access).URI, "client_credentials and password tokens share lists")
+	require.Equal(t, family.URI, prt.Status.URI, "code and password grants with refresh tokens share lists")
 
 	// implicit: an entry of its own.
 	q := url.Values{"response_type": {"token"}, "client_id": {"implicit"}, "redirect_uri": {spaRedirect}, "state": {"s"}}
@@ -391,7 +395,7 @@ func TestStatusListHTTP(t *testing.T) {
 		})
 	}
 	t.Run("SPEC §9: an expired list is 404", func(t *testing.T) {
-		f.clock.Advance(23 * time.Minute) // the list's period and its tokens' lifetime
+		f.clock.Advance(25 * time.Minute) // the list's period and its tokens' lifetime, 12 minutes each
 		resp, _ := get(f.srv, path)
 		require.Equal(t, 404, resp.Status)
 	})
@@ -635,4 +639,22 @@ func TestStatusOptions(t *testing.T) {
 	_, err = endpoint.NewStatusAllocator(f.store, statusPrefix, endpoint.WithStatusListSize(30))
 	require.Error(t, err)
 	require.ErrorIs(t, errors.Join(err), err)
+}
+
+// TestStatusStoreDown: with the store down, a grant that needs no store
+// (client_credentials) still gets tokens — without a status entry when its
+// list cannot be registered, as before status lists — and the first token
+// after the store is back carries one again.
+func TestStatusStoreDown(t *testing.T) {
+	f := newStatusFixture(t)
+	f.store.down.Store(true)
+	tok := f.backendToken()
+	c, err := f.openAccess(apiAud, tok)
+	require.NoError(t, err)
+	require.True(t, c.Status.IsZero(), "no list could be registered")
+	f.store.down.Store(false)
+	f.statusOf(t, apiAud, f.backendToken())
+	// Its revocation is its jti's, which introspection sees.
+	require.Equal(t, 200, f.revoke(form("token", tok), basic("backend", backendSecret)).Status)
+	isInactive(t, f.introspect(form("token", tok), asRS()))
 }
