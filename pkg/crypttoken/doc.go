@@ -34,10 +34,11 @@
 // A token whose list src does not hold yet is reported to src.Missing
 // (which fetches it once, in the background) and refused with
 // ErrStatusUnknown, unless StatusPolicy.AcceptUnknown. A token without a
-// status claim is refused with ErrNoStatus unless
-// StatusPolicy.AcceptNoStatus: this issuer gives every access token a
-// status once status lists are on, so such a token predates them or was
-// sealed by another holder of the audience key.
+// status claim is accepted unless StatusPolicy.RequireStatus (then
+// ErrNoStatus): this issuer gives every access token a status once status
+// lists are on, except while its store is unreachable, and refusing such
+// tokens would not stop another holder of the audience key, who can name
+// an unrevoked entry as easily.
 //
 // # Signed access tokens
 //

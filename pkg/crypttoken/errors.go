@@ -56,7 +56,7 @@ var (
 	// has been asked to fetch the list; a retry may succeed.
 	ErrStatusUnknown = errors.New("crypttoken: token status not known yet")
 	// ErrNoStatus means the token carries no "status" claim, and the
-	// StatusPolicy refuses such tokens (the default).
+	// StatusPolicy requires one (RequireStatus).
 	ErrNoStatus = errors.New("crypttoken: token carries no status")
 	// ErrSignature means a signed access token was required and the token
 	// is not one, or its inner JWS does not verify against the issuer's

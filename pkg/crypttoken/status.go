@@ -30,8 +30,8 @@ type StatusSource interface {
 }
 
 // StatusPolicy decides the tokens whose status an Opener made WithStatus
-// cannot look up. Its zero value is the strict policy and the default:
-// such tokens are refused.
+// cannot look up. Its zero value is the default: a token whose list is not
+// known yet is refused, a token without a status is accepted.
 type StatusPolicy struct {
 	// AcceptUnknown accepts a token whose status list the source does not
 	// hold yet (it has just been asked to fetch it), instead of refusing
@@ -42,15 +42,18 @@ type StatusPolicy struct {
 	// availability: a token revoked in that list passes until the list
 	// arrives.
 	AcceptUnknown bool
-	// AcceptNoStatus accepts a token that carries no "status" claim,
-	// instead of refusing it with ErrNoStatus. Such a token cannot be
-	// revoked. This issuer puts a status in every access token once
-	// status lists are enabled; a token without one was issued before
-	// (and lives at most tokens.access_ttl), or was sealed by someone
-	// else holding the audience key — who could equally name a status
-	// entry that is never revoked, so only signed access tokens
-	// (WithSignedTokens) stop that.
-	AcceptNoStatus bool
+	// RequireStatus refuses a token that carries no "status" claim, with
+	// ErrNoStatus, instead of accepting it. Such a token cannot be revoked
+	// through a list. This issuer puts a status in every access token once
+	// status lists are enabled, except while its store is unreachable when
+	// a replica must open a new list (client_credentials tokens are then
+	// issued without one rather than refused) and before the feature was
+	// on; refusing them by default would turn a store outage at the issuer
+	// into refusals at every resource server. Refusing them buys no
+	// defence against another holder of the audience key, who could as
+	// well name a status entry that is never revoked: only signed access
+	// tokens (WithSignedTokens) stop forgeries.
+	RequireStatus bool
 }
 
 // WithStatus makes an Opener check every token's status in the Token Status
@@ -58,7 +61,7 @@ type StatusPolicy struct {
 // has passed: a token whose status is not VALID is ErrRevoked; a token
 // whose list src does not hold is reported to src.Missing and then refused
 // with ErrStatusUnknown or accepted, as p says; a token without a "status"
-// claim is refused with ErrNoStatus or accepted, as p says.
+// claim is accepted, or refused with ErrNoStatus, as p says.
 //
 // The check costs a map lookup by the list's URI and a bit test on an
 // immutable snapshot: no allocation, no lock, never a network call. Opener
@@ -78,10 +81,10 @@ func WithStatus(src StatusSource, p StatusPolicy) Option {
 func (o *Opener) checkStatus(c *Claims) error {
 	ref := c.Status
 	if ref.URI == "" {
-		if o.statusPolicy.AcceptNoStatus {
-			return nil
+		if o.statusPolicy.RequireStatus {
+			return ErrNoStatus
 		}
-		return ErrNoStatus
+		return nil
 	}
 	st, err := o.status.StatusLists().Status(statuslist.Reference{Index: ref.Index, URI: ref.URI})
 	switch {

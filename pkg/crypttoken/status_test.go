@@ -80,8 +80,9 @@ func TestOpenStatus(t *testing.T) {
 	src.put(t, testListURI, newList(t, 1, 1024, map[uint64]statuslist.Status{7: statuslist.Invalid}))
 	src.put(t, testListURI2b, newList(t, 2, 1024, map[uint64]statuslist.Status{3: statuslist.Suspended, 4: statuslist.Invalid, 5: 3}))
 	exp := Expected{Issuer: testIssuer, Audience: testAudience}
-	strict := f.newOpener(t, exp, WithStatus(src, StatusPolicy{}))
-	lax := f.newOpener(t, exp, WithStatus(src, StatusPolicy{AcceptUnknown: true, AcceptNoStatus: true}))
+	strict := f.newOpener(t, exp, WithStatus(src, StatusPolicy{RequireStatus: true}))
+	def := f.newOpener(t, exp, WithStatus(src, StatusPolicy{}))
+	lax := f.newOpener(t, exp, WithStatus(src, StatusPolicy{AcceptUnknown: true}))
 	plain := f.newOpener(t, exp)
 
 	tests := []struct {
@@ -103,8 +104,9 @@ func TestOpenStatus(t *testing.T) {
 		{name: "list not known: refused by default and fetched", opener: strict, claims: statusClaims("https://issuer.example.com/statuslists/new", 1), want: ErrStatusUnknown, wantMiss: true},
 		{name: "list not known: AcceptUnknown opens and fetches", opener: lax, claims: statusClaims("https://issuer.example.com/statuslists/new", 1), wantMiss: true},
 		{name: "URI compared exactly (RFC 3986 §6.2.1)", opener: strict, claims: statusClaims(strings.ToUpper(testListURI[:5])+testListURI[5:], 6), want: ErrStatusUnknown, wantMiss: true},
-		{name: "no status claim: refused by default", opener: strict, claims: accessClaims(), want: ErrNoStatus},
-		{name: "no status claim: AcceptNoStatus opens", opener: lax, claims: accessClaims()},
+		{name: "no status claim: opens by default", opener: def, claims: accessClaims()},
+		{name: "no status claim: RequireStatus refuses", opener: strict, claims: accessClaims(), want: ErrNoStatus},
+		{name: "list not known: the default refuses", opener: def, claims: statusClaims("https://issuer.example.com/statuslists/new2", 1), want: ErrStatusUnknown, wantMiss: true},
 		{name: "without WithStatus a revoked token opens", opener: plain, claims: statusClaims(testListURI, 7)},
 	}
 	for _, tt := range tests {
@@ -223,13 +225,13 @@ func TestStatusConfig(t *testing.T) {
 // TestStatusAttack: a resource server holding the audience key forges
 // tokens to dodge revocation. Unsigned tokens cannot stop a forger naming
 // an unrevoked entry (that needs WithSignedTokens, see TestSignedAttack),
-// but the strict policy refuses every forgery that merely drops or
-// misplaces the status, and the victim's own token still opens.
+// but a policy requiring a status refuses every forgery that merely drops
+// or misplaces it, and the victim's own token still opens.
 func TestStatusAttack(t *testing.T) {
 	f := newFixture(t, keys.A256KW)
 	src := &fakeStatus{}
 	src.put(t, testListURI, newList(t, 1, 128, map[uint64]statuslist.Status{9: statuslist.Invalid}))
-	o := f.newOpener(t, Expected{Issuer: testIssuer, Audience: testAudience}, WithStatus(src, StatusPolicy{}))
+	o := f.newOpener(t, Expected{Issuer: testIssuer, Audience: testAudience}, WithStatus(src, StatusPolicy{RequireStatus: true}))
 	victim := f.seal(t, TypeAccess, statusClaims(testListURI, 8))
 
 	forgeries := []struct {

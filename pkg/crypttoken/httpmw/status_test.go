@@ -59,7 +59,7 @@ func TestRequireStatus(t *testing.T) {
 	s, _ := crypttoken.NewSealer(ring, crypttoken.WithClock(clock))
 	src := newStatusSource(t)
 	o, err := crypttoken.NewOpener(ring, crypttoken.Expected{Issuer: testIssuer, Audience: testAudience, Time: clock},
-		crypttoken.WithStatus(src, crypttoken.StatusPolicy{}))
+		crypttoken.WithStatus(src, crypttoken.StatusPolicy{RequireStatus: true}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func TestRequireStatus(t *testing.T) {
 			challenge: `Bearer realm="api", error="invalid_token", error_description="the access token was revoked"`, hook: crypttoken.ErrRevoked},
 		{name: "list not known yet: 503 and Retry-After", token: token("https://issuer.example.com/statuslists/2", 0), status: 503,
 			retryAfter: "1", hook: crypttoken.ErrStatusUnknown},
-		{name: "no status claim", token: seal(t, s, crypttoken.TypeAccess, testNow.Add(time.Minute), "read"), status: 401,
+		{name: "no status claim, with RequireStatus", token: seal(t, s, crypttoken.TypeAccess, testNow.Add(time.Minute), "read"), status: 401,
 			challenge: `Bearer realm="api", error="invalid_token", error_description="the access token carries no revocation status"`, hook: crypttoken.ErrNoStatus},
 	}
 	for _, tt := range tests {

@@ -65,6 +65,8 @@
 // however many such tokens arrive, and is refused with
 // crypttoken.ErrStatusUnknown meanwhile (WithStatusPolicy can accept it
 // instead); the middlewares answer that with 503 and Retry-After: 1. A
+// token without a status (issued while the issuer's store was unreachable)
+// is accepted unless the policy says RequireStatus. A
 // token can name any URI, since every holder of the audience key can seal
 // one, so only lists of the issuer's origin (or of its aggregation
 // endpoint's, or listed by it) over https are ever fetched, and a list that

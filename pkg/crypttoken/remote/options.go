@@ -144,7 +144,8 @@ func WithLeeway(d time.Duration) Option {
 
 // WithStatusPolicy sets how the Openers treat a token whose status list is
 // not known yet, and a token without a status (crypttoken.StatusPolicy).
-// The default, the zero policy, refuses both.
+// The default, the zero policy, refuses the first (it is fetched at once)
+// and accepts the second.
 func WithStatusPolicy(p crypttoken.StatusPolicy) Option {
 	return optionFunc(func(o *config) error { o.policy = p; return nil })
 }
