@@ -4,7 +4,10 @@ package e2e
 // rings in that Redis (keys.store: redis) and data directories of their
 // own — no shared key directory —, a TCP load balancer in front of them
 // whose address is the issuer URL, and the example resource server,
-// started with nothing but the issuer URL, its id and its key.
+// started with nothing but the issuer URL, its id and its key. The
+// audience is signed (audiences[].sign), so the resource server also
+// verifies the issuer's signature in every token, across rotations of the
+// signing ring.
 
 import (
 	"crypto/rand"
@@ -26,7 +29,6 @@ import (
 	"time"
 
 	"github.com/sealedtoken/issuer/internal/devtls"
-	"github.com/sealedtoken/issuer/pkg/keys"
 	"github.com/sealedtoken/issuer/pkg/secret"
 	"github.com/sealedtoken/issuer/pkg/store/redis/redistest"
 )
@@ -107,16 +109,17 @@ func startCluster(t *testing.T) *cluster {
 	c.env = []string{"ISSUER_KEK=" + base64.StdEncoding.EncodeToString(kek)}
 	c.secret, c.password = randomSecret(t), randomSecret(t)
 
-	// The resource server's key pair, as `issuer rs new` makes it: the
-	// private JWK Set for the resource server, the public one for the
-	// issuer's configuration.
-	rk, err := keys.GenerateRecipient(keys.CurveP256, false)
-	must(t, err)
-	priv, err := rk.PrivateJWKS()
-	must(t, err)
+	// The resource server's key pair, made as the README says: `issuer rs
+	// new` writes the private JWK Set for the resource server and prints
+	// the entry for the issuer's configuration.
 	c.rsKeyFile = filepath.Join(c.dir, "rs", "rs-key.json")
 	must(t, os.MkdirAll(filepath.Dir(c.rsKeyFile), 0o700))
-	must(t, os.WriteFile(c.rsKeyFile, priv, 0o600))
+	out := run(t, issuerBin, nil, "rs", "new", "--id", e2eRS, "--audience", e2eAudience, "--out", c.rsKeyFile)
+	i := strings.Index(out, "  - id:")
+	if i < 0 {
+		t.Fatalf("issuer rs new printed no configuration entry:\n%s", out)
+	}
+	rsEntry := out[i:]
 
 	addrs := []string{freeAddr(t), freeAddr(t)}
 	c.lb = newBalancer(t, addrs)
@@ -130,7 +133,7 @@ keys: {store: redis, kek_env: ISSUER_KEK, alg: A256KW, rotate_every: 1m, propaga
 tokens: {access_ttl: 10m, refresh_ttl: 720h, code_ttl: 1m, leeway: 30s, status_list_ttl: %s}
 store: %s
 audiences:
-  - {name: %q, default: true}
+  - {name: %q, default: true, sign: true}
 log: {level: info, format: json}
 rate_limit: {client_writes: 1000000}
 clients:
@@ -142,11 +145,8 @@ clients:
 users:
   - {username: %s, id: %s, password_hash: %q}
 resource_servers:
-  - id: %s
-    audiences: [%q]
-    jwks: %s
-`, c.issuer, c.cert, key, c.prop, c.listTTL, c.redis.URL, e2eAudience, secret.NewSHA256(c.secret),
-		e2eUser, e2eUserID, secret.NewSHA256(c.password), e2eRS, e2eAudience, rk.PublicJWKS())
+%s`, c.issuer, c.cert, key, c.prop, c.listTTL, c.redis.URL, e2eAudience, secret.NewSHA256(c.secret),
+		e2eUser, e2eUserID, secret.NewSHA256(c.password), rsEntry)
 	must(t, os.WriteFile(c.cfgPath, []byte(cfg), 0o600))
 	for i, addr := range addrs {
 		r := &replica{name: string(rune('A' + i)), base: "https://" + addr, addr: addr, dir: filepath.Join(c.dir, "replica-"+string(rune('a'+i)))}

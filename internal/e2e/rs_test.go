@@ -19,7 +19,9 @@ import (
 // TestResourceServerEndToEnd is SPEC §9 as a deployment lives it, with
 // real processes: two issuer replicas on one Redis (keys.store: redis, no
 // shared key directory) behind a load balancer, and the README's example
-// resource server started with only the issuer URL, its id and its key.
+// resource server started with only the issuer URL, its id and its key
+// (made by issuer rs new). The audience is signed: the resource server
+// learns that from its key delivery and verifies every token's signature.
 //
 //  1. Under load (tokens from both replicas, each checked at the resource
 //     server), three rotations of every ring — the audience ring and the
@@ -38,7 +40,11 @@ func TestResourceServerEndToEnd(t *testing.T) {
 	// (it registers at first use), so the resource server loads both at
 	// start; a list first seen in a token is exercised by pkg/crypttoken/remote.
 	for _, r := range c.replicas {
-		c.mustClientToken(r)
+		tok := c.mustClientToken(r)
+		hdr, err := base64.RawURLEncoding.DecodeString(tok[:strings.IndexByte(tok, '.')])
+		if err != nil || !strings.Contains(string(hdr), `"cty":"JWT"`) {
+			t.Fatalf("replica %s: the signed audience's token is not a nested JWT: %s", r.name, hdr)
+		}
 	}
 	c.startRS()
 
