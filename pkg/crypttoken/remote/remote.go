@@ -105,6 +105,9 @@ type listState struct {
 	iat   time.Time
 	next  time.Time
 	fails int
+	// unlisted is when the aggregation first failed to name the list
+	// (zero while it names it).
+	unlisted time.Time
 }
 
 // New returns a Client of the issuer at issuerURL for the resource server
@@ -722,6 +725,7 @@ func (c *Client) syncAggregation(ctx context.Context) error {
 	defer c.mu.Unlock()
 	if f.notModified {
 		c.aggRes.Confirmed = now
+		c.pruneUnlisted(now)
 		return nil
 	}
 	agg, err := statuslist.ParseAggregation(f.body)
@@ -734,10 +738,17 @@ func (c *Client) syncAggregation(ctx context.Context) error {
 	return nil
 }
 
+// unlistedGrace is how long a list held may be missing from the
+// aggregation before it is forgotten (plus a keys poll interval): replicas
+// re-read the registry of lists every few seconds, so a list just opened
+// can be missing from one replica's aggregation for a moment while tokens
+// already name it.
+var unlistedGrace = 30 * time.Second
+
 // applyAggregation schedules the lists of agg that are not held for a
-// fetch now, and forgets the held lists it no longer names (the issuer
-// publishes a list until every token referencing it has expired). c.mu
-// is held.
+// fetch now, and forgets the held lists it has not named for a while (the
+// issuer publishes a list until every token referencing it has expired).
+// c.mu is held.
 func (c *Client) applyAggregation(agg *statuslist.Aggregation) {
 	c.listed = make(map[string]bool, len(agg.StatusLists))
 	for _, uri := range agg.StatusLists {
@@ -746,8 +757,23 @@ func (c *Client) applyAggregation(agg *statuslist.Aggregation) {
 			c.listRes[uri] = &listState{res: &resource{URL: uri}}
 		}
 	}
-	for uri := range c.listRes {
-		if !c.listed[uri] {
+	c.pruneUnlisted(time.Now())
+}
+
+// pruneUnlisted forgets the lists held that the aggregation has not named
+// for longer than unlistedGrace plus a keys poll. c.mu is held.
+func (c *Client) pruneUnlisted(now time.Time) {
+	if c.listed == nil {
+		return // no aggregation: lists are forgotten only when they 404
+	}
+	grace := unlistedGrace + c.keysInterval()
+	for uri, ls := range c.listRes {
+		switch {
+		case c.listed[uri]:
+			ls.unlisted = time.Time{}
+		case ls.unlisted.IsZero():
+			ls.unlisted = now
+		case now.Sub(ls.unlisted) > grace:
 			c.dropList(uri)
 		}
 	}

@@ -695,3 +695,30 @@ func TestRolledBack(t *testing.T) {
 		t.Error("the first document is never a rollback")
 	}
 }
+
+// TestUnlistedListKeptForAWhile: a list the aggregation stops naming is
+// kept for a grace period (a replica's aggregation can lag behind a list
+// just opened, while tokens already name it), then forgotten.
+func TestUnlistedListKeptForAWhile(t *testing.T) {
+	defer func(g time.Duration) { unlistedGrace = g }(unlistedGrace)
+	unlistedGrace = 500 * time.Millisecond
+	f := newFakeIssuer(t)
+	f.revoke("1", 2)
+	c := f.mustClient(t, WithPollInterval(20*time.Millisecond))
+	o, err := c.Opener(testAud)
+	must(t, err)
+	revoked := f.token(testAud, "1", 2)
+	f.mu.Lock()
+	f.noAgg = true
+	f.mu.Unlock()
+	start := time.Now()
+	eventually(t, 5*time.Second, "the unlisted list was never forgotten", func() bool { return c.StatusLists().Len() == 0 })
+	if held := time.Since(start); held < unlistedGrace {
+		t.Errorf("forgotten after %s, within the grace of %s", held, unlistedGrace)
+	}
+	// The issuer still serves it: a token naming it fetches it again.
+	eventually(t, 5*time.Second, "the list was not fetched again", func() bool {
+		_, err := o.Open(revoked)
+		return errors.Is(err, crypttoken.ErrRevoked)
+	})
+}
