@@ -24,6 +24,8 @@ import (
 	"testing"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
+
 	"github.com/sealedtoken/issuer/pkg/crypttoken"
 	"github.com/sealedtoken/issuer/pkg/jws"
 	"github.com/sealedtoken/issuer/pkg/keys"
@@ -282,6 +284,35 @@ func (f *fakeIssuer) rotate(aud string) {
 	ks := append(f.rings[aud].Keys(), f.newAudienceKey(time.Now().Add(-time.Second)))
 	f.rings[aud] = mustSet(f.t, aud, ks...)
 	f.version++
+}
+
+// sealWithType seals d as SealDelivery does, but with the signed JWT's
+// "typ" set to typ: built with go-jose, encrypted to the resource
+// server's registered key.
+func (f *fakeIssuer) sealWithType(d *keys.Delivery, typ string) (string, error) {
+	claims, err := keys.DeliveryClaims(d)
+	if err != nil {
+		return "", err
+	}
+	signed, err := jws.Sign(f.signing, jws.Protected{Type: typ}, claims)
+	if err != nil {
+		return "", err
+	}
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal(f.rs.PublicJWKS(), &set); err != nil {
+		return "", err
+	}
+	k := set.Keys[0]
+	enc, err := jose.NewEncrypter(jose.A256GCM, jose.Recipient{Algorithm: jose.ECDH_ES_A256KW, Key: k.Key, KeyID: k.KeyID},
+		(&jose.EncrypterOptions{}).WithContentType("JWT"))
+	if err != nil {
+		return "", err
+	}
+	obj, err := enc.Encrypt([]byte(signed))
+	if err != nil {
+		return "", err
+	}
+	return obj.CompactSerialize()
 }
 
 // attackerSigner is a signing key nobody published, under the issuer's

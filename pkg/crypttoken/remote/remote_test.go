@@ -128,6 +128,10 @@ func TestRefusedDelivery(t *testing.T) {
 			forge: func(f *fakeIssuer, d *keys.Delivery) (string, error) {
 				return keys.SealDelivery(d, attackerSigner(f.t, "attacker"), f.rs)
 			}},
+		{name: "RFC 8725 §3.11 a JWT of another type signed by the issuer", want: []error{ErrDelivery, keys.ErrDeliverySignature, jws.ErrType},
+			forge: func(f *fakeIssuer, d *keys.Delivery) (string, error) { return f.sealWithType(d, "JWT") }},
+		{name: "control: the same construction with the right type is accepted", want: nil,
+			forge: func(f *fakeIssuer, d *keys.Delivery) (string, error) { return f.sealWithType(d, keys.DeliveryType) }},
 		{name: "another resource server's delivery replayed (encrypted to it)", want: []error{ErrDelivery, keys.ErrDeliveryDecrypt},
 			forge: func(f *fakeIssuer, d *keys.Delivery) (string, error) {
 				d.ResourceServer = "other-rs"
@@ -166,6 +170,25 @@ func TestRefusedDelivery(t *testing.T) {
 			f.mu.Lock()
 			f.delivery = func(d *keys.Delivery) (string, error) { return tt.forge(f, d) }
 			f.mu.Unlock()
+			if tt.want == nil {
+				// The control row: a delivery built the same way but
+				// right is taken, and nothing is reported.
+				before := f.answered("/resource-keys", 200)
+				f.mu.Lock()
+				f.version++
+				f.mu.Unlock()
+				eventually(t, 5*time.Second, "the delivery was not fetched again", func() bool {
+					return f.answered("/resource-keys", 200) > before
+				})
+				time.Sleep(100 * time.Millisecond)
+				if errs := reported.list(); len(errs) != 0 {
+					t.Fatalf("a well-formed delivery was refused: %v", errs)
+				}
+				if _, err := o.Open(victim); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
 			eventually(t, 5*time.Second, "the forged delivery was not reported", func() bool {
 				for _, err := range reported.list() {
 					if matchesAll(err, tt.want) {
