@@ -25,6 +25,9 @@ for p in ./pkg/jws ./pkg/statuslist ./pkg/dpop ./pkg/certbind; do
   check "$p" 'valyala/fasthttp|rs/zerolog|^net/http$' "resource servers import it"
   only_std_jose_xcrypto "$p"
 done
+# The middlewares' shared logic (bearer tokens, DPoP and certificate
+# binding) adapts to no framework: each middleware adapts to it.
+check ./pkg/crypttoken/internal/bearer 'valyala/fasthttp|rs/zerolog|^net/http$' "shared by httpmw and fasthttpmw"
 check ./internal/jwksfetch 'valyala/fasthttp|rs/zerolog' "a library of the issuer, no HTTP framework or logger"
 check ./pkg/endpoint 'valyala/fasthttp|rs/zerolog|^net/http$' "framework-agnostic core"
 check ./pkg/store 'valyala/fasthttp|rs/zerolog|redis/go-redis' "interface only"
