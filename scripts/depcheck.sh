@@ -30,6 +30,9 @@ done
 # go-jose and x/crypto.
 check ./pkg/crypttoken/remote 'valyala/fasthttp|rs/zerolog' "resource servers import it"
 only_std_jose_xcrypto ./pkg/crypttoken/remote
+# The middlewares' shared logic (bearer tokens, DPoP and certificate
+# binding) adapts to no framework: each middleware adapts to it.
+check ./pkg/crypttoken/internal/bearer 'valyala/fasthttp|rs/zerolog|^net/http$' "shared by httpmw and fasthttpmw"
 check ./internal/jwksfetch 'valyala/fasthttp|rs/zerolog' "a library of the issuer, no HTTP framework or logger"
 check ./pkg/endpoint 'valyala/fasthttp|rs/zerolog|^net/http$' "framework-agnostic core"
 check ./pkg/store 'valyala/fasthttp|rs/zerolog|redis/go-redis' "interface only"

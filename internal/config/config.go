@@ -42,6 +42,9 @@ type Config struct {
 	Audiences []Audience `yaml:"audiences"`
 	// Login configures how /authorize learns who the user is.
 	Login Login `yaml:"login"`
+	// DPoP configures DPoP proofs at the token endpoint (RFC 9449, SPEC
+	// §10).
+	DPoP DPoP `yaml:"dpop"`
 	// Limits bounds request sizes, timeouts and concurrency.
 	Limits Limits `yaml:"limits"`
 	// RateLimit throttles repeated authentication failures (SPEC §6).
@@ -65,6 +68,27 @@ type Config struct {
 type TLS struct {
 	CertFile string `yaml:"cert_file"`
 	KeyFile  string `yaml:"key_file"`
+	// ClientCAFile names a PEM file of the certificate authorities that
+	// the certificates of tls_client_auth clients must chain to (RFC 8705
+	// §2.1). This package only checks the path; it never opens the file.
+	ClientCAFile string `yaml:"client_ca_file"`
+}
+
+// DPoP configures DPoP at the token endpoint (RFC 9449): proofs are always
+// accepted; these keys make server nonces (§8) required.
+type DPoP struct {
+	// RequireNonce makes every proof carry a nonce from the DPoP-Nonce
+	// header (RFC 9449 §8): stateless, a MAC of the clock's time step.
+	RequireNonce bool `yaml:"require_nonce"`
+	// NonceStep is the time step of the nonces; a nonce is accepted
+	// during its step and the next.
+	NonceStep time.Duration `yaml:"nonce_step"`
+	// NonceKeyFile and NonceKeyEnv name the file or environment variable
+	// holding the nonce key (at least 32 bytes, as base64 text or raw in
+	// the file, base64 in the variable), which replicas must share; at
+	// most one is set. This package never reads either.
+	NonceKeyFile string `yaml:"nonce_key_file"`
+	NonceKeyEnv  string `yaml:"nonce_key_env"`
 }
 
 // JWE key-management algorithms accepted in [Keys.Alg] (RFC 7518 §4). The
@@ -240,7 +264,30 @@ type Client struct {
 	// AllowPKCEPlain lets the client use the PKCE plain method (RFC 7636
 	// §4.2), which RFC 9700 §2.1.1 advises against; off, only S256.
 	AllowPKCEPlain bool `yaml:"allow_pkce_plain"`
+
+	// Client authentication with keys and certificates (SPEC §10), named
+	// as RFC 7591 §2 and RFC 8705 §2.1.2 name the client metadata.
+	TokenEndpointAuthMethod string `yaml:"token_endpoint_auth_method"`
+	// SecretEnv names the environment variable holding the client secret
+	// itself, for client_secret_jwt (or instead of SecretHash for
+	// client_secret_basic and client_secret_post). Never read here.
+	SecretEnv              string `yaml:"secret_env"`
+	JWKS                   JWKS   `yaml:"jwks"`
+	JWKSURI                string `yaml:"jwks_uri"`
+	TLSClientAuthSubjectDN string `yaml:"tls_client_auth_subject_dn"`
+	TLSClientAuthSANDNS    string `yaml:"tls_client_auth_san_dns"`
+	TLSClientAuthSANURI    string `yaml:"tls_client_auth_san_uri"`
+	TLSClientAuthSANIP     string `yaml:"tls_client_auth_san_ip"`
+	TLSClientAuthSANEmail  string `yaml:"tls_client_auth_san_email"`
+	// Sender-constrained access tokens (RFC 8705 §3.4, RFC 9449 §5.2).
+	TLSClientCertificateBoundAccessTokens bool `yaml:"tls_client_certificate_bound_access_tokens"`
+	DPoPBoundAccessTokens                 bool `yaml:"dpop_bound_access_tokens"`
 }
+
+// JWKS is an inline public JWK Set (RFC 7517 §5) as JSON text. In YAML it
+// is written either as a mapping ({keys: [...]}, JSON being YAML) or as a
+// string holding the JSON.
+type JWKS string
 
 // ResourceServer is a service that accepts the access tokens of some
 // audiences. It authenticates at the introspection and revocation
@@ -250,16 +297,18 @@ type ResourceServer struct {
 	ID         string   `yaml:"id"`
 	Audiences  []string `yaml:"audiences"`
 	SecretHash Hash     `yaml:"secret_hash"`
-	// JWKS is its public JWK Set (SPEC §9): the key its key deliveries are
-	// encrypted to, and signing keys for private_key_jwt.
-	JWKS JWKSet `yaml:"jwks"`
-}
 
-// JWKSet is a public JWK Set (RFC 7517 §5) as JSON text. In YAML it is
-// written as the JSON object itself (YAML reads JSON) or as a string
-// holding it; either way it is stored here as compact JSON. It holds no
-// secret: validation refuses a set with a private member.
-type JWKSet string
+	// Authentication with keys and certificates, as for a Client.
+	TokenEndpointAuthMethod string `yaml:"token_endpoint_auth_method"`
+	SecretEnv               string `yaml:"secret_env"`
+	JWKS                    JWKS   `yaml:"jwks"`
+	JWKSURI                 string `yaml:"jwks_uri"`
+	TLSClientAuthSubjectDN  string `yaml:"tls_client_auth_subject_dn"`
+	TLSClientAuthSANDNS     string `yaml:"tls_client_auth_san_dns"`
+	TLSClientAuthSANURI     string `yaml:"tls_client_auth_san_uri"`
+	TLSClientAuthSANIP      string `yaml:"tls_client_auth_san_ip"`
+	TLSClientAuthSANEmail   string `yaml:"tls_client_auth_san_email"`
+}
 
 // User is a resource owner who may log in with a password.
 type User struct {

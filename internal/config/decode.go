@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -48,6 +49,7 @@ var (
 	byteSizeType = reflect.TypeFor[ByteSize]()
 	hashType     = reflect.TypeFor[Hash]()
 	storeType    = reflect.TypeFor[Store]()
+	jwksType     = reflect.TypeFor[JWKS]()
 )
 
 // sensitive reports whether values of type t must never appear in messages.
@@ -181,8 +183,8 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	case t == byteSizeType:
 		d.decodeByteSize(n, v, path)
 		return
-	case t == jwkSetType:
-		d.decodeJWKSet(n, v, path)
+	case t == jwksType:
+		d.decodeJWKS(n, v, path)
 		return
 	}
 	switch t.Kind() {
@@ -329,6 +331,31 @@ func parseByteSize(s string) (ByteSize, error) {
 		return 0, fmt.Errorf("want a size in bytes such as 65536 or \"64KiB\" (suffixes B, KiB, MiB, GiB), got %q", s)
 	}
 	return ByteSize(i * mult), nil
+}
+
+// decodeJWKS accepts a JWK Set as a YAML mapping (which JSON is) or as a
+// string of JSON, and keeps it as JSON text; Validate parses it.
+func (d *decoder) decodeJWKS(n *yaml.Node, v reflect.Value, path string) {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if s, ok := d.scalar(n, path, "a JWK Set", false); ok {
+			v.SetString(s)
+		}
+	case yaml.MappingNode:
+		var m any
+		if err := n.Decode(&m); err != nil {
+			d.errf(ErrInvalid, n.Line, path, "want a JWK Set ({keys: [...]}): %v", err)
+			return
+		}
+		b, err := json.Marshal(m)
+		if err != nil {
+			d.errf(ErrInvalid, n.Line, path, "want a JWK Set with string keys ({keys: [...]})")
+			return
+		}
+		v.SetString(string(b))
+	default:
+		d.errf(ErrInvalid, n.Line, path, "want a JWK Set ({keys: [...]}), got %s", describe(n))
+	}
 }
 
 func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {

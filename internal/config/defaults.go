@@ -38,6 +38,7 @@ const (
 	DefaultRateMaxBackoff  = secret.DefaultMaxBlock
 	DefaultClientWrites    = endpoint.DefaultClientWrites
 	DefaultClientWindow    = endpoint.DefaultClientWindow
+	DefaultDPoPNonceStep   = time.Minute
 	DefaultLogLevel        = "info"
 	DefaultLogFormat       = "auto"
 	DefaultMaxConnsPerIP   = 0 // no cap
@@ -69,6 +70,7 @@ func Default() *Config {
 			StatusListTTL: DefaultStatusListTTL,
 		},
 		Store: DefaultStore,
+		DPoP:  DPoP{NonceStep: DefaultDPoPNonceStep},
 		Limits: Limits{
 			MaxBodyBytes:       DefaultMaxBodyBytes,
 			ReadTimeout:        DefaultReadTimeout,

@@ -88,6 +88,18 @@
 //	    PEM certificate chain, leaf first.
 //	tls.key_file: path, optional
 //	    PEM private key of the certificate.
+//	tls.client_ca_file: path, optional
+//	    PEM file of the certificate authorities that the certificates of
+//	    tls_client_auth clients and resource servers must chain to
+//	    (RFC 8705 §2.1); required when one uses tls_client_auth. The
+//	    server asks every TLS client for a certificate (without requiring
+//	    one) as soon as a client or resource server uses mutual TLS or
+//	    certificate-bound tokens, so that self-signed certificates get
+//	    through to self_signed_tls_client_auth; chains are then verified
+//	    by the endpoints, not by the TLS handshake. Behind a
+//	    TLS-terminating proxy the certificate comes in the RFC 9440
+//	    Client-Cert header (and Client-Cert-Chain), believed only from
+//	    trusted_proxies. Not changed by a reload (SIGHUP).
 //	trusted_proxies: list of CIDR, optional
 //	    Networks of the load balancers or proxies whose X-Forwarded-Proto
 //	    and X-Forwarded-For headers are believed (SPEC §5). A bare IP
@@ -212,6 +224,36 @@
 //	    Name of the environment variable holding the login page's key in
 //	    base64 (at least 32 bytes once decoded): the alternative to
 //	    key_file.
+//	dpop: mapping
+//	    DPoP at the token endpoint (RFC 9449). A token request with a DPoP
+//	    proof (ES256, EdDSA, PS256 or RS256; htu the token endpoint URL
+//	    under issuer, or behind trusted_proxies the host of
+//	    X-Forwarded-Host; iat at most 60s old) gets an access token bound
+//	    to the proof's key (cnf.jkt, token_type DPoP); a public client's
+//	    refresh token is bound to it too. Each proof is single-use: its
+//	    key and jti are kept in the store, so replicas refuse each other's
+//	    replays. Proofs are always accepted; this section makes server
+//	    nonces required.
+//	dpop.require_nonce: bool, default false
+//	    Require every proof to carry a server nonce (RFC 9449 §8): a
+//	    proof without a current one is answered use_dpop_nonce with the
+//	    nonce in the DPoP-Nonce header, which every token response
+//	    carries. Nonces are stateless: a MAC of the clock's time step, so
+//	    replicas with the same key agree.
+//	dpop.nonce_step: duration, default 1m
+//	    Time step of the nonces, 1s to 1h; a nonce is accepted during its
+//	    step and the next.
+//	dpop.nonce_key_file: path, optional
+//	    File holding the nonce key: at least 32 random bytes, as base64
+//	    text (openssl rand -base64 32) or raw; keep it mode 0600. At most
+//	    one of nonce_key_file and nonce_key_env. With neither, each
+//	    process makes a random key: fine for one replica, but replicas
+//	    behind a load balancer MUST share one, or a nonce from one is
+//	    refused by another. Needs require_nonce.
+//	dpop.nonce_key_env: env var name, optional
+//	    Name of the environment variable holding the nonce key in base64
+//	    (at least 32 bytes once decoded): the alternative to
+//	    nonce_key_file.
 //	limits: mapping
 //	    Bounds on what one request or one peer may cost.
 //	limits.max_body_bytes: size, default 64KiB
@@ -308,9 +350,11 @@
 //	clients[].id: string, required
 //	    The client_id: unique, printable ASCII (RFC 6749 Appendix A.1).
 //	clients[].secret_hash: hash, optional
-//	    Required for confidential clients, absent for public ones:
-//	    "sha256$<64 lowercase hex>" for generated secrets (issuer client
-//	    new), bcrypt "$2a$/$2b$/$2y$..." (cost at most 13), or argon2id
+//	    Required for confidential clients that authenticate with a secret
+//	    (unless secret_env gives it), absent for public ones and for the
+//	    key and certificate methods: "sha256$<64 lowercase hex>" for
+//	    generated secrets (issuer client new), bcrypt "$2a$/$2b$/$2y$..."
+//	    (cost at most 13), or argon2id
 //	    "$argon2id$v=19$m=...,t=...,p=...$salt$hash", checked by
 //	    pkg/secret's parser and within its bounds. Never shown in messages
 //	    or logs.
@@ -344,14 +388,75 @@
 //	    code_challenge_method is invalid_request; with it, such a
 //	    challenge is plain (RFC 7636 §4.3). The metadata lists plain only
 //	    when some client allows it.
+//	clients[].token_endpoint_auth_method: method, default none (secret or public)
+//	    The one way the client may authenticate, at the token,
+//	    introspection and revocation endpoints alike (RFC 7591 §2):
+//	    client_secret_basic, client_secret_post, client_secret_jwt,
+//	    private_key_jwt, tls_client_auth, self_signed_tls_client_auth, or
+//	    none (public clients). Unset: a confidential client may use
+//	    client_secret_basic or client_secret_post, a public client none.
+//	    Any other method is refused as a wrong secret is.
+//	clients[].secret_env: env var name, optional
+//	    Name of the environment variable holding the client secret itself
+//	    (at least 32 bytes), instead of secret_hash: required for
+//	    client_secret_jwt, whose assertions are HS256 under the secret
+//	    (RFC 7523 §2.2) and so cannot be checked against a hash; usable
+//	    with client_secret_basic and client_secret_post too. Read at start
+//	    and at each reload; never logged.
+//	clients[].jwks: JWK Set, optional
+//	    The client's public keys as an inline JWK Set (a mapping {keys:
+//	    [...]}, or a string of JSON), for private_key_jwt (RFC 7523 §2.2:
+//	    ES256, EdDSA, PS256 or RS256; never none or HMAC) or
+//	    self_signed_tls_client_auth (RFC 8705 §2.2). Private key members
+//	    are refused. At most one of jwks and jwks_uri.
+//	clients[].jwks_uri: https URL, optional
+//	    Where the client publishes its JWK Set, instead of jwks: fetched
+//	    over https only, never from loopback, private or link-local
+//	    addresses (checked on the address connected to), 5s and 256KiB at
+//	    most, cached for its Cache-Control max-age (1m to 24h, 10m
+//	    without), refetched at most once a minute on an unknown kid; the
+//	    last good set survives a failed fetch.
+//	clients[].tls_client_auth_subject_dn: RFC 4514 DN, optional
+//	    For tls_client_auth (RFC 8705 §2.1.2): the subject distinguished
+//	    name (RFC 4514) the certificate must have, compared attribute by
+//	    attribute, not as a string. Exactly one of the five forms is set,
+//	    for instance tls_client_auth_subject_dn:
+//	    "CN=payments,O=Example,C=DE", tls_client_auth_san_dns:
+//	    payments.example.com, tls_client_auth_san_uri:
+//	    "spiffe://example.com/payments", tls_client_auth_san_ip:
+//	    192.0.2.10 or tls_client_auth_san_email: payments@example.com; the
+//	    certificate must also chain to tls.client_ca_file.
+//	clients[].tls_client_auth_san_dns: DNS name, optional
+//	    For tls_client_auth: a dNSName the certificate's subjectAltName
+//	    must hold (case-insensitive).
+//	clients[].tls_client_auth_san_uri: URI, optional
+//	    For tls_client_auth: a uniformResourceIdentifier the certificate's
+//	    subjectAltName must hold (a SPIFFE id, say).
+//	clients[].tls_client_auth_san_ip: IP address, optional
+//	    For tls_client_auth: an iPAddress the certificate's subjectAltName
+//	    must hold.
+//	clients[].tls_client_auth_san_email: email, optional
+//	    For tls_client_auth: an rfc822Name the certificate's
+//	    subjectAltName must hold.
+//	clients[].tls_client_certificate_bound_access_tokens: bool, default false
+//	    Bind the client's access tokens to its TLS client certificate
+//	    (cnf.x5t#S256, RFC 8705 §3) even though it authenticates
+//	    otherwise; a token request without a certificate is then refused,
+//	    and a public client's refresh tokens are bound too. Clients using
+//	    tls_client_auth or self_signed_tls_client_auth always get
+//	    certificate-bound tokens. Not with response type token.
+//	clients[].dpop_bound_access_tokens: bool, default false
+//	    Make DPoP mandatory for the client (RFC 9449 §5.2): a token
+//	    request without a valid DPoP proof is refused. Not with response
+//	    type token.
 //	resource_servers: list, optional
 //	    Services that accept the access tokens of some audiences
-//	    (RFC 8707). With a secret_hash one authenticates at the
-//	    introspection and revocation endpoints as a confidential client
-//	    does (HTTP Basic or client_secret_post), and may introspect and
-//	    revoke the access tokens of its audiences; a client may introspect
-//	    only its own tokens (RFC 7662 §4). Any other token is answered
-//	    {"active":false}. With jwks it fetches its audiences' keys from
+//	    (RFC 8707). One that authenticates (a secret, or
+//	    token_endpoint_auth_method) may introspect and revoke, at the
+//	    introspection and revocation endpoints, the access tokens of its
+//	    audiences; a client may introspect only its own tokens (RFC 7662
+//	    §4). Any other token is answered {"active":false}. One with an
+//	    encryption key in jwks fetches its audiences' keys from
 //	    /resource-keys?resource_server=<id> (SPEC §9). "issuer rs new"
 //	    makes an entry. Reloaded by SIGHUP.
 //	resource_servers[].id: string, required
@@ -360,20 +465,39 @@
 //	resource_servers[].audiences: list of audience name, required
 //	    Audiences (names from audiences) whose access tokens it may
 //	    introspect and revoke, and whose keys its key deliveries carry.
-//	resource_servers[].secret_hash: hash, optional
+//	resource_servers[].secret_hash: hash, default required for secrets
 //	    Hash of its secret, in the forms of clients[].secret_hash (sha256$
-//	    for a secret from issuer client new); needed to introspect and
-//	    revoke. Never shown in messages or logs. A resource server has
-//	    secret_hash, jwks or both.
+//	    for a secret from issuer client new). Never shown in messages or
+//	    logs. A resource server that only receives its keys (jwks with an
+//	    encryption key, no token_endpoint_auth_method) needs none.
+//	resource_servers[].token_endpoint_auth_method: method, default none (secret)
+//	    As clients[].token_endpoint_auth_method, for the introspection and
+//	    revocation endpoints; none is not allowed. secret_hash is then
+//	    required only for client_secret_basic and client_secret_post.
+//	resource_servers[].secret_env: env var name, optional
+//	    As clients[].secret_env.
 //	resource_servers[].jwks: JWK Set, optional
 //	    Its public JWK Set (RFC 7517 §5), as the JSON object or a string
-//	    holding it: an encryption key ("use": "enc", kty EC crv P-256 or
-//	    kty OKP crv X25519, alg ECDH-ES+A256KW) that its key deliveries
-//	    are encrypted to (the first, when there are several), and
-//	    optionally signing keys ("use": "sig"). Every key needs a distinct
-//	    kid. A private member (d, p, q, ...) or a set without an
-//	    encryption key is refused, naming the key. "issuer rs new" prints
-//	    one.
+//	    holding it. An encryption key ("use": "enc", kty EC crv P-256 or
+//	    kty OKP crv X25519, alg ECDH-ES+A256KW; the first, when there are
+//	    several) is what its key deliveries are encrypted to (SPEC §9),
+//	    and is required unless token_endpoint_auth_method is
+//	    private_key_jwt or self_signed_tls_client_auth, whose signing keys
+//	    or certificate key the set then holds too, as for clients[].jwks.
+//	    Every key needs a distinct kid. A private member (d, p, q, ...) is
+//	    refused, naming the key. "issuer rs new" prints one.
+//	resource_servers[].jwks_uri: https URL, optional
+//	    As clients[].jwks_uri.
+//	resource_servers[].tls_client_auth_subject_dn: RFC 4514 DN, optional
+//	    As clients[].tls_client_auth_subject_dn.
+//	resource_servers[].tls_client_auth_san_dns: DNS name, optional
+//	    As clients[].tls_client_auth_san_dns.
+//	resource_servers[].tls_client_auth_san_uri: URI, optional
+//	    As clients[].tls_client_auth_san_uri.
+//	resource_servers[].tls_client_auth_san_ip: IP address, optional
+//	    As clients[].tls_client_auth_san_ip.
+//	resource_servers[].tls_client_auth_san_email: email, optional
+//	    As clients[].tls_client_auth_san_email.
 //	users: list, optional
 //	    Resource owners of the login page and the password grant.
 //	users[].username: string, required

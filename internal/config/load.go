@@ -154,8 +154,8 @@ func applyEnv(c *Config, getenv func(string) string) map[string]string {
 
 // resolvePaths makes data_dir absolute (a relative one is resolved against
 // base, or the working directory if base is empty) and resolves relative
-// tls.cert_file, tls.key_file, keys.dir and login.key_file against
-// data_dir.
+// tls.cert_file, tls.key_file, tls.client_ca_file, keys.dir,
+// login.key_file and dpop.nonce_key_file against data_dir.
 func resolvePaths(c *Config, base string) error {
 	if c.DataDir == "" {
 		return nil // reported by the validator
@@ -169,7 +169,7 @@ func resolvePaths(c *Config, base string) error {
 		return errors.New("cannot make the data directory absolute: the working directory is unknown")
 	}
 	c.DataDir = dir
-	for _, p := range []*string{&c.TLS.CertFile, &c.TLS.KeyFile, &c.Keys.Dir, &c.Login.KeyFile} {
+	for _, p := range []*string{&c.TLS.CertFile, &c.TLS.KeyFile, &c.TLS.ClientCAFile, &c.Keys.Dir, &c.Login.KeyFile, &c.DPoP.NonceKeyFile} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		} else if *p != "" {

@@ -48,7 +48,8 @@ func exampleConfig() *Config {
 	c.Issuer = "https://auth.example.com"
 	c.Listen = ":8443"
 	c.DataDir = "/var/lib/issuer"
-	c.TLS = TLS{CertFile: "tls/cert.pem", KeyFile: "tls/key.pem"}
+	c.TLS = TLS{CertFile: "tls/cert.pem", KeyFile: "tls/key.pem", ClientCAFile: "tls/client-ca.pem"}
+	c.DPoP = DPoP{RequireNonce: true, NonceStep: DefaultDPoPNonceStep, NonceKeyFile: "dpop-nonce.key"}
 	c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
 	c.Keys.KEKEnv = "ISSUER_KEK"
 	c.Keys.Store = KeyStoreRedis
@@ -102,6 +103,34 @@ func exampleConfig() *Config {
 		DefaultScopes:  []string{"read"},
 		AllowPKCEPlain: true, // a device that cannot compute SHA-256
 	})
+	c.Clients = append(c.Clients,
+		Client{ // a partner signing client assertions with keys it publishes (SPEC §10)
+			ID:                      "partner",
+			TokenEndpointAuthMethod: AuthPrivateKeyJWT,
+			JWKSURI:                 "https://partner.example.org/.well-known/jwks.json",
+			GrantTypes:              []string{GrantClientCredentials},
+			Scopes:                  []string{"read"},
+			DefaultScopes:           []string{"read"},
+			DPoPBoundAccessTokens:   true,
+		},
+		Client{ // a service authenticating with a certificate of the internal CA
+			ID:                      "payments",
+			TokenEndpointAuthMethod: AuthTLS,
+			TLSClientAuthSubjectDN:  "CN=payments,OU=Services,O=Example,C=DE",
+			GrantTypes:              []string{GrantClientCredentials},
+			Scopes:                  []string{"read", "write"},
+			DefaultScopes:           []string{"read"},
+		},
+		Client{ // an HS256 client assertion under a secret from the environment
+			ID:                                    "batch",
+			TokenEndpointAuthMethod:               AuthSecretJWT,
+			SecretEnv:                             "ISSUER_BATCH_SECRET",
+			GrantTypes:                            []string{GrantClientCredentials},
+			Scopes:                                []string{"read"},
+			DefaultScopes:                         []string{"read"},
+			TLSClientCertificateBoundAccessTokens: true,
+		},
+	)
 	c.ResourceServers = []ResourceServer{{
 		ID:         "billing-api",
 		Audiences:  []string{"https://billing.example.com"},
@@ -109,6 +138,11 @@ func exampleConfig() *Config {
 		// The public EC P-256 key of RFC 7517 Appendix A.1; "issuer rs
 		// new" makes a real one.
 		JWKS: `{"keys":[{"alg":"ECDH-ES+A256KW","crv":"P-256","kid":"1","kty":"EC","use":"enc","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"}]}`,
+	}, {
+		ID:                      "ledger-api",
+		Audiences:               []string{"https://api.example.com"},
+		TokenEndpointAuthMethod: AuthPrivateKeyJWT,
+		JWKS:                    `{"keys":[{"crv":"P-256","kid":"ledger-1","kty":"EC","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"}]}`,
 	}}
 	c.Users = []User{{
 		Username:     "alice",
@@ -158,8 +192,6 @@ func (e *encoder) value(v, def reflect.Value, pattern string) *yaml.Node {
 		return scalarNode("!!str", fmtDuration(time.Duration(v.Int())))
 	case prefixType:
 		return scalarNode("!!str", v.Interface().(netip.Prefix).String())
-	case jwkSetType:
-		return jwkSetNode(v.String())
 	case byteSizeType:
 		s := ByteSize(v.Int()).String()
 		if _, err := strconv.ParseInt(s, 10, 64); err == nil {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sealedtoken/issuer/pkg/endpoint"
+	"github.com/sealedtoken/issuer/pkg/jws"
 	"github.com/sealedtoken/issuer/pkg/keys"
 )
 
@@ -91,6 +93,7 @@ func (v *validator) config(c *Config) {
 	v.keyStore(c)
 	v.audiences(c.Audiences)
 	v.login(&c.Login)
+	v.dpop(&c.DPoP)
 	v.limits(&c.Limits)
 	v.rateLimit(&c.RateLimit)
 	v.log(&c.Log)
@@ -531,7 +534,9 @@ func (v *validator) clients(c *Config) {
 			ids[cl.ID] = p
 		}
 		v.secret(p, cl)
+		v.clientAuth(p, authOf(cl), cl.Public, false, c)
 		v.grants(p, cl)
+		v.senderConstrained(p, cl)
 		v.redirects(p, cl)
 		v.scopes(p, cl)
 		if len(cl.Audiences) == 0 && !haveDefault && len(c.Audiences) > 0 {
@@ -567,12 +572,13 @@ func checkClientID(id string) error {
 }
 
 func (v *validator) secret(p string, cl *Client) {
+	secretBased := cl.TokenEndpointAuthMethod == "" || cl.TokenEndpointAuthMethod == AuthSecretBasic || cl.TokenEndpointAuthMethod == AuthSecretPost
 	switch {
 	case cl.Public && cl.SecretHash != "":
 		v.errf(p+".secret_hash", "must be empty for a public client")
-	case !cl.Public && cl.SecretHash == "":
-		v.errf(p+".secret_hash", "required for a confidential client (set public: true for a client without a secret)")
-	case !cl.Public:
+	case !cl.Public && cl.SecretHash == "" && cl.SecretEnv == "" && secretBased:
+		v.errf(p+".secret_hash", "required for a confidential client (set public: true for a client without a secret, or token_endpoint_auth_method for a key or certificate)")
+	case !cl.Public && cl.SecretHash != "":
 		if err := checkHash(string(cl.SecretHash)); err != nil {
 			v.errf(p+".secret_hash", "%v", err)
 		}
@@ -744,19 +750,40 @@ func (v *validator) resourceServers(c *Config) {
 		default:
 			ids[rs.ID] = p
 		}
+		method := rs.TokenEndpointAuthMethod
+		secretBased := method == "" || method == AuthSecretBasic || method == AuthSecretPost
+		keysUsed := method == AuthPrivateKeyJWT || method == AuthSelfSignedTLS
+		receivesKeys := rs.JWKS != "" && !keysUsed
 		switch {
-		case rs.SecretHash == "" && rs.JWKS == "":
-			v.errf(p, "needs secret_hash (to introspect and revoke), jwks (to receive its keys), or both")
+		case rs.SecretHash == "" && rs.SecretEnv == "" && secretBased && !(method == "" && receivesKeys):
+			v.errf(p+".secret_hash", "required: a resource server authenticates with a secret, unless token_endpoint_auth_method names a key or certificate method, or it only receives its keys (jwks with an encryption key)")
 		case rs.SecretHash != "":
 			if err := checkHash(string(rs.SecretHash)); err != nil {
 				v.errf(p+".secret_hash", "%v", err)
 			}
 		}
 		if rs.JWKS != "" {
-			if _, err := keys.ParseRecipient([]byte(rs.JWKS)); err != nil {
+			// The key its deliveries are encrypted to (SPEC §9): required
+			// unless the set is there for private_key_jwt or a self-signed
+			// certificate, whose keys clientAuth checks (and reports).
+			_, err := keys.ParseRecipient([]byte(rs.JWKS))
+			switch {
+			case err == nil:
+			case !keysUsed:
 				v.errf(p+".jwks", "%s", strings.TrimPrefix(err.Error(), "keys: "))
+			case errors.Is(err, keys.ErrNoEncryptionKey):
+				// Keys to authenticate with only: no key delivery.
+			default:
+				if _, kerr := jws.ParseKeySet([]byte(rs.JWKS)); kerr == nil {
+					v.errf(p+".jwks", "%s", strings.TrimPrefix(err.Error(), "keys: "))
+				}
 			}
 		}
+		auth := authOfRS(&rs)
+		if !keysUsed {
+			auth.JWKS = "" // the key deliveries' (SPEC §9), not authentication's
+		}
+		v.clientAuth(p, auth, false, true, c)
 		if len(rs.Audiences) == 0 {
 			v.errf(p+".audiences", "at least one audience is required: the audiences whose tokens it may introspect")
 		}

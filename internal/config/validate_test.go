@@ -238,16 +238,16 @@ func TestValidateRules(t *testing.T) {
 		{"resource server id empty", func(c *Config) { rs := validRS(); rs.ID = ""; c.ResourceServers = []ResourceServer{rs} }, "resource_servers[0].id", "required"},
 		{"resource server id of a client", func(c *Config) { rs := validRS(); rs.ID = "backend"; c.ResourceServers = []ResourceServer{rs} }, "resource_servers[0].id", "(also clients[0])"},
 		{"resource server id duplicate", func(c *Config) { c.ResourceServers = []ResourceServer{validRS(), validRS()} }, "resource_servers[1].id", "(also resource_servers[0])"},
-		{"resource server with neither secret nor jwks", func(c *Config) { rs := validRS(); rs.SecretHash = ""; c.ResourceServers = []ResourceServer{rs} }, "resource_servers[0]", "needs secret_hash"},
+		{"resource server with neither secret nor jwks", func(c *Config) { rs := validRS(); rs.SecretHash = ""; c.ResourceServers = []ResourceServer{rs} }, "resource_servers[0].secret_hash", "required"},
 		// resource_servers[].jwks (SPEC §9).
 		{"SPEC §9: resource server with jwks and no secret ok", func(c *Config) {
 			rs := validRS()
-			rs.SecretHash, rs.JWKS = "", JWKSet(rsPublicJWKS(t))
+			rs.SecretHash, rs.JWKS = "", JWKS(rsPublicJWKS(t))
 			c.ResourceServers = []ResourceServer{rs}
 		}, "", ""},
 		{"SPEC §9: jwks with a private member names the key", func(c *Config) {
 			rs := validRS()
-			rs.JWKS = JWKSet(rsPrivateJWKS(t))
+			rs.JWKS = JWKS(rsPrivateJWKS(t))
 			c.ResourceServers = []ResourceServer{rs}
 		}, "resource_servers[0].jwks", "keys[0].d (kid \"enc-"},
 		{"SPEC §9: jwks without an enc key", func(c *Config) {

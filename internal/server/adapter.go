@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/x509"
 	"net/netip"
 	"sync"
 	"unsafe"
@@ -76,7 +77,7 @@ var requestPool = sync.Pool{New: func() any { return new(request) }}
 // acquireRequest returns an endpoint.Request describing ctx's request:
 // Method, URI (the request-target as received), Secure (the connection is
 // TLS), RemoteAddr (the peer, IPv4-mapped addresses unmapped), Header (a
-// zero-copy view) and Body. Its strings and Body alias fasthttp's buffers:
+// zero-copy view), Body and ClientCertificates (the TLS client's chain). Its strings and Body alias fasthttp's buffers:
 // release it with releaseRequest before the handler returns and never keep
 // anything it refers to.
 func acquireRequest(ctx *fasthttp.RequestCtx) *request {
@@ -90,7 +91,17 @@ func acquireRequest(ctx *fasthttp.RequestCtx) *request {
 		Header:     &q.hdr,
 		Body:       ctx.PostBody(),
 	}
+	if pc, ok := ctx.Conn().(peerCertificates); ok {
+		q.r.ClientCertificates = pc.PeerCertificates()
+	}
 	return q
+}
+
+// peerCertificates is implemented by the server's TLS connections
+// (trackedTLSConn): the client certificate chain of the handshake, for
+// mutual-TLS client authentication and certificate-bound tokens (SPEC §10).
+type peerCertificates interface {
+	PeerCertificates() []*x509.Certificate
 }
 
 // releaseRequest returns q to the pool, dropping its references into

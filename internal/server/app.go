@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/sealedtoken/issuer/internal/config"
 	"github.com/sealedtoken/issuer/internal/login"
+	"github.com/sealedtoken/issuer/pkg/dpop"
 	"github.com/sealedtoken/issuer/pkg/endpoint"
 	"github.com/sealedtoken/issuer/pkg/keys"
 	"github.com/sealedtoken/issuer/pkg/secret"
@@ -85,6 +87,10 @@ type Options struct {
 	// Version is the issuer's version, for the start-up log line and
 	// issuer_build_info; empty means "(devel)".
 	Version string
+	// KeySetFetcher fetches clients' jwks_uri; nil means an
+	// internal/jwksfetch Fetcher with its production defaults (https
+	// only, public addresses only). Tests pass one allowing loopback.
+	KeySetFetcher endpoint.KeySetFetcher
 }
 
 // App is a configured issuer: everything Build wires from a
@@ -124,6 +130,15 @@ type App struct {
 	// leaseHeld is whether this replica held the rotation lease at its
 	// last key step (keyLoop's goroutine only).
 	leaseHeld bool
+
+	// SPEC §10 (clientauth.go): what a reload builds client
+	// authentication with, and whether the listener asks for client
+	// certificates.
+	getenv     func(string) string
+	fetcher    endpoint.KeySetFetcher
+	clientCAs  *x509.CertPool
+	dpopNonces *dpop.Nonces
+	wantCerts  atomic.Bool
 }
 
 // Build wires cfg (already validated by config.Load or Config.Validate)
@@ -165,6 +180,12 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (_ *App, err erro
 			return nil, fmt.Errorf("%w: tls.cert_file %s, tls.key_file %s: %w", ErrCertificate, cfg.TLS.CertFile, cfg.TLS.KeyFile, err)
 		}
 		tlsConf = TLSConfig(cert)
+	}
+	if err := a.setupClientAuth(cfg, o); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	if tlsConf != nil {
+		tlsConf = withClientCertificates(tlsConf, a.wantCerts.Load)
 	}
 
 	var mem *memory.Store
@@ -289,11 +310,11 @@ func (a *App) newState(ctx context.Context, cfg *config.Config) (*appState, erro
 		return nil, err
 	}
 	rings.Signing = a.Keys.Signing()
-	clients, scopes, err := staticClients(cfg)
+	clients, scopes, err := staticClients(cfg, a.getenv)
 	if err != nil {
 		return nil, err
 	}
-	resourceServers, err := resourceServers(cfg)
+	resourceServers, err := resourceServers(cfg, a.getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -312,6 +333,7 @@ func (a *App) newState(ctx context.Context, cfg *config.Config) (*appState, erro
 	if cfg.RateLimit.ClientWrites > 0 {
 		opts = append(opts, endpoint.WithClientQuota(cfg.RateLimit.ClientWrites, cfg.RateLimit.ClientWindow))
 	}
+	opts = append(opts, a.clientAuthOptions()...)
 	if signed := signedAudiences(cfg); len(signed) > 0 {
 		opts = append(opts, endpoint.WithSignedAudiences(signed...))
 	}
@@ -340,6 +362,9 @@ func (a *App) newState(ctx context.Context, cfg *config.Config) (*appState, erro
 	if err != nil {
 		return nil, err
 	}
+	// The state is built; new TLS handshakes ask for a client certificate
+	// if its clients need one.
+	a.wantCerts.Store(wantsClientCertificates(cfg))
 	return &appState{ep: ep, owner: owner}, nil
 }
 
@@ -465,10 +490,10 @@ func loginKey(cfg *config.Config, getenv func(string) string, log zerolog.Logger
 
 // staticClients converts the configured clients, parsing their secret
 // hashes, and returns the union of their scopes for the metadata.
-func staticClients(cfg *config.Config) (*endpoint.StaticClients, []string, error) {
+func staticClients(cfg *config.Config, getenv func(string) string) (*endpoint.StaticClients, []string, error) {
 	list := make([]*endpoint.Client, 0, len(cfg.Clients))
 	var scopes []string
-	for _, c := range cfg.Clients {
+	for i, c := range cfg.Clients {
 		ec := &endpoint.Client{
 			ID:             c.ID,
 			Public:         c.Public,
@@ -478,7 +503,15 @@ func staticClients(cfg *config.Config) (*endpoint.StaticClients, []string, error
 			Audiences:      slices.Clone(c.Audiences),
 			SkipConsent:    c.SkipConsent,
 			AllowPKCEPlain: c.AllowPKCEPlain,
+
+			DPoPBoundAccessTokens:        c.DPoPBoundAccessTokens,
+			CertificateBoundAccessTokens: c.TLSClientCertificateBoundAccessTokens,
 		}
+		auth, envHash, err := clientAuth(fmt.Sprintf("clients[%d]", i), c.AuthOf(), getenv)
+		if err != nil {
+			return nil, nil, fmt.Errorf("server: client %q: %w", c.ID, err)
+		}
+		ec.Auth, ec.Secret = auth, envHash
 		if c.SecretHash != "" {
 			h, err := secret.Parse(string(c.SecretHash))
 			if err != nil {
@@ -504,13 +537,20 @@ func staticClients(cfg *config.Config) (*endpoint.StaticClients, []string, error
 }
 
 // resourceServers converts the configured resource servers, parsing their
-// secret hashes and JWK Sets.
-func resourceServers(cfg *config.Config) ([]*endpoint.ResourceServer, error) {
+// secret hashes, authentication keys and the JWK Sets their key
+// deliveries are encrypted to.
+func resourceServers(cfg *config.Config, getenv func(string) string) ([]*endpoint.ResourceServer, error) {
 	list := make([]*endpoint.ResourceServer, 0, len(cfg.ResourceServers))
-	for _, rs := range cfg.ResourceServers {
-		var h secret.Hash
+	for i, rs := range cfg.ResourceServers {
+		a := rs.AuthOf()
+		if !authUsesKeys(a.Method) {
+			a.JWKS = "" // the key deliveries' (SPEC §9), not authentication's
+		}
+		auth, h, err := clientAuth(fmt.Sprintf("resource_servers[%d]", i), a, getenv)
+		if err != nil {
+			return nil, fmt.Errorf("server: resource server %q: %w", rs.ID, err)
+		}
 		if rs.SecretHash != "" {
-			var err error
 			if h, err = secret.Parse(string(rs.SecretHash)); err != nil {
 				return nil, fmt.Errorf("server: resource server %q: secret_hash: %w", rs.ID, err)
 			}
@@ -519,7 +559,7 @@ func resourceServers(cfg *config.Config) ([]*endpoint.ResourceServer, error) {
 		if err != nil {
 			return nil, err
 		}
-		list = append(list, &endpoint.ResourceServer{ID: rs.ID, Secret: h, Audiences: slices.Clone(rs.Audiences), Keys: r})
+		list = append(list, &endpoint.ResourceServer{ID: rs.ID, Secret: h, Audiences: slices.Clone(rs.Audiences), Auth: auth, Keys: r})
 	}
 	return list, nil
 }

@@ -19,8 +19,10 @@ var ErrConfig = errors.New("server: configuration cannot be used")
 // Check runs, on a configuration already validated (config.Load), the
 // checks Build would make before serving that need no key ring, store or
 // port: the TLS certificate and key load and match (ErrCertificate), the
-// key-encryption key of keys.kek_env and the login key decode, and every
-// client secret and user password hash parses (ErrConfig). It writes
+// key-encryption key of keys.kek_env and the login key decode, every
+// client secret and user password hash parses, the secret_env variables
+// are set, inline jwks parse, tls.client_ca_file holds certificates and
+// the DPoP nonce key decodes (ErrConfig). It writes
 // nothing and listens on nothing: "issuer serve --check".
 func Check(cfg *config.Config, getenv func(string) string) error {
 	var errs []error
@@ -35,7 +37,16 @@ func Check(cfg *config.Config, getenv func(string) string) error {
 	if _, err := loginKey(cfg, getenv, zerolog.Nop()); err != nil {
 		errs = append(errs, fmt.Errorf("%w: %w", ErrConfig, err))
 	}
-	if _, _, err := staticClients(cfg); err != nil {
+	if _, _, err := staticClients(cfg, getenv); err != nil {
+		errs = append(errs, fmt.Errorf("%w: %w", ErrConfig, err))
+	}
+	if _, err := resourceServers(cfg, getenv); err != nil {
+		errs = append(errs, fmt.Errorf("%w: %w", ErrConfig, err))
+	}
+	if _, err := loadClientCAs(cfg); err != nil {
+		errs = append(errs, fmt.Errorf("%w: %w", ErrConfig, err))
+	}
+	if _, err := dpopNonces(cfg, getenv, nil, zerolog.Nop()); err != nil {
 		errs = append(errs, fmt.Errorf("%w: %w", ErrConfig, err))
 	}
 	for _, u := range cfg.Users {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"net"
 	"sync"
@@ -175,6 +176,24 @@ func (c *trackedConn) Close() error {
 type trackedTLSConn struct {
 	*trackedConn
 	tls *tls.Conn
+	// peer is the client's certificate chain, kept after the handshake
+	// so that each request reads it without copying the connection state
+	// (PeerCertificates). fasthttp serves a connection from one goroutine.
+	peer    []*x509.Certificate
+	peerSet bool
+}
+
+// PeerCertificates returns the certificate chain the client presented in
+// the handshake (RFC 8705: requested, not verified), or nil.
+func (c *trackedTLSConn) PeerCertificates() []*x509.Certificate {
+	if !c.peerSet {
+		st := c.tls.ConnectionState()
+		if !st.HandshakeComplete {
+			return nil
+		}
+		c.peer, c.peerSet = st.PeerCertificates, true
+	}
+	return c.peer
 }
 
 // Handshake runs the server handshake. If the connection is dropped while
@@ -185,6 +204,9 @@ func (c *trackedTLSConn) Handshake() error {
 	err := c.tls.Handshake()
 	if err != nil && c.state.Load() == connDropped {
 		return nil
+	}
+	if err == nil {
+		c.peer, c.peerSet = c.tls.ConnectionState().PeerCertificates, true
 	}
 	return err
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -61,17 +62,27 @@ func (a *App) publicationOptions(cfg *config.Config) []endpoint.Option {
 	}
 }
 
-// recipientOf parses a resource server's registered JWK Set; nil without
-// one.
+// recipientOf parses a resource server's registered JWK Set for its key
+// deliveries; nil without one, or when the set only holds the keys it
+// authenticates with (private_key_jwt, self_signed_tls_client_auth).
 func recipientOf(rs config.ResourceServer) (*keys.Recipient, error) {
 	if rs.JWKS == "" {
 		return nil, nil
 	}
 	r, err := keys.ParseRecipient([]byte(rs.JWKS))
-	if err != nil {
-		return nil, fmt.Errorf("server: resource server %q: jwks: %w", rs.ID, err)
+	switch {
+	case err == nil:
+		return r, nil
+	case authUsesKeys(rs.TokenEndpointAuthMethod) && errors.Is(err, keys.ErrNoEncryptionKey):
+		return nil, nil
 	}
-	return r, nil
+	return nil, fmt.Errorf("server: resource server %q: jwks: %w", rs.ID, err)
+}
+
+// authUsesKeys reports whether a token_endpoint_auth_method authenticates
+// with the registration's JWK Set.
+func authUsesKeys(method string) bool {
+	return method == config.AuthPrivateKeyJWT || method == config.AuthSelfSignedTLS
 }
 
 // AdminEndpoint returns an endpoint server of cfg over the rings kr and the

@@ -65,3 +65,37 @@ func ErrorCode(err error) string {
 		return CodeInvalidProof
 	}
 }
+
+// Description returns a fixed, client-safe text for an error of Verify,
+// naming the rule of RFC 9449 the proof broke, for the error_description
+// of an invalid_dpop_proof or use_dpop_nonce answer (§5, §7.1). It never
+// echoes the proof, its claims or the detail an error may wrap.
+func Description(err error) string {
+	switch {
+	case errors.Is(err, ErrUseNonce):
+		return "the DPoP proof must carry the nonce of the DPoP-Nonce header (RFC 9449 §8, §9)"
+	case errors.Is(err, ErrMissing):
+		return "a DPoP proof is required (RFC 9449 §4.3)"
+	case errors.Is(err, ErrMultiple):
+		return "more than one DPoP header (RFC 9449 §4.3)"
+	case errors.Is(err, ErrMalformed):
+		return "the DPoP proof is not a well-formed JWT of typ dpop+jwt with an allowed alg and a valid signature (RFC 9449 §4.3)"
+	case errors.Is(err, ErrClaims):
+		return "the DPoP proof lacks jti, htm, htu or iat, or has one of the wrong type (RFC 9449 §4.2)"
+	case errors.Is(err, ErrKey):
+		return "the DPoP proof's jwk is missing, private or unsupported (RFC 9449 §4.3)"
+	case errors.Is(err, ErrMethod):
+		return "the DPoP proof's htm does not match the request method (RFC 9449 §4.3)"
+	case errors.Is(err, ErrURI):
+		return "the DPoP proof's htu does not match the request URI (RFC 9449 §4.3)"
+	case errors.Is(err, ErrIssuedAt):
+		return "the DPoP proof's iat is outside the acceptable window (RFC 9449 §4.3, §11.1)"
+	case errors.Is(err, ErrTokenHash):
+		return "the DPoP proof's ath does not match the access token (RFC 9449 §4.3)"
+	case errors.Is(err, ErrKeyBinding):
+		return "the DPoP proof is not signed with the key the access token is bound to (RFC 9449 §4.3, §6)"
+	case errors.Is(err, ErrReplayed):
+		return "the DPoP proof was used before (RFC 9449 §11.1)"
+	}
+	return "the DPoP proof is invalid (RFC 9449 §4.3)"
+}

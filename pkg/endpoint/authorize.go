@@ -57,6 +57,10 @@ type AuthorizeRequest struct {
 	// Audience is the audience of the access tokens the grant yields: the
 	// RFC 8707 resource parameter, or the client's or server's default.
 	Audience string
+	// DPoPJKT is the dpop_jkt parameter (RFC 9449 §10): the JWK thumbprint
+	// of the key whose DPoP proof the code's exchange must carry; empty
+	// when the request sent none.
+	DPoPJKT string
 	// Params are all the request's parameters; unknown ones are kept and
 	// ignored by this package (RFC 6749 §3.1).
 	Params Params
@@ -259,6 +263,9 @@ func (s *Server) validateAuthorize(ctx context.Context, r *Request, res *Result)
 		if ch := p.Get("code_challenge"); ch != "" {
 			ar.CodeChallenge, ar.CodeChallengeMethod = ch, method
 		}
+	}
+	if ar.DPoPJKT, e = authorizeBinding(c, ar); e != nil {
+		return nil, e, t
 	}
 	scopes, e := grantScope(c, p.Get("scope"), nil)
 	if e != nil {

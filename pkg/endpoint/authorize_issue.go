@@ -130,6 +130,8 @@ func (s *Server) issueCode(ctx context.Context, ar *AuthorizeRequest, g Grant, s
 		// RFC 6749 §4.1.3: the token request must then repeat it.
 		c.RedirectURI = ar.RedirectURI
 	}
+	// RFC 9449 §10: the code is bound to the key of dpop_jkt.
+	c.Confirmation.JKT = ar.DPoPJKT
 	if ar.CodeChallenge != "" {
 		c.CodeChallenge, c.CodeChallengeMethod = ar.CodeChallenge, ar.CodeChallengeMethod
 	}
@@ -265,6 +267,12 @@ func (s *Server) recheck(ar *AuthorizeRequest) (*redirectTarget, *Error) {
 	}
 	if aud, e := s.chooseAudience(ar.Client, ar.Audience, ""); e != nil || aud != ar.Audience {
 		return t, bad("audience not allowed")
+	}
+	if ar.DPoPJKT != "" && (!ar.HasResponseType(ResponseCode) || !validS256Challenge(ar.DPoPJKT)) {
+		return t, bad("dpop_jkt")
+	}
+	if ar.HasResponseType(ResponseToken) && (ar.Client.DPoPBoundAccessTokens || ar.Client.CertificateBoundAccessTokens) {
+		return t, bad("implicit grant for a sender-constrained client")
 	}
 	return t, nil
 }

@@ -2,6 +2,7 @@ package endpoint
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -68,6 +69,22 @@ type Client struct {
 	// plain (the RFC 7636 §4.3 default applies only to a client allowed
 	// plain).
 	AllowPKCEPlain bool
+	// Auth restricts how the client authenticates and holds its keys
+	// (SPEC §10: token_endpoint_auth_method, jwks, jwks_uri, the mTLS
+	// matcher); its zero value keeps the secret-based default. A
+	// confidential client registered for a JWT or mTLS method needs no
+	// Secret.
+	Auth ClientAuth
+	// DPoPBoundAccessTokens makes DPoP mandatory: a token request without
+	// a DPoP proof is refused (RFC 9449 §5.2, dpop_bound_access_tokens),
+	// and the implicit grant, which cannot bind, is not allowed.
+	DPoPBoundAccessTokens bool
+	// CertificateBoundAccessTokens binds the client's access tokens to its
+	// TLS client certificate (RFC 8705 §3,
+	// tls_client_certificate_bound_access_tokens) even when it does not
+	// authenticate with mTLS: a token request without a certificate is
+	// refused, and the implicit grant is not allowed.
+	CertificateBoundAccessTokens bool
 }
 
 // AllowsGrant reports whether c may use grant g.
@@ -120,8 +137,14 @@ func NewStaticClients(clients ...*Client) (*StaticClients, error) {
 		if _, dup := s.byID[c.ID]; dup {
 			return nil, fmt.Errorf("endpoint: client %q listed twice", c.ID)
 		}
-		if c.Public != c.Secret.IsZero() {
-			return nil, fmt.Errorf("endpoint: client %q: a public client has no secret and a confidential one needs one", c.ID)
+		switch {
+		case c.Public && !c.Secret.IsZero():
+			return nil, fmt.Errorf("endpoint: client %q: a public client has no secret", c.ID)
+		case !c.Public && c.Secret.IsZero() && (c.Auth.Method == "" || c.Auth.Method.secretBased()):
+			return nil, fmt.Errorf("endpoint: client %q: a confidential client authenticating with a secret needs one", c.ID)
+		}
+		if err := c.Auth.check(c.Public, !c.Secret.IsZero()); err != nil {
+			return nil, fmt.Errorf("endpoint: client %q: %w", c.ID, err)
 		}
 		for _, sc := range append(slices.Clone(c.Scopes), c.DefaultScopes...) {
 			if !validScopeToken(sc) {
@@ -182,8 +205,11 @@ const (
 // §3.2.1); with rs set, a registered resource server may authenticate too
 // (WithResourceServers), the same way.
 //
-// A client may use one method only: HTTP Basic, client_secret in the body,
-// or (public clients) client_id alone. The secret is checked through the
+// A request may use one method only: HTTP Basic, client_secret in the body,
+// a JWT assertion (clientauth_jwt.go), or client_id alone, which is a
+// public client's way and a mutual-TLS client's (clientauth_tls.go). A
+// client registered for one method (ClientAuth.Method) is refused any
+// other. A presented secret is checked through the
 // Limiter's policy (secret.Limiter.Begin) against the client's address
 // (ClientAddr): a public client is never throttled, having no secret to
 // guess; a confidential client's attempt is answered 429 with Retry-After
@@ -193,6 +219,9 @@ const (
 // same time and with the same text.
 func (s *Server) authenticateClient(ctx context.Context, r *Request, p *Params, now time.Time, rs bool) (account, AuthMethod, *Error) {
 	var none account
+	if p.Has("client_assertion") || p.Has("client_assertion_type") {
+		return s.authenticateAssertion(ctx, r, p, now, rs)
+	}
 	var id, sec string
 	method := AuthNone
 	if authz := r.Header.Get("Authorization"); authz != "" {
@@ -236,14 +265,23 @@ func (s *Server) authenticateClient(ctx context.Context, r *Request, p *Params, 
 		}
 		return acct, AuthNone, nil
 	}
+	if known && method == AuthNone && acct.auth.usesTLS() {
+		return s.authenticateTLS(ctx, r, acct, now)
+	}
 	if method == AuthNone {
 		// Unknown and confidential ids get the same answer: no guess was
 		// made, so nothing is counted.
 		return none, "", NewError(InvalidClient, "client authentication failed")
 	}
+	// A secret sent for a client registered for another method is
+	// answered as for an unknown id: checked against a decoy, counted,
+	// the same text, so that the method a client uses is not learnt by
+	// guessing at it.
+	mismatch := known && !acct.auth.allows(false, method)
 	h := acct.secret
-	if !known {
+	if !known || mismatch {
 		h = s.decoys.For(id)
+		known = known && !mismatch
 	}
 	if !h.Slow() {
 		// A sha256 secret is never refused (secret.Limiter.Begin), so the
@@ -255,7 +293,7 @@ func (s *Server) authenticateClient(ctx context.Context, r *Request, p *Params, 
 		}
 		attempt, _, _ := s.limiter.Begin("client:"+id, s.ClientAddr(r), "", false, now)
 		attempt.Fail()
-		return none, "", unknownOr(known)
+		return none, "", authFailure(known, mismatch)
 	}
 	attempt, retry, ok := s.limiter.Begin("client:"+id, s.ClientAddr(r), "", true, now)
 	if !ok {
@@ -272,14 +310,15 @@ func (s *Server) authenticateClient(ctx context.Context, r *Request, p *Params, 
 		return none, "", e
 	case !match || !known:
 		attempt.Fail()
-		return none, "", unknownOr(known)
+		return none, "", authFailure(known, mismatch)
 	}
 	attempt.Succeed()
 	return acct, method, nil
 }
 
 // presentedClientID returns the client id r presented, in its Basic
-// credentials or else its client_id parameter, copied, for the log line of
+// credentials or else its client_id parameter or the iss of its client
+// assertion, copied, for the log line of
 // a failed authentication (Result.PresentedClientID); "" if there is none
 // or it is not 1 to 255 printable ASCII characters (RFC 6749 Appendix
 // A.1 allows no more), so that a log never carries arbitrary bytes.
@@ -287,6 +326,9 @@ func presentedClientID(r *Request, p *Params) string {
 	id := p.Get("client_id")
 	if bid, _, ok := parseBasic(r.Header.Get("Authorization")); ok {
 		id = bid
+	}
+	if id == "" {
+		id = assertionIssuer(p.Get("client_assertion"))
 	}
 	if id == "" || len(id) > 255 {
 		return ""
@@ -307,6 +349,15 @@ func unknownOr(known bool) *Error {
 		e.Cause = ErrUnknownClient
 	}
 	return e
+}
+
+// authFailure is unknownOr, with ErrAuthMethod as the cause of a secret
+// sent for a client registered for another method.
+func authFailure(known, mismatch bool) *Error {
+	if mismatch {
+		return NewError(InvalidClient, "client authentication failed").withCause(ErrAuthMethod)
+	}
+	return unknownOr(known)
 }
 
 // verifySlow checks a slow hash with a as the Verifier's Gate. It takes
@@ -331,8 +382,12 @@ type account struct {
 	id     string
 	secret secret.Hash
 	public bool
+	auth   *ClientAuth
 	client *Client         // nil for a resource server
 	rs     *ResourceServer // nil for a client
+	// cert is the certificate the account authenticated with (mutual
+	// TLS), which its access tokens are bound to (RFC 8705 §3).
+	cert *x509.Certificate
 }
 
 // lookupAccount finds the client, or with rs the resource server, called
@@ -341,14 +396,14 @@ func (s *Server) lookupAccount(ctx context.Context, id string, rs bool) (a accou
 	c, err := s.clients.Client(ctx, id)
 	switch {
 	case err == nil && c != nil:
-		return account{id: c.ID, secret: c.Secret, public: c.Public, client: c}, true, nil
+		return account{id: c.ID, secret: c.Secret, public: c.Public, auth: &c.Auth, client: c}, true, nil
 	case err != nil && !errors.Is(err, ErrUnknownClient):
 		return account{}, false, err
 	}
-	if r := s.resourceServers[id]; rs && r != nil && !r.Secret.IsZero() {
-		// A resource server registered with keys only has no secret to
-		// authenticate with: it is unknown here.
-		return account{id: r.ID, secret: r.Secret, rs: r}, true, nil
+	if r := s.resourceServers[id]; rs && r != nil && (!r.Secret.IsZero() || r.Auth.Method != "") {
+		// A resource server registered only to receive its keys (SPEC §9)
+		// has no way to authenticate: it is unknown here.
+		return account{id: r.ID, secret: r.Secret, auth: &r.Auth, rs: r}, true, nil
 	}
 	return account{}, false, nil
 }

@@ -83,6 +83,47 @@
 // client sees only its own tokens (RFC 7662 §4). A UserAuthenticator
 // (WithUsers) enables the password grant.
 //
+// # Keys, certificates and sender-constrained tokens (SPEC §10)
+//
+// Client.Auth (ClientAuth; ResourceServer.Auth alike) restricts a client
+// to one token_endpoint_auth_method, at the token, introspection and
+// revocation endpoints alike (one function authenticates them all), and
+// holds its keys:
+//
+//   - private_key_jwt and client_secret_jwt (RFC 7523 §2.2, §3; OpenID
+//     Connect Core §9): a client assertion with iss = sub = the client id,
+//     aud the issuer identifier, the token endpoint URL or the URL of the
+//     endpoint receiving it, exp at most MaxAssertionLifetime ahead, a jti
+//     single-use in the store (so replicas share it); ES256, EdDSA, PS256,
+//     RS256 with the client's jwks or jwks_uri (a KeySetFetcher,
+//     WithKeySetFetcher, refetching on an unknown kid), or HS256 with the
+//     secret itself; never none, never HMAC with a public key;
+//   - tls_client_auth and self_signed_tls_client_auth (RFC 8705 §2): the
+//     client sends its client_id and a certificate, from
+//     Request.ClientCertificates or, from trusted proxies only, the RFC 9440
+//     Client-Cert header; for tls_client_auth it must chain to a CA of
+//     WithClientCAs and match the registered subject DN or SAN, for
+//     self_signed_tls_client_auth hold a registered key.
+//
+// Any other method is refused exactly as a wrong secret is.
+//
+// Access tokens are bound when the request asks (RFC 8705 §3, RFC 9449
+// §5, §6): to the certificate (cnf.x5t#S256) of a client that
+// authenticated with mTLS or has CertificateBoundAccessTokens; to the key
+// of a DPoP proof (cnf.jkt, token_type DPoP) sent in the DPoP header, which
+// is verified per RFC 9449 §4.3 against the token endpoint's URL under the
+// issuer (or the X-Forwarded-Host of a trusted proxy), single-use in the
+// store, and with WithDPoPNonces must carry a stateless server nonce
+// (use_dpop_nonce, the DPoP-Nonce header on every token response). A
+// client with DPoPBoundAccessTokens must send a proof. A public client's
+// refresh tokens are bound as its access tokens are, and a refresh without
+// the same key or certificate fails; the dpop_jkt parameter of the
+// authorization endpoint binds the code (RFC 9449 §10). Introspection
+// reports the binding (cnf, token_type DPoP). The issuer's own protected
+// resources (userinfo) check a presented token with AccessToken,
+// CheckTokenBinding and ResourceErrorResponse; resource servers use the
+// middleware of package crypttoken, which checks the same from the token.
+//
 // # Brute force and quotas (SPEC §6)
 //
 // Every secret and password is checked through a secret.Limiter's policy

@@ -69,6 +69,10 @@ type Error struct {
 
 	// allow is the Allow header of a 405 answer (RFC 9110 §15.5.6).
 	allow string
+	// scheme and nonce are, for the error of a protected resource, the
+	// authentication scheme of its challenge and the DPoP-Nonce to send
+	// (ResourceErrorResponse).
+	scheme, nonce string
 }
 
 // NewError returns a fresh error with code and description.

@@ -34,6 +34,9 @@ func (s *Server) authorizationCode(ctx context.Context, tr *TokenRequest) *Error
 	if code.ClientID != tr.Client.ID {
 		return NewError(InvalidGrant, "the authorization code was issued to another client")
 	}
+	if e := checkGrantBinding(code.Confirmation, tr, "authorization code"); e != nil {
+		return e
+	}
 	// RFC 6749 §4.1.3: redirect_uri must be present and identical when the
 	// authorization request included it.
 	redirect := p.Get("redirect_uri")

@@ -38,6 +38,9 @@ func (s *Server) refreshToken(ctx context.Context, tr *TokenRequest) *Error {
 	if rt.ClientID != tr.Client.ID {
 		return NewError(InvalidGrant, "the refresh token was issued to another client")
 	}
+	if e := checkGrantBinding(rt.Confirmation, tr, "refresh token"); e != nil {
+		return e
+	}
 	if rt.FamilyID == "" {
 		return NewError(InvalidGrant, "the refresh token is invalid or expired")
 	}

@@ -308,7 +308,7 @@ func appendIntrospection(dst []byte, kind tokenKind, c *crypttoken.Claims) []byt
 	str("scope", c.Scope)
 	str("client_id", c.ClientID)
 	if kind == kindAccess {
-		str("token_type", "Bearer")
+		str("token_type", tokenType(c.Confirmation)) // RFC 9449 §6.2
 	} else {
 		str("token_type", HintRefreshToken)
 	}
@@ -334,6 +334,7 @@ func appendIntrospection(dst []byte, kind tokenKind, c *crypttoken.Claims) []byt
 	str("jti", c.ID)
 	if kind == kindAccess {
 		date("auth_time", c.AuthTime)
+		dst = appendConfirmation(dst, c.Confirmation)
 		names := make([]string, 0, len(c.Extra))
 		for name := range c.Extra {
 			if !slices.Contains(introspectionMembers, name) {

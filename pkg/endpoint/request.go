@@ -1,6 +1,7 @@
 package endpoint
 
 import (
+	"crypto/x509"
 	"net/netip"
 	"strings"
 )
@@ -26,6 +27,16 @@ type Request struct {
 	// Body is the request body (application/x-www-form-urlencoded for the
 	// endpoints that take a form).
 	Body []byte
+	// ClientCertificates is the certificate chain the TLS client
+	// presented, leaf first (tls.ConnectionState.PeerCertificates), or nil.
+	// The handshake must have proved possession of the leaf's key and
+	// nothing more: a listener that requests certificates without
+	// verifying them (tls.RequestClientCert) lets the self-signed ones of
+	// self_signed_tls_client_auth through, and the endpoints verify chains
+	// themselves (WithClientCAs). Behind a TLS-terminating proxy leave it
+	// nil: the endpoints read the RFC 9440 Client-Cert header of trusted
+	// proxies instead.
+	ClientCertificates []*x509.Certificate
 	// Credentials carries whatever the embedding server knows about the
 	// request beyond HTTP (a mutual-TLS identity, a tenant, ...), the
 	// counterpart of oauthlib's credentials argument. The endpoints pass it

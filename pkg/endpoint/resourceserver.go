@@ -12,7 +12,8 @@ import (
 // the access tokens of some audiences (RFC 8707 resource indicators). It
 // authenticates at the introspection and revocation endpoints exactly as a
 // confidential client does (HTTP Basic or client_secret_post, the same
-// Limiter policy, RFC 6749 §2.3.1), but it is not a client: it gets no
+// Limiter policy, RFC 6749 §2.3.1; or, registered for it in Auth, a JWT
+// assertion or mutual TLS, SPEC §10), but it is not a client: it gets no
 // tokens, and the token endpoint does not know it.
 //
 // What it may do (RFC 7662 §4 leaves the policy to the server):
@@ -26,15 +27,20 @@ type ResourceServer struct {
 	// ID identifies the resource server; it is unique among clients and
 	// resource servers alike, and is its user-id in HTTP Basic.
 	ID string
-	// Secret is the hash of its secret (package secret).
+	// Secret is the hash of its secret (package secret); required unless
+	// Auth names a method without a secret.
 	Secret secret.Hash
+	// Auth restricts how it authenticates and holds its keys, as for a
+	// Client; AuthNone is not allowed.
+	Auth ClientAuth
 	// Audiences are the audiences whose tokens it may introspect and
 	// revoke, and whose keys it receives (ResourceKeys); each must be an
 	// audience of the Server.
 	Audiences []string
 	// Keys are its registered keys (SPEC §9): key deliveries are
 	// encrypted to them. Nil: it receives no key delivery. A resource
-	// server needs Secret (to introspect and revoke), Keys, or both.
+	// server needs a way to authenticate (Secret or Auth: to introspect
+	// and revoke), Keys, or both.
 	Keys *keys.Recipient
 }
 
@@ -61,12 +67,19 @@ func WithResourceServers(list ...*ResourceServer) Option {
 			switch {
 			case rs == nil || rs.ID == "":
 				return fmt.Errorf("endpoint: resource server %d has no id", i)
-			case rs.Secret.IsZero() && rs.Keys == nil:
-				return fmt.Errorf("endpoint: resource server %q has neither a secret nor keys", rs.ID)
+			case rs.Secret.IsZero() && rs.Auth.Method.secretBased():
+				return fmt.Errorf("endpoint: resource server %q has no secret", rs.ID)
+			case rs.Secret.IsZero() && rs.Auth.Method == "" && rs.Keys == nil:
+				return fmt.Errorf("endpoint: resource server %q has neither a way to authenticate nor keys to receive", rs.ID)
+			case rs.Auth.Method == AuthNone:
+				return fmt.Errorf("endpoint: resource server %q: a resource server must authenticate; none is for public clients", rs.ID)
 			case len(rs.Audiences) == 0:
 				return fmt.Errorf("endpoint: resource server %q has no audiences", rs.ID)
 			case s.resourceServers[rs.ID] != nil:
 				return fmt.Errorf("endpoint: resource server %q listed twice", rs.ID)
+			}
+			if err := rs.Auth.check(false, !rs.Secret.IsZero()); err != nil {
+				return fmt.Errorf("endpoint: resource server %q: %w", rs.ID, err)
 			}
 			s.resourceServers[rs.ID] = rs
 		}

@@ -2,6 +2,7 @@ package endpoint
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sealedtoken/issuer/pkg/crypttoken"
+	"github.com/sealedtoken/issuer/pkg/dpop"
 	"github.com/sealedtoken/issuer/pkg/keys"
 	"github.com/sealedtoken/issuer/pkg/secret"
 	"github.com/sealedtoken/issuer/pkg/store"
@@ -76,6 +78,14 @@ type Server struct {
 	// pub is what the Server publishes for resource servers: status lists
 	// and key deliveries (SPEC §9; status.go, keydelivery.go).
 	pub publication
+
+	// Client authentication with keys and certificates, sender-constrained
+	// tokens (SPEC §10; clientauth*.go, dpop.go).
+	keyFetcher KeySetFetcher
+	clientCAs  *x509.CertPool
+	dpop       *dpop.Verifier
+	dpopNonces *dpop.Nonces
+	dpopAlgs   []string
 }
 
 // audience is one resource server's sealer and opener.
@@ -316,6 +326,12 @@ func New(issuer string, rings Rings, clients ClientStore, st store.Store, opts .
 	if err := s.initPublication(rings.Signing); err != nil {
 		return nil, err
 	}
+	if err := s.checkAuthSetup(); err != nil {
+		return nil, err
+	}
+	if err := s.setupDPoP(); err != nil {
+		return nil, err
+	}
 	if s.decoys, err = s.makeDecoys(); err != nil {
 		return nil, err
 	}
@@ -407,6 +423,10 @@ func (s *Server) Metadata() *Response {
 		"revocation_endpoint_auth_methods_supported":    []string{"client_secret_basic", "client_secret_post", "none"},
 		"code_challenge_methods_supported":              caps.challengeMethods,
 	}
+	// The client authentication members above are the defaults;
+	// addAuthMetadata (clientauth.go) replaces them with what the clients
+	// and resource servers use, and adds the SPEC §10 members.
+	s.addAuthMetadata(doc)
 	for name, path := range map[string]string{
 		"authorization_endpoint": s.paths.Authorize,
 		"token_endpoint":         s.paths.Token,

@@ -316,7 +316,7 @@ func TestStatusListConformance(t *testing.T) {
 		{"draft §4.2: a valid token's bit is 0", mustStatus(t, slt.List, ref.Index) == statuslist.Valid},
 		{"draft §9.2: aggregation_uri", sl["aggregation_uri"] == testIssuer+statusPath},
 		{"draft §9.1: status_list_aggregation_endpoint in the metadata", meta["status_list_aggregation_endpoint"] == testIssuer+statusPath},
-		{"draft §9.3: the aggregation lists the list", aggResp.Status == 200 && contains(agg.StatusLists, ref.URI)},
+		{"draft §9.3: the aggregation lists the list", aggResp.Status == 200 && listHas(agg.StatusLists, ref.URI)},
 		{"draft §9.3: application/json", hdr(aggResp, "Content-Type") == "application/json"},
 		{"draft §8.1: Cache-Control max-age at most the ttl", hdr(resp, "Cache-Control") == "public, max-age=15"},
 		{"RFC 9110 §8.8.3: an ETag", strings.HasPrefix(hdr(resp, "ETag"), `W/"`)},
@@ -332,7 +332,7 @@ func mustStatus(t testing.TB, l *statuslist.List, idx uint64) statuslist.Status 
 	return s
 }
 
-func contains(list []string, s string) bool {
+func listHas(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
 			return true

@@ -34,6 +34,10 @@ type TokenRequest struct {
 	Params Params
 	// Credentials are Request.Credentials.
 	Credentials map[string]any
+	// Confirmation is what the access token will be bound to (its cnf
+	// claim): the key of the request's DPoP proof (RFC 9449 §6.1) and the
+	// client certificate (RFC 8705 §3.1), or neither for a bearer token.
+	Confirmation crypttoken.Confirmation
 
 	// requestedScope is the scope parameter as sent, to decide whether the
 	// response must state the granted scope (RFC 6749 §5.1).
@@ -106,11 +110,11 @@ func (s *Server) Token(ctx context.Context, r *Request) (*Response, Result) {
 			}
 		}
 		if e == nil {
-			return resp, res
+			return s.withNonce(resp), res
 		}
 	}
 	res.Err = e
-	return errorResponse(e), res
+	return s.withNonce(errorResponse(e)), res
 }
 
 // tokenRequest parses, authenticates and validates a token request.
@@ -136,6 +140,9 @@ func (s *Server) tokenRequest(ctx context.Context, r *Request, res *Result) (*To
 		GrantType: grant, Client: client, AuthMethod: method,
 		Params: p, Credentials: r.Credentials, requestedScope: p.Get("scope"),
 		now: now,
+	}
+	if e = s.bindTokenRequest(ctx, r, tr, acct); e != nil {
+		return nil, e
 	}
 	switch grant {
 	case GrantClientCredentials:
@@ -246,6 +253,8 @@ func (s *Server) issue(ctx context.Context, tr *TokenRequest, res *Result) (*Res
 		AuthTime: tr.AuthTime,
 		FamilyID: tr.familyID,
 		Status:   tr.status,
+
+		Confirmation: tr.Confirmation,
 	}
 	if s.hooks.AccessClaims != nil {
 		// The hook gets a heap copy with an audience slice of its own, so
@@ -267,7 +276,9 @@ func (s *Server) issue(ctx context.Context, tr *TokenRequest, res *Result) (*Res
 		return nil, AsError(err)
 	}
 	res.JTI = at.ID
-	body = append(body, `","token_type":"Bearer","expires_in":`...)
+	body = append(body, `","token_type":"`...)
+	body = append(body, tokenType(at.Confirmation)...)
+	body = append(body, `","expires_in":`...)
 	body = strconv.AppendInt(body, int64(s.accessTTL/time.Second), 10)
 	if tr.refresh && tr.familyID != "" {
 		rt := crypttoken.Claims{
@@ -283,6 +294,8 @@ func (s *Server) issue(ctx context.Context, tr *TokenRequest, res *Result) (*Res
 			Generation: tr.generation,
 			Resource:   tr.Audience,
 			Status:     tr.status,
+
+			Confirmation: tr.refreshConfirmation(),
 		}
 		body = append(body, `,"refresh_token":"`...)
 		if body, err = s.internal.AppendSeal(body, crypttoken.TypeRefresh, &rt); err != nil {

@@ -10,7 +10,8 @@
 //	claims, _ := fasthttpmw.FromRequest(ctx)
 //
 // The token is read from the Authorization request header field only
-// (RFC 6750 §2.1): "Bearer" (any case), one or more spaces, one b64token.
+// (RFC 6750 §2.1, RFC 9449 §7.1): "Bearer" or "DPoP" (any case), one or
+// more spaces, one b64token.
 // The form-body method (§2.2) is not supported; a token in the URI query
 // (§2.3) is refused with 400 (§5.3). Refusals follow RFC 6750 §3 and never
 // echo the token: 401 with a bare challenge ("Bearer", or Bearer
@@ -20,10 +21,21 @@
 // another audience or a key not loaded yet, revoked, ...), 503 with
 // Retry-After when the Opener's status source has not fetched the token's
 // status list yet, 403 insufficient_scope for a missing scope; error
-// responses carry a JSON body and Cache-Control: no-store.
+// responses carry a JSON body and Cache-Control: no-store. A request
+// without a token also gets the DPoP challenge, DPoP algs="ES256 EdDSA
+// PS256 RS256" (RFC 9449 §7.1).
 //
 // An Opener from pkg/crypttoken/remote (SPEC §9) follows the issuer's key
 // rotations and revocations over the network; nothing else changes here.
+//
+// Sender-constrained tokens are checked as httpmw checks them, by the same
+// code: a DPoP-bound token (cnf.jkt) needs the DPoP scheme and a valid
+// proof of its key for this request (RFC 9449 §4.3, §7), never Bearer; a
+// certificate-bound token (cnf.x5t#S256) needs that TLS client certificate
+// (RFC 8705 §3), or from WithTrustedProxies the RFC 9440 Client-Cert
+// header; a binding that cannot be checked fails. WithDPoPReplayCache,
+// WithDPoPNonces, WithTrustedProxies and WithExternalURL work as in httpmw;
+// the replay cache is called with context.Background().
 //
 // Build the Opener on a keys.Reloader's Ring (keys.NewReloader with
 // keys.WithRingName(audience)) and it follows the key file: each Open uses

@@ -28,7 +28,8 @@
 // another audience is refused).
 //
 // The token is read from the Authorization request header field only
-// (RFC 6750 §2.1): "Bearer" (any case), one or more spaces, one b64token.
+// (RFC 6750 §2.1, RFC 9449 §7.1): "Bearer" or "DPoP" (any case), one or
+// more spaces, one b64token.
 // The form-body method (§2.2) is not supported, so the middleware never reads
 // a request body; a token in the URI query (§2.3) is refused with 400,
 // because URIs are logged and leak through Referer headers (§5.3).
@@ -57,10 +58,39 @@
 //
 // Every challenge is "Bearer" followed by its attributes; a realm attribute
 // (realm="…", RFC 6750 §3) is sent only when WithRealm sets one, first:
-// Bearer realm="api", error="invalid_token", error_description="…".
+// Bearer realm="api", error="invalid_token", error_description="…". A
+// request without a token gets a second WWW-Authenticate field, the DPoP
+// challenge DPoP algs="ES256 EdDSA PS256 RS256" (RFC 9449 §7.1).
+//
+// # Sender-constrained tokens
+//
+// A token the issuer bound to its client (SPEC §10) is checked from its
+// own cnf claim, with no call to the issuer:
+//
+//   - cnf.jkt (RFC 9449, DPoP): the request must use the DPoP scheme and
+//     carry one DPoP header with a proof signed by that key for this
+//     request: typ dpop+jwt, an allowed algorithm, htm the method, htu the
+//     URI the client addressed (the Host header and the connection, the
+//     X-Forwarded-Proto and X-Forwarded-Host of WithTrustedProxies, or
+//     WithExternalURL), iat within 60 s, ath the hash of the token. The same
+//     token as Bearer is refused (§7.2). WithDPoPReplayCache makes proofs
+//     single-use (§11.1), WithDPoPNonces requires server nonces (§9);
+//   - cnf.x5t#S256 (RFC 8705 §3): the request must come with that TLS
+//     client certificate (r.TLS.PeerCertificates; the server must request
+//     client certificates, tls.RequestClientCert suffices since only the
+//     thumbprint is compared), or, from WithTrustedProxies, in the RFC 9440
+//     Client-Cert header.
+//
+// A binding that cannot be checked fails: a bound token is never taken as
+// a bearer token. The DPoP scheme with an unbound token is refused too
+// (§7.1). Refusals are 401 with a DPoP challenge carrying
+// invalid_dpop_proof, use_dpop_nonce (with the DPoP-Nonce header) or
+// invalid_token, or for a certificate a Bearer challenge with
+// invalid_token; a replay cache that fails answers 503, never admits.
 //
 // Error responses carry a JSON body {"error":…,"error_description":…} and
 // Cache-Control: no-store. The error hook (WithErrorHook) gets the
 // crypttoken error itself, whose text says more (the kid, the ring), for
-// logs. This package imports net/http and crypttoken only.
+// logs. This package imports net/http, crypttoken and, for the binding
+// checks, pkg/dpop and pkg/certbind.
 package httpmw

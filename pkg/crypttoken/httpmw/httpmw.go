@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 
 	"github.com/sealedtoken/issuer/pkg/crypttoken"
 	"github.com/sealedtoken/issuer/pkg/crypttoken/internal/bearer"
+	"github.com/sealedtoken/issuer/pkg/dpop"
 )
 
 // Errors reported to the WithErrorHook function besides those of
@@ -22,6 +24,12 @@ var (
 	// ErrInsufficientScope means the token lacks a scope RequireScope asks
 	// for.
 	ErrInsufficientScope = bearer.ErrInsufficientScope
+	// ErrBoundAsBearer means a DPoP-bound token was presented with the
+	// Bearer scheme (RFC 9449 §7.2).
+	ErrBoundAsBearer = bearer.ErrBoundAsBearer
+	// ErrNotBound means the DPoP scheme came with a token that is not
+	// DPoP-bound (RFC 9449 §7.1).
+	ErrNotBound = bearer.ErrNotBound
 )
 
 // Option configures Require.
@@ -30,6 +38,7 @@ type Option interface{ apply(*config) }
 type config struct {
 	realm string
 	hook  func(*http.Request, error)
+	bind  bearer.BindingConfig
 }
 
 type optionFunc func(*config)
@@ -54,9 +63,67 @@ func WithErrorHook(hook func(r *http.Request, err error)) Option {
 	return optionFunc(func(c *config) { c.hook = hook })
 }
 
-// Require returns middleware that opens the request's bearer token with o
+// WithDPoPReplayCache makes every DPoP proof single-use (RFC 9449 §11.1):
+// its key's thumbprint and jti are recorded in c until the proof could no
+// longer be accepted, and a proof seen before is refused. Use a
+// dpop.MemoryReplay sized above the peak proof rate times the acceptance
+// window (70 s), or a cache shared by the replicas of the resource server.
+// A cache that fails refuses the request (503), never accepts it.
+func WithDPoPReplayCache(c dpop.ReplayCache) Option {
+	if c == nil {
+		panic("httpmw: nil DPoP replay cache")
+	}
+	return optionFunc(func(cfg *config) { cfg.bind.Replay = c })
+}
+
+// WithDPoPNonces requires DPoP proofs to carry a nonce n issued (RFC 9449
+// §9): a proof without one is answered 401 use_dpop_nonce with the nonce
+// in the DPoP-Nonce header.
+func WithDPoPNonces(n *dpop.Nonces) Option {
+	if n == nil {
+		panic("httpmw: nil DPoP nonces")
+	}
+	return optionFunc(func(cfg *config) { cfg.bind.Nonces = n })
+}
+
+// WithTrustedProxies lists the networks of the TLS-terminating proxies in
+// front of the resource server: from them, and only from them,
+// X-Forwarded-Proto and X-Forwarded-Host give the URI a DPoP proof's htu
+// must match, and the RFC 9440 Client-Cert header gives the client
+// certificate of a certificate-bound token (the TLS peer is then the
+// proxy, whose own certificate is never taken for the client's).
+func WithTrustedProxies(prefixes ...netip.Prefix) Option {
+	for _, p := range prefixes {
+		if !p.IsValid() {
+			panic("httpmw: invalid trusted proxy prefix")
+		}
+	}
+	return optionFunc(func(cfg *config) { cfg.bind.TrustedProxies = append(cfg.bind.TrustedProxies, prefixes...) })
+}
+
+// WithExternalURL sets the scheme, host and path prefix by which clients
+// address this resource server, such as "https://api.example.com": a DPoP
+// proof's htu must then be it followed by the request's path, whatever the
+// Host header or a proxy says. It panics unless u is an absolute http or
+// https URL without query or fragment.
+func WithExternalURL(u string) Option {
+	if _, err := bearer.NewBinding(bearer.BindingConfig{ExternalURL: u}); err != nil {
+		panic(fmt.Sprintf("httpmw: %v", err))
+	}
+	return optionFunc(func(cfg *config) { cfg.bind.ExternalURL = u })
+}
+
+// Require returns middleware that opens the request's access token with o
 // and passes the request on, with the claims in its context, only when the
-// token opens; otherwise it answers per RFC 6750 §3.
+// token opens and is presented as its binding requires; otherwise it
+// answers per RFC 6750 §3 and RFC 9449 §7.1.
+//
+// A token is accepted with the Bearer scheme, or with the DPoP scheme and
+// a DPoP proof. A token bound to a DPoP key (cnf.jkt) needs the DPoP scheme
+// and a valid proof of that key for this request (RFC 9449 §4.3: htm, htu,
+// iat, ath); a token bound to a client certificate (cnf.x5t#S256) needs
+// that certificate (RFC 8705 §3). A binding that cannot be checked fails:
+// a bound token never passes as a bearer token.
 //
 // Require panics if o is nil or an option is nil, as http.Handle does on a
 // nil handler: both are mistakes in the program, not in a request.
@@ -71,25 +138,56 @@ func Require(o *crypttoken.Opener, opts ...Option) func(http.Handler) http.Handl
 		}
 		opt.apply(cfg)
 	}
+	binding, err := bearer.NewBinding(cfg.bind)
+	if err != nil {
+		panic(fmt.Sprintf("httpmw: %v", err))
+	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.URL != nil && strings.Contains(r.URL.RawQuery, bearer.QueryParam) && r.URL.Query().Has(bearer.QueryParam) {
 				refuse(w, r, cfg, bearer.InQuery())
 				return
 			}
-			token, err := bearer.Token(r.Header.Values("Authorization"))
+			scheme, token, err := bearer.Credentials(r.Header.Values("Authorization"))
 			if err != nil {
 				refuse(w, r, cfg, bearer.For(err))
 				return
 			}
 			claims, err := o.Open(token)
 			if err != nil {
-				refuse(w, r, cfg, bearer.For(err))
+				ref := bearer.For(err)
+				if scheme == bearer.SchemeDPoP {
+					ref.Scheme = scheme
+				}
+				refuse(w, r, cfg, ref)
 				return
 			}
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, &ctxValue{claims: claims, cfg: cfg})))
+			if !claims.Confirmation.IsZero() || scheme != bearer.SchemeBearer {
+				if ref, ok := binding.Check(r.Context(), claims, scheme, token, bindingRequest(r)); !ok {
+					refuse(w, r, cfg, ref)
+					return
+				}
+			}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, &ctxValue{claims: claims, cfg: cfg, scheme: scheme})))
 		})
 	}
+}
+
+// bindingRequest describes r for the binding checks.
+func bindingRequest(r *http.Request) *bearer.Request {
+	req := &bearer.Request{Method: r.Method, Host: r.Host, TLS: r.TLS != nil, Values: r.Header.Values}
+	if r.URL != nil {
+		req.Path = r.URL.EscapedPath()
+	}
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		req.Peer = ap.Addr()
+	} else if a, err := netip.ParseAddr(r.RemoteAddr); err == nil {
+		req.Peer = a
+	}
+	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
+		req.PeerCertificate = r.TLS.PeerCertificates[0]
+	}
+	return req
 }
 
 // RequireScope returns middleware that passes a request on only if the
@@ -117,7 +215,11 @@ func RequireScope(scopes ...string) func(http.Handler) http.Handler {
 			case !ok:
 				refuse(w, r, &config{}, bearer.For(bearer.ErrNoToken))
 			case !bearer.HasAll(v.claims, scopes):
-				refuse(w, r, v.cfg, bearer.Insufficient(scopes))
+				ref := bearer.Insufficient(scopes)
+				if v.scheme == bearer.SchemeDPoP {
+					ref.Scheme = v.scheme
+				}
+				refuse(w, r, v.cfg, ref)
 			default:
 				next.ServeHTTP(w, r)
 			}
@@ -132,6 +234,7 @@ type ctxKey struct{}
 type ctxValue struct {
 	claims *crypttoken.Claims
 	cfg    *config
+	scheme string
 }
 
 // FromContext returns the claims of the token Require admitted.
@@ -154,10 +257,16 @@ func refuse(w http.ResponseWriter, r *http.Request, cfg *config, ref bearer.Refu
 		cfg.hook(r, ref.Err)
 	}
 	h := w.Header()
+	h.Del("WWW-Authenticate")
 	if ref.Challenged() {
-		h.Set("WWW-Authenticate", ref.Challenge(cfg.realm))
+		for _, c := range ref.Challenges(cfg.realm, bearer.DPoPAlgs) {
+			h.Add("WWW-Authenticate", c)
+		}
 	} else {
 		h.Set("Retry-After", strconv.Itoa(ref.RetryAfter))
+	}
+	if ref.Nonce != "" {
+		h.Set(dpop.NonceHeader, ref.Nonce)
 	}
 	h.Set("Cache-Control", "no-store")
 	body := ref.Body()

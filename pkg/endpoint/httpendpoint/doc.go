@@ -3,7 +3,10 @@
 //
 // Each handler converts the *http.Request into an endpoint.Request —
 // Secure when it arrived over TLS (r.TLS != nil), the peer address parsed
-// from r.RemoteAddr, r.Header as it is, the body read through
+// from r.RemoteAddr, r.Header as it is, r.TLS.PeerCertificates as the
+// client certificates (for mutual-TLS clients and certificate-bound
+// tokens, serve with tls.Config.ClientAuth = tls.RequestClientCert: the
+// endpoints verify what each client's method requires), the body read through
 // http.MaxBytesReader (a body over the limit is answered 413
 // invalid_request) — calls the endpoint with the request's context, and
 // writes the endpoint.Response: its header fields, Content-Length, status
@@ -24,5 +27,6 @@
 //
 // Behind a TLS-terminating proxy, r.TLS is nil; configure the proxy's
 // address with endpoint.WithTrustedProxies so that its X-Forwarded-Proto
-// header is believed. The handlers are safe for concurrent use.
+// header (and the RFC 9440 Client-Cert header of the client certificate)
+// is believed. The handlers are safe for concurrent use.
 package httpendpoint

@@ -239,6 +239,11 @@ func readRequest(w http.ResponseWriter, r *http.Request, cfg *config) (*endpoint
 	if r.Header == nil {
 		er.Header = http.Header{}
 	}
+	if r.TLS != nil {
+		// The client certificate chain of the handshake (SPEC §10,
+		// RFC 8705): serve with tls.RequestClientCert for mTLS clients.
+		er.ClientCertificates = r.TLS.PeerCertificates
+	}
 	if r.Body != nil && r.Body != http.NoBody {
 		body, err := readBody(w, r, cfg.maxBody)
 		if err != nil {

@@ -23,10 +23,10 @@ var (
 // HTTP status codes, spelled out so that the fasthttp middleware does not
 // pull in net/http.
 const (
-	statusBadRequest   = 400
-	statusUnauthorized = 401
-	statusForbidden    = 403
-	statusUnavailable  = 503
+	statusBadRequest         = 400
+	statusUnauthorized       = 401
+	statusForbidden          = 403
+	statusServiceUnavailable = 503
 )
 
 // Error codes of RFC 6750 §3.1.
@@ -116,11 +116,18 @@ type Refusal struct {
 	Code        string // "" when the request had no token (§3.1)
 	Description string
 	Scope       string // required scopes, for insufficient_scope
-	// RetryAfter, when positive, is the Retry-After of a 503: the request
-	// may succeed later, and no challenge is sent.
+	// RetryAfter, when positive, is the Retry-After of a 503 that says
+	// the request may succeed later; no challenge is sent with it.
 	RetryAfter int
+	// Scheme is the scheme of the challenge that carries the error:
+	// "" for Bearer (RFC 6750 §3), SchemeDPoP for a DPoP-bound token or a
+	// request that used the DPoP scheme (RFC 9449 §7.1).
+	Scheme string
+	// Nonce, when set, is sent in the DPoP-Nonce header (RFC 9449 §9).
+	Nonce string
 	// Err is what the error hook is told: ErrNoToken, ErrBadRequest,
-	// ErrInsufficientScope or the error of crypttoken.Opener.Open.
+	// ErrInsufficientScope, ErrBoundAsBearer, ErrNotBound, an error of
+	// pkg/dpop or pkg/certbind, or the error of crypttoken.Opener.Open.
 	Err error
 }
 
@@ -151,7 +158,7 @@ func For(err error) Refusal {
 		r.Description = "the access token was revoked"
 	case errors.Is(err, crypttoken.ErrStatusUnknown):
 		// Not a verdict on the token: its status list is being fetched.
-		r.Status, r.Code, r.RetryAfter = statusUnavailable, CodeUnavailable, StatusRetryAfter
+		r.Status, r.Code, r.RetryAfter = statusServiceUnavailable, CodeUnavailable, StatusRetryAfter
 		r.Description = "the revocation status of the access token cannot be checked yet; retry shortly"
 	case errors.Is(err, crypttoken.ErrNoStatus):
 		r.Description = "the access token carries no revocation status"
@@ -225,6 +232,63 @@ func (r Refusal) Body() []byte {
 		s += `,"scope":"` + r.Scope + `"`
 	}
 	return []byte(s + "}\n")
+}
+
+// Challenges returns the WWW-Authenticate field values of the refusal,
+// one per field: the Bearer challenge of Challenge, or the DPoP challenge
+// (RFC 9449 §7.1) when the refusal's Scheme is DPoP,
+//
+//	DPoP realm="api", algs="ES256 EdDSA PS256 RS256", error="invalid_dpop_proof", error_description="..."
+//
+// and, for a request that had no token at all, both, so that a client
+// learns it may use either scheme (RFC 9449 §7.1, RFC 9110 §11.6.1). algs
+// is the space-separated list of the DPoP algorithms accepted.
+func (r Refusal) Challenges(realm, algs string) []string {
+	if r.Scheme != SchemeDPoP {
+		if r.Code != "" {
+			return []string{r.Challenge(realm)}
+		}
+		return []string{r.Challenge(realm), Refusal{Scheme: SchemeDPoP}.dpopChallenge(realm, algs)}
+	}
+	return []string{r.dpopChallenge(realm, algs)}
+}
+
+func (r Refusal) dpopChallenge(realm, algs string) string {
+	var b strings.Builder
+	b.WriteString(SchemeDPoP)
+	sep := " "
+	attr := func(name, value string) {
+		if value == "" {
+			return
+		}
+		b.WriteString(sep)
+		b.WriteString(name)
+		b.WriteString(`="`)
+		b.WriteString(value)
+		b.WriteByte('"')
+		sep = ", "
+	}
+	attr("realm", realm)
+	attr("algs", algs)
+	attr("error", r.Code)
+	attr("error_description", r.Description)
+	return b.String()
+}
+
+// descriptionReplacer makes a description of pkg/dpop fit RFC 6750 §3's
+// error_description characters (%x20-21 / %x23-5B / %x5D-7E).
+var descriptionReplacer = strings.NewReplacer("§", "section ", `"`, "'", `\`, "/")
+
+// cleanDescription is s with only the characters error_description allows.
+func cleanDescription(s string) string {
+	s = descriptionReplacer.Replace(s)
+	b := []byte(s)
+	for i, c := range b {
+		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			b[i] = '?'
+		}
+	}
+	return string(b)
 }
 
 // ValidRealm reports whether realm can be sent as a quoted-string without
