@@ -124,7 +124,9 @@ type listState struct {
 // failure is reported to WithOnError and the Client keeps trying. Without
 // a usable cache, New fails when the metadata, the signing keys or the key
 // delivery cannot be had: ErrFetch (ErrNotFound when the issuer does not
-// know rsID), ErrMetadata, ErrIssuerKeys, ErrDelivery. Status lists that
+// know rsID), ErrMetadata, ErrIssuerKeys, ErrDelivery; and with ErrAudience
+// when the delivery holds the keys of no audience, so that Audiences
+// returns at least one name once New succeeded. Status lists that
 // fail are reported, and tokens referencing them are treated as unknown.
 func New(ctx context.Context, issuerURL, rsID string, privateJWKS []byte, opts ...Option) (*Client, error) {
 	iu, err := httpsURL(issuerURL)
@@ -175,6 +177,10 @@ func New(ctx context.Context, issuerURL, rsID string, privateJWKS []byte, opts .
 			return nil, err
 		}
 		c.report(err)
+	}
+	if len(c.Audiences()) == 0 {
+		c.closeHTTP()
+		return nil, fmt.Errorf("%w: the issuer delivers the keys of no audience to resource server %q (resource_servers[].audiences)", ErrAudience, cut(rsID))
 	}
 	lctx, lcancel := context.WithTimeout(ctx, initialListsTimeout)
 	c.pollLists(lctx, true)

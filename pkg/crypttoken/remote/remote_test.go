@@ -616,6 +616,11 @@ func TestNewErrors(t *testing.T) {
 		{name: "an issuer without key delivery", want: ErrMetadata, new: func() (*Client, error) {
 			return New(ctx, noKeys.URL, testRS, f.rsPrivate, WithHTTPClient(noKeys.Client()))
 		}},
+		{name: "a resource server registered for no audience", want: ErrAudience, new: func() (*Client, error) {
+			g := newFakeIssuer(t)
+			g.rings = map[string]*keys.Set{}
+			return New(ctx, g.url, testRS, g.rsPrivate, WithHTTPClient(g.srv.Client()))
+		}},
 		{name: "an issuer whose certificate is not trusted", want: ErrFetch, new: func() (*Client, error) {
 			return New(ctx, f.url, testRS, f.rsPrivate)
 		}},
