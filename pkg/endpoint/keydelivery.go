@@ -175,7 +175,7 @@ func (s *Server) delivery(rs *ResourceServer, now time.Time) ([]byte, string, er
 	etag := `W/"` + base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:18]) + `"`
 	signer, err := signing.Sealing(now)
 	if err != nil {
-		return nil, "", fmt.Errorf("endpoint: signing a key delivery: %w", err)
+		return nil, "", noSigningKey(err)
 	}
 	d.IssuedAt = now.Truncate(time.Second)
 	tok, err := keys.SealDelivery(d, signer, rs.Keys)

@@ -1,6 +1,10 @@
 package endpoint_test
 
 import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"slices"
 	"strings"
 	"testing"
@@ -176,4 +180,36 @@ func TestResourceKeysCaching(t *testing.T) {
 	before := hdr(f.delivery(t, f.srv, "rs"), "ETag")
 	f.clock.Advance(endpoint.KeyDeliveryLifetime / 4)
 	require.NotEqual(t, before, hdr(f.delivery(t, f.srv, "rs"), "ETag"))
+}
+
+// TestPublishedWithoutSigningKey: a signing ring without an active key (a
+// failed rotation) makes the lists and deliveries answer 503 with
+// Retry-After, never a 500, and they come back with a key.
+func TestPublishedWithoutSigningKey(t *testing.T) {
+	f := newStatusFixture(t)
+	ref := f.statusOf(t, apiAud, f.backendToken())
+	good := f.signing.Load()
+	k, _ := good.Sealing(f.clock.Now())
+	retired, err := keys.NewSigningKey(k.ID+"-r", keys.ES256, testSigner(t), keys.Lifecycle{
+		Created: t0.Add(-2 * time.Hour), Activates: t0.Add(-2 * time.Hour), Retires: t0.Add(-time.Hour), Expires: t0.Add(time.Hour)})
+	require.NoError(t, err)
+	set, err := keys.NewSet(keys.SigningRing, retired)
+	require.NoError(t, err)
+	f.signing.Store(set)
+	for _, path := range []string{strings.TrimPrefix(ref.URI, testIssuer), keysPath + "?resource_server=rs"} {
+		resp, res := get(f.srv, path)
+		require.Equal(t, 503, resp.Status, path)
+		require.Equal(t, endpoint.TemporarilyUnavailable, res.Err.Code)
+		require.NotEmpty(t, hdr(resp, "Retry-After"))
+	}
+	f.signing.Store(good)
+	f.clock.Advance(6 * time.Second)
+	require.False(t, f.revoked(t, f.srv, ref))
+	require.Equal(t, 200, f.delivery(t, f.srv, "rs").Status)
+}
+
+func testSigner(t testing.TB) crypto.Signer {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	return k
 }

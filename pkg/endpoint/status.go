@@ -402,6 +402,15 @@ func (s *Server) StatusList(ctx context.Context, r *Request) (*Response, Result)
 	return s.conditional(r, 200, statuslist.MediaType, etag, body), res
 }
 
+// noSigningKey is the answer when the signing ring has no active key (a
+// rotation went wrong; /readyz names the ring): a 503, since it passes
+// once the ring has a key again, never a 500.
+func noSigningKey(err error) *Error {
+	e := NewError(TemporarilyUnavailable, "no signing key is active; retry later").withCause(err)
+	e.Status, e.RetryAfter = 503, 5*time.Second
+	return e
+}
+
 // requestPath returns the path of a request-target: an origin-form path
 // with its query cut off, or the path of an absolute URI (RFC 9112 §3.2).
 func requestPath(uri string) string {
@@ -551,7 +560,7 @@ func (s *Server) statusListToken(ctx context.Context, e *listEntry, id string, l
 	}
 	signer, err := p.signing.Load().Sealing(now)
 	if err != nil {
-		return nil, "", fmt.Errorf("endpoint: signing a status list: %w", err)
+		return nil, "", noSigningKey(err)
 	}
 	uri := p.listPrefix + id
 	tok, err := statuslist.Sign(signer, &statuslist.Token{

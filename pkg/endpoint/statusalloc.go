@@ -108,8 +108,15 @@ const (
 // else is an id this issuer never made.
 func ParseStatusListID(s string) (StatusListID, bool) {
 	var id StatusListID
-	parts := strings.Split(s, ".")
-	if len(parts) != 4 || len(parts[0]) != incarnationLen || len(parts[2]) != audienceTagLen ||
+	var parts [4]string
+	rest := s
+	for i := range parts {
+		var ok bool
+		if parts[i], rest, ok = strings.Cut(rest, "."); ok != (i < 3) {
+			return id, false
+		}
+	}
+	if len(parts[0]) != incarnationLen || len(parts[2]) != audienceTagLen ||
 		!isBase64URL(parts[0]) || !isBase64URL(parts[2]) {
 		return id, false
 	}

@@ -5,9 +5,11 @@
 // (ring files, or any Storage such as Redis), export as JWK Sets, and
 // reloading while serving.
 //
-// It imports go-jose (for its JWK, JWE and strict JSON types),
-// golang.org/x/crypto/cryptobyte and the standard library, nothing else, and
-// never logs: resource servers import it through pkg/crypttoken.
+// It imports go-jose (for its JWK, JWE and strict JSON types, and the
+// Concat KDF and AES key wrap of key deliveries), pkg/jws (the signed JWT
+// inside a key delivery), golang.org/x/crypto/cryptobyte and the standard
+// library, nothing else, and never logs: resource servers import it
+// through pkg/crypttoken.
 //
 // # Keys, sets and rings
 //
