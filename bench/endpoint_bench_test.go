@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"net/netip"
 	"net/url"
 	"testing"
@@ -28,8 +29,10 @@ const (
 
 // epServer builds an endpoint.Server with a sha256 client ("sha"), a
 // bcrypt (cost 10) client ("bcrypt") allowed client_credentials, and a web
-// client ("web") allowed refresh tokens and the password grant.
-func epServer(b *testing.B) *endpoint.Server {
+// client ("web") allowed refresh tokens and the password grant. With
+// status, every token carries a Token Status List entry (SPEC §9) from a
+// LocalStatusAllocator of 2^20-entry lists, as cmd/issuer issues them.
+func epServer(b *testing.B, status ...bool) *endpoint.Server {
 	b.Helper()
 	now := time.Now()
 	ring := func(name string) *keys.Ring {
@@ -76,11 +79,28 @@ func epServer(b *testing.B) *endpoint.Server {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = st.Close() })
-	srv, err := endpoint.New(benchIssuer, endpoint.Rings{
+	rings := endpoint.Rings{
 		Internal:  ring(keys.InternalRing),
 		Audiences: map[string]*keys.Ring{benchAudience: ring(benchAudience)},
 		Default:   benchAudience,
-	}, clients, st, endpoint.WithUsers(epUsers{}))
+	}
+	opts := []endpoint.Option{endpoint.WithUsers(epUsers{})}
+	if len(status) > 0 && status[0] {
+		set, err := keys.NewSetFromPolicy(keys.SigningRing, now.Add(-time.Minute),
+			keys.Policy{Alg: keys.ES256, RotateEvery: 24 * time.Hour, Propagation: time.Hour, MaxTokenTTL: 25 * time.Hour})
+		if err != nil {
+			b.Fatal(err)
+		}
+		rings.Signing = keys.NewRing(set)
+		paths := endpoint.DefaultPaths
+		paths.StatusLists = "/statuslists"
+		alloc, err := endpoint.NewStatusAllocator(st, endpoint.StatusListURIPrefix(benchIssuer, paths))
+		if err != nil {
+			b.Fatal(err)
+		}
+		opts = append(opts, endpoint.WithPaths(paths), endpoint.WithStatusLists(alloc, endpoint.DefaultStatusListTTL))
+	}
+	srv, err := endpoint.New(benchIssuer, rings, clients, st, opts...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -123,47 +143,60 @@ func jsonMember(body []byte, name string) string {
 	return string(rest[:bytes.IndexByte(rest, '"')])
 }
 
-// BenchmarkTokenEndpoint measures Server.Token per grant. For
+// BenchmarkTokenEndpoint measures Server.Token per grant, without and with
+// Token Status List entries in the tokens (status=off|on, SPEC §9: an
+// index from an atomic counter, the status claim in the sealed payload;
+// a refresh also keeps its family's list registered). For
 // client_credentials, secret=sha256 is the high-entropy secret "issuer
 // client new" makes; secret=bcrypt is a bcrypt cost-10 secret answered from
 // the verifier's cache after the first request (SPEC §6). refresh_token
 // rotates one family, each iteration presenting the token the previous one
 // got, so it includes the store's RotateRefresh and sealing two tokens.
 func BenchmarkTokenEndpoint(b *testing.B) {
+	for _, status := range []bool{false, true} {
+		name := "status=off"
+		if status {
+			name = "status=on"
+		}
+		b.Run(name, func(b *testing.B) { benchTokenEndpoint(b, status) })
+	}
+}
+
+func benchTokenEndpoint(b *testing.B, status bool) {
 	ctx := context.Background()
 	for _, tc := range []struct{ name, client string }{
 		{"grant=client_credentials/secret=sha256", "sha"},
 		{"grant=client_credentials/secret=bcrypt", "bcrypt"},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			srv := epServer(b)
+			srv := epServer(b, status)
 			req := epRequest("/token", "grant_type=client_credentials&scope=read+write", tc.client)
-			b.ReportAllocs()
-			for b.Loop() {
+			cpuLoop(b, func() error {
 				resp, _ := srv.Token(ctx, req)
 				if resp.Status != 200 {
-					b.Fatalf("status %d: %s", resp.Status, resp.Body)
+					return fmt.Errorf("status %d: %s", resp.Status, resp.Body)
 				}
-			}
+				return nil
+			})
 		})
 	}
 	b.Run("grant=refresh_token/secret=sha256", func(b *testing.B) {
-		srv := epServer(b)
+		srv := epServer(b, status)
 		resp, _ := srv.Token(ctx, epRequest("/token", "grant_type=password&username=alice&password=wonderland", "web"))
 		rt := jsonMember(resp.Body, "refresh_token")
 		if rt == "" {
 			b.Fatalf("no refresh token: %s", resp.Body)
 		}
 		req := epRequest("/token", "", "web")
-		b.ReportAllocs()
-		for b.Loop() {
+		cpuLoop(b, func() error {
 			req.Body = append(append(req.Body[:0], "grant_type=refresh_token&refresh_token="...), rt...)
 			resp, _ := srv.Token(ctx, req)
 			if resp.Status != 200 {
-				b.Fatalf("status %d: %s", resp.Status, resp.Body)
+				return fmt.Errorf("status %d: %s", resp.Status, resp.Body)
 			}
 			rt = jsonMember(resp.Body, "refresh_token")
-		}
+			return nil
+		})
 	})
 }
 

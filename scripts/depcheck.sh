@@ -25,6 +25,11 @@ for p in ./pkg/jws ./pkg/statuslist ./pkg/dpop ./pkg/certbind; do
   check "$p" 'valyala/fasthttp|rs/zerolog|^net/http$' "resource servers import it"
   only_std_jose_xcrypto "$p"
 done
+# The resource server's network client (SPEC §9): net/http is its job, but
+# no HTTP framework, no logger, and nothing beyond the standard library,
+# go-jose and x/crypto.
+check ./pkg/crypttoken/remote 'valyala/fasthttp|rs/zerolog' "resource servers import it"
+only_std_jose_xcrypto ./pkg/crypttoken/remote
 # The middlewares' shared logic (bearer tokens, DPoP and certificate
 # binding) adapts to no framework: each middleware adapts to it.
 check ./pkg/crypttoken/internal/bearer 'valyala/fasthttp|rs/zerolog|^net/http$' "shared by httpmw and fasthttpmw"

@@ -54,6 +54,8 @@ func commands() []command {
 		{name: "client", summary: "create a client id and secret: client new", run: runClient, help: clientHelp},
 		{name: "hash", summary: "hash a password or secret for the configuration (bcrypt, argon2id)", run: runHash, help: hashHelp},
 		{name: "token", summary: "decrypt a token and print its claims: token inspect", run: runToken, help: tokenHelp},
+		{name: "revoke", summary: "revoke a token in the shared store (status list bit, grant)", run: runRevoke, help: revokeHelp},
+		{name: "rs", summary: "register a resource server: rs new (key pair, config entry)", run: runRS, help: rsHelp},
 		{name: "version", summary: "print the version", run: runVersion, help: versionHelp},
 		{name: "help", summary: "show help for a command", help: "usage: issuer help [COMMAND]\n"},
 	}

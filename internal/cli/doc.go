@@ -11,6 +11,8 @@
 //	issuer client new [--id ID] [--grant G]... [--scope S]... [--redirect-uri URI]... [--public] ...
 //	issuer hash [--argon2id] [--cost N]
 //	issuer token inspect [--config FILE | --ring FILE] TOKEN|-
+//	issuer revoke --config FILE TOKEN|-
+//	issuer rs new --id ID [--audience NAME]... [--config FILE] [--crv P-256|X25519] [--sig] [--secret] [--out FILE]
 //	issuer version
 //	issuer help [COMMAND]
 //
@@ -21,12 +23,14 @@
 // Exit codes: 0 success; 1 runtime error (a port in use, a token that does
 // not open, a key file that cannot be written); 2 usage or configuration
 // error (an unknown flag, a missing argument, an invalid configuration
-// file, whose error names the key, a certificate file that does not load).
+// file, whose error names the key, a certificate file that does not load,
+// revoke with a store the running issuer does not share).
 //
 // Output conventions: a command's result goes to standard output (the dev
 // server's banner with its curl commands, a JWK Set, token claims); logs and
 // errors go to standard error. Secrets are printed only where a command
-// exists to create them (client new; the dev server's demo secret, in the
+// exists to create them (client new; rs new, the resource server's private
+// JWK Set and optional secret; the dev server's demo secret, in the
 // two curl lines that use it, and its demo user's password, once).
 //
 // The environment is read only through [Env.Getenv] (configuration

@@ -45,7 +45,9 @@ subcommands:
                              expire; with --now they stop opening too (their
                              holders must get new ones). A running issuer applies
                              it at its next key tick, or at once on SIGHUP;
-                             re-export the JWK Set for resource servers.
+                             re-export the JWK Set for resource servers. A KID
+                             starting with "-" (from another tool) goes after
+                             "--": keys retire --config F -- -KID.
   list                       list every key's id, algorithm, state and times
                              (never key material)
   export --audience NAME [--out FILE]

@@ -15,6 +15,7 @@ import (
 	"github.com/sealedtoken/issuer/internal/config"
 	"github.com/sealedtoken/issuer/internal/server"
 	"github.com/sealedtoken/issuer/pkg/crypttoken"
+	"github.com/sealedtoken/issuer/pkg/keys"
 )
 
 // rings opens the rings of the configuration at cfgPath, as a separate
@@ -204,5 +205,24 @@ func TestKeysRetire(t *testing.T) {
 	}
 	if code, _, errOut = run("keys", "retire", "--config", cfgPath); code != 2 || !strings.Contains(errOut, "KID") {
 		t.Fatalf("retire without a kid: %d %s", code, errOut)
+	}
+}
+
+// TestKeysRetireDashKID: a key id starting with "-" (keys made by another
+// tool; NewKeyID never makes one) is retired when given after "--", and is
+// not mistaken for a flag.
+func TestKeysRetireDashKID(t *testing.T) {
+	cfgPath := writeConfig(t, testConfig)
+	if code, _, errOut := run("keys", "init", "--config", cfgPath); code != 0 {
+		t.Fatal(errOut)
+	}
+	code, _, errOut := run("keys", "retire", "--config", cfgPath, "--", "-no-such-kid")
+	if code != 2 || !strings.Contains(errOut, `"-no-such-kid" is in none of the rings`) {
+		t.Fatalf("retire -- -no-such-kid: exit %d, stderr %s; want the kid looked up, not read as a flag", code, errOut)
+	}
+	for range 2000 {
+		if id := keys.NewKeyID(); id[0] == '-' {
+			t.Fatalf("NewKeyID made %q, which a command line reads as a flag", id)
+		}
 	}
 }

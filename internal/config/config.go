@@ -152,6 +152,10 @@ type Tokens struct {
 	// DeviceCodeTTL is the lifetime of device codes and their user codes
 	// (RFC 8628 §3.2 expires_in).
 	DeviceCodeTTL time.Duration `yaml:"device_code_ttl"`
+	// StatusListTTL is the "ttl" of the published Token Status Lists
+	// (SPEC §9): how long a resource server may use a list before fetching
+	// it again, hence how late it may learn of a revocation.
+	StatusListTTL time.Duration `yaml:"status_list_ttl"`
 }
 
 // Audience is one resource server: an RFC 8707 resource indicator with its
@@ -159,6 +163,10 @@ type Tokens struct {
 type Audience struct {
 	Name    string `yaml:"name"`
 	Default bool   `yaml:"default"`
+	// Sign makes its access tokens nested JWTs, signed by the signing
+	// ring and then encrypted (SPEC §9), so that a resource server holding
+	// the audience key cannot forge tokens its peers accept.
+	Sign bool `yaml:"sign"`
 }
 
 // Login configures how /authorize learns who the user is: the built-in

@@ -27,6 +27,7 @@ const (
 	DefaultCodeTTL         = 60 * time.Second
 	DefaultLeeway          = 30 * time.Second
 	DefaultDeviceCodeTTL   = endpoint.DefaultDeviceCodeLifetime
+	DefaultStatusListTTL   = endpoint.DefaultStatusListTTL
 	DefaultStore           = StoreMemory
 	DefaultMaxBodyBytes    = ByteSize(64 << 10)
 	DefaultReadTimeout     = 10 * time.Second
@@ -72,6 +73,7 @@ func Default() *Config {
 			CodeTTL:       DefaultCodeTTL,
 			Leeway:        DefaultLeeway,
 			DeviceCodeTTL: DefaultDeviceCodeTTL,
+			StatusListTTL: DefaultStatusListTTL,
 		},
 		Store: DefaultStore,
 		DPoP:  DPoP{NonceStep: DefaultDPoPNonceStep},

@@ -167,6 +167,13 @@
 //	    Lifetime of device codes and their user codes (RFC 8628 §3.2
 //	    expires_in): how long a user has to enter the code and approve.
 //	    10s to 1h.
+//	tokens.status_list_ttl: duration, default 30s
+//	    The "ttl" of the Token Status Lists served at /statuslists/<id>
+//	    (draft-ietf-oauth-status-list §5.1, SPEC §9): how long a
+//	    resource server may use a list before fetching it again, so a
+//	    revoked token is refused everywhere within this plus the resource
+//	    server's polling delay. Whole seconds, 1s to 1h. Responses are
+//	    cacheable for half of it.
 //	store: memory | Redis URL, default memory
 //	    Where single-use codes, refresh families and revocations live:
 //	    "memory" for one replica, or
@@ -182,6 +189,18 @@
 //	audiences[].default: bool, default false
 //	    Used when a request names no resource. At most one; a lone
 //	    audience is the default.
+//	audiences[].sign: bool, default false
+//	    Sign its access tokens (SPEC §9): each is a nested JWT, the
+//	    claims signed by the signing ring (JWS, typ at+jwt) and then
+//	    encrypted with the audience ring (cty JWT), so that a resource
+//	    server holding the audience key cannot forge tokens its peers
+//	    accept. Resource servers verify the signature against jwks_uri
+//	    (pkg/crypttoken/remote does once the key delivery says the
+//	    audience is signed); an opener without that check still reads the
+//	    claims. Costs a signature per token and a verification per request
+//	    (bench/). Turning it on refuses, at introspection and at verifying
+//	    resource servers, the unsigned tokens issued before, for up to
+//	    tokens.access_ttl.
 //	login: mapping
 //	    How /authorize learns who the user is: the built-in login page
 //	    with the users below, or a header set by an authenticating proxy.
@@ -481,22 +500,25 @@
 //	    with invalid_request.
 //	resource_servers: list, optional
 //	    Services that accept the access tokens of some audiences
-//	    (RFC 8707). Each authenticates at the introspection and revocation
-//	    endpoints as a confidential client does (HTTP Basic or
-//	    client_secret_post), and may introspect and revoke the access
-//	    tokens of its audiences; a client may introspect only its own
-//	    tokens (RFC 7662 §4). Any other token is answered
-//	    {"active":false}.
+//	    (RFC 8707). One that authenticates (a secret, or
+//	    token_endpoint_auth_method) may introspect and revoke, at the
+//	    introspection and revocation endpoints, the access tokens of its
+//	    audiences; a client may introspect only its own tokens (RFC 7662
+//	    §4). Any other token is answered {"active":false}. One with an
+//	    encryption key in jwks fetches its audiences' keys from
+//	    /resource-keys?resource_server=<id> (SPEC §9). "issuer rs new"
+//	    makes an entry. Reloaded by SIGHUP.
 //	resource_servers[].id: string, required
 //	    Its id: printable ASCII, unique among clients and resource
 //	    servers.
 //	resource_servers[].audiences: list of audience name, required
 //	    Audiences (names from audiences) whose access tokens it may
-//	    introspect and revoke.
+//	    introspect and revoke, and whose keys its key deliveries carry.
 //	resource_servers[].secret_hash: hash, default required for secrets
 //	    Hash of its secret, in the forms of clients[].secret_hash (sha256$
 //	    for a secret from issuer client new). Never shown in messages or
-//	    logs.
+//	    logs. A resource server that only receives its keys (jwks with an
+//	    encryption key, no token_endpoint_auth_method) needs none.
 //	resource_servers[].token_endpoint_auth_method: method, default none (secret)
 //	    As clients[].token_endpoint_auth_method, for the introspection and
 //	    revocation endpoints; none is not allowed. secret_hash is then
@@ -504,8 +526,15 @@
 //	resource_servers[].secret_env: env var name, optional
 //	    As clients[].secret_env.
 //	resource_servers[].jwks: JWK Set, optional
-//	    As clients[].jwks: the keys of its private_key_jwt assertions or
-//	    self-signed certificate.
+//	    Its public JWK Set (RFC 7517 §5), as the JSON object or a string
+//	    holding it. An encryption key ("use": "enc", kty EC crv P-256 or
+//	    kty OKP crv X25519, alg ECDH-ES+A256KW; the first, when there are
+//	    several) is what its key deliveries are encrypted to (SPEC §9),
+//	    and is required unless token_endpoint_auth_method is
+//	    private_key_jwt or self_signed_tls_client_auth, whose signing keys
+//	    or certificate key the set then holds too, as for clients[].jwks.
+//	    Every key needs a distinct kid. A private member (d, p, q, ...) is
+//	    refused, naming the key. "issuer rs new" prints one.
 //	resource_servers[].jwks_uri: https URL, optional
 //	    As clients[].jwks_uri.
 //	resource_servers[].tls_client_auth_subject_dn: RFC 4514 DN, optional

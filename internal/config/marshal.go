@@ -56,7 +56,7 @@ func exampleConfig() *Config {
 	c.Store = "redis://redis.internal:6379/0"
 	c.Audiences = []Audience{
 		{Name: "https://api.example.com", Default: true},
-		{Name: "https://billing.example.com"},
+		{Name: "https://billing.example.com", Sign: true},
 	}
 	c.Login = Login{
 		TrustedHeader:  "X-Remote-User",
@@ -174,6 +174,9 @@ func exampleConfig() *Config {
 		ID:         "billing-api",
 		Audiences:  []string{"https://billing.example.com"},
 		SecretHash: "sha256$9c4a1dbdd9f2f1d1e0a3d8ce1bd9c2a1f5b0e3c4d7a6b9e8f1c2d3e4a5b6c7d8",
+		// The public EC P-256 key of RFC 7517 Appendix A.1; "issuer rs
+		// new" makes a real one.
+		JWKS: `{"keys":[{"alg":"ECDH-ES+A256KW","crv":"P-256","kid":"1","kty":"EC","use":"enc","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"}]}`,
 	}, {
 		ID:                      "ledger-api",
 		Audiences:               []string{"https://api.example.com"},

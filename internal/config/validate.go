@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"github.com/sealedtoken/issuer/pkg/endpoint"
+	"github.com/sealedtoken/issuer/pkg/jws"
+	"github.com/sealedtoken/issuer/pkg/keys"
 )
 
 // Validate reports every problem in c, each as an *Error naming its key
@@ -300,6 +303,9 @@ func (v *validator) tokens(t *Tokens) {
 		v.errf("tokens.leeway", "must be between 0s and %s, got %s", fmtDuration(maxLeeway), fmtDuration(t.Leeway))
 	case accessOK && t.Leeway >= t.AccessTTL:
 		v.errf("tokens.leeway", "must be less than tokens.access_ttl (%s), got %s", fmtDuration(t.AccessTTL), fmtDuration(t.Leeway))
+	}
+	if d := t.StatusListTTL; d < time.Second || d > endpoint.MaxStatusListTTL || d%time.Second != 0 {
+		v.errf("tokens.status_list_ttl", "must be whole seconds from 1s to %s, got %s", fmtDuration(endpoint.MaxStatusListTTL), fmtDuration(d))
 	}
 }
 
@@ -752,16 +758,40 @@ func (v *validator) resourceServers(c *Config) {
 		default:
 			ids[rs.ID] = p
 		}
-		secretBased := rs.TokenEndpointAuthMethod == "" || rs.TokenEndpointAuthMethod == AuthSecretBasic || rs.TokenEndpointAuthMethod == AuthSecretPost
+		method := rs.TokenEndpointAuthMethod
+		secretBased := method == "" || method == AuthSecretBasic || method == AuthSecretPost
+		keysUsed := method == AuthPrivateKeyJWT || method == AuthSelfSignedTLS
+		receivesKeys := rs.JWKS != "" && !keysUsed
 		switch {
-		case rs.SecretHash == "" && rs.SecretEnv == "" && secretBased:
-			v.errf(p+".secret_hash", "required: a resource server authenticates with a secret, unless token_endpoint_auth_method names a key or certificate method")
+		case rs.SecretHash == "" && rs.SecretEnv == "" && secretBased && !(method == "" && receivesKeys):
+			v.errf(p+".secret_hash", "required: a resource server authenticates with a secret, unless token_endpoint_auth_method names a key or certificate method, or it only receives its keys (jwks with an encryption key)")
 		case rs.SecretHash != "":
 			if err := checkHash(string(rs.SecretHash)); err != nil {
 				v.errf(p+".secret_hash", "%v", err)
 			}
 		}
-		v.clientAuth(p, authOfRS(&rs), false, true, c)
+		if rs.JWKS != "" {
+			// The key its deliveries are encrypted to (SPEC §9): required
+			// unless the set is there for private_key_jwt or a self-signed
+			// certificate, whose keys clientAuth checks (and reports).
+			_, err := keys.ParseRecipient([]byte(rs.JWKS))
+			switch {
+			case err == nil:
+			case !keysUsed:
+				v.errf(p+".jwks", "%s", strings.TrimPrefix(err.Error(), "keys: "))
+			case errors.Is(err, keys.ErrNoEncryptionKey):
+				// Keys to authenticate with only: no key delivery.
+			default:
+				if _, kerr := jws.ParseKeySet([]byte(rs.JWKS)); kerr == nil {
+					v.errf(p+".jwks", "%s", strings.TrimPrefix(err.Error(), "keys: "))
+				}
+			}
+		}
+		auth := authOfRS(&rs)
+		if !keysUsed {
+			auth.JWKS = "" // the key deliveries' (SPEC §9), not authentication's
+		}
+		v.clientAuth(p, auth, false, true, c)
 		if len(rs.Audiences) == 0 {
 			v.errf(p+".audiences", "at least one audience is required: the audiences whose tokens it may introspect")
 		}

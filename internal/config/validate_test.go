@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sealedtoken/issuer/pkg/keys"
 	"github.com/sealedtoken/issuer/pkg/secret"
 )
 
@@ -237,7 +238,33 @@ func TestValidateRules(t *testing.T) {
 		{"resource server id empty", func(c *Config) { rs := validRS(); rs.ID = ""; c.ResourceServers = []ResourceServer{rs} }, "resource_servers[0].id", "required"},
 		{"resource server id of a client", func(c *Config) { rs := validRS(); rs.ID = "backend"; c.ResourceServers = []ResourceServer{rs} }, "resource_servers[0].id", "(also clients[0])"},
 		{"resource server id duplicate", func(c *Config) { c.ResourceServers = []ResourceServer{validRS(), validRS()} }, "resource_servers[1].id", "(also resource_servers[0])"},
-		{"resource server without secret", func(c *Config) { rs := validRS(); rs.SecretHash = ""; c.ResourceServers = []ResourceServer{rs} }, "resource_servers[0].secret_hash", "required"},
+		{"resource server with neither secret nor jwks", func(c *Config) { rs := validRS(); rs.SecretHash = ""; c.ResourceServers = []ResourceServer{rs} }, "resource_servers[0].secret_hash", "required"},
+		// resource_servers[].jwks (SPEC §9).
+		{"SPEC §9: resource server with jwks and no secret ok", func(c *Config) {
+			rs := validRS()
+			rs.SecretHash, rs.JWKS = "", JSON(rsPublicJWKS(t))
+			c.ResourceServers = []ResourceServer{rs}
+		}, "", ""},
+		{"SPEC §9: jwks with a private member names the key", func(c *Config) {
+			rs := validRS()
+			rs.JWKS = JSON(rsPrivateJWKS(t))
+			c.ResourceServers = []ResourceServer{rs}
+		}, "resource_servers[0].jwks", "keys[0].d (kid \"enc-"},
+		{"SPEC §9: jwks without an enc key", func(c *Config) {
+			rs := validRS()
+			rs.JWKS = `{"keys":[{"kty":"EC","crv":"P-256","kid":"sig-1","use":"sig","alg":"ES256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}`
+			c.ResourceServers = []ResourceServer{rs}
+		}, "resource_servers[0].jwks", "no encryption key"},
+		{"SPEC §9: jwks with an RSA enc key", func(c *Config) {
+			rs := validRS()
+			rs.JWKS = `{"keys":[{"kty":"RSA","kid":"r1","use":"enc","n":"AQAB","e":"AQAB"}]}`
+			c.ResourceServers = []ResourceServer{rs}
+		}, "resource_servers[0].jwks", "keys[0].kty (kid \"r1\")"},
+		{"SPEC §9: jwks not a JWK Set", func(c *Config) { rs := validRS(); rs.JWKS = `{"kid":"x"}`; c.ResourceServers = []ResourceServer{rs} }, "resource_servers[0].jwks", "keys"},
+		// tokens.status_list_ttl (SPEC §9, draft-ietf-oauth-status-list §5.1).
+		{"status_list_ttl zero", func(c *Config) { c.Tokens.StatusListTTL = 0 }, "tokens.status_list_ttl", "whole seconds from 1s to 1h"},
+		{"status_list_ttl over an hour", func(c *Config) { c.Tokens.StatusListTTL = 2 * time.Hour }, "tokens.status_list_ttl", "whole seconds"},
+		{"status_list_ttl fractional", func(c *Config) { c.Tokens.StatusListTTL = 1500 * time.Millisecond }, "tokens.status_list_ttl", "whole seconds"},
 		{"resource server secret plaintext", func(c *Config) { rs := validRS(); rs.SecretHash = "hunter2"; c.ResourceServers = []ResourceServer{rs} }, "resource_servers[0].secret_hash", "not a recognised hash format"},
 		{"resource server without audiences", func(c *Config) { rs := validRS(); rs.Audiences = nil; c.ResourceServers = []ResourceServer{rs} }, "resource_servers[0].audiences", "at least one audience"},
 		{"resource server audience unknown", func(c *Config) {
@@ -402,4 +429,26 @@ func TestCheckHash(t *testing.T) {
 // validRS is a valid resource server for baseYAML's audiences.
 func validRS() ResourceServer {
 	return ResourceServer{ID: "api-gateway", Audiences: []string{"https://api.example.com"}, SecretHash: Hash(realHashes().sha)}
+}
+
+// rsPublicJWKS and rsPrivateJWKS are a resource server's JWK Sets as
+// `issuer rs new` makes them.
+func rsPublicJWKS(t *testing.T) string {
+	r, err := keys.GenerateRecipient(keys.CurveP256, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(r.PublicJWKS())
+}
+
+func rsPrivateJWKS(t *testing.T) string {
+	r, err := keys.GenerateRecipient(keys.CurveX25519, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := r.PrivateJWKS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

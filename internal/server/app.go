@@ -126,6 +126,9 @@ type App struct {
 	// userCodes are the device flow's user-code guess limiters (per
 	// address, global); they outlive reloads.
 	userCodes [2]*secret.Limiter
+	// statusAlloc hands out status list entries (SPEC §9); one per
+	// process, shared by every endpoint server a reload builds.
+	statusAlloc *endpoint.LocalStatusAllocator
 
 	cur      atomic.Pointer[config.Config] // the configuration in force
 	reloadMu sync.Mutex                    // one reload at a time
@@ -259,6 +262,9 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (_ *App, err erro
 	if a.ownerFor == nil {
 		a.ownerFor = DefaultOwner
 	}
+	if a.statusAlloc, err = newStatusAllocator(cfg, a); err != nil {
+		return nil, err
+	}
 	st, err := a.newState(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -312,6 +318,7 @@ func (a *App) newState(ctx context.Context, cfg *config.Config) (*appState, erro
 	if err != nil {
 		return nil, err
 	}
+	rings.Signing = a.Keys.Signing()
 	clients, scopes, err := staticClients(cfg, a.getenv)
 	if err != nil {
 		return nil, err
@@ -320,10 +327,8 @@ func (a *App) newState(ctx context.Context, cfg *config.Config) (*appState, erro
 	if err != nil {
 		return nil, err
 	}
-	paths := endpoint.DefaultPaths
-	paths.JWKS = PathJWKS
 	opts := []endpoint.Option{
-		endpoint.WithPaths(paths),
+		endpoint.WithPaths(Paths()),
 		endpoint.WithLifetimes(cfg.Tokens.AccessTTL, cfg.Tokens.RefreshTTL, cfg.Tokens.CodeTTL),
 		endpoint.WithLeeway(cfg.Tokens.Leeway),
 		endpoint.WithClock(a.now),
@@ -333,6 +338,7 @@ func (a *App) newState(ctx context.Context, cfg *config.Config) (*appState, erro
 		endpoint.WithScopesSupported(scopes...),
 		endpoint.WithResourceServers(resourceServers...),
 	}
+	opts = append(opts, a.publicationOptions(cfg)...)
 	if cfg.RateLimit.ClientWrites > 0 {
 		opts = append(opts, endpoint.WithClientQuota(cfg.RateLimit.ClientWrites, cfg.RateLimit.ClientWindow))
 	}
@@ -342,6 +348,9 @@ func (a *App) newState(ctx context.Context, cfg *config.Config) (*appState, erro
 		return nil, err
 	}
 	opts = append(opts, grantOpts...)
+	if signed := signedAudiences(cfg); len(signed) > 0 {
+		opts = append(opts, endpoint.WithSignedAudiences(signed...))
+	}
 	// One authenticator of users, for the login page and the password
 	// grant alike.
 	var users *login.Users
@@ -373,6 +382,18 @@ func (a *App) newState(ctx context.Context, cfg *config.Config) (*appState, erro
 	// if its clients need one.
 	a.wantCerts.Store(wantsClientCertificates(cfg))
 	return &appState{ep: ep, owner: owner}, nil
+}
+
+// signedAudiences returns the audiences whose access tokens are signed
+// (audiences[].sign, SPEC §9).
+func signedAudiences(cfg *config.Config) []string {
+	var out []string
+	for _, au := range cfg.Audiences {
+		if au.Sign {
+			out = append(out, au.Name)
+		}
+	}
+	return out
 }
 
 // DefaultOwner builds the resource owner of /authorize: the built-in login
@@ -540,11 +561,16 @@ func staticClients(cfg *config.Config, getenv func(string) string) (*endpoint.St
 }
 
 // resourceServers converts the configured resource servers, parsing their
-// secret hashes.
+// secret hashes, authentication keys and the JWK Sets their key
+// deliveries are encrypted to.
 func resourceServers(cfg *config.Config, getenv func(string) string) ([]*endpoint.ResourceServer, error) {
 	list := make([]*endpoint.ResourceServer, 0, len(cfg.ResourceServers))
 	for i, rs := range cfg.ResourceServers {
-		auth, h, err := clientAuth(fmt.Sprintf("resource_servers[%d]", i), rs.AuthOf(), getenv)
+		a := rs.AuthOf()
+		if !authUsesKeys(a.Method) {
+			a.JWKS = "" // the key deliveries' (SPEC §9), not authentication's
+		}
+		auth, h, err := clientAuth(fmt.Sprintf("resource_servers[%d]", i), a, getenv)
 		if err != nil {
 			return nil, fmt.Errorf("server: resource server %q: %w", rs.ID, err)
 		}
@@ -553,7 +579,11 @@ func resourceServers(cfg *config.Config, getenv func(string) string) ([]*endpoin
 				return nil, fmt.Errorf("server: resource server %q: secret_hash: %w", rs.ID, err)
 			}
 		}
-		list = append(list, &endpoint.ResourceServer{ID: rs.ID, Secret: h, Audiences: slices.Clone(rs.Audiences), Auth: auth})
+		r, err := recipientOf(rs)
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, &endpoint.ResourceServer{ID: rs.ID, Secret: h, Audiences: slices.Clone(rs.Audiences), Auth: auth, Keys: r})
 	}
 	return list, nil
 }

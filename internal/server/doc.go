@@ -37,7 +37,7 @@
 // # Reloading the configuration
 //
 // [App.Reload] (SIGHUP in cmd/issuer) applies the live sections of a new
-// configuration — clients, users, audiences (liveSections in reload.go;
+// configuration — clients, users, audiences, resource servers (liveSections in reload.go;
 // resource servers and trusted issuers join it with one row each) — by
 // building a new endpoint.Server and login page over the same key rings,
 // store, verifier cache, failure limiter and login key, and swapping them

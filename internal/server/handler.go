@@ -247,6 +247,16 @@ func (h *Handler) ServeFastHTTP(ctx *fasthttp.RequestCtx) {
 			h.serveMetrics(ctx, start)
 		}
 	default:
+		if sl := h.paths.StatusLists; sl != "" && bytes.HasPrefix(path, []byte(sl)) && (len(path) == len(sl) || path[len(sl)] == '/') {
+			route = RouteStatusList
+			h.oauth(ctx, route, start, st.ep.StatusList)
+			return
+		}
+		if h.paths.ResourceKeys != "" && string(path) == h.paths.ResourceKeys {
+			route = RouteResourceKeys
+			h.oauth(ctx, route, start, st.ep.ResourceKeys)
+			return
+		}
 		if h.jwks != nil && h.paths.JWKS != "" && string(path) == h.paths.JWKS {
 			route = RouteJWKS
 			if h.allow(ctx, route, start, "GET", "HEAD") {

@@ -94,8 +94,8 @@ var (
 	routeLabels = [...]string{RouteToken, RouteAuthorize, RouteIntrospect, RouteRevoke, RouteMetadata,
 		RouteHealthz, RouteReadyz, RouteMetrics, RouteDemoCallback,
 		RouteUserInfo, RouteEndSession, RouteOpenIDConfiguration, RouteJWKS,
-		RoutePAR, RouteDeviceAuthorization, RouteDeviceVerification, RouteNotFound}
-
+		RoutePAR, RouteDeviceAuthorization, RouteDeviceVerification,
+		RouteStatusList, RouteResourceKeys, RouteNotFound}
 	grantLabels = [...]string{string(endpoint.GrantAuthorizationCode), string(endpoint.GrantClientCredentials),
 		string(endpoint.GrantRefreshToken), string(endpoint.GrantPassword), string(endpoint.GrantImplicit),
 		string(endpoint.GrantDeviceCode), string(endpoint.GrantTokenExchange), string(endpoint.GrantJWTBearer), "none", "other"}

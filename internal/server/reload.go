@@ -33,6 +33,7 @@ var liveSections = []liveSection{
 	listSection("users", func(c *config.Config) *[]config.User { return &c.Users }, func(u config.User) string { return u.Username }),
 	listSection("audiences", func(c *config.Config) *[]config.Audience { return &c.Audiences }, func(a config.Audience) string { return a.Name }),
 	listSection("trusted_issuers", func(c *config.Config) *[]config.TrustedIssuer { return &c.TrustedIssuers }, func(t config.TrustedIssuer) string { return t.Issuer }),
+	listSection("resource_servers", func(c *config.Config) *[]config.ResourceServer { return &c.ResourceServers }, func(r config.ResourceServer) string { return r.ID }),
 }
 
 // sectionDiff names the entries a reload adds, removes and changes in one
@@ -108,7 +109,7 @@ func (a *App) Current() *config.Config { return a.cur.Load() }
 
 // Reload applies a new configuration while the issuer serves (SIGHUP):
 // load returns it (config.Load of the file, validated). The sections of
-// liveSections — clients, users, audiences — take effect: a new endpoint
+// liveSections — clients, users, audiences, resource servers — take effect: a new endpoint
 // server and login page are built from them over the same key rings,
 // store, verifier cache, failure limiter and login key, and swapped in
 // atomically, so a request in flight finishes on the one it started with

@@ -227,6 +227,14 @@ func (c *redisConn) StatusIndexes(ctx context.Context, list string) ([]uint64, e
 	return s.StatusIndexes(ctx, list)
 }
 
+func (c *redisConn) StatusBit(ctx context.Context, list string, idx uint64) (bool, error) {
+	s, err := c.get()
+	if err != nil {
+		return false, err
+	}
+	return s.StatusBit(ctx, list, idx)
+}
+
 func (c *redisConn) Ping(ctx context.Context) error {
 	s, err := c.get()
 	if err != nil {

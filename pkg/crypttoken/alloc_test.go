@@ -15,7 +15,8 @@ import (
 //     GCM (crypto/aes and crypto/cipher allocate both); one more for a
 //     generated jti.
 //   - Open: the decrypted buffer and the Claims; for A256KW also the
-//     content key's cipher and GCM.
+//     content key's cipher and GCM. The status check (WithStatus) adds
+//     nothing: a map lookup and a bit test.
 func TestAllocations(t *testing.T) {
 	tests := []struct {
 		name string
@@ -28,11 +29,19 @@ func TestAllocations(t *testing.T) {
 		{name: "seal dir with a new jti", alg: keys.Direct, op: "seal-jti", max: 2},
 		{name: "open dir", alg: keys.Direct, op: "open", max: 2},
 		{name: "open A256KW", alg: keys.A256KW, op: "open", max: 4},
+		{name: "open dir with status", alg: keys.Direct, op: "open-status", max: 2},
+		{name: "open A256KW with status", alg: keys.A256KW, op: "open-status", max: 4},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t, tt.alg)
 			c := accessClaims()
+			if tt.op == "open-status" {
+				src := &fakeStatus{}
+				src.put(t, testListURI, newList(t, 1, 1<<16, nil))
+				c.Status = StatusRef{Index: 4242, URI: testListURI}
+				f.opener = f.newOpener(t, Expected{Issuer: testIssuer, Audience: testAudience}, WithStatus(src, StatusPolicy{}))
+			}
 			tok := f.seal(t, TypeAccess, c)
 			if _, err := f.opener.Open(tok); err != nil { // warm the header cache
 				t.Fatal(err)
@@ -52,7 +61,7 @@ func TestAllocations(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-			case "open":
+			case "open", "open-status":
 				fn = func() {
 					if _, err := f.opener.Open(tok); err != nil {
 						t.Fatal(err)

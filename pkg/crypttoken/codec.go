@@ -876,12 +876,12 @@ func (d *decoder) audience(c *Claims) error {
 
 // header is the part of a JWE protected header that Open acts on.
 type header struct {
-	alg, enc, kid, typ string
-	zip, crit          bool
+	alg, enc, kid, typ, cty string
+	zip, crit               bool
 }
 
 // parseHeader decodes a JWE protected header (RFC 7516 §4.1). Members other
-// than alg, enc, kid, typ, zip and crit are ignored, as RFC 7515 §4 allows:
+// than alg, enc, kid, typ, cty, zip and crit are ignored, as RFC 7515 §4 allows:
 // in particular jku, jwk, x5u and x5c never select a key. The strings of
 // the result view b.
 func parseHeader(b []byte) (header, error) {
@@ -910,6 +910,8 @@ func parseHeader(b []byte) (header, error) {
 			dst, bit = &h.kid, 4
 		case "typ":
 			dst, bit = &h.typ, 8
+		case "cty":
+			dst, bit = &h.cty, 16
 		case "zip":
 			h.zip = true
 		case "crit":

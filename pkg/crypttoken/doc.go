@@ -16,7 +16,41 @@
 //	if !claims.HasScope("read") { ... }
 //
 // HTTP middleware lives in the subpackages httpmw (net/http) and fasthttpmw
-// (fasthttp), so that this package depends on neither.
+// (fasthttp), so that this package depends on neither. A resource server
+// that is given only the issuer's URL, its own id and its private key gets
+// its Opener from pkg/crypttoken/remote, which keeps the ring, the issuer's
+// signing keys and the status lists current over the network (SPEC §9).
+//
+// # Revocation: Token Status Lists
+//
+// An access token carries its place in a Token Status List
+// (draft-ietf-oauth-status-list §6.1): "status":{"status_list":{"idx":N,
+// "uri":…}} (Claims.Status). An Opener made WithStatus(src, policy) checks
+// that entry in the lists src holds, after every other check: a token whose
+// status is not VALID is ErrRevoked. The check is a map lookup by the
+// list's URI and a bit test on an immutable snapshot that src swaps
+// atomically: no allocation, no lock, never a network call.
+//
+// A token whose list src does not hold yet is reported to src.Missing
+// (which fetches it once, in the background) and refused with
+// ErrStatusUnknown, unless StatusPolicy.AcceptUnknown. A token without a
+// status claim is accepted unless StatusPolicy.RequireStatus (then
+// ErrNoStatus): this issuer gives every access token a status once status
+// lists are on, except while its store is unreachable, and refusing such
+// tokens would not stop another holder of the audience key, who can name
+// an unrevoked entry as easily.
+//
+// # Signed access tokens
+//
+// An audience configured with sign: true gets nested tokens (RFC 7519
+// §11.2): the claims are a compact JWS (typ "at+jwt") signed by the
+// issuer's signing ring, and that JWS is encrypted as above, with "cty"
+// "JWT" in the JWE header. A Sealer made WithSigningRing writes them; an
+// Opener made WithSignedTokens(keys) requires them and verifies the inner
+// signature against keys (the issuer's jwks_uri, or RingKeys inside the
+// issuer), so that a resource server holding the audience key cannot
+// forge a token its peers accept (ErrSignature). An Opener without that
+// option opens both forms and does not check the inner signature.
 //
 // # Token format
 //
@@ -75,10 +109,16 @@
 //  5. decryption, which authenticates header and claims together (a key
 //     unwrap that fails its integrity check goes on with a random content
 //     key, RFC 7516 §11.5, so it fails exactly as a bad tag does);
-//  6. typ, now that it is authenticated;
-//  7. the claims' JSON (strict: duplicate members are refused);
-//  8. exp present, exp, nbf, iat against the clock with Expected.Leeway
-//     (RFC 7519 §4.1.4 to §4.1.6), iss, aud (RFC 9068 §4).
+//  6. typ and cty, now that they are authenticated;
+//  7. for a nested token ("cty" JWT), the inner JWS: its signature and
+//     typ when the Opener requires signed tokens (ErrSignature), else its
+//     shape and typ; an Opener that requires signed tokens refuses any
+//     other (ErrSignature);
+//  8. the claims' JSON (strict: duplicate members are refused);
+//  9. exp present, exp, nbf, iat against the clock with Expected.Leeway
+//     (RFC 7519 §4.1.4 to §4.1.6), iss, aud (RFC 9068 §4);
+//  10. with WithStatus, the token's status (ErrRevoked, ErrStatusUnknown,
+//     ErrNoStatus).
 //
 // Nothing the token says is believed before step 5 except what selects the
 // key, and only headers that decrypted are ever cached.
@@ -88,13 +128,16 @@
 // Every failure is a distinct sentinel, matched with errors.Is: ErrMalformed,
 // ErrAlgorithm, ErrCompression, ErrCritical, ErrUnknownKey, ErrDecrypt,
 // ErrType, ErrMissingClaim, ErrExpired, ErrNotYetValid, ErrIssuedInFuture,
-// ErrIssuer, ErrAudience from Open; ErrClaims, ErrNoKey, ErrKeyExhausted from
+// ErrIssuer, ErrAudience, and with the options ErrSignature, ErrRevoked,
+// ErrStatusUnknown, ErrNoStatus from Open; ErrClaims, ErrNoKey, ErrKeyExhausted from
 // Seal; ErrConfig from the constructors. Errors may wrap the sentinel with a
 // short detail, never with key material, claims or the token itself. All
 // cryptographic failures (wrong key, any change to header, encrypted key, IV,
 // ciphertext or tag) are the single opaque ErrDecrypt (RFC 7516 §11.4).
-// A resource server answers all of Open's errors with 401 invalid_token
-// (RFC 6750 §3.1); the distinction is for logs and metrics.
+// A resource server answers Open's errors with 401 invalid_token (RFC 6750
+// §3.1), except ErrStatusUnknown, which is a passing state of the resource
+// server rather than a verdict on the token (the middlewares answer 503
+// with Retry-After); the distinction is for logs and metrics.
 //
 // # Concurrency and lifetime
 //
@@ -133,4 +176,9 @@
 // claims codec is reflection-free; Seal encodes the protected header once per
 // key; Open caches the headers that decrypted (bounded, copy-on-write) and
 // decrypts in place in the one buffer the claims then view.
+//
+// The status check of WithStatus adds about 30 ns of CPU and no allocation
+// to Open; a signed token adds its signature to Seal (ES256 or EdDSA about
+// 50 µs, RS256 over 1 ms) and its verification to Open (40 to 120 µs).
+// bench/RESULTS-rsc.md has the figures.
 package crypttoken

@@ -43,6 +43,27 @@ var (
 	ErrMissingClaim = errors.New("crypttoken: required claim missing")
 )
 
+// Errors returned by Opener.Open for the checks that options add: the
+// status check of WithStatus and the signature check of WithSignedTokens.
+var (
+	// ErrRevoked means the token's entry in its Token Status List is not
+	// VALID (draft-ietf-oauth-status-list §7.1: revoked, or suspended), or
+	// its index lies beyond the list, which the draft (§8.3 step 6)
+	// requires refusing too.
+	ErrRevoked = errors.New("crypttoken: token revoked")
+	// ErrStatusUnknown means the token's status list is not known yet, and
+	// the StatusPolicy refuses such tokens (the default). The StatusSource
+	// has been asked to fetch the list; a retry may succeed.
+	ErrStatusUnknown = errors.New("crypttoken: token status not known yet")
+	// ErrNoStatus means the token carries no "status" claim, and the
+	// StatusPolicy requires one (RequireStatus).
+	ErrNoStatus = errors.New("crypttoken: token carries no status")
+	// ErrSignature means a signed access token was required and the token
+	// is not one, or its inner JWS does not verify against the issuer's
+	// signing keys. It wraps the pkg/jws sentinel of the failure, if any.
+	ErrSignature = errors.New("crypttoken: token signature missing or invalid")
+)
+
 // Errors returned by Sealer.Seal.
 var (
 	// ErrNoKey means the ring has no active key to seal with.

@@ -96,9 +96,10 @@ func nodeAccessClaims() *Claims {
 	c.Extra = map[string]json.RawMessage{
 		"acr":   json.RawMessage(`"urn:mace:incommon:iap:silver"`),
 		"roles": json.RawMessage(`["a","b"]`),
-		"cnf":   json.RawMessage(`{"x5t#S256":"bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}`),
 		"n":     json.RawMessage(`-1.5e3`), "ok": json.RawMessage(`true`), "nil": json.RawMessage(`null`),
 	}
+	c.Confirmation = Confirmation{X5TS256: "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}
+	c.Status = StatusRef{Index: 42, URI: "https://issuer.example.com/statuslists/1"}
 	return c
 }
 
@@ -136,6 +137,19 @@ func claimsAsJSON(t *testing.T, c *Claims) map[string]any {
 	}
 	if c.Generation != 0 {
 		m["gen"] = float64(c.Generation)
+	}
+	if !c.Confirmation.IsZero() {
+		cnf := map[string]any{}
+		if c.Confirmation.JKT != "" {
+			cnf["jkt"] = c.Confirmation.JKT
+		}
+		if c.Confirmation.X5TS256 != "" {
+			cnf["x5t#S256"] = c.Confirmation.X5TS256
+		}
+		m["cnf"] = cnf
+	}
+	if !c.Status.IsZero() {
+		m["status"] = map[string]any{"status_list": map[string]any{"idx": float64(c.Status.Index), "uri": c.Status.URI}}
 	}
 	for name, raw := range c.Extra {
 		var v any

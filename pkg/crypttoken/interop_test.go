@@ -1,6 +1,9 @@
 package crypttoken
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -224,5 +227,80 @@ func TestJWCryptoOpensOurs(t *testing.T) {
 			c["exp"] != float64(w.Expiry.Unix()) || c["code_challenge"] != w.CodeChallenge {
 			t.Errorf("token %d: jwcrypto read %v", i, c)
 		}
+	}
+}
+
+// TestGoJoseNestedInterop: a signed access token is a standard nested JWT
+// (RFC 7519 §11.2): go-jose decrypts it, verifies the inner JWS with the
+// signing key's public half and reads the claims; and a nested JWT that
+// go-jose builds (its own header order and encoding) opens here with the
+// signature required.
+func TestGoJoseNestedInterop(t *testing.T) {
+	for _, a := range interopAlgs {
+		t.Run(string(a.alg), func(t *testing.T) {
+			f := newSignedFixture(t, a.alg, keys.ES256)
+			want := accessClaims()
+			tok := f.sealSigned(t, want)
+
+			nested, err := jwt.ParseSignedAndEncrypted(tok, []jose.KeyAlgorithm{a.jose}, []jose.ContentEncryption{jose.A256GCM}, []jose.SignatureAlgorithm{jose.ES256})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cty := nested.Headers[0].ExtraHeaders[jose.HeaderContentType]; cty != "JWT" {
+				t.Errorf("cty = %v", cty)
+			}
+			inner, err := nested.Decrypt(f.key.Material())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var std jwt.Claims
+			var priv rfc9068Claims
+			if err := inner.Claims(f.signKey.Public(), &std, &priv); err != nil {
+				t.Fatalf("go-jose verifying the inner JWS: %v", err)
+			}
+			if std.Subject != want.Subject || priv.Scope != want.Scope || inner.Headers[0].ExtraHeaders[jose.HeaderType] != "at+jwt" {
+				t.Errorf("go-jose read %+v %+v %+v", std, priv, inner.Headers[0])
+			}
+
+			// go-jose builds one, signed by a key of the signing ring; we
+			// open it.
+			ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sk, err := keys.NewSigningKey("k-gojose", keys.ES256, ecKey, testLifecycle())
+			if err != nil {
+				t.Fatal(err)
+			}
+			set, err := keys.NewSet(keys.SigningRing, f.signKey, sk)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.signRing.Store(set)
+			signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: ecKey, KeyID: sk.ID}},
+				(&jose.SignerOptions{}).WithType("at+jwt"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			enc, err := jose.NewEncrypter(jose.A256GCM, jose.Recipient{Algorithm: a.jose, Key: f.key.Material(), KeyID: f.key.ID},
+				(&jose.EncrypterOptions{}).WithType("at+jwt").WithContentType("JWT"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			theirs, err := jwt.SignedAndEncrypted(signer, enc).Claims(jwt.Claims{
+				Issuer: testIssuer, Subject: "u-7", Audience: jwt.Audience{testAudience},
+				Expiry: jwt.NewNumericDate(testNow.Add(time.Minute)),
+			}).Serialize()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := f.strict.Open(theirs)
+			if err != nil {
+				t.Fatalf("opening go-jose's nested JWT: %v", err)
+			}
+			if got.Subject != "u-7" {
+				t.Errorf("subject %q", got.Subject)
+			}
+		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sealedtoken/issuer/pkg/jws"
 	"github.com/sealedtoken/issuer/pkg/keys"
 )
 
@@ -44,6 +45,15 @@ type Opener struct {
 	allowKW  bool
 	allowDir bool
 	maxSize  int
+	// status and statusPolicy: WithStatus; nil when tokens' status is not
+	// checked.
+	status       StatusSource
+	statusPolicy StatusPolicy
+	// sig verifies the inner JWS of signed tokens (WithSignedTokens); nil
+	// when signatures are not required. sigRequired, when set
+	// (WithSignedTokensIf), decides per token whether they are.
+	sig         *jws.Verifier
+	sigRequired func() bool
 	// headers caches the protected headers of tokens that opened, keyed by
 	// their base64url text (see remember).
 	headers atomic.Pointer[map[string]openHeader]
@@ -52,9 +62,11 @@ type Opener struct {
 // openHeader is what Open retains of a protected header that passed the
 // checks that depend on the header alone.
 type openHeader struct {
-	alg   keys.Alg
-	kid   string
-	typOK bool
+	alg    keys.Alg
+	kid    string
+	typOK  bool
+	nested bool // "cty" JWT: the content is a JWS (a signed token)
+	ctyOK  bool // "cty" absent or JWT
 }
 
 // maxCachedHeaders bounds an Opener's header cache. An issuer writes one
@@ -62,7 +74,9 @@ type openHeader struct {
 const maxCachedHeaders = 32
 
 // NewOpener returns an Opener that accepts tokens sealed by keys of ring and
-// meeting exp. Options: WithClock, WithAlgorithms, WithMaxSize.
+// meeting exp. Options: WithClock, WithAlgorithms, WithMaxSize, WithStatus,
+// WithSignedTokens, WithSignedTokensIf; Sealer-only options are refused
+// with ErrConfig.
 func NewOpener(ring *keys.Ring, exp Expected, opts ...Option) (*Opener, error) {
 	if ring == nil || ring.Load() == nil {
 		return nil, fmt.Errorf("%w: nil ring", ErrConfig)
@@ -70,6 +84,9 @@ func NewOpener(ring *keys.Ring, exp Expected, opts ...Option) (*Opener, error) {
 	o, err := buildOptions(opts)
 	if err != nil {
 		return nil, err
+	}
+	if o.sealerOnly != "" {
+		return nil, fmt.Errorf("%w: %s applies to a Sealer, not an Opener", ErrConfig, o.sealerOnly)
 	}
 	typ := exp.Type
 	if typ == "" {
@@ -81,9 +98,15 @@ func NewOpener(ring *keys.Ring, exp Expected, opts ...Option) (*Opener, error) {
 	if exp.Leeway < 0 || exp.Leeway > 10*time.Minute {
 		return nil, fmt.Errorf("%w: leeway %s out of range [0, 10m]", ErrConfig, exp.Leeway)
 	}
-	op := &Opener{ring: ring, exp: exp, typ: typ, now: o.now, maxSize: o.maxSize}
+	op := &Opener{ring: ring, exp: exp, typ: typ, now: o.now, maxSize: o.maxSize,
+		status: o.status, statusPolicy: o.statusPolicy, sigRequired: o.sigRequired}
 	if exp.Time != nil {
 		op.now = exp.Time
+	}
+	if o.signatures != nil {
+		if op.sig, err = newSignatureVerifier(o.signatures, typ, o.maxSize); err != nil {
+			return nil, err
+		}
 	}
 	for _, a := range o.algs {
 		switch a {
@@ -104,10 +127,12 @@ func NewOpener(ring *keys.Ring, exp Expected, opts ...Option) (*Opener, error) {
 // (ErrCompression), crit (ErrCritical), enc and alg against the allow-list
 // (ErrAlgorithm); kid known and not expired (ErrUnknownKey); the key's own
 // algorithm (ErrAlgorithm); part sizes and base64url (ErrMalformed);
-// decryption, which authenticates header and content (ErrDecrypt); typ
-// (ErrType); the claims' JSON (ErrMalformed); exp present
-// (ErrMissingClaim); exp (ErrExpired), nbf (ErrNotYetValid), iat
-// (ErrIssuedInFuture); iss (ErrIssuer); aud (ErrAudience). Nothing the
+// decryption, which authenticates header and content (ErrDecrypt); typ and
+// cty (ErrType); a nested token's inner JWS (ErrSignature when signatures
+// are required, see WithSignedTokens); the claims' JSON (ErrMalformed); exp
+// present (ErrMissingClaim); exp (ErrExpired), nbf (ErrNotYetValid), iat
+// (ErrIssuedInFuture); iss (ErrIssuer); aud (ErrAudience); with WithStatus,
+// the status (ErrRevoked, ErrStatusUnknown, ErrNoStatus). Nothing the
 // token says is trusted before it has decrypted, except what picks the key.
 //
 // Open keeps no reference to token, nor to any part of it, once it returns:
@@ -195,8 +220,20 @@ func (o *Opener) Open(token string) (*Claims, error) {
 	if !h.typOK {
 		return nil, fmt.Errorf("%w: want %s", ErrType, o.typ)
 	}
+	if !h.ctyOK {
+		return nil, fmt.Errorf("%w: content type is neither absent nor %s", ErrType, ContentTypeJWT)
+	}
 	if !cached {
 		o.remember(p[0], h)
+	}
+	required := o.signatureRequired()
+	switch {
+	case h.nested:
+		if plain, err = o.innerClaims(plain, required); err != nil {
+			return nil, err
+		}
+	case required:
+		return nil, fmt.Errorf("%w: the token is not signed", ErrSignature)
 	}
 	c := new(Claims)
 	if err := parseClaims(plain, c); err != nil {
@@ -204,6 +241,11 @@ func (o *Opener) Open(token string) (*Claims, error) {
 	}
 	if err := o.validate(c, now); err != nil {
 		return nil, err
+	}
+	if o.status != nil {
+		if err := o.checkStatus(c); err != nil {
+			return nil, err
+		}
 	}
 	return c, nil
 }
@@ -260,7 +302,8 @@ func (o *Opener) checkHeader(seg string) (openHeader, error) {
 	default:
 		return openHeader{}, fmt.Errorf("%w: alg %q", ErrAlgorithm, safeValue(h.alg))
 	}
-	return openHeader{alg: alg, kid: h.kid, typOK: typeMatches(h.typ, o.typ)}, nil
+	nested, ctyOK := contentType(h.cty)
+	return openHeader{alg: alg, kid: h.kid, typOK: typeMatches(h.typ, o.typ), nested: nested, ctyOK: ctyOK}, nil
 }
 
 func (o *Opener) cachedHeader(seg string) (openHeader, bool) {

@@ -244,7 +244,8 @@ func pad1(s string) string {
 }
 
 func TestSentinelsDistinct(t *testing.T) {
-	all := append(slicesClone(openSentinels), ErrNoKey, ErrKeyExhausted, ErrClaims, ErrConfig)
+	all := append(slicesClone(openSentinels), ErrRevoked, ErrStatusUnknown, ErrNoStatus, ErrSignature,
+		ErrNoKey, ErrKeyExhausted, ErrClaims, ErrConfig)
 	for i, a := range all {
 		if !strings.HasPrefix(a.Error(), "crypttoken: ") {
 			t.Errorf("%q lacks the package prefix", a)

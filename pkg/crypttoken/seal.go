@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sealedtoken/issuer/pkg/jws"
 	"github.com/sealedtoken/issuer/pkg/keys"
 )
 
@@ -19,9 +20,17 @@ type options struct {
 	now     func() time.Time
 	algs    []keys.Alg
 	maxSize int
-	// openerOnly names the first option given that only an Opener uses,
-	// so that NewSealer can refuse it instead of ignoring it.
-	openerOnly string
+	// Opener: WithStatus and WithSignedTokens.
+	status       StatusSource
+	statusPolicy StatusPolicy
+	signatures   jws.KeySource
+	sigRequired  func() bool
+	// Sealer: WithSigningRing.
+	signing *keys.Ring
+	// openerOnly and sealerOnly name the first option given that only an
+	// Opener (a Sealer) uses, so that the other constructor can refuse it
+	// instead of ignoring it.
+	openerOnly, sealerOnly string
 }
 
 type optionFunc func(*options) error
@@ -80,6 +89,12 @@ func (o *options) markOpenerOnly(name string) {
 	}
 }
 
+func (o *options) markSealerOnly(name string) {
+	if o.sealerOnly == "" {
+		o.sealerOnly = name
+	}
+}
+
 func buildOptions(opts []Option) (options, error) {
 	o := options{now: time.Now, algs: []keys.Alg{keys.A256KW, keys.Direct}, maxSize: 8 << 10}
 	for _, opt := range opts {
@@ -100,6 +115,9 @@ func buildOptions(opts []Option) (options, error) {
 type Sealer struct {
 	ring *keys.Ring
 	now  func() time.Time
+	// signing, when set (WithSigningRing), signs the claims before they
+	// are encrypted.
+	signing *keys.Ring
 	// hdr caches the encoded protected headers of the last sealing key;
 	// it changes only when the ring's active key does.
 	hdr atomic.Pointer[sealHeaders]
@@ -111,9 +129,9 @@ type sealHeaders struct {
 	enc [numTypes]string
 }
 
-// NewSealer returns a Sealer for ring. Its only option is WithClock;
-// Opener-only options, and a ring of signing keys (keys.SigningRing), are
-// refused with ErrConfig.
+// NewSealer returns a Sealer for ring. Its options are WithClock and
+// WithSigningRing; Opener-only options, and a ring of signing keys
+// (keys.SigningRing) to encrypt with, are refused with ErrConfig.
 func NewSealer(ring *keys.Ring, opts ...Option) (*Sealer, error) {
 	if ring == nil || ring.Load() == nil {
 		return nil, fmt.Errorf("%w: nil ring", ErrConfig)
@@ -128,7 +146,7 @@ func NewSealer(ring *keys.Ring, opts ...Option) (*Sealer, error) {
 	if o.openerOnly != "" {
 		return nil, fmt.Errorf("%w: %s applies to an Opener, not a Sealer", ErrConfig, o.openerOnly)
 	}
-	return &Sealer{ring: ring, now: o.now}, nil
+	return &Sealer{ring: ring, now: o.now, signing: o.signing}, nil
 }
 
 // sealScratch is the per-seal working memory, pooled. Everything a seal
@@ -138,6 +156,8 @@ type sealScratch struct {
 	ent     entropy
 	plain   []byte // the claims, encrypted in place
 	used    int    // how much of plain to wipe
+	signed  []byte // a signed token's JWS of the claims, encrypted in place
+	sused   int    // how much of signed to wipe
 	rnd     [ivSize + cekSize]byte
 	wrapped [wrappedSize]byte
 	blk     [blockSize]byte
@@ -152,11 +172,15 @@ var sealPool = sync.Pool{New: func() any {
 }}
 
 func (sc *sealScratch) release() {
-	clear(sc.plain[:sc.used]) // plaintext claims must not linger
-	clear(sc.rnd[:])          // nor the content key
-	sc.used = 0
+	clear(sc.plain[:sc.used])   // plaintext claims must not linger
+	clear(sc.signed[:sc.sused]) // nor their signed form
+	clear(sc.rnd[:])            // nor the content key
+	sc.used, sc.sused = 0, 0
 	if cap(sc.plain) > maxPooledPlain {
 		sc.plain = make([]byte, 0, 1024)
+	}
+	if cap(sc.signed) > maxPooledPlain {
+		sc.signed = nil
 	}
 	sealPool.Put(sc)
 }
@@ -216,8 +240,26 @@ func (s *Sealer) AppendSeal(dst []byte, typ Type, c *Claims) ([]byte, error) {
 		sc.used = 0
 		return dst, err
 	}
-	plain = slices.Grow(plain, tagSize) // room for the tag, in place
-	sc.plain = plain[:0]                // keep any growth for the next seal
+	sc.plain = plain[:0] // keep any growth for the next seal
+	if s.signing != nil {
+		// A nested JWT (RFC 7519 §11.2): the claims signed as a JWS
+		// whose typ is the token's, encrypted as the token's content.
+		skey, err := s.signing.Load().Sealing(now)
+		if err != nil {
+			return dst, fmt.Errorf("%w: signing ring: %w", ErrNoKey, err)
+		}
+		signed, err := jws.AppendSign(sc.signed[:0], skey, jws.Protected{Type: string(typ)}, plain)
+		if err != nil {
+			clear(signed[:cap(signed)])
+			return dst, fmt.Errorf("crypttoken: signing the claims: %w", err)
+		}
+		signed = slices.Grow(signed, tagSize) // room for the tag, in place
+		sc.signed, sc.sused = signed[:0], len(signed)
+		plain = signed
+	} else {
+		plain = slices.Grow(plain, tagSize)
+		sc.plain = plain[:0]
+	}
 
 	// Random material: the IV, and for A256KW the content key.
 	kw := key.Alg == keys.A256KW
@@ -269,15 +311,16 @@ func (s *Sealer) header(key *keys.Key, ti int) string {
 	}
 	h := &sealHeaders{key: key}
 	for i, t := range types {
-		h.enc[i] = string(appendHeader(nil, key, t))
+		h.enc[i] = string(appendHeader(nil, key, t, s.signing != nil))
 	}
 	s.hdr.Store(h)
 	return h.enc[ti]
 }
 
 // appendHeader appends the base64url protected header for key and typ
-// (RFC 7516 §4.1): alg, enc, kid and typ, in that order.
-func appendHeader(dst []byte, key *keys.Key, typ Type) []byte {
+// (RFC 7516 §4.1): alg, enc, kid and typ, in that order, and "cty":"JWT"
+// when the content is a nested JWT (RFC 7519 §5.2).
+func appendHeader(dst []byte, key *keys.Key, typ Type, nested bool) []byte {
 	var buf [256]byte
 	h := append(buf[:0], `{"alg":"`...)
 	h = append(h, key.Alg...)
@@ -285,6 +328,9 @@ func appendHeader(dst []byte, key *keys.Key, typ Type) []byte {
 	h = append(h, key.ID...) // key ids never need JSON escaping (keys.NewKey checks)
 	h = append(h, `","typ":"`...)
 	h = append(h, typ...)
+	if nested {
+		h = append(h, `","cty":"`+ContentTypeJWT...)
+	}
 	h = append(h, `"}`...)
 	return b64.AppendEncode(dst, h)
 }

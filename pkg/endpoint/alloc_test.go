@@ -33,3 +33,24 @@ func TestTokenAllocs(t *testing.T) {
 	}
 	t.Logf("client_credentials token request: %.1f allocations", allocs)
 }
+
+// TestTokenAllocsWithStatus guards the same request with status lists on
+// (SPEC §9): an index is an atomic increment into a list opened once, and
+// the status claim is appended in place; no allocation is added.
+func TestTokenAllocsWithStatus(t *testing.T) {
+	f := newStatusFixture(t)
+	req := request("/token", ccBody, basic("backend", backendSecret))
+	ctx := context.Background()
+	var status int
+	allocs := testing.AllocsPerRun(200, func() {
+		resp, _ := f.srv.Token(ctx, req)
+		status = resp.Status
+	})
+	if status != 200 {
+		t.Fatalf("status %d", status)
+	}
+	if allocs > maxTokenAllocs {
+		t.Errorf("client_credentials token request with status lists: %.1f allocations, want at most %d", allocs, maxTokenAllocs)
+	}
+	t.Logf("client_credentials token request with status lists: %.1f allocations", allocs)
+}

@@ -106,17 +106,21 @@ func (s *Server) issueAuthorization(ctx context.Context, ar *AuthorizeRequest, g
 	if ar.HasResponseType(ResponseToken) {
 		return s.issueImplicit(ctx, ar, g, scopes, res)
 	}
-	return s.issueCode(ar, g, scopes, res)
+	return s.issueCode(ctx, ar, g, scopes, res)
 }
 
 // issueCode seals an authorization code (RFC 6749 §4.1.2) with the claims
 // the token endpoint checks (grant_authorization_code.go).
-func (s *Server) issueCode(ar *AuthorizeRequest, g Grant, scopes []string, res *Result) (*Response, *Error) {
+func (s *Server) issueCode(ctx context.Context, ar *AuthorizeRequest, g Grant, scopes []string, res *Result) (*Response, *Error) {
 	fid, err := codeFamily()
 	if err != nil {
 		return nil, AsError(err)
 	}
 	now := s.now()
+	status, e := s.codeStatus(ctx, ar.Audience, ar.Client.AllowsGrant(GrantRefreshToken), now)
+	if e != nil {
+		return nil, e
+	}
 	c := crypttoken.Claims{
 		Issuer:   s.issuer,
 		Subject:  g.Subject,
@@ -129,6 +133,7 @@ func (s *Server) issueCode(ar *AuthorizeRequest, g Grant, scopes []string, res *
 		FamilyID: fid,
 		Resource: ar.Audience,
 		Extra:    codeExtra(ar, g), // OpenID Connect: nonce, amr, sid
+		Status:   status,
 	}
 	if ar.RedirectURISent {
 		// RFC 6749 §4.1.3: the token request must then repeat it.
@@ -174,6 +179,10 @@ func (s *Server) issueImplicit(ctx context.Context, ar *AuthorizeRequest, g Gran
 		}
 	}
 	now := s.now()
+	tr.now = now
+	if e := s.assignStatus(ctx, tr); e != nil {
+		return nil, e
+	}
 	at := crypttoken.Claims{
 		Issuer:   s.issuer,
 		Subject:  tr.Subject,
@@ -183,6 +192,7 @@ func (s *Server) issueImplicit(ctx context.Context, ar *AuthorizeRequest, g Gran
 		ClientID: tr.Client.ID,
 		Scope:    strings.Join(tr.Scopes, " "),
 		AuthTime: tr.AuthTime,
+		Status:   tr.status,
 	}
 	if s.hooks.AccessClaims != nil {
 		if err := s.hooks.AccessClaims(ctx, tr, &at); err != nil {

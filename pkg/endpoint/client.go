@@ -419,7 +419,9 @@ func (s *Server) lookupAccount(ctx context.Context, id string, rs bool) (a accou
 	case err != nil && !errors.Is(err, ErrUnknownClient):
 		return account{}, false, err
 	}
-	if r := s.resourceServers[id]; rs && r != nil {
+	if r := s.resourceServers[id]; rs && r != nil && (!r.Secret.IsZero() || r.Auth.Method != "") {
+		// A resource server registered only to receive its keys (SPEC §9)
+		// has no way to authenticate: it is unknown here.
 		return account{id: r.ID, secret: r.Secret, auth: &r.Auth, rs: r}, true, nil
 	}
 	return account{}, false, nil

@@ -214,7 +214,35 @@
 // revoked family, or with a revoked jti, as inactive. When the store is
 // unreachable the grants that need it (authorization_code, refresh_token),
 // introspection and revocation answer 503 temporarily_unavailable, while
-// client_credentials and password keep working.
+// client_credentials and password keep working (with status lists on, until
+// their class of tokens needs a new list, whose registration needs the
+// store).
+//
+// # Status lists and key deliveries (SPEC §9)
+//
+// With WithStatusLists every token carries a Token Status List entry
+// (draft-ietf-oauth-status-list §6.2, "status":{"status_list":{"idx","uri"}})
+// from a StatusAllocator: one entry per grant — a code carries its grant's,
+// and the refresh tokens and access tokens of the family repeat it — and
+// one per access token issued without a refresh token. LocalStatusAllocator
+// allocates from lists of its own process (an incarnation id and an epoch
+// in the list's id, an atomic counter, no coordination and no store write
+// per token) and never hands out a (list, index) pair twice. Revoking
+// (RFC 7009, a replayed code, a reused refresh token) sets the entry's bit
+// in the store; introspection reads the same bit (store.Store StatusBit).
+// StatusList serves each list's signed Status List Token at its URI, at
+// full size from the store's bits, so any replica serves any list, and the
+// Status List Aggregation at Paths.StatusLists; the metadata advertises it
+// as status_list_aggregation_endpoint. Revocations reach resource servers
+// that poll the lists within the list's ttl.
+//
+// ResourceKeys serves each registered resource server (ResourceServer.Keys)
+// its audiences' keys as a key delivery (keys.SealDelivery: signed by the
+// signing ring, encrypted to the resource server), never the internal ring
+// or another audience's; the metadata advertises it as
+// resource_keys_endpoint. Both endpoints are public, cacheable, answer
+// conditional requests with ETags that every replica computes alike, and
+// are served by the net/http adapter (httpendpoint.Register) and cmd/issuer.
 //
 // # Errors
 //

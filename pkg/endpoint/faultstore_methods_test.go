@@ -66,6 +66,13 @@ func (s *faultStore) SetStatus(ctx context.Context, list string, idx uint64, exp
 	return s.inner.SetStatus(ctx, list, idx, exp)
 }
 
+func (s *faultStore) StatusBit(ctx context.Context, list string, idx uint64) (bool, error) {
+	if err := s.check(); err != nil {
+		return false, err
+	}
+	return s.inner.StatusBit(ctx, list, idx)
+}
+
 func (s *faultStore) StatusIndexes(ctx context.Context, list string) ([]uint64, error) {
 	if err := s.check(); err != nil {
 		return nil, err

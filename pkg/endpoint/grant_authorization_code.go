@@ -73,13 +73,18 @@ func (s *Server) authorizationCode(ctx context.Context, tr *TokenRequest) *Error
 	}
 	// Redeeming is the last step, once the tokens are sealed (Token), so
 	// that a hook's refusal or a sealing failure does not spend the code.
-	codeID, redeemUntil, fid := code.ID, code.Expiry.Add(s.leeway), code.FamilyID
+	codeID, redeemUntil, fid, status := code.ID, code.Expiry.Add(s.leeway), code.FamilyID, code.Status
 	tr.commit = func(ctx context.Context) *Error {
 		err := s.store.RedeemCode(ctx, codeID, redeemUntil)
 		if err == nil {
 			return nil
 		}
 		if errors.Is(err, store.ErrCodeReused) {
+			// The grant's status bit first: resource servers learn of it
+			// from the published lists (SPEC §9).
+			if rerr := s.revokeGrantStatus(store.Priority(ctx), status, tr.now); rerr != nil {
+				return AsError(rerr)
+			}
 			if fid != "" {
 				// Every token of the family expires by now+refreshTTL
 				// (+leeway for the replicas that still accept it).
@@ -98,6 +103,7 @@ func (s *Server) authorizationCode(ctx context.Context, tr *TokenRequest) *Error
 	tr.familyID = code.FamilyID
 	tr.refresh = tr.Client.AllowsGrant(GrantRefreshToken)
 	s.openIDGrant(tr, code, true) // an ID token for an openid scope (OpenID Connect Core 1.0 §3.1.3.3)
+	tr.status = code.Status
 	return nil
 }
 

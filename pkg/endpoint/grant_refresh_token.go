@@ -65,8 +65,16 @@ func (s *Server) refreshToken(ctx context.Context, tr *TokenRequest) *Error {
 	// start again at generation 0.
 	fid, gen, keepUntil := rt.FamilyID, rt.Generation, tr.now.Add(s.refreshTTL+s.leeway)
 	quotaKey := quotaKey(&account{id: tr.Client.ID, public: tr.Client.Public}, rt.Subject)
+	status := rt.Status
 	tr.commit = func(ctx context.Context) *Error {
 		err := s.rotate(ctx, fid, gen, keepUntil, quotaKey, tr.now)
+		if errors.Is(err, store.ErrRefreshReused) || errors.Is(err, store.ErrFamilyRevoked) {
+			// The store revoked the family; its status bit tells the
+			// resource servers (SPEC §9). Setting it again is harmless.
+			if serr := s.revokeGrantStatus(ctx, status, tr.now); serr != nil {
+				return AsError(serr)
+			}
+		}
 		var qe *Error
 		switch {
 		case errors.As(err, &qe):
@@ -84,6 +92,7 @@ func (s *Server) refreshToken(ctx context.Context, tr *TokenRequest) *Error {
 	tr.Audience, tr.Subject, tr.AuthTime = aud, rt.Subject, rt.AuthTime
 	tr.familyID, tr.generation, tr.refresh = rt.FamilyID, rt.Generation+1, true
 	s.openIDGrant(tr, rt, false) // a fresh ID token, no nonce (OpenID Connect Core 1.0 §12.2)
+	tr.status = rt.Status
 	return nil
 }
 

@@ -247,7 +247,9 @@ func peekKID(token string) (string, bool) {
 }
 
 // live reports whether the store lets an open, unexpired token be active
-// (RFC 7662 §2.2): its jti is not revoked (RFC 7009) and, for a token of a
+// (RFC 7662 §2.2): its status bit is not set (a token with a status entry
+// of this Server's lists, SPEC §9) or else its jti is not revoked
+// (RFC 7009), and, for a token of a
 // refresh family, the family is not revoked; a refresh token must also be
 // its family's current generation, and have a family at all, as the
 // refresh grant requires. It costs at most two store calls, one for the
@@ -256,7 +258,12 @@ func (s *Server) live(ctx context.Context, kind tokenKind, c *crypttoken.Claims)
 	if kind == kindRefresh && c.FamilyID == "" {
 		return false, nil
 	}
-	if c.ID != "" {
+	if list, idx, ok := s.statusTarget(c.Status, accessAud(kind, c)); ok {
+		// The same bit the published status list carries (SPEC §9).
+		if set, err := s.store.StatusBit(ctx, list, idx); err != nil || set {
+			return false, err
+		}
+	} else if c.ID != "" {
 		if r, err := s.store.TokenRevoked(ctx, c.ID); err != nil || r {
 			return false, err
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/sealedtoken/issuer/pkg/keys"
 	"github.com/sealedtoken/issuer/pkg/secret"
 )
 
@@ -33,8 +34,14 @@ type ResourceServer struct {
 	// Client; AuthNone is not allowed.
 	Auth ClientAuth
 	// Audiences are the audiences whose tokens it may introspect and
-	// revoke; each must be an audience of the Server.
+	// revoke, and whose keys it receives (ResourceKeys); each must be an
+	// audience of the Server.
 	Audiences []string
+	// Keys are its registered keys (SPEC §9): key deliveries are
+	// encrypted to them. Nil: it receives no key delivery. A resource
+	// server needs a way to authenticate (Secret or Auth: to introspect
+	// and revoke), Keys, or both.
+	Keys *keys.Recipient
 }
 
 // mayInspect reports whether rs may see an access token with audience aud.
@@ -48,7 +55,7 @@ func (rs *ResourceServer) mayInspect(aud []string) bool {
 }
 
 // WithResourceServers registers resource servers (see ResourceServer). New
-// checks that each has an id, a secret and audiences the Server knows, and
+// checks that each has an id, a secret or keys, and audiences the Server knows, and
 // that no id is repeated or, when the ClientStore can list its clients
 // (ClientLister), is also a client's.
 func WithResourceServers(list ...*ResourceServer) Option {
@@ -60,8 +67,10 @@ func WithResourceServers(list ...*ResourceServer) Option {
 			switch {
 			case rs == nil || rs.ID == "":
 				return fmt.Errorf("endpoint: resource server %d has no id", i)
-			case rs.Secret.IsZero() && (rs.Auth.Method == "" || rs.Auth.Method.secretBased()):
+			case rs.Secret.IsZero() && rs.Auth.Method.secretBased():
 				return fmt.Errorf("endpoint: resource server %q has no secret", rs.ID)
+			case rs.Secret.IsZero() && rs.Auth.Method == "" && rs.Keys == nil:
+				return fmt.Errorf("endpoint: resource server %q has neither a way to authenticate nor keys to receive", rs.ID)
 			case rs.Auth.Method == AuthNone:
 				return fmt.Errorf("endpoint: resource server %q: a resource server must authenticate; none is for public clients", rs.ID)
 			case len(rs.Audiences) == 0:

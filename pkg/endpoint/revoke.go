@@ -2,6 +2,9 @@ package endpoint
 
 import (
 	"context"
+	"time"
+
+	"github.com/sealedtoken/issuer/pkg/crypttoken"
 )
 
 // Revoke handles a request to the token revocation endpoint (RFC 7009) and
@@ -35,10 +38,12 @@ import (
 // access token issued from the same grant, since those carry the family id
 // (§2.1: "SHOULD also invalidate all access tokens based on the same
 // authorization grant"); the family stays revoked until the last token it
-// may hold has expired. Revoking an access token records its jti until its
-// expiry. Resource servers that verify tokens locally learn of a revocation
-// only through introspection: access tokens stay short-lived for that
-// reason.
+// may hold has expired. Revoking an access token sets its status bit
+// (WithStatusLists): resource servers that verify tokens locally learn of
+// it from the published status list within its ttl. An access token shares
+// its grant's status entry, so revoking it revokes its refresh family too.
+// An access token issued without a status entry has its jti recorded until
+// its expiry, which only introspection sees (revokeToken).
 //
 // Success is 200 with an empty body (§2.2). When the store cannot be
 // reached the answer is 503 temporarily_unavailable, after which the client
@@ -84,11 +89,41 @@ func (s *Server) revoke(ctx context.Context, r *Request, res *Result) *Error {
 	res.JTI = c.ID
 	now := s.now()
 	return s.quota.spend(ctx, quotaKey(&caller, c.Subject), now, func(ctx context.Context) error {
-		if kind == kindRefresh && c.FamilyID != "" {
-			// Every token of the family, whatever its generation, expires
-			// by now+refreshTTL; replicas accept it for the leeway after.
-			return s.store.RevokeFamily(ctx, c.FamilyID, now.Add(s.refreshTTL+s.leeway))
-		}
-		return s.store.RevokeToken(ctx, c.ID, c.Expiry.Add(s.leeway))
+		return s.revokeToken(ctx, kind, c, now)
 	})
+}
+
+// revokeToken records the revocation of token c of kind at now (RFC 7009
+// §2.1, and `issuer revoke`):
+//
+//   - a token with a status entry of this Server's lists gets its bit set
+//     (SPEC §9), until the token — or, for an entry shared by a refresh
+//     family, every token of the family — has expired; the published list
+//     tells resource servers. The entry is the grant's, so revoking any
+//     token of a family revokes the family too (§2.1 lets revoking an
+//     access token revoke its refresh token);
+//   - a refresh token revokes its family, whose every token expires by
+//     now+refreshTTL (replicas accept it for the leeway after);
+//   - an access token without a status entry (issued before status lists
+//     were enabled) has its jti recorded until it expires, as before:
+//     introspection still answers it.
+func (s *Server) revokeToken(ctx context.Context, kind tokenKind, c *crypttoken.Claims, now time.Time) error {
+	list, idx, hasStatus := s.statusTarget(c.Status, accessAud(kind, c))
+	familyUntil := now.Add(s.refreshTTL + s.leeway)
+	if hasStatus {
+		until := c.Expiry.Add(s.leeway)
+		if c.FamilyID != "" {
+			until = familyUntil
+		}
+		if err := s.setStatusBit(ctx, list, idx, until); err != nil {
+			return err
+		}
+	}
+	switch {
+	case c.FamilyID != "" && (kind == kindRefresh || hasStatus):
+		return s.store.RevokeFamily(ctx, c.FamilyID, familyUntil)
+	case !hasStatus && kind == kindAccess:
+		return s.store.RevokeToken(ctx, c.ID, c.Expiry.Add(s.leeway))
+	}
+	return nil
 }

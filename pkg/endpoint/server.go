@@ -30,6 +30,10 @@ type Rings struct {
 	// (no RFC 8707 resource parameter) for clients without audiences of
 	// their own. It may be empty when every client lists its audiences.
 	Default string
+	// Signing is the signing ring (keys.SigningRing, SPEC §4): it signs
+	// Status List Tokens and key deliveries (SPEC §9). Optional; without
+	// it neither is served.
+	Signing *keys.Ring
 }
 
 // Server implements the OAuth 2.0 endpoints of RFC 6749 and its companions
@@ -68,6 +72,12 @@ type Server struct {
 	// requirePKCE makes every client send a PKCE challenge at the
 	// authorization endpoint (WithPKCERequired).
 	requirePKCE bool
+	// signedAudiences and signingRing: WithSignedAudiences.
+	signedAudiences map[string]bool
+	signingRing     *keys.Ring
+	// pub is what the Server publishes for resource servers: status lists
+	// and key deliveries (SPEC §9; status.go, keydelivery.go).
+	pub publication
 
 	// Client authentication with keys and certificates, sender-constrained
 	// tokens (SPEC §10; clientauth*.go, dpop.go).
@@ -132,6 +142,15 @@ type Paths struct {
 	// endpoint (Server.HandleEndSession), advertised only by an OpenID
 	// Provider (WithOpenID).
 	UserInfo, EndSession string
+	// StatusLists is the path of the Token Status Lists (StatusList): the
+	// path alone is the status_list_aggregation_endpoint, the path, a
+	// slash and a list id one list's URI (draft-ietf-oauth-status-list).
+	// Empty, as in DefaultPaths, publishes none (WithStatusLists needs it).
+	StatusLists string
+	// ResourceKeys is the path of the key delivery endpoint
+	// (ResourceKeys), advertised as resource_keys_endpoint; empty, as in
+	// DefaultPaths, serves no key deliveries.
+	ResourceKeys string
 }
 
 // DefaultPaths are the paths cmd/issuer serves.
@@ -223,7 +242,7 @@ func WithHooks(h Hooks) Option {
 func WithPaths(p Paths) Option {
 	return optionFunc(func(s *Server) error {
 		for _, path := range []string{p.Authorize, p.Token, p.Introspect, p.Revoke, p.JWKS, p.UserInfo, p.EndSession,
-			p.PushedAuthorization, p.DeviceAuthorization, p.DeviceVerification} {
+			p.PushedAuthorization, p.DeviceAuthorization, p.DeviceVerification, p.StatusLists, p.ResourceKeys} {
 			if path != "" && path[0] != '/' {
 				return fmt.Errorf("endpoint: path %q must start with /", path)
 			}
@@ -303,20 +322,31 @@ func New(issuer string, rings Rings, clients ClientStore, st store.Store, opts .
 		s.quota = newQuota(DefaultClientWrites, DefaultClientWindow)
 	}
 	clock := crypttoken.WithClock(s.now)
+	s.signingRing = rings.Signing
 	for name, ring := range rings.Audiences {
 		a := &audience{name: name, list: []string{name}, ring: ring}
-		if a.sealer, err = crypttoken.NewSealer(ring, clock); err != nil {
+		sealOpts, openOpts, err := s.audienceOptions(name)
+		if err != nil {
+			return nil, fmt.Errorf("endpoint: audience %q: %w", name, err)
+		}
+		if a.sealer, err = crypttoken.NewSealer(ring, append(sealOpts, clock)...); err != nil {
 			return nil, fmt.Errorf("endpoint: audience %q: %w", name, err)
 		}
 		exp := crypttoken.Expected{Issuer: issuer, Audience: name, Type: crypttoken.TypeAccess, Leeway: s.leeway}
-		if a.opener, err = crypttoken.NewOpener(ring, exp, clock); err != nil {
+		if a.opener, err = crypttoken.NewOpener(ring, exp, append(openOpts, clock)...); err != nil {
 			return nil, fmt.Errorf("endpoint: audience %q: %w", name, err)
 		}
 		s.audiences[name] = a
 		s.audienceOrder = append(s.audienceOrder, a)
 	}
 	slices.SortFunc(s.audienceOrder, func(a, b *audience) int { return strings.Compare(a.name, b.name) })
+	if err := s.checkSignedAudiences(); err != nil {
+		return nil, err
+	}
 	if err := s.checkResourceServers(); err != nil {
+		return nil, err
+	}
+	if err := s.initPublication(rings.Signing); err != nil {
 		return nil, err
 	}
 	if err := s.checkAuthSetup(); err != nil {
@@ -440,6 +470,7 @@ func (s *Server) Metadata() *Response {
 	// OpenID Connect Discovery 1.0 §3 members, when WithOpenID.
 	s.addOpenIDMetadata(doc, base)
 	s.metadata12(doc, base, caps)
+	s.publicationMetadata(doc, base)
 	body, _ := json.Marshal(doc) // a map of strings, bools and string slices always marshals
 	return &Response{Status: 200, Header: Headers{
 		{"Content-Type", "application/json"},

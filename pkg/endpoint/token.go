@@ -54,6 +54,9 @@ type TokenRequest struct {
 	familyID   string
 	generation uint64
 	refresh    bool
+	// status is the grant's Token Status List entry (status.go): the
+	// code's or refresh token's, or a new one (assignStatus).
+	status crypttoken.StatusRef
 	// commit, when set, records the request in the store (redeems the
 	// code, rotates the refresh family). Token calls it last, after the
 	// tokens are sealed, and sends them only if it succeeds.
@@ -175,6 +178,9 @@ func (s *Server) tokenRequest(ctx context.Context, r *Request, res *Result) (*To
 	if e != nil {
 		return nil, e
 	}
+	if e = s.assignStatus(ctx, tr); e != nil {
+		return nil, e
+	}
 	res.Audience = tr.Audience
 	if s.hooks.ValidateTokenRequest != nil {
 		if err := s.hooks.ValidateTokenRequest(ctx, tr); err != nil {
@@ -269,6 +275,7 @@ func (s *Server) issue(ctx context.Context, tr *TokenRequest, res *Result) (*Res
 		Scope:    scope,
 		AuthTime: tr.AuthTime,
 		FamilyID: tr.familyID,
+		Status:   tr.status,
 
 		Confirmation: tr.Confirmation,
 		Extra:        tr.extra,
@@ -324,6 +331,7 @@ func (s *Server) issue(ctx context.Context, tr *TokenRequest, res *Result) (*Res
 			FamilyID:   tr.familyID,
 			Generation: tr.generation,
 			Resource:   tr.Audience,
+			Status:     tr.status,
 
 			Confirmation: tr.refreshConfirmation(),
 			Extra:        tr.openIDExtra(),

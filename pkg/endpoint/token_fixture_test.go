@@ -211,6 +211,8 @@ type fixtureConfig struct {
 	opts         []endpoint.Option
 	// clients replaces the standard client list when non-nil.
 	clients []*endpoint.Client
+	// signing is Rings.Signing (nil: none).
+	signing *keys.Ring
 }
 
 // testRing returns a ring holding one key that is active for a year around
@@ -352,7 +354,7 @@ func newFixtureConfig(t testing.TB, cfg fixtureConfig) *fixture {
 	}
 	opts = append(opts, cfg.opts...)
 	f.srv, err = endpoint.New(testIssuer,
-		endpoint.Rings{Internal: f.internal, Audiences: f.rings, Default: apiAud},
+		endpoint.Rings{Internal: f.internal, Audiences: f.rings, Default: apiAud, Signing: cfg.signing},
 		f.clients, f.store, opts...)
 	require.NoError(t, err)
 	return f

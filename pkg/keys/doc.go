@@ -5,9 +5,11 @@
 // (ring files, or any Storage such as Redis), export as JWK Sets, and
 // reloading while serving.
 //
-// It imports go-jose (for its JWK, JWE and strict JSON types),
-// golang.org/x/crypto/cryptobyte and the standard library, nothing else, and
-// never logs: resource servers import it through pkg/crypttoken.
+// It imports go-jose (for its JWK, JWE and strict JSON types, and the
+// Concat KDF and AES key wrap of key deliveries), pkg/jws (the signed JWT
+// inside a key delivery), golang.org/x/crypto/cryptobyte and the standard
+// library, nothing else, and never logs: resource servers import it
+// through pkg/crypttoken.
 //
 // # Keys, sets and rings
 //
@@ -208,6 +210,36 @@
 // current one (Merge) and swapped in; a file that fails to load is reported
 // to WithOnError's function and the last good set stays. Manager.Reload and
 // Manager.Follow do the same for issuer replicas that do not rotate.
+//
+// # Key delivery
+//
+// A resource server that is given neither ring file nor JWK Set receives
+// its audiences' keys over the network (SPEC §9): the issuer's key
+// delivery endpoint answers a nested JWT (RFC 7519 §11.2) that
+// SealDelivery makes and OpenDelivery reads, so both sides share this one
+// implementation of the format. The inside is a JWS of "typ"
+// DeliveryType (rs-keys+jwt), signed by the signing ring, with claims
+// "iss", "sub" (the resource server's id), "iat", "exp" and "keys": each
+// audience name with a JWK Set of its ring's openable keys, every JWK
+// carrying its lifecycle as "activates", "retires" and "expires"
+// (NumericDates). The outside is a JWE (ECDH-ES+A256KW, A256GCM, "cty"
+// JWT) encrypted to the resource server's registered key, a Recipient:
+// EC P-256 or X25519 (RFC 8037), so the delivery carries no secret in
+// clear and needs no client credential. The internal ring and the
+// signing ring never go into one.
+//
+// GenerateRecipient makes a resource server's key pair (`issuer rs new`);
+// ParseRecipient reads its public JWK Set on the issuer (refusing any
+// private member and a set without an encryption key, naming the key at
+// fault), ParsePrivateRecipient its private one on the resource server.
+// OpenDelivery is pure: the token, the private keys and the issuer's
+// public JWK Set (jws.ParseKeySet of its jwks_uri) in, a Delivery out —
+// a Set per audience with the keys' lifecycle — or an error matching
+// ErrDelivery and the sentinel of the rule it broke: ErrDeliveryFormat,
+// ErrDeliveryDecrypt (the one opaque error of the decryption: another
+// resource server's delivery, or an altered one), ErrDeliverySignature,
+// ErrDeliveryRecipient ("sub" names another resource server),
+// ErrDeliveryExpired, ErrDeliveryClaims.
 //
 // # Replicas
 //

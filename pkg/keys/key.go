@@ -196,10 +196,17 @@ func Generate(alg Alg, lc Lifecycle) (*Key, error) {
 }
 
 // NewKeyID returns a fresh random key id: 16 random bytes, base64url.
+//
+// The id never starts with "-", so that it can be passed to a command
+// line (issuer keys retire KID) without being read as a flag.
 func NewKeyID() string {
 	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms (Go 1.24+).
-	return base64.RawURLEncoding.EncodeToString(b[:])
+	for {
+		_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms (Go 1.24+).
+		if id := base64.RawURLEncoding.EncodeToString(b[:]); id[0] != '-' {
+			return id
+		}
+	}
 }
 
 func validKeyID(id string) bool {

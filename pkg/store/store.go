@@ -157,6 +157,12 @@ type Store interface {
 	// the number of set bits, not the size of the list.
 	StatusIndexes(ctx context.Context, list string) ([]uint64, error)
 
+	// StatusBit reports whether bit idx of status list list is set: the
+	// point lookup of token introspection (RFC 7662 §2.2), which answers
+	// from the same bits as the published lists. A list without set bits,
+	// or whose bits have expired, has none set.
+	StatusBit(ctx context.Context, list string, idx uint64) (bool, error)
+
 	// Ping reports whether the store is reachable; it backs /readyz.
 	Ping(ctx context.Context) error
 }

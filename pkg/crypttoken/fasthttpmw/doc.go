@@ -18,10 +18,15 @@
 // realm="…" when WithRealm sets one) when there is no token, 400
 // invalid_request for malformed credentials, 401 invalid_token when the
 // token does not open (with the same descriptions as httpmw: expired, for
-// another audience or a key not loaded yet, ...), 403 insufficient_scope
-// for a missing scope; error responses carry a JSON body and
-// Cache-Control: no-store. A request without a token also gets the DPoP
-// challenge, DPoP algs="ES256 EdDSA PS256 RS256" (RFC 9449 §7.1).
+// another audience or a key not loaded yet, revoked, ...), 503 with
+// Retry-After when the Opener's status source has not fetched the token's
+// status list yet, 403 insufficient_scope for a missing scope; error
+// responses carry a JSON body and Cache-Control: no-store. A request
+// without a token also gets the DPoP challenge, DPoP algs="ES256 EdDSA
+// PS256 RS256" (RFC 9449 §7.1).
+//
+// An Opener from pkg/crypttoken/remote (SPEC §9) follows the issuer's key
+// rotations and revocations over the network; nothing else changes here.
 //
 // Sender-constrained tokens are checked as httpmw checks them, by the same
 // code: a DPoP-bound token (cnf.jkt) needs the DPoP scheme and a valid

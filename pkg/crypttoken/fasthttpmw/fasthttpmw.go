@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"unsafe"
 
 	"github.com/valyala/fasthttp"
@@ -278,8 +279,12 @@ func refuse(ctx *fasthttp.RequestCtx, cfg *config, ref bearer.Refusal) {
 	}
 	h := &ctx.Response.Header
 	h.Del(fasthttp.HeaderWWWAuthenticate)
-	for _, c := range ref.Challenges(cfg.realm, bearer.DPoPAlgs) {
-		h.Add(fasthttp.HeaderWWWAuthenticate, c)
+	if ref.Challenged() {
+		for _, c := range ref.Challenges(cfg.realm, bearer.DPoPAlgs) {
+			h.Add(fasthttp.HeaderWWWAuthenticate, c)
+		}
+	} else {
+		h.Set(fasthttp.HeaderRetryAfter, strconv.Itoa(ref.RetryAfter))
 	}
 	if ref.Nonce != "" {
 		h.Set(dpop.NonceHeader, ref.Nonce)

@@ -1,6 +1,16 @@
 // Package httpmw is net/http middleware that admits a request only with a
 // valid access token, opened locally by a crypttoken.Opener (RFC 6750).
 //
+// Given only the issuer's URL, its id and its private key, a resource
+// server gets its Opener from pkg/crypttoken/remote (SPEC §9), which also
+// checks revocations:
+//
+//	rs, _ := remote.New(ctx, issuerURL, rsID, privateJWK)
+//	opener, _ := rs.Opener(audience)
+//	mux.Handle("/orders", httpmw.Require(opener)(orders))
+//
+// With a key file instead (air-gapped set-ups):
+//
 //	rl, _ := keys.NewReloader(ctx, "/etc/api/keys.jwks", keys.WithRingName(aud))
 //	_ = rl.Start(ctx, 30*time.Second)
 //	opener, _ := crypttoken.NewOpener(rl.Ring(), crypttoken.Expected{Issuer: iss, Audience: aud})
@@ -35,8 +45,14 @@
 //     expired; not valid yet; sealed with no key of this resource server
 //     (a token for another audience looks exactly like one sealed with a key
 //     not loaded yet, since the token's header names no audience); for
-//     another audience (the aud claim); from another issuer; otherwise
-//     "invalid";
+//     another audience (the aud claim); from another issuer;
+//     revoked (the token's Token Status List entry, crypttoken.ErrRevoked);
+//     without a revocation status; not signed by the issuer (an audience
+//     that requires signed tokens); otherwise "invalid";
+//   - a token whose status list the Opener's source has not fetched yet
+//     (crypttoken.ErrStatusUnknown, under the default policy): 503 with
+//     Retry-After: 1 and a temporarily_unavailable body, no challenge —
+//     the credentials are not at fault, and the list arrives within a poll;
 //   - a missing scope (RequireScope): 403 insufficient_scope with the
 //     required scope.
 //

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/sealedtoken/issuer/pkg/crypttoken"
@@ -257,8 +258,12 @@ func refuse(w http.ResponseWriter, r *http.Request, cfg *config, ref bearer.Refu
 	}
 	h := w.Header()
 	h.Del("WWW-Authenticate")
-	for _, c := range ref.Challenges(cfg.realm, bearer.DPoPAlgs) {
-		h.Add("WWW-Authenticate", c)
+	if ref.Challenged() {
+		for _, c := range ref.Challenges(cfg.realm, bearer.DPoPAlgs) {
+			h.Add("WWW-Authenticate", c)
+		}
+	} else {
+		h.Set("Retry-After", strconv.Itoa(ref.RetryAfter))
 	}
 	if ref.Nonce != "" {
 		h.Set(dpop.NonceHeader, ref.Nonce)

@@ -144,11 +144,30 @@ func Metadata(s *endpoint.Server) http.Handler {
 	})
 }
 
+// StatusLists returns a handler serving the Token Status Lists of s and
+// their aggregation (endpoint.Server.StatusList, SPEC §9): mount it at
+// Paths.StatusLists and below it.
+func StatusLists(s *endpoint.Server, opts ...Option) http.Handler {
+	return &handler{cfg: newConfig(opts), call: func(r *http.Request, er *endpoint.Request) (*endpoint.Response, endpoint.Result) {
+		return s.StatusList(r.Context(), er)
+	}}
+}
+
+// ResourceKeys returns a handler serving the key deliveries of s
+// (endpoint.Server.ResourceKeys, SPEC §9).
+func ResourceKeys(s *endpoint.Server, opts ...Option) http.Handler {
+	return &handler{cfg: newConfig(opts), call: func(r *http.Request, er *endpoint.Request) (*endpoint.Response, endpoint.Result) {
+		return s.ResourceKeys(r.Context(), er)
+	}}
+}
+
 // Register mounts the token, introspection and revocation endpoints of s on
 // mux at the URLs its metadata advertises (the issuer's path followed by
 // Server.Paths), and the metadata document at its RFC 8414 §3 well-known
-// URI. With WithResourceOwner it mounts the authorization endpoint too.
-// Endpoints whose path is empty are not mounted.
+// URI. With WithResourceOwner it mounts the authorization endpoint too;
+// with status lists on (endpoint.WithStatusLists) the lists and their
+// aggregation; with a signing ring and Paths.ResourceKeys the key
+// deliveries. Endpoints whose path is empty are not mounted.
 func Register(mux *http.ServeMux, s *endpoint.Server, opts ...Option) {
 	cfg := newConfig(opts)
 	prefix := issuerPath(s.Issuer())
@@ -163,6 +182,14 @@ func Register(mux *http.ServeMux, s *endpoint.Server, opts ...Option) {
 	mount(p.Revoke, Revoke(s, opts...))
 	if cfg.owner != nil {
 		mount(p.Authorize, Authorize(s, cfg.owner, opts...))
+	}
+	if s.StatusListsEnabled() && p.StatusLists != "" {
+		h := StatusLists(s, opts...)
+		mount(p.StatusLists, h)
+		mount(p.StatusLists+"/", h)
+	}
+	if s.KeyDeliveryEnabled() {
+		mount(p.ResourceKeys, ResourceKeys(s, opts...))
 	}
 	mux.Handle(WellKnownPath+prefix, Metadata(s))
 }

@@ -436,6 +436,28 @@ func (s *Store) StatusIndexes(_ context.Context, list string) ([]uint64, error) 
 	return idx, nil
 }
 
+// StatusBit implements store.Store: one read transaction, one lookup in
+// the list's bucket.
+func (s *Store) StatusBit(_ context.Context, list string, idx uint64) (bool, error) {
+	if err := store.CheckStatus(list, idx); err != nil {
+		return false, err
+	}
+	var set bool
+	err := s.view(func(tx *bolt.Tx) error {
+		sub := tx.Bucket(bucketBits).Bucket([]byte(list))
+		if sub == nil {
+			return nil
+		}
+		exp, err := bitsExp(sub)
+		if err != nil || exp <= s.nowNano() {
+			return err
+		}
+		set = sub.Get(putU64(nil, idx)) != nil
+		return nil
+	})
+	return set, err
+}
+
 // Ping implements store.Store: a read transaction, which fails once the
 // store is closed or found damaged.
 func (s *Store) Ping(context.Context) error {

@@ -586,6 +586,22 @@ func (s *Store) StatusIndexes(_ context.Context, list string) ([]uint64, error) 
 	return slices.Clone(e.bits), nil
 }
 
+// StatusBit implements store.Store with a binary search of the list's set
+// bits.
+func (s *Store) StatusBit(_ context.Context, list string, idx uint64) (bool, error) {
+	if err := store.CheckStatus(list, idx); err != nil {
+		return false, err
+	}
+	sh, now := s.lock(bits, list)
+	defer sh.mu.Unlock()
+	e := sh.get(bits, list, now)
+	if e == nil {
+		return false, nil
+	}
+	_, found := slices.BinarySearch(e.bits, idx)
+	return found, nil
+}
+
 // Ping implements store.Store; an in-memory store is always reachable.
 func (s *Store) Ping(context.Context) error { return nil }
 

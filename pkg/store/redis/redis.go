@@ -550,6 +550,19 @@ func (s *Store) StatusIndexes(ctx context.Context, list string) ([]uint64, error
 	return idx, nil
 }
 
+// StatusBit implements store.Store with SISMEMBER; the set expires with
+// the list's bits.
+func (s *Store) StatusBit(ctx context.Context, list string, idx uint64) (bool, error) {
+	if err := store.CheckStatus(list, idx); err != nil {
+		return false, err
+	}
+	set, err := s.c.SIsMember(ctx, s.statusKey(list), strconv.FormatUint(idx, 10)).Result()
+	if err != nil {
+		return false, unavailable(ctx, "status bit", err)
+	}
+	return set, nil
+}
+
 // errMalformedStatus means a status list's set holds a member that is not
 // an index the store wrote.
 var errMalformedStatus = errors.New("redis: malformed status list member")

@@ -205,6 +205,7 @@ func testBounds(t *testing.T, s store.Store) {
 		{"AddStatusList", func(list string) error { return s.AddStatusList(c, list, hour()) }},
 		{"SetStatus", func(list string) error { return s.SetStatus(c, list, 1, hour()) }},
 		{"StatusIndexes", func(list string) error { _, err := s.StatusIndexes(c, list); return err }},
+		{"StatusBit", func(list string) error { _, err := s.StatusBit(c, list, 1); return err }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			is(t, "empty list id", tc.call(""), store.ErrInvalidArgument)
@@ -214,4 +215,6 @@ func testBounds(t *testing.T, s store.Store) {
 	}
 	is(t, "SetStatus index too large", s.SetStatus(c, id("list"), store.MaxStatusIndex+1, hour()), store.ErrInvalidArgument)
 	is(t, "SetStatus largest index", s.SetStatus(c, id("list"), store.MaxStatusIndex, hour()), nil)
+	_, err := s.StatusBit(c, id("list"), store.MaxStatusIndex+1)
+	is(t, "StatusBit index too large", err, store.ErrInvalidArgument)
 }

@@ -17,6 +17,27 @@ func statusIndexes(t *testing.T, s store.Store, what, list string, want ...uint6
 	if len(got) != len(want) || (len(want) > 0 && !slices.Equal(got, want)) {
 		t.Fatalf("%s: StatusIndexes = %v, want %v", what, got, want)
 	}
+	// The point lookup answers from the same bits: set for each index
+	// listed, clear for a neighbour that is not.
+	for _, i := range want {
+		statusBit(t, s, what, list, i, true)
+		if !slices.Contains(want, i+1) {
+			statusBit(t, s, what, list, i+1, false)
+		}
+	}
+	if !slices.Contains(want, 3) {
+		statusBit(t, s, what, list, 3, false)
+	}
+}
+
+// statusBit checks StatusBit of one index.
+func statusBit(t *testing.T, s store.Store, what, list string, idx uint64, want bool) {
+	t.Helper()
+	got, err := s.StatusBit(ctx(t), list, idx)
+	is(t, what+": StatusBit", err, nil)
+	if got != want {
+		t.Fatalf("%s: StatusBit(%d) = %v, want %v", what, idx, got, want)
+	}
 }
 
 // liveLists returns StatusLists, checking it is sorted and without

@@ -34,7 +34,16 @@ const (
 	CodeInvalidRequest    = "invalid_request"
 	CodeInvalidToken      = "invalid_token"
 	CodeInsufficientScope = "insufficient_scope"
+	// CodeUnavailable answers a token whose revocation status cannot be
+	// checked yet (crypttoken.ErrStatusUnknown): RFC 6749 §4.1.2.1's
+	// temporarily_unavailable, with a 503 and Retry-After.
+	CodeUnavailable = "temporarily_unavailable"
 )
+
+// StatusRetryAfter is the Retry-After, in seconds, of the 503 answering a
+// token whose status list is being fetched: one poll of a resource server
+// that learns a list on first sight takes well under a second.
+const StatusRetryAfter = 1
 
 // QueryParam is the URI query parameter of RFC 6750 §2.3, which the
 // middlewares refuse: URIs end up in logs and Referer headers (§5.3).
@@ -107,6 +116,9 @@ type Refusal struct {
 	Code        string // "" when the request had no token (§3.1)
 	Description string
 	Scope       string // required scopes, for insufficient_scope
+	// RetryAfter, when positive, is the Retry-After of a 503 that says
+	// the request may succeed later; no challenge is sent with it.
+	RetryAfter int
 	// Scheme is the scheme of the challenge that carries the error:
 	// "" for Bearer (RFC 6750 §3), SchemeDPoP for a DPoP-bound token or a
 	// request that used the DPoP scheme (RFC 9449 §7.1).
@@ -142,6 +154,16 @@ func For(err error) Refusal {
 		r.Description = "the access token is for another audience"
 	case errors.Is(err, crypttoken.ErrIssuer):
 		r.Description = "the access token is from another issuer"
+	case errors.Is(err, crypttoken.ErrRevoked):
+		r.Description = "the access token was revoked"
+	case errors.Is(err, crypttoken.ErrStatusUnknown):
+		// Not a verdict on the token: its status list is being fetched.
+		r.Status, r.Code, r.RetryAfter = statusServiceUnavailable, CodeUnavailable, StatusRetryAfter
+		r.Description = "the revocation status of the access token cannot be checked yet; retry shortly"
+	case errors.Is(err, crypttoken.ErrNoStatus):
+		r.Description = "the access token carries no revocation status"
+	case errors.Is(err, crypttoken.ErrSignature):
+		r.Description = "the access token is not signed by the issuer"
 	default:
 		r.Description = "the access token is invalid"
 	}
@@ -165,6 +187,11 @@ func Insufficient(scopes []string) Refusal {
 		Scope:       strings.Join(scopes, " "), Err: ErrInsufficientScope,
 	}
 }
+
+// Challenged reports whether the answer carries a WWW-Authenticate
+// challenge: every refusal but a 503, which is about the resource server
+// and not the credentials.
+func (r Refusal) Challenged() bool { return r.RetryAfter == 0 }
 
 // Challenge returns the WWW-Authenticate field value (RFC 6750 §3):
 //

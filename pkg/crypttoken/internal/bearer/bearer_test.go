@@ -2,6 +2,7 @@ package bearer
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -63,14 +64,29 @@ func TestRefusals(t *testing.T) {
 			challenge: `Bearer realm="r", error="invalid_token", error_description="the access token is not valid yet"`},
 		{name: "anything else", ref: For(errors.New("crypttoken: kid \"secret-detail\"")), status: 401,
 			challenge: `Bearer realm="r", error="invalid_token", error_description="the access token is invalid"`},
+		{name: "revoked (draft-ietf-oauth-status-list §8.3)", ref: For(fmt.Errorf("%w: suspended", crypttoken.ErrRevoked)), status: 401,
+			challenge: `Bearer realm="r", error="invalid_token", error_description="the access token was revoked"`,
+			body:      `{"error":"invalid_token","error_description":"the access token was revoked"}` + "\n"},
+		{name: "no status claim", ref: For(crypttoken.ErrNoStatus), status: 401,
+			challenge: `Bearer realm="r", error="invalid_token", error_description="the access token carries no revocation status"`},
+		{name: "unsigned or forged signature", ref: For(fmt.Errorf("%w: jws: invalid signature", crypttoken.ErrSignature)), status: 401,
+			challenge: `Bearer realm="r", error="invalid_token", error_description="the access token is not signed by the issuer"`},
+		{name: "status list not known yet: 503, retry", ref: For(crypttoken.ErrStatusUnknown), status: 503,
+			body: `{"error":"temporarily_unavailable","error_description":"the revocation status of the access token cannot be checked yet; retry shortly"}` + "\n"},
 		{name: "insufficient scope", ref: Insufficient([]string{"a", "b:c"}), status: 403,
 			challenge: `Bearer realm="r", error="insufficient_scope", error_description="the access token lacks a required scope", scope="a b:c"`,
 			body:      `{"error":"insufficient_scope","error_description":"the access token lacks a required scope","scope":"a b:c"}` + "\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if tt.ref.Status != tt.status || tt.ref.Challenge("r") != tt.challenge {
-				t.Errorf("status %d challenge %q", tt.ref.Status, tt.ref.Challenge("r"))
+			if tt.ref.Status != tt.status || (tt.challenge != "") != tt.ref.Challenged() {
+				t.Errorf("status %d, challenged %v", tt.ref.Status, tt.ref.Challenged())
+			}
+			if tt.challenge != "" && tt.ref.Challenge("r") != tt.challenge {
+				t.Errorf("challenge %q", tt.ref.Challenge("r"))
+			}
+			if (tt.status == 503) != (tt.ref.RetryAfter > 0) {
+				t.Errorf("Retry-After %d with status %d", tt.ref.RetryAfter, tt.status)
 			}
 			if tt.body != "" && string(tt.ref.Body()) != tt.body {
 				t.Errorf("body %q", tt.ref.Body())
