@@ -47,6 +47,9 @@ type scaleOptions struct {
 	// the configuration's minimum, 1m, so no rotation happens on schedule
 	// during a test and every rotation is one the test asks for.
 	propagation time.Duration
+	// clients are YAML list entries appended to the configuration's
+	// clients (indented as list items under "clients:").
+	clients string
 }
 
 // scaleCluster is a running Redis with two issuer replicas on it.
@@ -142,12 +145,12 @@ clients:
     scopes: [read, write]
     default_scopes: [read]
     skip_consent: true
-resource_servers:
+%sresource_servers:
   - id: rs
     audiences: [%q]
     secret_hash: %q
 `, c.issuer, addrA, c.dir, o.propagation, c.redis.URL, scaleAudience, scaleUser,
-		secret.NewSHA256(c.webSecret), scaleRedirect, scaleAudience, secret.NewSHA256(c.rsSecret))
+		secret.NewSHA256(c.webSecret), scaleRedirect, o.clients, scaleAudience, secret.NewSHA256(c.rsSecret))
 	if err := os.WriteFile(c.cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

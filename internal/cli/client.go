@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -15,7 +16,7 @@ import (
 
 const clientHelp = `usage: issuer client new [--id ID] [--grant G]... [--scope S]... [--default-scope S]...
                          [--redirect-uri URI]... [--audience NAME]... [--response-type T]...
-                         [--public] [--skip-consent]
+                         [--token-exchange-audience NAME]... [--public] [--skip-consent] [--require-par]
 
 Creates a client's credentials and prints its entry for the clients list
 of the configuration, ready to paste: a client id (random unless --id is
@@ -30,7 +31,9 @@ flags (each list flag may be repeated, or take a comma-separated list):
   --id ID               the client id (printable ASCII, no spaces)
   --grant G             grant types: client_credentials (default for a
                         confidential client), authorization_code (default for
-                        --public), refresh_token, password
+                        --public), refresh_token, password, and by their URNs
+                        or short names device_code (RFC 8628), token-exchange
+                        (RFC 8693), jwt-bearer (RFC 7523; needs trusted_issuers)
   --scope S             scopes it may get (default read)
   --default-scope S     scopes granted when a request names none (a subset
                         of --scope)
@@ -39,8 +42,12 @@ flags (each list flag may be repeated, or take a comma-separated list):
   --audience NAME       audiences it may get tokens for (names from the
                         audiences list; default the default audience)
   --response-type T     code, token (token enables the implicit grant)
+  --token-exchange-audience NAME
+                        audiences it may exchange tokens into (RFC 8693;
+                        required with token-exchange)
   --public              a public client: no secret, PKCE required
   --skip-consent        a first-party client: no consent page
+  --require-par         it must push its authorization requests (RFC 9126)
 
 exit codes: 0 ok, 1 runtime error, 2 usage error
 `
@@ -71,15 +78,17 @@ func runClient(_ context.Context, args []string, env Env) error {
 	}
 	fs := newFlags("client")
 	id := fs.String("id", "", "")
-	var grants, scopes, defaults, redirects, audiences, responses listFlag
+	var grants, scopes, defaults, redirects, audiences, responses, exchangeAudiences listFlag
 	fs.Var(&grants, "grant", "")
 	fs.Var(&scopes, "scope", "")
 	fs.Var(&defaults, "default-scope", "")
 	fs.Var(&redirects, "redirect-uri", "")
 	fs.Var(&audiences, "audience", "")
 	fs.Var(&responses, "response-type", "")
+	fs.Var(&exchangeAudiences, "token-exchange-audience", "")
 	public := fs.Bool("public", false, "")
 	skipConsent := fs.Bool("skip-consent", false, "")
+	requirePAR := fs.Bool("require-par", false, "")
 	if err := parse(fs, args[1:], clientHelp, env); err != nil {
 		return err
 	}
@@ -94,8 +103,14 @@ func runClient(_ context.Context, args []string, env Env) error {
 	} else if !validClientID(*id) {
 		return usagef("client new: --id must be 1 to 255 printable ASCII characters without spaces (RFC 6749 Appendix A.1)")
 	}
+	for i, g := range grants {
+		if urn, ok := grantAliases[g]; ok {
+			grants[i] = urn
+		}
+	}
 	c := config.Client{ID: *id, Public: *public, GrantTypes: grants, Scopes: scopes, DefaultScopes: defaults,
-		RedirectURIs: redirects, Audiences: audiences, ResponseTypes: responses, SkipConsent: *skipConsent}
+		RedirectURIs: redirects, Audiences: audiences, ResponseTypes: responses, SkipConsent: *skipConsent,
+		TokenExchange: config.TokenExchange{Audiences: exchangeAudiences}, RequirePushedAuthorizationRequests: *requirePAR}
 	if len(c.GrantTypes) == 0 {
 		c.GrantTypes = []string{config.GrantClientCredentials}
 		if c.Public {
@@ -157,7 +172,22 @@ func clientEntry(c config.Client) string {
 	if c.SkipConsent {
 		b.WriteString("    skip_consent: true\n")
 	}
+	if len(c.TokenExchange.Audiences) > 0 {
+		b.WriteString("    token_exchange:\n  ")
+		list("audiences", c.TokenExchange.Audiences)
+	}
+	if c.RequirePushedAuthorizationRequests {
+		b.WriteString("    require_pushed_authorization_requests: true\n")
+	}
 	return b.String()
+}
+
+// grantAliases are the short names --grant accepts for the grants that
+// are named by URNs (SPEC §12).
+var grantAliases = map[string]string{
+	"device_code": config.GrantDeviceCode, "device-code": config.GrantDeviceCode,
+	"token-exchange": config.GrantTokenExchange, "token_exchange": config.GrantTokenExchange,
+	"jwt-bearer": config.GrantJWTBearer, "jwt_bearer": config.GrantJWTBearer,
 }
 
 // entryFlags maps the keys of a client entry onto the flags that set them.
@@ -165,6 +195,7 @@ var entryFlags = map[string]string{
 	"id": "--id", "secret_hash": "--public", "public": "--public", "grant_types": "--grant",
 	"response_types": "--response-type", "redirect_uris": "--redirect-uri", "scopes": "--scope",
 	"default_scopes": "--default-scope", "audiences": "--audience", "skip_consent": "--skip-consent",
+	"token_exchange": "--token-exchange-audience", "require_pushed_authorization_requests": "--require-par",
 }
 
 var entryKey = regexp.MustCompile(`clients\[0\]\.([a-z_]+)`)
@@ -174,9 +205,14 @@ var entryKey = regexp.MustCompile(`clients\[0\]\.([a-z_]+)`)
 // and turns the loader's complaints about the client into usage errors
 // naming the flag.
 func checkEntry(entry string, c config.Client) error {
-	auds := c.Audiences
+	auds := slices.Clone(c.Audiences)
 	if len(auds) == 0 {
 		auds = []string{"https://api.example.com"}
+	}
+	for _, a := range c.TokenExchange.Audiences {
+		if !slices.Contains(auds, a) {
+			auds = append(auds, a)
+		}
 	}
 	var b strings.Builder
 	b.WriteString("issuer: https://issuer.example.com\ntls: {cert_file: cert.pem, key_file: key.pem}\naudiences:\n")
@@ -185,6 +221,9 @@ func checkEntry(entry string, c config.Client) error {
 	}
 	b.WriteString("login: {trusted_header: X-Remote-User, trusted_proxies: [127.0.0.1/32]}\n")
 	b.WriteString("users: [{username: u, id: u-1, password_hash: \"sha256$" + strings.Repeat("0", 64) + "\"}]\n")
+	// A trusted issuer, so that a jwt-bearer client checks: the operator
+	// configures the real ones.
+	b.WriteString("trusted_issuers: [{issuer: \"https://trusted.example.com\", jwks_uri: \"https://trusted.example.com/jwks.json\", subjects_as: as_is}]\n")
 	b.WriteString("clients:\n" + entry)
 	_, err := config.Parse([]byte(b.String()), "client entry", config.WithBaseDir(os.TempDir()))
 	if err == nil {

@@ -102,7 +102,7 @@ func runRS(_ context.Context, args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	rs := config.ResourceServer{ID: *id, Audiences: audiences, JWKS: config.JWKS(r.PublicJWKS())}
+	rs := config.ResourceServer{ID: *id, Audiences: audiences, JWKS: config.JSON(r.PublicJWKS())}
 	var sec string
 	if *withSecret {
 		if sec, err = secret.NewClientSecret(); err != nil {

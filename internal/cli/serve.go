@@ -24,6 +24,7 @@ import (
 	"github.com/sealedtoken/issuer/internal/config"
 	"github.com/sealedtoken/issuer/internal/devtls"
 	"github.com/sealedtoken/issuer/internal/server"
+	"github.com/sealedtoken/issuer/pkg/endpoint"
 	"github.com/sealedtoken/issuer/pkg/secret"
 )
 
@@ -58,7 +59,12 @@ page's key (login.key). It registers:
     page is shown) whose secret is generated afresh on every start;
   - a first-party public client "demo-cli" (authorization_code with PKCE,
     refresh_token; no consent page) for the trusted-header curl below;
-  - a demo user "alice" whose password is generated afresh on every start.
+  - a public OpenID Connect client "demo-oidc" (PKCE; scopes openid,
+    profile, email, address, phone; redirect URI
+    http://127.0.0.1:5556/callback, that of examples/oidc-rp), and "demo"
+    may ask for the OpenID scopes too;
+  - a demo user "alice" whose password is generated afresh on every start,
+    with standard claims (name, email, ...) for ID tokens and /userinfo.
 
 Both clients redirect to /demo/callback on the issuer itself, a page that
 shows the code. The secret and the password are printed on standard output
@@ -331,13 +337,15 @@ func serveDev(ctx context.Context, env Env, grace time.Duration, hup <-chan os.S
 		return err
 	}
 	cfg.Clients = append(cfg.Clients, demoClient(cfg.Issuer, config.Hash(secret.NewSHA256(d.secret))), demoCLIClient(cfg.Issuer))
-	cfg.Users = append(cfg.Users, config.DemoUser(config.Hash(d.passwordHash)))
+	cfg.Clients = append(cfg.Clients, demoOIDCClient(cfg.Issuer)) // SPEC §11 (serve_oidc.go)
+	cfg.Users = append(cfg.Users, demoUser(config.Hash(d.passwordHash)))
 	// Users sign in on the login page, or are taken from a header that is
 	// believed from loopback only: on a dev machine, whoever can reach
 	// 127.0.0.1 is the developer.
 	cfg.Login = config.Login{TrustedHeader: DevUserHeader, TrustedProxies: []netip.Prefix{
 		netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128"),
 	}, KeyFile: filepath.Join(dir, config.DevLoginKeyFile)}
+	cfg.Login.SessionTTL, cfg.Login.ConsentTTL = config.DefaultSessionTTL, config.DefaultConsentTTL // SPEC §11
 	if err := cfg.Validate(); err != nil {
 		ln.Close()
 		return err
@@ -401,24 +409,28 @@ func newDevSecrets() (*devSecrets, error) {
 }
 
 // demoClient is the dev server's confidential demo client: the consent
-// page is shown (skip_consent false), so that a developer sees it.
+// page is shown (skip_consent false), so that a developer sees it. It may
+// ask for the OpenID Connect scopes too (serve_oidc.go).
 func demoClient(issuer string, hash config.Hash) config.Client {
 	c := config.DemoClient(hash)
 	c.GrantTypes = []string{config.GrantClientCredentials, config.GrantAuthorizationCode, config.GrantRefreshToken}
 	c.ResponseTypes = []string{config.ResponseCode}
 	c.RedirectURIs = []string{strings.TrimSuffix(issuer, "/") + DevCallbackPath}
+	withOpenID(&c, issuer)
 	return c
 }
 
 // demoCLIClient is the dev server's first-party public client: no secret
 // (PKCE required), no consent page, so that the trusted header alone gets a
-// code.
+// code; and the device authorization grant (RFC 8628), as a command-line
+// tool or a TV would use it (its verification page always asks for
+// consent).
 func demoCLIClient(issuer string) config.Client {
 	return config.Client{
 		ID:            DevCLIClientID,
 		Public:        true,
 		RedirectURIs:  []string{strings.TrimSuffix(issuer, "/") + DevCallbackPath},
-		GrantTypes:    []string{config.GrantAuthorizationCode, config.GrantRefreshToken},
+		GrantTypes:    []string{config.GrantAuthorizationCode, config.GrantRefreshToken, config.GrantDeviceCode},
 		ResponseTypes: []string{config.ResponseCode},
 		Scopes:        []string{"read", "write"},
 		DefaultScopes: []string{"read"},
@@ -556,7 +568,18 @@ gets no consent page and uses PKCE; the code arrives in the Location header:
   curl -si --cacert %s -H '%s: %s' '%s/authorize?response_type=code&client_id=%s&state=xyz&code_challenge=%s&code_challenge_method=S256'
   curl --cacert %s -d grant_type=authorization_code -d client_id=%s -d code_verifier=%s -d code=CODE %s/token
 
-`, iss, dir, cert, devtls.Fingerprint(pem), devCfg,
+Device flow (RFC 8628), as a TV or a command-line tool does it: ask for a code,
+
+  curl --cacert %s -d client_id=%s -d scope=read %s/device_authorization
+
+open its verification_uri_complete in a browser, sign in as %s and allow
+(the page shows the user_code: check it matches), then poll every %d seconds
+with the device_code in place of DEVICE_CODE until the token comes (before
+that the answer is authorization_pending; the code lives %s):
+
+  curl --cacert %s -d grant_type=%s -d client_id=%s -d device_code=DEVICE_CODE %s/token
+
+`+openIDBanner, iss, dir, cert, devtls.Fingerprint(pem), devCfg,
 		config.DemoUsername, d.password,
 		shellQuote(cert), d.secret, iss,
 		selfCommand(), shellQuote(devCfg),
@@ -566,7 +589,15 @@ gets no consent page and uses PKCE; the code arrives in the Location header:
 		shellQuote(cert), d.secret, iss,
 		DevUserHeader, DevCLIClientID,
 		shellQuote(cert), DevUserHeader, config.DemoUsername, iss, DevCLIClientID, d.challenge,
-		shellQuote(cert), DevCLIClientID, d.verifier, iss)
+		shellQuote(cert), DevCLIClientID, d.verifier, iss,
+		shellQuote(cert), DevCLIClientID, iss,
+		config.DemoUsername, int(endpoint.DefaultPollInterval/time.Second), fmtTTL(cfg.Tokens.DeviceCodeTTL),
+		shellQuote(cert), config.GrantDeviceCode, DevCLIClientID, iss,
+		// OpenID Connect (openIDBanner)
+		iss, endpointDiscovery, DevOIDCClientID, DevRPRedirect,
+		iss, shellQuote(cert),
+		iss,
+		iss, DevOIDCClientID, url.QueryEscape(strings.TrimSuffix(iss, "/")+DevCallbackPath))
 }
 
 // fmtTTL formats a lifetime for the banner: "60s" rather than "1m0s".

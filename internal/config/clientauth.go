@@ -36,7 +36,7 @@ type Auth struct {
 	Method     string
 	SecretHash Hash
 	SecretEnv  string
-	JWKS       JWKS
+	JWKS       JSON
 	JWKSURI    string
 	Rule       certbind.Rule
 }

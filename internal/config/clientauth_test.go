@@ -35,7 +35,7 @@ func TestValidateClientAuth(t *testing.T) {
 		{"jwks and jwks_uri", backend(func(cl *Client) { pkjwt(cl); cl.JWKSURI = "https://k.example.com/j" }), "clients[0].jwks_uri", "not both"},
 		{"jwks with a private key", backend(func(cl *Client) {
 			pkjwt(cl)
-			cl.JWKS = JWKS(strings.Replace(testJWKS, `"kid":"1"`, `"kid":"1","d":"870MB6gfuTJ4HtUnUvYMyJpr5eUZNP4Bk43bVdj3eAE"`, 1))
+			cl.JWKS = JSON(strings.Replace(testJWKS, `"kid":"1"`, `"kid":"1","d":"870MB6gfuTJ4HtUnUvYMyJpr5eUZNP4Bk43bVdj3eAE"`, 1))
 		}), "clients[0].jwks", "private key"},
 		{"jwks with no signing key", backend(func(cl *Client) { pkjwt(cl); cl.JWKS = `{"keys":[]}` }), "clients[0].jwks", "holds no key"},
 		{"jwks not JSON", backend(func(cl *Client) { pkjwt(cl); cl.JWKS = "keys" }), "clients[0].jwks", "not a JWK Set"},

@@ -60,6 +60,13 @@ type Config struct {
 	ResourceServers []ResourceServer `yaml:"resource_servers"`
 	// Users are the resource owners who may log in.
 	Users []User `yaml:"users"`
+	// TrustedIssuers are the issuers of signed JWTs accepted as JWT bearer
+	// assertions (RFC 7523 §2.1) and as token exchange subject and actor
+	// tokens (RFC 8693) (SPEC §12).
+	TrustedIssuers []TrustedIssuer `yaml:"trusted_issuers"`
+	// RequirePushedAuthorizationRequests makes every client push its
+	// authorization requests (RFC 9126 §5).
+	RequirePushedAuthorizationRequests bool `yaml:"require_pushed_authorization_requests"`
 }
 
 // TLS names the PEM files of the server's certificate chain and private key.
@@ -146,6 +153,9 @@ type Tokens struct {
 	// (SPEC §9): how long a resource server may use a list before fetching
 	// it again, hence how late it may learn of a revocation.
 	StatusListTTL time.Duration `yaml:"status_list_ttl"`
+	// DeviceCodeTTL is the lifetime of device codes and their user codes
+	// (RFC 8628 §3.2 expires_in).
+	DeviceCodeTTL time.Duration `yaml:"device_code_ttl"`
 }
 
 // Audience is one resource server: an RFC 8707 resource indicator with its
@@ -177,6 +187,16 @@ type Login struct {
 	// KeyFile. This package only checks the name; it never reads the
 	// variable.
 	KeyEnv string `yaml:"key_env"`
+	// SessionTTL is how long a password login on the login page signs the
+	// browser in to further clients (single sign-on, SPEC §11); 0
+	// disables single sign-on.
+	SessionTTL time.Duration `yaml:"session_ttl"`
+	// ConsentTTL is how long a user's consent to a client is remembered;
+	// 0: never remembered.
+	ConsentTTL time.Duration `yaml:"consent_ttl"`
+	// TrustedAMR are the authentication methods (RFC 8176 "amr" values)
+	// that ID tokens state for users from TrustedHeader.
+	TrustedAMR []string `yaml:"trusted_amr"`
 }
 
 // Limits bounds what one request or one peer may cost.
@@ -233,6 +253,10 @@ const (
 	GrantClientCredentials = "client_credentials"
 	GrantRefreshToken      = "refresh_token"
 	GrantPassword          = "password"
+	// The SPEC §12 grants, by their registered URNs.
+	GrantDeviceCode    = "urn:ietf:params:oauth:grant-type:device_code"    // RFC 8628
+	GrantTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange" // RFC 8693
+	GrantJWTBearer     = "urn:ietf:params:oauth:grant-type:jwt-bearer"     // RFC 7523 §2.1
 )
 
 // Response types accepted in [Client.ResponseTypes] (RFC 6749 §3.1.1).
@@ -268,7 +292,7 @@ type Client struct {
 	// itself, for client_secret_jwt (or instead of SecretHash for
 	// client_secret_basic and client_secret_post). Never read here.
 	SecretEnv              string `yaml:"secret_env"`
-	JWKS                   JWKS   `yaml:"jwks"`
+	JWKS                   JSON   `yaml:"jwks"`
 	JWKSURI                string `yaml:"jwks_uri"`
 	TLSClientAuthSubjectDN string `yaml:"tls_client_auth_subject_dn"`
 	TLSClientAuthSANDNS    string `yaml:"tls_client_auth_san_dns"`
@@ -278,12 +302,53 @@ type Client struct {
 	// Sender-constrained access tokens (RFC 8705 §3.4, RFC 9449 §5.2).
 	TLSClientCertificateBoundAccessTokens bool `yaml:"tls_client_certificate_bound_access_tokens"`
 	DPoPBoundAccessTokens                 bool `yaml:"dpop_bound_access_tokens"`
+	// PostLogoutRedirectURIs are where RP-Initiated Logout may send the
+	// user after logging out (OpenID Connect RP-Initiated Logout 1.0 §3).
+	PostLogoutRedirectURIs []string `yaml:"post_logout_redirect_uris"`
+	// TokenExchange configures the client's token exchanges (RFC 8693).
+	TokenExchange TokenExchange `yaml:"token_exchange"`
+	// RequirePushedAuthorizationRequests makes the client push its
+	// authorization requests (RFC 9126 §6).
+	RequirePushedAuthorizationRequests bool `yaml:"require_pushed_authorization_requests"`
 }
 
-// JWKS is an inline public JWK Set (RFC 7517 §5) as JSON text. In YAML it
-// is written either as a mapping ({keys: [...]}, JSON being YAML) or as a
-// string holding the JSON.
-type JWKS string
+// TokenExchange lists the audiences a client may exchange tokens into
+// (RFC 8693 §2.1 resource and audience).
+type TokenExchange struct {
+	Audiences []string `yaml:"audiences"`
+}
+
+// What a trusted issuer's "sub" becomes, accepted in
+// [TrustedIssuer.SubjectsAs].
+const (
+	// SubjectsAsUser: "sub" must be a configured username and becomes
+	// that user's id.
+	SubjectsAsUser = "user"
+	// SubjectsAsIs: "sub" is kept, unless it equals a user id or a client
+	// id (which would let the issuer speak for a local identity).
+	SubjectsAsIs = "as_is"
+)
+
+// TrustedIssuer is an issuer of signed JWTs that the JWT bearer grant and
+// token exchange accept (SPEC §12). Exactly one of JWKS and JWKSURI is set.
+type TrustedIssuer struct {
+	// Issuer is the JWTs' "iss", compared exactly.
+	Issuer string `yaml:"issuer"`
+	// JWKS is the issuer's public JWK Set, inline (a YAML mapping or a
+	// JSON string).
+	JWKS JSON `yaml:"jwks"`
+	// JWKSURI is where the issuer publishes its JWK Set (https only).
+	JWKSURI string `yaml:"jwks_uri"`
+	// SubjectsAs is SubjectsAsUser or SubjectsAsIs.
+	SubjectsAs string `yaml:"subjects_as"`
+	// Audience is an "aud" value the issuer's JWTs may carry besides this
+	// issuer's identifier and token endpoint URL.
+	Audience string `yaml:"audience"`
+}
+
+// JSON is a JSON value given in YAML, as a mapping or list (converted to
+// JSON) or as a string holding JSON; it holds the JSON text.
+type JSON string
 
 // ResourceServer is a service that accepts the access tokens of some
 // audiences. It authenticates at the introspection and revocation
@@ -297,7 +362,7 @@ type ResourceServer struct {
 	// Authentication with keys and certificates, as for a Client.
 	TokenEndpointAuthMethod string `yaml:"token_endpoint_auth_method"`
 	SecretEnv               string `yaml:"secret_env"`
-	JWKS                    JWKS   `yaml:"jwks"`
+	JWKS                    JSON   `yaml:"jwks"`
 	JWKSURI                 string `yaml:"jwks_uri"`
 	TLSClientAuthSubjectDN  string `yaml:"tls_client_auth_subject_dn"`
 	TLSClientAuthSANDNS     string `yaml:"tls_client_auth_san_dns"`
@@ -311,6 +376,47 @@ type User struct {
 	Username     string `yaml:"username"`
 	ID           string `yaml:"id"`
 	PasswordHash Hash   `yaml:"password_hash"`
+	// Claims are the user's OpenID Connect standard claims (SPEC §11).
+	Claims UserClaims `yaml:"claims"`
+}
+
+// UserClaims are a user's standard claims (OpenID Connect Core 1.0 §5.1):
+// ID tokens and the UserInfo endpoint release them under the scopes of
+// §5.4 (profile, email, address, phone). Only these names are accepted,
+// each with its JSON type: strings, booleans (email_verified,
+// phone_number_verified), an integer (updated_at, seconds since 1970) and
+// an object (address). An empty value is an absent claim; the two
+// booleans are released only with the claim they qualify.
+type UserClaims struct {
+	Name                string  `yaml:"name"`
+	GivenName           string  `yaml:"given_name"`
+	FamilyName          string  `yaml:"family_name"`
+	MiddleName          string  `yaml:"middle_name"`
+	Nickname            string  `yaml:"nickname"`
+	PreferredUsername   string  `yaml:"preferred_username"`
+	Profile             string  `yaml:"profile"`
+	Picture             string  `yaml:"picture"`
+	Website             string  `yaml:"website"`
+	Email               string  `yaml:"email"`
+	EmailVerified       bool    `yaml:"email_verified"`
+	Gender              string  `yaml:"gender"`
+	Birthdate           string  `yaml:"birthdate"`
+	Zoneinfo            string  `yaml:"zoneinfo"`
+	Locale              string  `yaml:"locale"`
+	PhoneNumber         string  `yaml:"phone_number"`
+	PhoneNumberVerified bool    `yaml:"phone_number_verified"`
+	Address             Address `yaml:"address"`
+	UpdatedAt           int64   `yaml:"updated_at"`
+}
+
+// Address is the address claim (OpenID Connect Core 1.0 §5.1.1).
+type Address struct {
+	Formatted     string `yaml:"formatted"`
+	StreetAddress string `yaml:"street_address"`
+	Locality      string `yaml:"locality"`
+	Region        string `yaml:"region"`
+	PostalCode    string `yaml:"postal_code"`
+	Country       string `yaml:"country"`
 }
 
 // Hash is a client-secret or password hash in one of the encodings of

@@ -89,7 +89,7 @@ func TestExampleFile(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Load example: %v", err)
 	}
-	if len(c.Clients) != 7 || len(c.Users) != 1 || len(c.Audiences) != 2 || len(c.ResourceServers) != 2 {
+	if len(c.Clients) != 10 || len(c.Users) != 1 || len(c.Audiences) != 2 || len(c.ResourceServers) != 2 || len(c.TrustedIssuers) != 2 {
 		t.Fatalf("example has %d clients, %d users, %d audiences, %d resource servers", len(c.Clients), len(c.Users), len(c.Audiences), len(c.ResourceServers))
 	}
 	if c.Login.KeyFile != "/var/lib/issuer/login.key" || c.Login.KeyEnv != "" {

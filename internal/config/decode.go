@@ -48,8 +48,8 @@ var (
 	prefixType   = reflect.TypeFor[netip.Prefix]()
 	byteSizeType = reflect.TypeFor[ByteSize]()
 	hashType     = reflect.TypeFor[Hash]()
+	jsonType     = reflect.TypeFor[JSON]()
 	storeType    = reflect.TypeFor[Store]()
-	jwksType     = reflect.TypeFor[JWKS]()
 )
 
 // sensitive reports whether values of type t must never appear in messages.
@@ -183,8 +183,8 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	case t == byteSizeType:
 		d.decodeByteSize(n, v, path)
 		return
-	case t == jwksType:
-		d.decodeJWKS(n, v, path)
+	case t == jsonType:
+		d.decodeJSON(n, v, path)
 		return
 	}
 	switch t.Kind() {
@@ -249,6 +249,41 @@ func (d *decoder) scalar(n *yaml.Node, path, want string, secret bool) (string, 
 		return "", false
 	}
 	return n.Value, true
+}
+
+// decodeJSON stores a YAML mapping or list as its JSON encoding, and a
+// string as it is (JSON written as a string); validation parses it.
+func (d *decoder) decodeJSON(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind == yaml.ScalarNode {
+		if s, ok := d.scalar(n, path, "a mapping or a JSON string", false); ok {
+			v.SetString(s)
+		}
+		return
+	}
+	if d.budget -= nodeCount(n); d.budget < 0 {
+		d.errf(ErrInvalid, n.Line, path, "too large")
+		return
+	}
+	var x any
+	if err := n.Decode(&x); err != nil {
+		d.errf(ErrInvalid, n.Line, path, "want a mapping or a JSON string: %v", err)
+		return
+	}
+	b, err := json.Marshal(x)
+	if err != nil {
+		d.errf(ErrInvalid, n.Line, path, "cannot be written as JSON: %v", err)
+		return
+	}
+	v.SetString(string(b))
+}
+
+// nodeCount counts the nodes under n, aliases not expanded.
+func nodeCount(n *yaml.Node) int {
+	c := 1
+	for _, k := range n.Content {
+		c += nodeCount(k)
+	}
+	return c
 }
 
 func (d *decoder) decodeDuration(n *yaml.Node, v reflect.Value, path string) {
@@ -331,31 +366,6 @@ func parseByteSize(s string) (ByteSize, error) {
 		return 0, fmt.Errorf("want a size in bytes such as 65536 or \"64KiB\" (suffixes B, KiB, MiB, GiB), got %q", s)
 	}
 	return ByteSize(i * mult), nil
-}
-
-// decodeJWKS accepts a JWK Set as a YAML mapping (which JSON is) or as a
-// string of JSON, and keeps it as JSON text; Validate parses it.
-func (d *decoder) decodeJWKS(n *yaml.Node, v reflect.Value, path string) {
-	switch n.Kind {
-	case yaml.ScalarNode:
-		if s, ok := d.scalar(n, path, "a JWK Set", false); ok {
-			v.SetString(s)
-		}
-	case yaml.MappingNode:
-		var m any
-		if err := n.Decode(&m); err != nil {
-			d.errf(ErrInvalid, n.Line, path, "want a JWK Set ({keys: [...]}): %v", err)
-			return
-		}
-		b, err := json.Marshal(m)
-		if err != nil {
-			d.errf(ErrInvalid, n.Line, path, "want a JWK Set with string keys ({keys: [...]})")
-			return
-		}
-		v.SetString(string(b))
-	default:
-		d.errf(ErrInvalid, n.Line, path, "want a JWK Set ({keys: [...]}), got %s", describe(n))
-	}
 }
 
 func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {

@@ -105,7 +105,7 @@ func TestParseCollectsAll(t *testing.T) {
 	want := []string{ // in file order
 		"config: issuer.yaml:1: issuer: must be an https URL",
 		"config: issuer.yaml:2: listen: want host:port",
-		`config: issuer.yaml:10: clients[0].grant_types[1]: unknown grant type "implicit" (want authorization_code, client_credentials, refresh_token, password)`,
+		`config: issuer.yaml:10: clients[0].grant_types[1]: unknown grant type "implicit" (want authorization_code, client_credentials, refresh_token, password, urn:ietf:params:oauth:grant-type:device_code, urn:ietf:params:oauth:grant-type:token-exchange, urn:ietf:params:oauth:grant-type:jwt-bearer)`,
 		// clients[2].public kept its default (false), so the spa client is
 		// also confidential without a secret; the problem points at the
 		// client, as the key is absent.
@@ -168,7 +168,7 @@ func TestParseValues(t *testing.T) {
 		field func(c *Config) any
 		want  any
 	}{
-		{"defaults fill absent keys", nil, func(c *Config) any { return c.Tokens }, Tokens{10 * time.Minute, 720 * time.Hour, time.Minute, 30 * time.Second, 30 * time.Second}},
+		{"defaults fill absent keys", nil, func(c *Config) any { return c.Tokens }, Tokens{10 * time.Minute, 720 * time.Hour, time.Minute, 30 * time.Second, 30 * time.Second, 10 * time.Minute}},
 		{"explicit zero is kept", appendYAML("tokens: {leeway: 0s}\n"), func(c *Config) any { return c.Tokens.Leeway }, time.Duration(0)},
 		{"null keeps the default", appendYAML("tokens:\n  leeway: ~\n"), func(c *Config) any { return c.Tokens.Leeway }, DefaultLeeway},
 		{"null section keeps defaults", appendYAML("limits:\n"), func(c *Config) any { return c.Limits }, Default().Limits},

@@ -27,6 +27,7 @@ const (
 	DefaultCodeTTL         = 60 * time.Second
 	DefaultLeeway          = 30 * time.Second
 	DefaultStatusListTTL   = endpoint.DefaultStatusListTTL
+	DefaultDeviceCodeTTL   = endpoint.DefaultDeviceCodeLifetime
 	DefaultStore           = StoreMemory
 	DefaultMaxBodyBytes    = ByteSize(64 << 10)
 	DefaultReadTimeout     = 10 * time.Second
@@ -45,6 +46,10 @@ const (
 	DefaultHashConcurrency = 0 // GOMAXPROCS
 	// DefaultMemoryStoreEntries is the memory store's own default bound.
 	DefaultMemoryStoreEntries = memory.DefaultMaxEntries
+	// DefaultSessionTTL and DefaultConsentTTL are the lifetimes of the
+	// login session (single sign-on) and of remembered consent (SPEC §11).
+	DefaultSessionTTL = 8 * time.Hour
+	DefaultConsentTTL = 90 * 24 * time.Hour
 )
 
 // Default returns a Config holding every default and nothing else: no
@@ -68,9 +73,11 @@ func Default() *Config {
 			CodeTTL:       DefaultCodeTTL,
 			Leeway:        DefaultLeeway,
 			StatusListTTL: DefaultStatusListTTL,
+			DeviceCodeTTL: DefaultDeviceCodeTTL,
 		},
 		Store: DefaultStore,
 		DPoP:  DPoP{NonceStep: DefaultDPoPNonceStep},
+		Login: Login{SessionTTL: DefaultSessionTTL, ConsentTTL: DefaultConsentTTL},
 		Limits: Limits{
 			MaxBodyBytes:       DefaultMaxBodyBytes,
 			ReadTimeout:        DefaultReadTimeout,

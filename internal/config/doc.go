@@ -170,6 +170,10 @@
 //	    revoked token is refused everywhere within this plus the resource
 //	    server's polling delay. Whole seconds, 1s to 1h. Responses are
 //	    cacheable for half of it.
+//	tokens.device_code_ttl: duration, default 10m
+//	    Lifetime of device codes and their user codes (RFC 8628 §3.2
+//	    expires_in): how long a user has to enter the code and approve.
+//	    10s to 1h.
 //	store: memory | Redis URL, default memory
 //	    Where single-use codes, refresh families and revocations live:
 //	    "memory" for one replica, or
@@ -212,6 +216,26 @@
 //	    Name of the environment variable holding the login page's key in
 //	    base64 (at least 32 bytes once decoded): the alternative to
 //	    key_file.
+//	login.session_ttl: duration, default 8h
+//	    Single sign-on (SPEC §11): after a password login the login page
+//	    sets a sealed session cookie (__Host-login-session: HttpOnly,
+//	    Secure, SameSite=Lax; sealed with a key derived from the login
+//	    key, so replicas sharing login.key_file read it) that signs the
+//	    browser in to further clients without the password for this long
+//	    after the login (never extended); consent still applies.
+//	    RP-Initiated Logout (/end_session) ends it, and the ended session
+//	    is recorded in the store until it expires, so a replayed cookie
+//	    signs in no more. 0s disables single sign-on; else 1m to 720h.
+//	login.consent_ttl: duration, default 2160h
+//	    How long a user's consent to a client is remembered in the store:
+//	    a request for scopes and an audience already granted skips the
+//	    consent page (prompt=consent forces it; denying a request forgets
+//	    the consent). 0s: consent is never remembered; else 1m to 8760h.
+//	login.trusted_amr: list of amr, optional
+//	    Authentication methods (RFC 8176 §2 values such as mfa, otp, hwk)
+//	    that the ID tokens of users from login.trusted_header state in
+//	    "amr": what the authenticating proxy is known to enforce. Password
+//	    logins state pwd. Requires login.trusted_header.
 //	dpop: mapping
 //	    DPoP at the token endpoint (RFC 9449). A token request with a DPoP
 //	    proof (ES256, EdDSA, PS256 or RS256; htu the token endpoint URL
@@ -356,7 +380,14 @@
 //	    type token, refused without.
 //	clients[].grant_types: list, required
 //	    Any of authorization_code, client_credentials, refresh_token,
-//	    password. refresh_token needs authorization_code or password.
+//	    password, and the SPEC §12 grants by their URNs:
+//	    urn:ietf:params:oauth:grant-type:device_code (RFC 8628; the user
+//	    approves on /device),
+//	    urn:ietf:params:oauth:grant-type:token-exchange (RFC 8693; needs
+//	    token_exchange.audiences; confidential clients only),
+//	    urn:ietf:params:oauth:grant-type:jwt-bearer (RFC 7523 §2.1; needs
+//	    trusted_issuers). refresh_token needs authorization_code, password
+//	    or device_code.
 //	clients[].response_types: list, default [code] with authorization_code
 //	    Subset of code and token; code requires authorization_code; token
 //	    enables the implicit grant.
@@ -437,6 +468,24 @@
 //	    Make DPoP mandatory for the client (RFC 9449 §5.2): a token
 //	    request without a valid DPoP proof is refused. Not with response
 //	    type token.
+//	clients[].post_logout_redirect_uris: list of URI, optional
+//	    Where RP-Initiated Logout may send the user after logging out
+//	    (post_logout_redirect_uri, OpenID Connect RP-Initiated Logout 1.0
+//	    §3): the same rules as redirect_uris, matched exactly; any other
+//	    value gets a "signed out" page instead of a redirect. Needs
+//	    authorization_code.
+//	clients[].token_exchange: mapping
+//	    Token exchange (RFC 8693) settings of a client with the
+//	    token-exchange grant.
+//	clients[].token_exchange.audiences: list of audience name, optional
+//	    Audiences (names from audiences) the client may exchange tokens
+//	    into with resource or audience (the first is the default);
+//	    required with the token-exchange grant, refused without.
+//	    Independent of clients[].audiences.
+//	clients[].require_pushed_authorization_requests: bool, default false
+//	    The client must push its authorization requests to /par (RFC 9126
+//	    §6): an authorization request without a request_uri is refused
+//	    with invalid_request.
 //	resource_servers: list, optional
 //	    Services that accept the access tokens of some audiences
 //	    (RFC 8707). One that authenticates (a secret, or
@@ -496,4 +545,101 @@
 //	users[].password_hash: hash, required
 //	    bcrypt or argon2id (or sha256$ for generated passwords). Never
 //	    shown in messages or logs.
+//	users[].claims: mapping, optional
+//	    The user's OpenID Connect standard claims (Core §5.1), released
+//	    in ID tokens and at /userinfo under the scopes of Core §5.4:
+//	    profile (name ... updated_at), email (email, email_verified),
+//	    address, phone (phone_number, phone_number_verified). Only the
+//	    names below are accepted, each with its type; empty values are
+//	    absent claims.
+//	users[].claims.name: string, optional
+//	    Full name.
+//	users[].claims.given_name: string, optional
+//	    Given (first) name.
+//	users[].claims.family_name: string, optional
+//	    Surname.
+//	users[].claims.middle_name: string, optional
+//	    Middle name.
+//	users[].claims.nickname: string, optional
+//	    Casual name.
+//	users[].claims.preferred_username: string, optional
+//	    Shorthand name the user wants to be referred to by.
+//	users[].claims.profile: URL, optional
+//	    Profile page (absolute http or https URL).
+//	users[].claims.picture: URL, optional
+//	    Profile picture (absolute http or https URL).
+//	users[].claims.website: URL, optional
+//	    Web page or blog (absolute http or https URL).
+//	users[].claims.email: email address, optional
+//	    Preferred email address.
+//	users[].claims.email_verified: bool, default false
+//	    Whether the email address was verified; released with email only.
+//	users[].claims.gender: string, optional
+//	    Gender (female, male, or another value).
+//	users[].claims.birthdate: date, optional
+//	    YYYY-MM-DD, 0000-MM-DD (year withheld) or YYYY.
+//	users[].claims.zoneinfo: time zone, optional
+//	    tz database name, such as Europe/Paris.
+//	users[].claims.locale: language tag, optional
+//	    BCP 47 tag, such as en-US.
+//	users[].claims.phone_number: phone number, optional
+//	    Preferred telephone number; E.164 (+1 425 555 1212) recommended,
+//	    ";ext=" allowed.
+//	users[].claims.phone_number_verified: bool, default false
+//	    Whether the phone number was verified; released with phone_number
+//	    only.
+//	users[].claims.address: mapping, optional
+//	    Postal address (Core §5.1.1), a JSON object in tokens.
+//	users[].claims.address.formatted: string, optional
+//	    Full address for display; may span lines.
+//	users[].claims.address.street_address: string, optional
+//	    Street, house number, apartment; may span lines.
+//	users[].claims.address.locality: string, optional
+//	    City or locality.
+//	users[].claims.address.region: string, optional
+//	    State, province, prefecture or region.
+//	users[].claims.address.postal_code: string, optional
+//	    Zip or postal code.
+//	users[].claims.address.country: string, optional
+//	    Country name.
+//	users[].claims.updated_at: int, optional
+//	    When the information was last updated, in seconds since 1970.
+//	trusted_issuers: list, optional
+//	    Issuers of signed JWTs (a workload platform, a partner's identity
+//	    provider) accepted as JWT bearer assertions (RFC 7523 §2.1, grant
+//	    urn:ietf:params:oauth:grant-type:jwt-bearer) and as the subject or
+//	    actor tokens of token exchange (RFC 8693). An assertion's aud must
+//	    be this issuer or its token endpoint URL (or the entry's
+//	    audience), its exp at most 1h ahead, and its jti is single-use
+//	    (remembered in the store, so every replica refuses a replay).
+//	    Reloaded on SIGHUP.
+//	trusted_issuers[].issuer: string, required
+//	    The JWTs' "iss", compared exactly; unique, and not this server's
+//	    issuer.
+//	trusted_issuers[].jwks: mapping or JSON string, optional
+//	    The issuer's public JWK Set inline ({"keys": [...]}); private
+//	    members are refused. ES256, ES384, EdDSA, RS256 and PS256 keys;
+//	    other keys are skipped. Exactly one of jwks and jwks_uri.
+//	trusted_issuers[].jwks_uri: https URL, optional
+//	    Where the issuer publishes its JWK Set, fetched on first use and
+//	    cached (Cache-Control max-age within [1m, 24h]; an unknown kid
+//	    refetches at most once a minute). Only public addresses are
+//	    dialled (no loopback, private or link-local), 5 s and 256 KiB per
+//	    fetch.
+//	trusted_issuers[].subjects_as: user | as_is, required
+//	    What the JWTs' "sub" becomes. user: it must be a configured
+//	    username and the tokens name that user's id (refused otherwise).
+//	    as_is: it is kept as the tokens' sub, unless it equals a user id
+//	    or a client id, which is refused (the issuer cannot speak for a
+//	    local identity).
+//	trusted_issuers[].audience: string, optional
+//	    A further "aud" value the issuer's JWTs may carry, besides this
+//	    issuer and its token endpoint URL: for a platform whose tokens
+//	    name an audience of its own choosing, and for token exchange
+//	    subject tokens issued to another service.
+//	require_pushed_authorization_requests: bool, default false
+//	    Every client must push its authorization requests to /par
+//	    (RFC 9126 §5; advertised in the metadata);
+//	    clients[].require_pushed_authorization_requests does it for one
+//	    client.
 package config

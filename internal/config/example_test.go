@@ -23,7 +23,7 @@ clients:
 	fmt.Println(err)
 	fmt.Println(errors.Is(err, config.ErrUnknownKey), errors.Is(err, config.ErrInvalid))
 	// Output:
-	// config: issuer.yaml:8: clients[0].grant_types[1]: unknown grant type "implicit" (want authorization_code, client_credentials, refresh_token, password)
+	// config: issuer.yaml:8: clients[0].grant_types[1]: unknown grant type "implicit" (want authorization_code, client_credentials, refresh_token, password, urn:ietf:params:oauth:grant-type:device_code, urn:ietf:params:oauth:grant-type:token-exchange, urn:ietf:params:oauth:grant-type:jwt-bearer)
 	// config: issuer.yaml:9: unknown key "clients[0].redirect_uri" (did you mean "redirect_uris"?)
 	// true true
 }
@@ -66,8 +66,8 @@ func ExampleDev() {
 // Hash values never show through fmt or encoders.
 func ExampleHash() {
 	u := config.User{Username: "alice", ID: "u-1", PasswordHash: "$2a$10$..."}
-	fmt.Printf("%v\n", u)
-	// Output: {alice u-1 [REDACTED]}
+	fmt.Printf("%s %s %v %#v\n", u.Username, u.PasswordHash, u.PasswordHash, u.PasswordHash)
+	// Output: alice [REDACTED] [REDACTED] "[REDACTED]"
 }
 
 // The dev server's demo user; its password hash comes from a generated

@@ -62,6 +62,9 @@ func exampleConfig() *Config {
 		TrustedHeader:  "X-Remote-User",
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.5/32")},
 		KeyFile:        "login.key",
+		SessionTTL:     DefaultSessionTTL,
+		ConsentTTL:     DefaultConsentTTL,
+		TrustedAMR:     []string{"mfa"},
 	}
 	c.Log.Format = "json"
 	c.Clients = []Client{
@@ -74,14 +77,15 @@ func exampleConfig() *Config {
 			Audiences:     []string{"https://api.example.com", "https://billing.example.com"},
 		},
 		{
-			ID:            "webapp",
-			SecretHash:    "$2a$10$kdRBO04eaWlYnS68Ki3TSORRqWEzaPBQnQiPNWPqfqkp1wbzJ5AiS",
-			RedirectURIs:  []string{"https://app.example.com/callback"},
-			GrantTypes:    []string{GrantAuthorizationCode, GrantRefreshToken},
-			ResponseTypes: []string{ResponseCode},
-			Scopes:        []string{"profile", "read"},
-			DefaultScopes: []string{"profile"},
-			SkipConsent:   true,
+			ID:                     "webapp",
+			SecretHash:             "$2a$10$kdRBO04eaWlYnS68Ki3TSORRqWEzaPBQnQiPNWPqfqkp1wbzJ5AiS",
+			RedirectURIs:           []string{"https://app.example.com/callback"},
+			GrantTypes:             []string{GrantAuthorizationCode, GrantRefreshToken},
+			ResponseTypes:          []string{ResponseCode},
+			Scopes:                 []string{"openid", "profile", "email", "read"},
+			DefaultScopes:          []string{"openid", "profile"},
+			SkipConsent:            true,
+			PostLogoutRedirectURIs: []string{"https://app.example.com/signed-out"},
 		},
 		{
 			ID:            "spa",
@@ -103,6 +107,7 @@ func exampleConfig() *Config {
 		DefaultScopes:  []string{"read"},
 		AllowPKCEPlain: true, // a device that cannot compute SHA-256
 	})
+	c.Clients[1].RequirePushedAuthorizationRequests = true // webapp: high security
 	c.Clients = append(c.Clients,
 		Client{ // a partner signing client assertions with keys it publishes (SPEC §10)
 			ID:                      "partner",
@@ -130,7 +135,41 @@ func exampleConfig() *Config {
 			DefaultScopes:                         []string{"read"},
 			TLSClientCertificateBoundAccessTokens: true,
 		},
+		Client{ // a TV app: the device authorization grant (RFC 8628)
+			ID:            "tv-app",
+			Public:        true,
+			GrantTypes:    []string{GrantDeviceCode, GrantRefreshToken},
+			Scopes:        []string{"read"},
+			DefaultScopes: []string{"read"},
+		},
+		Client{ // a service calling billing on its users' behalf (RFC 8693)
+			ID:            "orders-service",
+			SecretHash:    "sha256$3f1b0e5a2c7d9e8f6a4b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f",
+			GrantTypes:    []string{GrantTokenExchange},
+			Scopes:        []string{"read"},
+			TokenExchange: TokenExchange{Audiences: []string{"https://billing.example.com"}},
+		},
+		Client{ // a batch job trading its platform JWT for a token (RFC 7523)
+			ID:            "batch-workload",
+			SecretHash:    "sha256$a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90",
+			GrantTypes:    []string{GrantJWTBearer},
+			Scopes:        []string{"read"},
+			DefaultScopes: []string{"read"},
+		},
 	)
+	c.TrustedIssuers = []TrustedIssuer{
+		{
+			Issuer:     "https://platform.example.net",
+			JWKSURI:    "https://platform.example.net/.well-known/jwks.json",
+			SubjectsAs: SubjectsAsIs,
+			Audience:   "https://auth.example.com/jwt-bearer",
+		},
+		{
+			Issuer:     "https://idp.partner.example",
+			JWKS:       `{"keys":[{"kty":"EC","crv":"P-256","kid":"partner-2026","alg":"ES256","use":"sig","x":"CZkmifdDmxwS4u_drHG3cH79k9A8NDN-RTrcPvETSUA","y":"UQ6NvvD190kL_cyPuHrY-b8EpkQHLfdDr1B5vX6mUJ8"}]}`,
+			SubjectsAs: SubjectsAsUser,
+		},
+	}
 	c.ResourceServers = []ResourceServer{{
 		ID:         "billing-api",
 		Audiences:  []string{"https://billing.example.com"},
@@ -148,6 +187,16 @@ func exampleConfig() *Config {
 		Username:     "alice",
 		ID:           "u-1001",
 		PasswordHash: "$argon2id$v=19$m=65536,t=3,p=4$ZXhhbXBsZXNhbHQxMjM0NQ$AbnbW4boNR2TKT8W1SjkZrJ/+puJ7KiBVt1sc8RtWi8",
+		Claims: UserClaims{
+			Name: "Alice Liddell", GivenName: "Alice", FamilyName: "Liddell", MiddleName: "Pleasance",
+			Nickname: "Al", PreferredUsername: "alice", Profile: "https://example.com/~alice",
+			Picture: "https://example.com/~alice/photo.jpg", Website: "https://alice.example.com",
+			Email: "alice@example.com", EmailVerified: true, Gender: "female", Birthdate: "0000-05-04",
+			Zoneinfo: "Europe/London", Locale: "en-GB", PhoneNumber: "+44 20 7946 0000", PhoneNumberVerified: true,
+			Address: Address{Formatted: "1 Christ Church, Oxford OX1 1DP, United Kingdom", StreetAddress: "1 Christ Church",
+				Locality: "Oxford", Region: "Oxfordshire", PostalCode: "OX1 1DP", Country: "United Kingdom"},
+			UpdatedAt: 1767225600,
+		},
 	}}
 	return c
 }

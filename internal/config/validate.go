@@ -101,6 +101,7 @@ func (v *validator) config(c *Config) {
 	v.clients(c)
 	v.resourceServers(c)
 	v.users(c)
+	v.grants12(c)
 }
 
 // issuer: RFC 8414 §2 — an https URL with no query or fragment. Plain http is
@@ -293,6 +294,10 @@ func (v *validator) tokens(t *Tokens) {
 		v.errf("tokens.refresh_ttl", "must not be shorter than tokens.access_ttl (%s), got %s", fmtDuration(t.AccessTTL), fmtDuration(t.RefreshTTL))
 	}
 	bounded("tokens.code_ttl", t.CodeTTL, maxCodeTTL)
+	if t.DeviceCodeTTL < endpoint.MinDeviceCodeLifetime || t.DeviceCodeTTL > endpoint.MaxDeviceCodeLifetime {
+		v.errf("tokens.device_code_ttl", "must be between %s and %s, got %s",
+			fmtDuration(endpoint.MinDeviceCodeLifetime), fmtDuration(endpoint.MaxDeviceCodeLifetime), fmtDuration(t.DeviceCodeTTL))
+	}
 	switch {
 	case t.Leeway < 0 || t.Leeway > maxLeeway:
 		v.errf("tokens.leeway", "must be between 0s and %s, got %s", fmtDuration(maxLeeway), fmtDuration(t.Leeway))
@@ -414,6 +419,7 @@ func (v *validator) login(l *Login) {
 	case l.KeyEnv != "" && l.KeyFile != "":
 		v.errf("login.key_env", "set at most one of login.key_file and login.key_env")
 	}
+	v.loginOpenID(l)
 }
 
 // validToken reports whether s is an RFC 9110 §5.6.2 token (a header name).
@@ -511,7 +517,8 @@ func (v *validator) metrics(c *Config) {
 }
 
 var (
-	grantTypes    = []string{GrantAuthorizationCode, GrantClientCredentials, GrantRefreshToken, GrantPassword}
+	grantTypes = []string{GrantAuthorizationCode, GrantClientCredentials, GrantRefreshToken, GrantPassword,
+		GrantDeviceCode, GrantTokenExchange, GrantJWTBearer}
 	responseTypes = []string{ResponseCode, ResponseToken}
 )
 
@@ -538,6 +545,7 @@ func (v *validator) clients(c *Config) {
 		v.grants(p, cl)
 		v.senderConstrained(p, cl)
 		v.redirects(p, cl)
+		v.postLogoutRedirects(p, cl)
 		v.scopes(p, cl)
 		if len(cl.Audiences) == 0 && !haveDefault && len(c.Audiences) > 0 {
 			v.errf(p+".audiences", "required: there is no default audience")
@@ -602,8 +610,8 @@ func (v *validator) grants(p string, cl *Client) {
 		}
 		seen[g] = true
 	}
-	if seen[GrantRefreshToken] && !seen[GrantAuthorizationCode] && !seen[GrantPassword] {
-		v.errf(p+".grant_types", "refresh_token needs authorization_code or password: no other grant issues refresh tokens (RFC 6749 §4.4.3)")
+	if seen[GrantRefreshToken] && !seen[GrantAuthorizationCode] && !seen[GrantPassword] && !seen[GrantDeviceCode] {
+		v.errf(p+".grant_types", "refresh_token needs authorization_code, password or the device_code grant: no other grant issues refresh tokens (RFC 6749 §4.4.3, RFC 8693 §2.2.1, RFC 7523 §2.1)")
 	}
 	rseen := make(map[string]bool, len(cl.ResponseTypes))
 	for j, r := range cl.ResponseTypes {
@@ -835,6 +843,7 @@ func (v *validator) users(c *Config) {
 		} else if err := checkHash(string(u.PasswordHash)); err != nil {
 			v.errf(p+".password_hash", "%v", err)
 		}
+		v.userClaims(p+".claims", &u.Claims)
 	}
 	if len(c.Users) > 0 {
 		return

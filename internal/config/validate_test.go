@@ -178,10 +178,10 @@ func TestValidateRules(t *testing.T) {
 		// clients: grant and response types (RFC 6749 §3.1.1, §4).
 		{"no grant types", func(c *Config) { c.Clients[0].GrantTypes = nil }, "clients[0].grant_types", "at least one grant type"},
 		{"unknown grant type", func(c *Config) { c.Clients[0].GrantTypes = []string{"client_credentials", "implicit"} }, "clients[0].grant_types[1]",
-			`unknown grant type "implicit" (want authorization_code, client_credentials, refresh_token, password)`},
+			`unknown grant type "implicit" (want authorization_code, client_credentials, refresh_token, password, urn:ietf:params:oauth:grant-type:device_code, urn:ietf:params:oauth:grant-type:token-exchange, urn:ietf:params:oauth:grant-type:jwt-bearer)`},
 		{"duplicate grant type", func(c *Config) { c.Clients[0].GrantTypes = []string{"client_credentials", "client_credentials"} }, "clients[0].grant_types[1]", "duplicate grant type"},
 		{"public client_credentials", func(c *Config) { c.Clients[2].GrantTypes = []string{"authorization_code", "client_credentials"} }, "clients[2].grant_types[1]", "RFC 6749 §4.4"},
-		{"refresh_token alone", func(c *Config) { c.Clients[0].GrantTypes = []string{"client_credentials", "refresh_token"} }, "clients[0].grant_types", "refresh_token needs authorization_code or password"},
+		{"refresh_token alone", func(c *Config) { c.Clients[0].GrantTypes = []string{"client_credentials", "refresh_token"} }, "clients[0].grant_types", "refresh_token needs authorization_code, password or the device_code grant"},
 		{"unknown response type", func(c *Config) { c.Clients[1].ResponseTypes = []string{"code", "id_token"} }, "clients[1].response_types[1]", `unknown response type "id_token"`},
 		{"duplicate response type", func(c *Config) { c.Clients[1].ResponseTypes = []string{"code", "code"} }, "clients[1].response_types[1]", "duplicate response type"},
 		{"response code without grant", func(c *Config) { c.Clients[0].ResponseTypes = []string{"code"} }, "clients[0].response_types[0]", "needs the authorization_code grant"},
@@ -242,12 +242,12 @@ func TestValidateRules(t *testing.T) {
 		// resource_servers[].jwks (SPEC §9).
 		{"SPEC §9: resource server with jwks and no secret ok", func(c *Config) {
 			rs := validRS()
-			rs.SecretHash, rs.JWKS = "", JWKS(rsPublicJWKS(t))
+			rs.SecretHash, rs.JWKS = "", JSON(rsPublicJWKS(t))
 			c.ResourceServers = []ResourceServer{rs}
 		}, "", ""},
 		{"SPEC §9: jwks with a private member names the key", func(c *Config) {
 			rs := validRS()
-			rs.JWKS = JWKS(rsPrivateJWKS(t))
+			rs.JWKS = JSON(rsPrivateJWKS(t))
 			c.ResourceServers = []ResourceServer{rs}
 		}, "resource_servers[0].jwks", "keys[0].d (kid \"enc-"},
 		{"SPEC §9: jwks without an enc key", func(c *Config) {

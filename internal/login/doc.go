@@ -79,6 +79,50 @@
 //     §15.5.2 requires a 401 to carry a WWW-Authenticate challenge, which a
 //     form login has none of.
 //
+// # Single sign-on, remembered consent and logout (SPEC §11)
+//
+// With Config.Store, a password login starts a login session: the sealed,
+// stateless cookie SessionCookieName (__Host-, Secure, HttpOnly,
+// SameSite=Lax, AES-256-GCM under a key derived from Config.Key so that
+// replicas sharing the key read it) holds the user id, name, auth_time,
+// amr ("pwd") and a random session id, for Config.SessionTTL from the login
+// (never extended). An authorization request without a form is then
+// decided from the session (EventSession): no password, consent as below.
+// The session does not stand for a login when the OpenID request says so
+// (endpoint.OpenIDRequest: prompt=login or select_account, a max_age the
+// login is older than, an id_token_hint or claims "sub" of another user):
+// the login form is shown, or, with prompt=none, login_required is
+// redirected without a page. Users from the trusted header get no session
+// (the proxy signs them in every time) and the amr of Config.ProxyAMR.
+//
+// Consent is remembered in the store per user and client (the scopes
+// granted and the audiences, for Config.ConsentTTL): a request within them
+// skips the consent page, prompt=consent forces it, prompt=none answers
+// consent_required when it would show, and a denial forgets it.
+//
+// Page is an endpoint.SessionEnder for RP-Initiated Logout (EndSession):
+// a verified id_token_hint for the session's user (and session, when it
+// has a "sid") ends the session at once; any other request gets a "Sign
+// out?" page whose form carries a CSRF token (the same double-submit
+// scheme as the login forms, over the logout parameters), so that a
+// third-party page cannot log the user out. An ended session's id is kept
+// in the store (with store.Priority) until the session would have expired,
+// so the cookie, replayed, signs in no more; the cookie is cleared and the
+// user sent to the registered post-logout redirect URI, or shown a
+// "signed out" page.
+// # Device verification page
+//
+// With Config.DeviceFlow set (cmd/issuer passes its *endpoint.Server),
+// ServeDevice serves the device verification page of RFC 8628 §3.3 at
+// Config.DevicePath: the user enters the user code (or arrives with it in
+// verification_uri_complete), signs in on the same login form, and answers
+// a consent page that repeats the code for the user to compare with the
+// device's (RFC 8628 §5.4) — always, whatever the client's SkipConsent.
+// Its forms carry the same CSRF tokens and login tickets as the
+// authorization flow's, bound to the user code instead of the
+// authorization parameters; code guesses are throttled by the endpoint
+// (endpoint.Server.LookupUserCode) and answered 429 with Retry-After.
+//
 // # Limits
 //
 // Each form adds at most three fields, plus one checkbox per scope, to the

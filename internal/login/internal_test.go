@@ -200,21 +200,34 @@ func TestTicket(t *testing.T) {
 }
 
 func TestDecodeTicket(t *testing.T) {
-	valid := make([]byte, 0, 100)
-	valid = append(valid, ticketVersion)
-	valid = append(valid, make([]byte, 8+8+32+32)...)
-	valid = append(valid, 0, 1, 'c', 0, 1, 's')
+	head := make([]byte, 0, 100)
+	head = append(head, ticketVersion)
+	head = append(head, make([]byte, 8+8+32+32)...)
+	head = append(head, 0, 1, 'c', 0, 1, 's') // client id "c", subject "s"
+	cat := func(parts ...[]byte) []byte {
+		var b []byte
+		for _, p := range parts {
+			b = append(b, p...)
+		}
+		return b
+	}
+	valid := cat(head, []byte{0, 0, 0})                                  // no session id, no amr
+	withAMR := cat(head, []byte{0, 2, 's', 'i', 1, 0, 3, 'p', 'w', 'd'}) // sid "si", amr ["pwd"]
 	tests := []struct {
 		name string
 		pt   []byte
 		ok   bool
 	}{
 		{name: "valid", pt: valid, ok: true},
-		{name: "other version", pt: append([]byte{2}, valid[1:]...)},
+		{name: "valid with session id and amr", pt: withAMR, ok: true},
+		{name: "other version", pt: append([]byte{1}, valid[1:]...)},
 		{name: "empty", pt: nil},
 		{name: "trailing byte", pt: append(append([]byte(nil), valid...), 0)},
-		{name: "subject cut", pt: valid[:len(valid)-1]},
-		{name: "empty subject", pt: append(append([]byte(nil), valid[:len(valid)-3]...), 0, 0)},
+		{name: "amr count missing", pt: valid[:len(valid)-1]},
+		{name: "amr value cut", pt: withAMR[:len(withAMR)-1]},
+		{name: "too many amr values", pt: cat(head, []byte{0, 0, maxAMR + 1})},
+		{name: "subject cut", pt: head[:len(head)-1]},
+		{name: "empty subject", pt: cat(head[:len(head)-3], []byte{0, 0, 0, 0, 0})},
 		{name: "client length past end", pt: append(append([]byte(nil), valid[:81]...), 0xff, 0xff)},
 	}
 	for _, tt := range tests {

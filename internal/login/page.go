@@ -16,6 +16,7 @@ import (
 
 	"github.com/sealedtoken/issuer/pkg/endpoint"
 	"github.com/sealedtoken/issuer/pkg/secret"
+	"github.com/sealedtoken/issuer/pkg/store"
 )
 
 // Defaults of Config.
@@ -110,6 +111,38 @@ type Config struct {
 	// called synchronously from Decide and must be safe for concurrent
 	// use. Events never hold a password, token or ticket.
 	Audit func(ctx context.Context, e Event)
+
+	// Store keeps what single sign-on and remembered consent need (SPEC
+	// §11): the ids of login sessions ended by a logout, and each user's
+	// consent per client. Nil: neither (every authorization asks for the
+	// password, and for consent unless the client is skip_consent).
+	Store store.Store
+	// SessionTTL is how long a password login lets the browser sign in to
+	// further clients without the password (the session cookie,
+	// SessionCookieName); counted from the login, never extended. 0 means
+	// DefaultSessionTTL; negative disables single sign-on. At most
+	// MaxSessionTTL.
+	SessionTTL time.Duration
+	// ConsentTTL is how long a user's consent to a client is remembered,
+	// so that a request within what was granted skips the consent page.
+	// 0 means DefaultConsentTTL; negative: never remembered.
+	ConsentTTL time.Duration
+	// ProxyAMR are the authentication methods ("amr", RFC 8176) that the
+	// ID tokens of users from the trusted header carry: what the operator
+	// knows the proxy enforces (["mfa"], say). Empty: no amr.
+	ProxyAMR []string
+	// EndSessionPath is the path the logout confirmation form posts to:
+	// the end-session endpoint's path on this origin. Default
+	// DefaultEndSessionPath.
+	EndSessionPath string
+	// DeviceFlow, when set, enables the device verification page
+	// (ServeDevice, RFC 8628 §3.3); cmd/issuer passes its
+	// *endpoint.Server. Nil answers that page 404.
+	DeviceFlow DeviceFlow
+	// DevicePath is where the device verification forms post: the
+	// endpoint's Paths().DeviceVerification on this origin, prefixed with
+	// the issuer URL's path if it has one. Default DefaultDevicePath.
+	DevicePath string
 }
 
 // EventKind classifies an Event.
@@ -132,6 +165,11 @@ const (
 	EventConsent EventKind = "consent"
 	// EventDenied: the user denied the request.
 	EventDenied EventKind = "consent_denied"
+	// EventSession: a user signed in by the session cookie of an earlier
+	// login (single sign-on), without the password.
+	EventSession EventKind = "session"
+	// EventLogout: a user's login session ended (RP-Initiated Logout).
+	EventLogout EventKind = "logout"
 )
 
 // Event is one audit record. Username is set only once the user is
@@ -187,6 +225,17 @@ type Page struct {
 
 	csrf    csrf
 	tickets *sealer
+
+	// Single sign-on and remembered consent (session.go, consent.go).
+	store          store.Store
+	sessions       *sessions
+	consentTTL     time.Duration
+	proxyAMR       []string
+	endSessionPath string
+	// deviceFlow and devicePath serve the device verification page
+	// (devicecode.go).
+	deviceFlow DeviceFlow
+	devicePath string
 }
 
 var _ endpoint.ResourceOwner = (*Page)(nil)
@@ -206,6 +255,13 @@ func New(cfg Config) (*Page, error) {
 		csrfTTL:   cfg.CSRFTTL,
 		ticketTTL: cfg.TicketTTL,
 		audit:     cfg.Audit,
+
+		store:          cfg.Store,
+		consentTTL:     cfg.ConsentTTL,
+		proxyAMR:       append([]string(nil), cfg.ProxyAMR...),
+		endSessionPath: cfg.EndSessionPath,
+		deviceFlow:     cfg.DeviceFlow,
+		devicePath:     cfg.DevicePath,
 	}
 	if p.users == nil && p.header == "" {
 		return nil, errors.New("login: neither Users nor TrustedHeader is set: nobody could sign in")
@@ -230,6 +286,12 @@ func New(cfg Config) (*Page, error) {
 	}
 	if p.path[0] != '/' || len(p.path) > 1 && (p.path[1] == '/' || p.path[1] == '\\') {
 		return nil, fmt.Errorf("login: Path %q must be an absolute path on this origin", p.path)
+	}
+	if p.devicePath == "" {
+		p.devicePath = DefaultDevicePath
+	}
+	if p.devicePath[0] != '/' || len(p.devicePath) > 1 && (p.devicePath[1] == '/' || p.devicePath[1] == '\\') {
+		return nil, fmt.Errorf("login: DevicePath %q must be an absolute path on this origin", p.devicePath)
 	}
 	if p.csrfTTL == 0 {
 		p.csrfTTL = DefaultCSRFTTL
@@ -268,6 +330,9 @@ func New(cfg Config) (*Page, error) {
 	if p.tickets, err = newSealer(derive(key, "sealedtoken login ticket key v1")); err != nil {
 		return nil, err
 	}
+	if err := p.configureSessions(cfg, key); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -293,6 +358,21 @@ type reqState struct {
 	// deviceCookie is the Set-Cookie value renewing the device cookie
 	// after a sign-in, sent with the page or redirect that follows.
 	deviceCookie string
+	// sessionCookie is the Set-Cookie value of the login session started
+	// by a sign-in (single sign-on), sent likewise.
+	sessionCookie string
+}
+
+// cookies returns the Set-Cookie fields a sign-in in this request makes:
+// the device cookie and the session cookie, those that are set.
+func (st *reqState) cookies() endpoint.Headers {
+	var h endpoint.Headers
+	for _, v := range []string{st.deviceCookie, st.sessionCookie} {
+		if v != "" {
+			h = append(h, endpoint.HeaderField{Name: "Set-Cookie", Value: v})
+		}
+	}
+	return h
 }
 
 // Decide implements endpoint.ResourceOwner (RFC 6749 §3.1, §4.1.1: "the
@@ -348,7 +428,7 @@ func (p *Page) Decide(ctx context.Context, r *endpoint.Request, ar *endpoint.Aut
 	if post && (ar.Params.Has(fieldUsername) || ar.Params.Has(fieldPassword) || ar.Params.Has(fieldCSRF)) {
 		return p.loginSubmitted(ctx, st)
 	}
-	return p.loginForm(st, "", "", "")
+	return p.resume(ctx, st) // the login session, or the login form (session.go)
 }
 
 // proxyUser is a user named by the trusted header: the name the proxy sent
@@ -403,9 +483,12 @@ func (p *Page) consentSubmitted(ctx context.Context, st *reqState, proxy *proxyU
 	case actionDeny:
 		ev.Kind = EventDenied
 		p.emit(ctx, ev)
+		if err := p.forgetConsent(ctx, ar, t.Subject); err != nil {
+			return endpoint.Decision{}, err
+		}
 		return endpoint.Reject(nil), nil
 	case actionAllow:
-		g := endpoint.Grant{Subject: t.Subject, AuthTime: t.AuthTime}
+		g := endpoint.Grant{Subject: t.Subject, AuthTime: t.AuthTime, AMR: t.AMR, SessionID: t.SessionID}
 		if len(ar.Scopes) > 0 {
 			// The user can only take scopes away: a checkbox counts when
 			// it names the scope at its own index, and nothing outside
@@ -420,6 +503,15 @@ func (p *Page) consentSubmitted(ctx context.Context, st *reqState, proxy *proxyU
 		}
 		ev.Kind, ev.Scopes = EventConsent, g.Scopes
 		p.emit(ctx, ev)
+		granted := g.Scopes
+		if granted == nil {
+			granted = ar.Scopes
+		}
+		if len(granted) > 0 || len(ar.Scopes) == 0 {
+			if err := p.rememberConsent(ctx, ar, t.Subject, granted); err != nil {
+				return endpoint.Decision{}, err
+			}
+		}
 		return endpoint.Approve(g), nil
 	}
 	return p.message(st, http.StatusBadRequest, "Invalid form",
@@ -430,11 +522,10 @@ func (p *Page) consentSubmitted(ctx context.Context, st *reqState, proxy *proxyU
 func (p *Page) proxyLogin(ctx context.Context, st *reqState, u *proxyUser) (endpoint.Decision, error) {
 	p.emit(ctx, Event{Kind: EventProxyUser, ClientID: st.ar.ClientID(), Username: u.name, Subject: u.subject, Addr: st.addr})
 	// The proxy does not say when the user authenticated, so auth_time is
-	// left out rather than guessed.
-	if st.ar.Client.SkipConsent {
-		return endpoint.Approve(endpoint.Grant{Subject: u.subject}), nil
-	}
-	return p.consentForm(st, u.subject, u.name, time.Time{})
+	// left out rather than guessed (and a max_age cannot be met: the
+	// endpoint answers it login_required); nor does it keep a session
+	// here: the proxy signs the user in on every request.
+	return p.signedIn(ctx, st, u.subject, u.name, time.Time{}, p.proxyAMR, "")
 }
 
 // loginSubmitted handles a POST of the login form.
@@ -480,11 +571,18 @@ func (p *Page) loginSubmitted(ctx context.Context, st *reqState) (endpoint.Decis
 	// elsewhere never lock the user out of it.
 	st.deviceCookie = p.devices.cookie(username, now)
 	p.emit(ctx, Event{Kind: EventLogin, ClientID: ar.ClientID(), Username: username, Subject: id, Addr: st.addr})
-	if ar.Client.SkipConsent {
-		return endpoint.Approve(endpoint.Grant{Subject: id, AuthTime: now,
-			Header: endpoint.Headers{{Name: "Set-Cookie", Value: st.deviceCookie}}}), nil
+	// Single sign-on: the login starts a session (session.go).
+	amr := []string{AMRPassword}
+	s, cookie, err := p.startSession(id, username, amr, now)
+	if err != nil {
+		return endpoint.Decision{}, err
 	}
-	return p.consentForm(st, id, username, now)
+	st.sessionCookie = cookie
+	sid := ""
+	if s != nil {
+		sid = s.SID()
+	}
+	return p.signedIn(ctx, st, id, username, now, amr, sid)
 }
 
 // rejectForm answers a form that failed its CSRF or ticket check: 403, no
@@ -536,23 +634,23 @@ func (p *Page) loginForm(st *reqState, username, errMsg, notice string) (endpoin
 }
 
 // consentForm renders the consent form for user subject (display name
-// name) who authenticated at authTime.
-func (p *Page) consentForm(st *reqState, subject, name string, authTime time.Time) (endpoint.Decision, error) {
+// name) who authenticated at authTime with amr in login session sid.
+func (p *Page) consentForm(st *reqState, subject, name string, authTime time.Time, amr []string, sid string) (endpoint.Decision, error) {
 	extra, err := p.browser(st)
 	if err != nil {
 		return endpoint.Decision{}, err
 	}
-	if st.deviceCookie != "" {
-		extra = append(extra, endpoint.HeaderField{Name: "Set-Cookie", Value: st.deviceCookie})
-	}
+	extra = append(extra, st.cookies()...)
 	now := p.now()
 	tk, err := p.tickets.seal(&ticket{
-		Subject:  subject,
-		AuthTime: authTime,
-		ClientID: st.ar.ClientID(),
-		Params:   st.params,
-		Browser:  browserBinding(st.nonce),
-		Expiry:   now.Add(p.ticketTTL),
+		Subject:   subject,
+		AuthTime:  authTime,
+		AMR:       amr,
+		SessionID: sid,
+		ClientID:  st.ar.ClientID(),
+		Params:    st.params,
+		Browser:   browserBinding(st.nonce),
+		Expiry:    now.Add(p.ticketTTL),
 	})
 	if err != nil {
 		return endpoint.Decision{}, err

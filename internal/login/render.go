@@ -133,6 +133,9 @@ type pageData struct {
 	Username, User         string
 	Error, Notice, Message string
 	Scopes                 []scopeItem
+	// Code is a device's user code (RFC 8628 §3.3), shown for the user to
+	// compare with their device's, or as typed into the code form.
+	Code string
 }
 
 // pageHeaders go on every page: HTML that no one may cache (the forms hold

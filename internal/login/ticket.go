@@ -26,14 +26,18 @@ import (
 type ticket struct {
 	Subject  string
 	AuthTime time.Time // zero when the user came from a trusted proxy
-	ClientID string
-	Params   [32]byte // paramsHash of the authorization request
-	Browser  [32]byte // SHA-256 of the browser's CSRF nonce
-	Expiry   time.Time
+	// AMR and SessionID are the login's authentication methods and
+	// session id, for the ID token of an OpenID request (may be empty).
+	AMR       []string
+	SessionID string
+	ClientID  string
+	Params    [32]byte // paramsHash of the authorization request
+	Browser   [32]byte // SHA-256 of the browser's CSRF nonce
+	Expiry    time.Time
 }
 
 const (
-	ticketVersion = 1
+	ticketVersion = 2
 	// ticketAAD is the additional data of every ticket: it separates
 	// tickets from any other message sealed under a related key.
 	ticketAAD = "sealedtoken login ticket v1"
@@ -69,9 +73,12 @@ func browserBinding(n nonce) [32]byte {
 // seal returns t as base64url(nonce ‖ AES-256-GCM ciphertext). The
 // plaintext is: version (1 byte), expiry and auth time (8 bytes each, Unix
 // seconds, auth time 0 for none), the params and browser hashes (32 bytes
-// each), then the client id and subject, each with a 2-byte length.
+// each), then the client id, the subject and the session id, each with a
+// 2-byte length, then the number of amr values (1 byte) and each with a
+// 2-byte length.
 func (s *sealer) seal(t *ticket) (string, error) {
-	if len(t.Subject) == 0 || len(t.Subject) > maxTicketField || len(t.ClientID) > maxTicketField {
+	if len(t.Subject) == 0 || len(t.Subject) > maxTicketField || len(t.ClientID) > maxTicketField ||
+		len(t.SessionID) > maxTicketField || len(t.AMR) > maxAMR {
 		return "", fmt.Errorf("login: ticket field out of range")
 	}
 	pt := make([]byte, 0, 1+8+8+32+32+2+len(t.ClientID)+2+len(t.Subject))
@@ -88,6 +95,14 @@ func (s *sealer) seal(t *ticket) (string, error) {
 	pt = append(pt, t.ClientID...)
 	pt = binary.BigEndian.AppendUint16(pt, uint16(len(t.Subject)))
 	pt = append(pt, t.Subject...)
+	pt = appendField(pt, t.SessionID)
+	pt = append(pt, byte(len(t.AMR)))
+	for _, m := range t.AMR {
+		if len(m) > 64 {
+			return "", fmt.Errorf("login: ticket field out of range")
+		}
+		pt = appendField(pt, m)
+	}
 
 	ns := s.aead.NonceSize()
 	out := make([]byte, ns, ns+len(pt)+s.aead.Overhead())
@@ -161,7 +176,25 @@ func decodeTicket(pt []byte) (*ticket, bool) {
 	if t.ClientID, ok = field(); !ok {
 		return nil, false
 	}
-	if t.Subject, ok = field(); !ok || t.Subject == "" || len(rest) != 0 {
+	if t.Subject, ok = field(); !ok || t.Subject == "" {
+		return nil, false
+	}
+	if t.SessionID, ok = field(); !ok {
+		return nil, false
+	}
+	if len(rest) < 1 || int(rest[0]) > maxAMR {
+		return nil, false
+	}
+	n := int(rest[0])
+	rest = rest[1:]
+	for range n {
+		m, ok := field()
+		if !ok || len(m) > 64 {
+			return nil, false
+		}
+		t.AMR = append(t.AMR, m)
+	}
+	if len(rest) != 0 {
 		return nil, false
 	}
 	return t, true

@@ -22,6 +22,9 @@ type User struct {
 	Username string
 	ID       string
 	Hash     secret.Hash
+	// Claims are the user's OpenID Connect standard claims (Users is an
+	// endpoint.UserClaimsSource); nil for none.
+	Claims endpoint.UserClaims
 }
 
 // Users is an endpoint.UserAuthenticator over a fixed list of users whose
@@ -38,11 +41,15 @@ type User struct {
 // Users is immutable and safe for concurrent use.
 type Users struct {
 	byName   map[string]User
+	byID     map[string]*User
 	decoys   *secret.Decoys
 	verifier *secret.Verifier
 }
 
-var _ endpoint.UserAuthenticator = (*Users)(nil)
+var (
+	_ endpoint.UserAuthenticator = (*Users)(nil)
+	_ endpoint.UserClaimsSource  = (*Users)(nil)
+)
 
 // NewUsers indexes users. Every user needs a username, an id and a hash,
 // and usernames must be distinct; a nil v means a secret.Verifier with its
@@ -51,7 +58,7 @@ func NewUsers(users []User, v *secret.Verifier) (*Users, error) {
 	if v == nil {
 		v = secret.NewVerifier(secret.VerifierConfig{})
 	}
-	u := &Users{byName: make(map[string]User, len(users)), verifier: v}
+	u := &Users{byName: make(map[string]User, len(users)), byID: make(map[string]*User, len(users)), verifier: v}
 	for i, usr := range users {
 		switch {
 		case usr.Username == "":
@@ -66,7 +73,12 @@ func NewUsers(users []User, v *secret.Verifier) (*Users, error) {
 		if _, dup := u.byName[usr.Username]; dup {
 			return nil, fmt.Errorf("login: user %q listed twice", usr.Username)
 		}
+		if _, dup := u.byID[usr.ID]; dup {
+			return nil, fmt.Errorf("login: user id %q listed twice", usr.ID)
+		}
 		u.byName[usr.Username] = usr
+		cp := usr
+		u.byID[usr.ID] = &cp
 	}
 	if len(users) > 0 {
 		hashes := make([]secret.Hash, 0, len(users))
@@ -107,6 +119,17 @@ func (u *Users) AuthenticateUser(ctx context.Context, username, password string)
 		return "", endpoint.ErrBadCredentials
 	}
 	return usr.ID, nil
+}
+
+// UserClaims implements endpoint.UserClaimsSource: the claims of the user
+// whose id is subject, or nil for a subject that is no configured user (a
+// user a trusted proxy vouches for: nothing is known of them but the
+// subject). It never fails.
+func (u *Users) UserClaims(_ context.Context, subject string) (endpoint.UserClaims, error) {
+	if usr, ok := u.byID[subject]; ok {
+		return usr.Claims, nil
+	}
+	return nil, nil
 }
 
 // isBusy reports whether err means the password could not be checked.

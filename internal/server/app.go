@@ -58,6 +58,9 @@ type OwnerDeps struct {
 	Log     zerolog.Logger
 	// Now is the clock (for auth_time).
 	Now func() time.Time
+	// Store keeps the login page's ended sessions and remembered consent
+	// (SPEC §11).
+	Store store.Store
 }
 
 // Options are the optional inputs of Build.
@@ -87,9 +90,11 @@ type Options struct {
 	// Version is the issuer's version, for the start-up log line and
 	// issuer_build_info; empty means "(devel)".
 	Version string
-	// KeySetFetcher fetches clients' jwks_uri; nil means an
-	// internal/jwksfetch Fetcher with its production defaults (https
-	// only, public addresses only). Tests pass one allowing loopback.
+	// KeySetFetcher fetches the jwks_uri of clients (private_key_jwt,
+	// self_signed_tls_client_auth) and of trusted issuers (JWT bearer
+	// grant, token exchange); nil means an internal/jwksfetch Fetcher with
+	// its production defaults (https only, public addresses only). Tests
+	// pass one allowing loopback.
 	KeySetFetcher endpoint.KeySetFetcher
 }
 
@@ -121,6 +126,9 @@ type App struct {
 	// statusAlloc hands out status list entries (SPEC §9); one per
 	// process, shared by every endpoint server a reload builds.
 	statusAlloc *endpoint.LocalStatusAllocator
+	// userCodes are the device flow's user-code guess limiters (per
+	// address, global); they outlive reloads.
+	userCodes [2]*secret.Limiter
 
 	cur      atomic.Pointer[config.Config] // the configuration in force
 	reloadMu sync.Mutex                    // one reload at a time
@@ -242,6 +250,7 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (_ *App, err erro
 		Block:     cfg.RateLimit.Backoff,
 		MaxBlock:  cfg.RateLimit.MaxBackoff,
 	})
+	a.userCodes[0], a.userCodes[1] = endpoint.DefaultUserCodeLimiters()
 	if a.loginKey, err = loginKey(cfg, o.Getenv, a.log); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
@@ -334,6 +343,11 @@ func (a *App) newState(ctx context.Context, cfg *config.Config) (*appState, erro
 		opts = append(opts, endpoint.WithClientQuota(cfg.RateLimit.ClientWrites, cfg.RateLimit.ClientWindow))
 	}
 	opts = append(opts, a.clientAuthOptions()...)
+	grantOpts, err := a.grantOptions(cfg) // SPEC §12 (grants.go)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, grantOpts...)
 	// One authenticator of users, for the login page and the password
 	// grant alike.
 	var users *login.Users
@@ -344,18 +358,20 @@ func (a *App) newState(ctx context.Context, cfg *config.Config) (*appState, erro
 			if err != nil {
 				return nil, fmt.Errorf("server: user %q: password_hash: %w", u.Username, err)
 			}
-			list = append(list, login.User{Username: u.Username, ID: u.ID, Hash: h})
+			list = append(list, login.User{Username: u.Username, ID: u.ID, Hash: h, Claims: u.Claims.OIDC()})
 		}
 		if users, err = login.NewUsers(list, a.verifier); err != nil {
 			return nil, err
 		}
 		opts = append(opts, endpoint.WithUsers(users))
 	}
+	opts = append(opts, openIDOption(a.Keys, users)) // SPEC §11 (oidc.go)
 	ep, err := endpoint.New(cfg.Issuer, rings, clients, a.Store, opts...)
 	if err != nil {
 		return nil, err
 	}
-	owner, err := a.ownerFor(OwnerDeps{Config: cfg, Endpoint: ep, Users: users, Limiter: a.limiter, Key: a.loginKey, Metrics: a.Metrics, Log: a.log, Now: a.now})
+	owner, err := a.ownerFor(OwnerDeps{Config: cfg, Endpoint: ep, Users: users, Limiter: a.limiter, Key: a.loginKey, Metrics: a.Metrics, Log: a.log, Now: a.now,
+		Store: a.Store})
 	if err != nil {
 		return nil, err
 	}
@@ -397,9 +413,10 @@ func DefaultOwner(deps OwnerDeps) (endpoint.ResourceOwner, error) {
 	for _, c := range cfg.Clients {
 		clientIDs = append(clientIDs, c.ID)
 	}
-	path := deps.Endpoint.Paths().Authorize
+	path, devicePath := deps.Endpoint.Paths().Authorize, deps.Endpoint.Paths().DeviceVerification
 	if u, err := url.Parse(cfg.Issuer); err == nil {
 		path = strings.TrimSuffix(u.EscapedPath(), "/") + path
+		devicePath = strings.TrimSuffix(u.EscapedPath(), "/") + devicePath
 	}
 	lc := login.Config{
 		Issuer:         cfg.Issuer,
@@ -412,10 +429,13 @@ func DefaultOwner(deps OwnerDeps) (endpoint.ResourceOwner, error) {
 		Now:            deps.Now,
 		Path:           path,
 		Audit:          LoginAudit(deps.Log, deps.Metrics),
+		DeviceFlow:     deps.Endpoint, // the device verification page, RFC 8628 §3.3
+		DevicePath:     devicePath,
 	}
 	if cfg.Login.TrustedHeader != "" {
 		lc.ProxySubject = login.ProxySubjects(deps.Users, clientIDs)
 	}
+	openIDLogin(&lc, deps) // single sign-on, remembered consent, logout (oidc.go)
 	page, err := login.New(lc)
 	if err != nil {
 		return nil, fmt.Errorf("server: login page: %w", err)
@@ -491,6 +511,10 @@ func staticClients(cfg *config.Config, getenv func(string) string) (*endpoint.St
 
 			DPoPBoundAccessTokens:        c.DPoPBoundAccessTokens,
 			CertificateBoundAccessTokens: c.TLSClientCertificateBoundAccessTokens,
+			PostLogoutRedirectURIs:       slices.Clone(c.PostLogoutRedirectURIs),
+			// SPEC §12
+			TokenExchangeAudiences: slices.Clone(c.TokenExchange.Audiences),
+			RequirePushedRequests:  c.RequirePushedAuthorizationRequests,
 		}
 		auth, envHash, err := clientAuth(fmt.Sprintf("clients[%d]", i), c.AuthOf(), getenv)
 		if err != nil {

@@ -132,7 +132,7 @@ func startBindApp(t *testing.T) *bindEnv {
 	cfg.DPoP = config.DPoP{RequireNonce: true, NonceStep: time.Minute, NonceKeyEnv: "TEST_NONCE_KEY"}
 	cfg.Clients = append(cfg.Clients,
 		config.Client{ID: "mtls", TokenEndpointAuthMethod: config.AuthTLS, TLSClientAuthSANDNS: "mtls.test", GrantTypes: cc, Scopes: read, DefaultScopes: read},
-		config.Client{ID: "selfsigned", TokenEndpointAuthMethod: config.AuthSelfSignedTLS, JWKS: config.JWKS(`{"keys":[` + string(selfJWK) + `]}`),
+		config.Client{ID: "selfsigned", TokenEndpointAuthMethod: config.AuthSelfSignedTLS, JWKS: config.JSON(`{"keys":[` + string(selfJWK) + `]}`),
 			GrantTypes: cc, Scopes: read, DefaultScopes: read},
 		config.Client{ID: "pkjwt", TokenEndpointAuthMethod: config.AuthPrivateKeyJWT, JWKSURI: keysSrv.URL + "/jwks.json", GrantTypes: cc, Scopes: read, DefaultScopes: read},
 		config.Client{ID: "secjwt", TokenEndpointAuthMethod: config.AuthSecretJWT, SecretEnv: "TEST_CLIENT_SECRET", GrantTypes: cc, Scopes: read, DefaultScopes: read},

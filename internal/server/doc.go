@@ -6,9 +6,14 @@
 // # Layers
 //
 //   - [Handler] routes requests to an *endpoint.Server: POST /token, GET and
-//     POST /authorize, POST /introspect, POST /revoke,
+//     POST /authorize, POST /introspect, POST /revoke, POST /par (RFC 9126),
+//     POST /device_authorization (RFC 8628), GET and POST /device (the
+//     verification page of the resource owner, a [DeviceVerifier]),
 //     GET /.well-known/oauth-authorization-server, GET /healthz, GET
-//     /readyz, GET /metrics (and, in dev mode, the demo callback page).
+//     /readyz, GET /metrics (and, in dev mode, the demo callback page);
+//     the OpenID Provider's GET /.well-known/openid-configuration, GET and
+//     POST /userinfo, GET and POST /end_session (the login page ends the
+//     session, as an endpoint.SessionEnder) and GET /jwks.json (SPEC §11).
 //     Other paths get a 404 JSON body, wrong methods
 //     a 405 with Allow. A path not in canonical form (one that fasthttp's
 //     decoding and normalisation would change: "//token", "/%74oken",

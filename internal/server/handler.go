@@ -189,6 +189,36 @@ func (h *Handler) ServeFastHTTP(ctx *fasthttp.RequestCtx) {
 		if h.allow(ctx, route, start, "POST") {
 			h.oauth(ctx, route, start, st.ep.Revoke)
 		}
+	case h.paths.UserInfo:
+		route = RouteUserInfo
+		if h.allow(ctx, route, start, "GET", "POST") {
+			h.oauth(ctx, route, start, st.ep.UserInfo)
+		}
+	case h.paths.EndSession:
+		route = RouteEndSession
+		if h.allow(ctx, route, start, "GET", "POST") {
+			h.oauth(ctx, route, start, st.endSession)
+		}
+	case endpoint.PathOpenIDConfiguration:
+		route = RouteOpenIDConfiguration
+		if h.allow(ctx, route, start, "GET", "HEAD") {
+			h.serveOpenIDConfiguration(ctx, st.ep, start)
+		}
+	case h.paths.PushedAuthorization:
+		route = RoutePAR
+		if h.allow(ctx, route, start, "POST") {
+			h.oauth(ctx, route, start, st.ep.PushedAuthorization)
+		}
+	case h.paths.DeviceAuthorization:
+		route = RouteDeviceAuthorization
+		if h.allow(ctx, route, start, "POST") {
+			h.oauth(ctx, route, start, st.ep.DeviceAuthorization)
+		}
+	case h.paths.DeviceVerification:
+		route = RouteDeviceVerification
+		if h.allow(ctx, route, start, "GET", "POST") {
+			h.oauth(ctx, route, start, st.device)
+		}
 	case PathMetadata:
 		route = RouteMetadata
 		if h.allow(ctx, route, start, "GET", "HEAD") {

@@ -65,6 +65,7 @@ func LoginAudit(log zerolog.Logger, m *Metrics) func(context.Context, login.Even
 var loginEvents = []login.EventKind{
 	login.EventLogin, login.EventLoginFailed, login.EventThrottled, login.EventProxyUser,
 	login.EventFormRejected, login.EventConsent, login.EventDenied,
+	login.EventSession, login.EventLogout,
 }
 
 // loginEventLabel maps an event kind onto the fixed label set.

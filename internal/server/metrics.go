@@ -92,14 +92,22 @@ type observerRef struct{ o prometheus.Observer }
 // The fixed label sets, in the order of the series arrays.
 var (
 	routeLabels = [...]string{RouteToken, RouteAuthorize, RouteIntrospect, RouteRevoke, RouteMetadata,
-		RouteHealthz, RouteReadyz, RouteMetrics, RouteDemoCallback, RouteStatusList, RouteResourceKeys, RouteNotFound}
+		RouteHealthz, RouteReadyz, RouteMetrics, RouteDemoCallback,
+		RouteUserInfo, RouteEndSession, RouteOpenIDConfiguration, RouteJWKS,
+		RoutePAR, RouteDeviceAuthorization, RouteDeviceVerification,
+		RouteStatusList, RouteResourceKeys, RouteNotFound}
+
 	grantLabels = [...]string{string(endpoint.GrantAuthorizationCode), string(endpoint.GrantClientCredentials),
-		string(endpoint.GrantRefreshToken), string(endpoint.GrantPassword), string(endpoint.GrantImplicit), "none", "other"}
+		string(endpoint.GrantRefreshToken), string(endpoint.GrantPassword), string(endpoint.GrantImplicit),
+		string(endpoint.GrantDeviceCode), string(endpoint.GrantTokenExchange), string(endpoint.GrantJWTBearer), "none", "other"}
 	outcomeLabels = [...]string{"ok", "rate_limited", "not_found", "method_not_allowed", "other",
 		string(endpoint.InvalidRequest), string(endpoint.InvalidClient), string(endpoint.InvalidGrant),
 		string(endpoint.UnauthorizedClient), string(endpoint.UnsupportedGrantType), string(endpoint.InvalidScope),
 		string(endpoint.AccessDenied), string(endpoint.UnsupportedResponseType), string(endpoint.ServerError),
-		string(endpoint.TemporarilyUnavailable), string(endpoint.UnsupportedTokenType), string(endpoint.InvalidTarget)}
+		string(endpoint.TemporarilyUnavailable), string(endpoint.UnsupportedTokenType), string(endpoint.InvalidTarget),
+		string(endpoint.InvalidToken), string(endpoint.InsufficientScope), string(endpoint.LoginRequired),
+		string(endpoint.ConsentRequired), string(endpoint.InteractionRequired),
+		string(endpoint.AuthorizationPending), string(endpoint.SlowDown), string(endpoint.ExpiredToken), string(endpoint.InvalidRequestURI)}
 )
 
 // NewMetrics registers the issuer's metrics, with the Go and process
@@ -350,10 +358,16 @@ func grantIndex(g endpoint.GrantType) int {
 		return 3
 	case endpoint.GrantImplicit:
 		return 4
-	case "":
+	case endpoint.GrantDeviceCode:
 		return 5
+	case endpoint.GrantTokenExchange:
+		return 6
+	case endpoint.GrantJWTBearer:
+		return 7
+	case "":
+		return 8
 	}
-	return 6
+	return 9
 }
 
 // outcomeIndex maps an endpoint error and the response status onto

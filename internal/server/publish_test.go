@@ -197,7 +197,7 @@ func TestPublishedForResourceServers(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := startReplicas(t, 1, "", func(c *config.Config) {
-		c.ResourceServers = []config.ResourceServer{{ID: "orders", Audiences: []string{config.DevAudience}, JWKS: config.JWKS(rsKeys.PublicJWKS())}}
+		c.ResourceServers = []config.ResourceServer{{ID: "orders", Audiences: []string{config.DevAudience}, JWKS: config.JSON(rsKeys.PublicJWKS())}}
 	})[0]
 	iss := r.app.Config.Issuer
 	_, meta := get(t, r.client, r.addr+server.PathMetadata)
@@ -306,7 +306,7 @@ func TestReloadResourceServer(t *testing.T) {
 		t.Fatalf("before the reload: %d", resp.StatusCode)
 	}
 	next := reloadable(d.app.Current())
-	next.ResourceServers = append(slices.Clone(next.ResourceServers), config.ResourceServer{ID: "orders", Audiences: []string{config.DevAudience}, JWKS: config.JWKS(rsKeys.PublicJWKS())})
+	next.ResourceServers = append(slices.Clone(next.ResourceServers), config.ResourceServer{ID: "orders", Audiences: []string{config.DevAudience}, JWKS: config.JSON(rsKeys.PublicJWKS())})
 	if err := d.app.Reload(context.Background(), func() (*config.Config, error) { return next, nil }); err != nil {
 		t.Fatal(err)
 	}

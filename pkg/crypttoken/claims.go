@@ -18,14 +18,21 @@ const (
 	TypeRefresh Type = "rt+jwt"
 	// TypeCode is an authorization code; only the issuer opens it.
 	TypeCode Type = "code+jwt"
+	// TypeDeviceCode is a device code of the device authorization grant
+	// (RFC 8628 §3.2); only the issuer opens it.
+	TypeDeviceCode Type = "device-code+jwt"
+	// TypePushedRequest is a pushed authorization request (RFC 9126) that
+	// the authorization endpoint has taken from the store and carries
+	// across the login page's round trips; only the issuer opens it.
+	TypePushedRequest Type = "par+jwt"
 )
 
 // numTypes is the number of token types; types lists them by index.
-const numTypes = 3
+const numTypes = 5
 
-var types = [numTypes]Type{TypeAccess, TypeRefresh, TypeCode}
+var types = [numTypes]Type{TypeAccess, TypeRefresh, TypeCode, TypeDeviceCode, TypePushedRequest}
 
-// Valid reports whether t is one of the three token types.
+// Valid reports whether t is one of the token types.
 func (t Type) Valid() bool { return t.index() >= 0 }
 
 // index returns t's position in types, or -1.
@@ -37,6 +44,10 @@ func (t Type) index() int {
 		return 1
 	case TypeCode:
 		return 2
+	case TypeDeviceCode:
+		return 3
+	case TypePushedRequest:
+		return 4
 	}
 	return -1
 }

@@ -29,7 +29,9 @@
 // The protected header is exactly {"alg":…,"enc":"A256GCM","kid":…,"typ":…}
 // and is the additional authenticated data. The typ tells the kinds of token
 // apart (RFC 8725 §3.11): "at+jwt" for access tokens (RFC 9068 §2.1),
-// "rt+jwt" for refresh tokens and "code+jwt" for authorization codes, so no
+// "rt+jwt" for refresh tokens, "code+jwt" for authorization codes,
+// "device-code+jwt" for device codes (RFC 8628) and "par+jwt" for pushed
+// authorization requests carried through a login page (RFC 9126), so no
 // kind is ever accepted as another. The plaintext is the JSON claims set
 // with the RFC 9068 claim names; see Claims. Any conforming JOSE library
 // given the key opens these tokens; the tests prove it for go-jose and

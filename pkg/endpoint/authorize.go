@@ -61,6 +61,10 @@ type AuthorizeRequest struct {
 	// of the key whose DPoP proof the code's exchange must carry; empty
 	// when the request sent none.
 	DPoPJKT string
+	// OpenID holds the OpenID Connect parameters (nonce, prompt, max_age,
+	// id_token_hint, ...) when the server is an OpenID Provider
+	// (WithOpenID) and Scopes includes openid; nil otherwise.
+	OpenID *OpenIDRequest
 	// Params are all the request's parameters; unknown ones are kept and
 	// ignored by this package (RFC 6749 §3.1).
 	Params Params
@@ -199,6 +203,16 @@ func (s *Server) validateAuthorize(ctx context.Context, r *Request, res *Result)
 	if problem != nil && tainted.all {
 		return nil, problem, nil
 	}
+	// RFC 9126 §4: a request_uri stands for a pushed request, whose
+	// parameters replace those of the request (par.go).
+	pushed := p.Has("request_uri") || tainted.has("request_uri")
+	if pushed {
+		var e *Error
+		if p, e = s.pushedParams(ctx, p, tainted); e != nil {
+			return nil, e, nil
+		}
+		problem, tainted = nil, taint{}
+	}
 
 	// RFC 6749 §4.1.2.1: a missing, invalid or mismatching client_id or
 	// redirect_uri is shown to the user, never redirected.
@@ -239,6 +253,9 @@ func (s *Server) validateAuthorize(ctx context.Context, r *Request, res *Result)
 	if problem != nil {
 		return nil, problem, t
 	}
+	if e := s.checkPushRequired(c, pushed || r.pushing); e != nil {
+		return nil, e, t
+	}
 	if rtErr != nil {
 		return nil, rtErr, t
 	}
@@ -272,6 +289,11 @@ func (s *Server) validateAuthorize(ctx context.Context, r *Request, res *Result)
 		return nil, e, t
 	}
 	ar.Scopes = slices.Clone(scopes)
+	if s.oidc != nil && slices.Contains(ar.Scopes, ScopeOpenID) {
+		if ar.OpenID, e = s.parseOpenIDRequest(p, c.ID); e != nil {
+			return nil, e, t
+		}
+	}
 	if ar.Audience, e = s.chooseAudience(c, p.Get("resource"), ""); e != nil {
 		return nil, e, t
 	}

@@ -22,6 +22,11 @@ type Grant struct {
 	Scopes []string
 	// AuthTime is when the user logged in ("auth_time"); zero omits it.
 	AuthTime time.Time
+	// AMR are the authentication methods of the login ("amr", RFC 8176
+	// values such as "pwd"), and SessionID the login session ("sid"), for
+	// the ID token of an OpenID request; both may be empty.
+	AMR       []string
+	SessionID string
 	// Header holds header fields to add to the redirect that answers the
 	// request, such as a cookie the login page sets on sign-in. Fields
 	// named Location, Cache-Control or Pragma are ignored: the endpoint
@@ -95,6 +100,9 @@ func (s *Server) issueAuthorization(ctx context.Context, ar *AuthorizeRequest, g
 	if e != nil {
 		return nil, e
 	}
+	if e := s.checkOpenIDGrant(ctx, ar.OpenID, g); e != nil {
+		return nil, e
+	}
 	if ar.HasResponseType(ResponseToken) {
 		return s.issueImplicit(ctx, ar, g, scopes, res)
 	}
@@ -125,6 +133,7 @@ func (s *Server) issueCode(ctx context.Context, ar *AuthorizeRequest, g Grant, s
 		FamilyID: fid,
 		Resource: ar.Audience,
 		Status:   status,
+		Extra:    codeExtra(ar, g), // OpenID Connect: nonce, amr, sid
 	}
 	if ar.RedirectURISent {
 		// RFC 6749 §4.1.3: the token request must then repeat it.
@@ -373,6 +382,10 @@ func (s *Server) HandleAuthorize(ctx context.Context, r *Request, owner Resource
 	case decideInteract:
 		if d.page == nil {
 			return fail(NewError(ServerError, "internal error").withCause(errors.New("endpoint: Interact with a nil page")))
+		}
+		if ar.OpenID != nil && ar.OpenID.PromptNone {
+			// OpenID Connect Core 1.0 §3.1.2.1: prompt=none shows no page.
+			return fail(NewError(InteractionRequired, "the request needs the user to interact, and prompt=none forbids it"))
 		}
 		return d.page, res
 	case decideReject:

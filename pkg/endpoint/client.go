@@ -85,6 +85,20 @@ type Client struct {
 	// authenticate with mTLS: a token request without a certificate is
 	// refused, and the implicit grant is not allowed.
 	CertificateBoundAccessTokens bool
+	// PostLogoutRedirectURIs are where RP-Initiated Logout may send the
+	// user after logging out (OpenID Connect RP-Initiated Logout 1.0 §3),
+	// matched exactly like RedirectURIs.
+	PostLogoutRedirectURIs []string
+	// TokenExchangeAudiences are the audiences the client may get access
+	// tokens for by token exchange (RFC 8693 §2.1 resource and audience);
+	// the first is the default. A client needs the token-exchange grant
+	// too. They are independent of Audiences: exchanging a user's token
+	// into another service's audience is a right of its own.
+	TokenExchangeAudiences []string
+	// RequirePushedRequests makes the client push its authorization
+	// requests (RFC 9126 §6, require_pushed_authorization_requests): an
+	// authorization request without a request_uri is refused.
+	RequirePushedRequests bool
 }
 
 // AllowsGrant reports whether c may use grant g.
@@ -159,6 +173,11 @@ func NewStaticClients(clients ...*Client) (*StaticClients, error) {
 		for _, u := range c.RedirectURIs {
 			if err := checkRedirectURI(u); err != nil {
 				return nil, fmt.Errorf("endpoint: client %q: redirect URI %q: %w", c.ID, u, err)
+			}
+		}
+		for _, u := range c.PostLogoutRedirectURIs {
+			if err := checkRedirectURI(u); err != nil {
+				return nil, fmt.Errorf("endpoint: client %q: post-logout redirect URI %q: %w", c.ID, u, err)
 			}
 		}
 		s.byID[c.ID] = c

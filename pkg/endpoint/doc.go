@@ -18,7 +18,37 @@
 //     servers that do not decrypt tokens themselves;
 //   - Server.Revoke: token revocation (RFC 7009);
 //   - Server.Metadata: the authorization server metadata document
-//     (RFC 8414), served at /.well-known/oauth-authorization-server.
+//     (RFC 8414), served at /.well-known/oauth-authorization-server;
+//   - with WithOpenID, the OpenID Provider: Server.UserInfo (OpenID Connect
+//     Core 1.0 §5.3), Server.HandleEndSession or ValidateEndSession
+//     (RP-Initiated Logout 1.0) with a SessionEnder, and
+//     Server.OpenIDConfiguration (Discovery 1.0), besides ID tokens at the
+//     token endpoint (see OpenID Connect below).
+//   - Server.PushedAuthorization: pushed authorization requests (RFC 9126),
+//     whose request_uri the authorization endpoint then accepts;
+//   - Server.DeviceAuthorization: the device authorization endpoint (RFC
+//     8628 §3.1), with LookupUserCode and DecideDevice for the embedding
+//     server's verification page (§3.3).
+//
+// # Grants of SPEC §12
+//
+// Besides the RFC 6749 grants the token endpoint serves, each enabled per
+// client by its URN in Client.GrantTypes:
+//
+//   - GrantDeviceCode (RFC 8628): a device polls with a sealed device code
+//     (typ device-code+jwt) until the user decides; the store keeps the
+//     user code, the decision, the polling interval (slow_down) and the
+//     single issuance. User-code guesses are limited per address and
+//     globally (WithUserCodeLimiters).
+//   - GrantTokenExchange (RFC 8693): a subject token (this server's access
+//     token, or a trusted issuer's JWT) for an access token of one of
+//     Client.TokenExchangeAudiences, scope narrowed, "act" recorded and
+//     "may_act" honoured; no refresh token.
+//   - GrantJWTBearer (RFC 7523 §2.1): an assertion of a trusted issuer
+//     (WithTrustedIssuers), "jti" single-use in the store.
+//
+// A client with Client.RequirePushedRequests (or every client, with
+// WithPushedRequestsRequired) must push its authorization requests.
 //
 // Tokens are encrypted JWTs sealed by package crypttoken: access tokens
 // with the key ring of their audience (RFC 8707's resource parameter picks
@@ -123,6 +153,28 @@
 // resources (userinfo) check a presented token with AccessToken,
 // CheckTokenBinding and ResourceErrorResponse; resource servers use the
 // middleware of package crypttoken, which checks the same from the token.
+// # OpenID Connect (SPEC §11)
+//
+// WithOpenID makes the Server an OpenID Provider over the signing ring
+// (keys.SigningRing) and a UserClaimsSource. An authorization request whose
+// scope includes openid is read for its OpenID parameters
+// (AuthorizeRequest.OpenID: nonce, prompt, max_age, login_hint,
+// id_token_hint, claims; request objects are request_not_supported) and
+// answered per Core §3.1.2.6: prompt=none never shows a page
+// (interaction_required when the ResourceOwner would), and Authorize
+// refuses a Grant older than max_age or for another user than the hint
+// names (login_required). The code carries the nonce and the login's amr
+// and session id (Grant.AMR, Grant.SessionID) as extra claims of its
+// sealed payload; the code exchange, and a refresh of the grant (Core
+// §12.2), return an id_token signed with the ring's active key (typ JWT,
+// iss, sub, aud, exp = now + the access-token lifetime, iat, auth_time,
+// nonce, azp, at_hash per AtHash, amr, sid, and the standard claims the
+// profile, email, address and phone scopes grant). The access token of
+// such a grant carries ClaimUserInfoProof, an HMAC under a key derived from
+// the internal ring, which the UserInfo endpoint requires: a resource
+// server holding an audience key cannot seal tokens that read users'
+// claims. The discovery document is Metadata's, which then carries the
+// OpenID members too.
 //
 // # Brute force and quotas (SPEC §6)
 //

@@ -103,6 +103,7 @@ func (s *Server) authorizationCode(ctx context.Context, tr *TokenRequest) *Error
 	tr.familyID = code.FamilyID
 	tr.refresh = tr.Client.AllowsGrant(GrantRefreshToken)
 	tr.status = code.Status
+	s.openIDGrant(tr, code, true) // an ID token for an openid scope (OpenID Connect Core 1.0 §3.1.3.3)
 	return nil
 }
 

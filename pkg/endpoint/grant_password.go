@@ -56,6 +56,10 @@ func (s *Server) password(ctx context.Context, r *Request, tr *TokenRequest) *Er
 		}
 		tr.familyID, tr.refresh = fid, true
 	}
+	s.openIDGrant(tr, nil, false)
+	if tr.oidc != nil {
+		tr.oidc.amr = []string{"pwd"} // RFC 8176 §2
+	}
 	return nil
 }
 

@@ -92,6 +92,7 @@ func (s *Server) refreshToken(ctx context.Context, tr *TokenRequest) *Error {
 	tr.Audience, tr.Subject, tr.AuthTime = aud, rt.Subject, rt.AuthTime
 	tr.familyID, tr.generation, tr.refresh = rt.FamilyID, rt.Generation+1, true
 	tr.status = rt.Status
+	s.openIDGrant(tr, rt, false) // a fresh ID token, no nonce (OpenID Connect Core 1.0 §12.2)
 	return nil
 }
 

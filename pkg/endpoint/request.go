@@ -42,6 +42,11 @@ type Request struct {
 	// counterpart of oauthlib's credentials argument. The endpoints pass it
 	// unchanged to the hooks that validate requests and extend claims.
 	Credentials map[string]any
+
+	// pushing marks the request PushedAuthorization validates a pushed
+	// authorization request with (par.go): it is being pushed, so the
+	// rule that some clients must push does not apply to it.
+	pushing bool
 }
 
 // Header gives read access to request header fields. Get returns the first

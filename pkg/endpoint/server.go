@@ -83,6 +83,12 @@ type Server struct {
 	dpop       *dpop.Verifier
 	dpopNonces *dpop.Nonces
 	dpopAlgs   []string
+	// oidc is the OpenID Provider (WithOpenID); nil without it.
+	oidc *openID
+	// grants12 holds the state of the SPEC §12 grants and of pushed
+	// authorization requests (grant_device_code.go, par.go,
+	// grant_token_exchange.go, grant_jwt_bearer.go).
+	grants12
 }
 
 // audience is one resource server's sealer and opener.
@@ -114,6 +120,15 @@ type Hooks struct {
 // metadata document (RFC 8414) advertises.
 type Paths struct {
 	Authorize, Token, Introspect, Revoke string
+	// PushedAuthorization is the pushed authorization request endpoint
+	// (RFC 9126 §2), advertised as pushed_authorization_request_endpoint.
+	PushedAuthorization string
+	// DeviceAuthorization is the device authorization endpoint (RFC 8628
+	// §3.1), advertised as device_authorization_endpoint; DeviceVerification
+	// is the page where the user enters the user code (§3.3), returned as
+	// verification_uri and served by the embedding server (cmd/issuer's
+	// login page).
+	DeviceAuthorization, DeviceVerification string
 	// JWKS is the path of the JWK Set of the issuer's signing keys,
 	// advertised as jwks_uri (RFC 8414 §2). The embedding server serves it
 	// (cmd/issuer at /jwks.json, from the signing ring); empty, as in
@@ -128,10 +143,17 @@ type Paths struct {
 	// (ResourceKeys), advertised as resource_keys_endpoint; empty, as in
 	// DefaultPaths, serves no key deliveries.
 	ResourceKeys string
+	// UserInfo and EndSession are the paths of the OpenID Connect UserInfo
+	// endpoint (Server.UserInfo) and RP-Initiated Logout's end-session
+	// endpoint (Server.HandleEndSession), advertised only by an OpenID
+	// Provider (WithOpenID).
+	UserInfo, EndSession string
 }
 
 // DefaultPaths are the paths cmd/issuer serves.
-var DefaultPaths = Paths{Authorize: "/authorize", Token: "/token", Introspect: "/introspect", Revoke: "/revoke"}
+var DefaultPaths = Paths{Authorize: "/authorize", Token: "/token", Introspect: "/introspect", Revoke: "/revoke",
+	UserInfo: "/userinfo", EndSession: "/end_session",
+	PushedAuthorization: "/par", DeviceAuthorization: "/device_authorization", DeviceVerification: "/device"}
 
 // Option configures a Server.
 type Option interface{ apply(*Server) error }
@@ -216,7 +238,8 @@ func WithHooks(h Hooks) Option {
 // is empty (the endpoint is not served) or starts with "/".
 func WithPaths(p Paths) Option {
 	return optionFunc(func(s *Server) error {
-		for _, path := range []string{p.Authorize, p.Token, p.Introspect, p.Revoke, p.JWKS, p.StatusLists, p.ResourceKeys} {
+		for _, path := range []string{p.Authorize, p.Token, p.Introspect, p.Revoke, p.JWKS, p.UserInfo, p.EndSession,
+			p.PushedAuthorization, p.DeviceAuthorization, p.DeviceVerification, p.StatusLists, p.ResourceKeys} {
 			if path != "" && path[0] != '/' {
 				return fmt.Errorf("endpoint: path %q must start with /", path)
 			}
@@ -337,6 +360,9 @@ func New(issuer string, rings Rings, clients ClientStore, st store.Store, opts .
 	if s.refreshes, err = crypttoken.NewOpener(rings.Internal, internalExp, clock); err != nil {
 		return nil, fmt.Errorf("endpoint: internal ring: %w", err)
 	}
+	if err := s.initGrants12(rings.Internal, internalExp, clock); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -430,8 +456,11 @@ func (s *Server) Metadata() *Response {
 	if len(s.scopes) > 0 {
 		doc["scopes_supported"] = s.scopes
 	}
+	// OpenID Connect Discovery 1.0 §3 members, when WithOpenID.
+	s.addOpenIDMetadata(doc, base)
+	s.metadata12(doc, base, caps)
 	s.publicationMetadata(doc, base)
-	body, _ := json.Marshal(doc) // a map of strings and string slices always marshals
+	body, _ := json.Marshal(doc) // a map of strings, bools and string slices always marshals
 	return &Response{Status: 200, Header: Headers{
 		{"Content-Type", "application/json"},
 		{"Cache-Control", "public, max-age=3600"},
@@ -441,6 +470,9 @@ func (s *Server) Metadata() *Response {
 // capabilities are the metadata members that depend on the clients.
 type capabilities struct {
 	responseTypes, responseModes, grantTypes, challengeMethods []string
+	// code reports whether some client may use the authorization code
+	// flow, for the pushed authorization request endpoint.
+	code bool
 }
 
 // capabilities lists what the registered clients may use, when the
@@ -456,11 +488,16 @@ func (s *Server) capabilities() capabilities {
 		if s.users != nil {
 			g = append(g, string(GrantPassword))
 		}
+		g = append(g, string(GrantDeviceCode), string(GrantTokenExchange))
+		if len(s.trustedIssuers) > 0 {
+			g = append(g, string(GrantJWTBearer))
+		}
 		return capabilities{
 			responseTypes:    []string{"code", "token"},
 			responseModes:    []string{"query", "fragment"},
 			grantTypes:       append(g, string(GrantImplicit)),
 			challengeMethods: []string{PKCES256, PKCEPlain},
+			code:             true,
 		}
 	}
 	var code, token, plain bool
@@ -473,7 +510,7 @@ func (s *Server) capabilities() capabilities {
 		token = token || c.AllowsResponseType(ResponseToken)
 		plain = plain || c.AllowPKCEPlain
 	}
-	caps := capabilities{responseModes: []string{"query"}, challengeMethods: []string{PKCES256}}
+	caps := capabilities{responseModes: []string{"query"}, challengeMethods: []string{PKCES256}, code: code}
 	if code || !token {
 		// RFC 8414 §2 requires the member; code is what the
 		// authorization endpoint serves when nothing else is enabled.
@@ -486,8 +523,9 @@ func (s *Server) capabilities() capabilities {
 	if plain {
 		caps.challengeMethods = append(caps.challengeMethods, PKCEPlain)
 	}
-	for _, g := range []GrantType{GrantAuthorizationCode, GrantClientCredentials, GrantRefreshToken, GrantPassword} {
-		if grants[g] && (g != GrantPassword || s.users != nil) {
+	for _, g := range []GrantType{GrantAuthorizationCode, GrantClientCredentials, GrantRefreshToken, GrantPassword,
+		GrantDeviceCode, GrantTokenExchange, GrantJWTBearer} {
+		if grants[g] && (g != GrantPassword || s.users != nil) && (g != GrantJWTBearer || len(s.trustedIssuers) > 0) {
 			caps.grantTypes = append(caps.grantTypes, string(g))
 		}
 	}

@@ -2,6 +2,7 @@ package endpoint
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"mime"
 	"slices"
@@ -64,6 +65,18 @@ type TokenRequest struct {
 	// from Scopes: a refresh keeps the original grant even when the access
 	// token's scope is narrowed (RFC 6749 §6).
 	refreshScopes []string
+	// oidc, when set, is the ID token to issue beside the access token
+	// (OpenID Connect: the grant's scope includes openid, oidc_token.go).
+	oidc *idToken
+	// extra are claims the grant adds to the access token: the "act" of a
+	// token exchange (RFC 8693 §4.1). Shared and read-only.
+	extra map[string]json.RawMessage
+	// notAfter, when set, caps the access token's expiry: an exchanged
+	// token never outlives its subject token.
+	notAfter time.Time
+	// issuedTokenType is the issued_token_type of a token exchange
+	// response (RFC 8693 §2.2.1); empty for the other grants.
+	issuedTokenType string
 }
 
 func (tr *TokenRequest) grantedForRefresh() []string {
@@ -153,6 +166,12 @@ func (s *Server) tokenRequest(ctx context.Context, r *Request, res *Result) (*To
 		e = s.refreshToken(ctx, tr)
 	case GrantPassword:
 		e = s.password(ctx, r, tr)
+	case GrantDeviceCode:
+		e = s.deviceCode(ctx, tr)
+	case GrantTokenExchange:
+		e = s.tokenExchange(ctx, tr)
+	case GrantJWTBearer:
+		e = s.jwtBearer(ctx, tr)
 	default:
 		e = Errorf(UnsupportedGrantType, "grant_type %q is not supported", safeName(string(grant)))
 	}
@@ -242,11 +261,15 @@ func (s *Server) issue(ctx context.Context, tr *TokenRequest, res *Result) (*Res
 	}
 	now := tr.now
 	scope := strings.Join(tr.Scopes, " ")
+	exp := now.Add(s.accessTTL)
+	if !tr.notAfter.IsZero() && tr.notAfter.Before(exp) {
+		exp = tr.notAfter
+	}
 	at := crypttoken.Claims{
 		Issuer:   s.issuer,
 		Subject:  tr.Subject,
 		Audience: aud.list, // shared and read-only: sealing only reads it
-		Expiry:   now.Add(s.accessTTL),
+		Expiry:   exp,
 		IssuedAt: now,
 		ClientID: tr.Client.ID,
 		Scope:    scope,
@@ -255,6 +278,7 @@ func (s *Server) issue(ctx context.Context, tr *TokenRequest, res *Result) (*Res
 		Status:   tr.status,
 
 		Confirmation: tr.Confirmation,
+		Extra:        tr.extra,
 	}
 	if s.hooks.AccessClaims != nil {
 		// The hook gets a heap copy with an audience slice of its own, so
@@ -269,17 +293,31 @@ func (s *Server) issue(ctx context.Context, tr *TokenRequest, res *Result) (*Res
 		at = *hc
 		scope = at.Scope
 	}
+	tr.keepOpenID(at.Scope) // an AccessClaims hook may have narrowed the scope
+	if tr.oidc != nil {
+		if e := s.addUserInfoProof(&at, now); e != nil {
+			return nil, e
+		}
+	}
 	body := make([]byte, 0, 1024)
 	body = append(body, `{"access_token":"`...)
+	atStart := len(body)
 	var err error
 	if body, err = aud.sealer.AppendSeal(body, crypttoken.TypeAccess, &at); err != nil {
 		return nil, AsError(err)
+	}
+	if tr.oidc != nil {
+		tr.oidc.accessToken = string(body[atStart:])
 	}
 	res.JTI = at.ID
 	body = append(body, `","token_type":"`...)
 	body = append(body, tokenType(at.Confirmation)...)
 	body = append(body, `","expires_in":`...)
-	body = strconv.AppendInt(body, int64(s.accessTTL/time.Second), 10)
+	body = strconv.AppendInt(body, int64(exp.Sub(now)/time.Second), 10)
+	if tr.issuedTokenType != "" {
+		body = append(body, `,"issued_token_type":`...)
+		body = jsonenc.AppendString(body, tr.issuedTokenType)
+	}
 	if tr.refresh && tr.familyID != "" {
 		rt := crypttoken.Claims{
 			Issuer:     s.issuer,
@@ -296,6 +334,7 @@ func (s *Server) issue(ctx context.Context, tr *TokenRequest, res *Result) (*Res
 			Status:     tr.status,
 
 			Confirmation: tr.refreshConfirmation(),
+			Extra:        tr.openIDExtra(),
 		}
 		body = append(body, `,"refresh_token":"`...)
 		if body, err = s.internal.AppendSeal(body, crypttoken.TypeRefresh, &rt); err != nil {
@@ -307,6 +346,15 @@ func (s *Server) issue(ctx context.Context, tr *TokenRequest, res *Result) (*Res
 	if scopeDiffers(tr.requestedScope, scope) {
 		body = append(body, `,"scope":`...)
 		body = jsonenc.AppendString(body, scope)
+	}
+	if tr.oidc != nil {
+		// OpenID Connect Core 1.0 §3.1.3.3, §12.2.
+		body = append(body, `,"id_token":"`...)
+		var e *Error
+		if body, e = s.appendIDToken(ctx, body, tr.oidc, now); e != nil {
+			return nil, e
+		}
+		body = append(body, '"')
 	}
 	body = append(body, '}')
 	return jsonResponse(200, body), nil

@@ -24,6 +24,9 @@
 //
 // or picks handlers one by one: Token, Introspect, Revoke, Metadata and
 // Authorize (which needs an endpoint.ResourceOwner to decide for users).
+// An OpenID Provider (endpoint.WithOpenID) adds RegisterOpenID, or the
+// handlers UserInfo, EndSession (with an endpoint.SessionEnder that ends
+// login sessions) and OpenIDConfiguration.
 //
 // Behind a TLS-terminating proxy, r.TLS is nil; configure the proxy's
 // address with endpoint.WithTrustedProxies so that its X-Forwarded-Proto
