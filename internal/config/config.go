@@ -149,13 +149,13 @@ type Tokens struct {
 	RefreshTTL time.Duration `yaml:"refresh_ttl"`
 	CodeTTL    time.Duration `yaml:"code_ttl"`
 	Leeway     time.Duration `yaml:"leeway"`
-	// DeviceCodeTTL is the lifetime of device codes and their user codes
-	// (RFC 8628 §3.2 expires_in).
-	DeviceCodeTTL time.Duration `yaml:"device_code_ttl"`
 	// StatusListTTL is the "ttl" of the published Token Status Lists
 	// (SPEC §9): how long a resource server may use a list before fetching
 	// it again, hence how late it may learn of a revocation.
 	StatusListTTL time.Duration `yaml:"status_list_ttl"`
+	// DeviceCodeTTL is the lifetime of device codes and their user codes
+	// (RFC 8628 §3.2 expires_in).
+	DeviceCodeTTL time.Duration `yaml:"device_code_ttl"`
 }
 
 // Audience is one resource server: an RFC 8707 resource indicator with its

@@ -168,7 +168,7 @@ func TestParseValues(t *testing.T) {
 		field func(c *Config) any
 		want  any
 	}{
-		{"defaults fill absent keys", nil, func(c *Config) any { return c.Tokens }, Tokens{10 * time.Minute, 720 * time.Hour, time.Minute, 30 * time.Second, 10 * time.Minute, 30 * time.Second}},
+		{"defaults fill absent keys", nil, func(c *Config) any { return c.Tokens }, Tokens{10 * time.Minute, 720 * time.Hour, time.Minute, 30 * time.Second, 30 * time.Second, 10 * time.Minute}},
 		{"explicit zero is kept", appendYAML("tokens: {leeway: 0s}\n"), func(c *Config) any { return c.Tokens.Leeway }, time.Duration(0)},
 		{"null keeps the default", appendYAML("tokens:\n  leeway: ~\n"), func(c *Config) any { return c.Tokens.Leeway }, DefaultLeeway},
 		{"null section keeps defaults", appendYAML("limits:\n"), func(c *Config) any { return c.Limits }, Default().Limits},

@@ -26,8 +26,8 @@ const (
 	DefaultRefreshTTL      = 720 * time.Hour
 	DefaultCodeTTL         = 60 * time.Second
 	DefaultLeeway          = 30 * time.Second
-	DefaultDeviceCodeTTL   = endpoint.DefaultDeviceCodeLifetime
 	DefaultStatusListTTL   = endpoint.DefaultStatusListTTL
+	DefaultDeviceCodeTTL   = endpoint.DefaultDeviceCodeLifetime
 	DefaultStore           = StoreMemory
 	DefaultMaxBodyBytes    = ByteSize(64 << 10)
 	DefaultReadTimeout     = 10 * time.Second
@@ -72,8 +72,8 @@ func Default() *Config {
 			RefreshTTL:    DefaultRefreshTTL,
 			CodeTTL:       DefaultCodeTTL,
 			Leeway:        DefaultLeeway,
-			DeviceCodeTTL: DefaultDeviceCodeTTL,
 			StatusListTTL: DefaultStatusListTTL,
+			DeviceCodeTTL: DefaultDeviceCodeTTL,
 		},
 		Store: DefaultStore,
 		DPoP:  DPoP{NonceStep: DefaultDPoPNonceStep},

@@ -163,10 +163,6 @@
 //	tokens.leeway: duration, default 30s
 //	    Clock skew allowed when checking exp, nbf and iat; 0s to 5m, less
 //	    than access_ttl.
-//	tokens.device_code_ttl: duration, default 10m
-//	    Lifetime of device codes and their user codes (RFC 8628 §3.2
-//	    expires_in): how long a user has to enter the code and approve.
-//	    10s to 1h.
 //	tokens.status_list_ttl: duration, default 30s
 //	    The "ttl" of the Token Status Lists served at /statuslists/<id>
 //	    (draft-ietf-oauth-status-list §5.1, SPEC §9): how long a
@@ -174,6 +170,10 @@
 //	    revoked token is refused everywhere within this plus the resource
 //	    server's polling delay. Whole seconds, 1s to 1h. Responses are
 //	    cacheable for half of it.
+//	tokens.device_code_ttl: duration, default 10m
+//	    Lifetime of device codes and their user codes (RFC 8628 §3.2
+//	    expires_in): how long a user has to enter the code and approve.
+//	    10s to 1h.
 //	store: memory | Redis URL, default memory
 //	    Where single-use codes, refresh families and revocations live:
 //	    "memory" for one replica, or

@@ -52,7 +52,7 @@ func TestJWKSForms(t *testing.T) {
 		})
 	}
 	for _, tc := range []struct{ name, yaml, msg string }{
-		{"a list", `[1, 2]`, "JWK Set"},
+		{"a list", `[1, 2]`, "object is expected"},
 		{"a string that is not JSON", `"keys"`, "invalid JSON"},
 		{"a JWK Set without an encryption key", `{"keys": [{"kty": "EC", "crv": "P-256", "kid": "s", "use": "sig", "x": "MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4", "y": "4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"}]}`, "no encryption key"},
 	} {

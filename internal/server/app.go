@@ -123,12 +123,12 @@ type App struct {
 	verifier *secret.Verifier
 	limiter  *secret.Limiter
 	loginKey []byte
-	// userCodes are the device flow's user-code guess limiters (per
-	// address, global); they outlive reloads.
-	userCodes [2]*secret.Limiter
 	// statusAlloc hands out status list entries (SPEC §9); one per
 	// process, shared by every endpoint server a reload builds.
 	statusAlloc *endpoint.LocalStatusAllocator
+	// userCodes are the device flow's user-code guess limiters (per
+	// address, global); they outlive reloads.
+	userCodes [2]*secret.Limiter
 
 	cur      atomic.Pointer[config.Config] // the configuration in force
 	reloadMu sync.Mutex                    // one reload at a time

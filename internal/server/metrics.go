@@ -96,6 +96,7 @@ var (
 		RouteUserInfo, RouteEndSession, RouteOpenIDConfiguration, RouteJWKS,
 		RoutePAR, RouteDeviceAuthorization, RouteDeviceVerification,
 		RouteStatusList, RouteResourceKeys, RouteNotFound}
+
 	grantLabels = [...]string{string(endpoint.GrantAuthorizationCode), string(endpoint.GrantClientCredentials),
 		string(endpoint.GrantRefreshToken), string(endpoint.GrantPassword), string(endpoint.GrantImplicit),
 		string(endpoint.GrantDeviceCode), string(endpoint.GrantTokenExchange), string(endpoint.GrantJWTBearer), "none", "other"}

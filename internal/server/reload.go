@@ -32,8 +32,8 @@ var liveSections = []liveSection{
 	listSection("clients", func(c *config.Config) *[]config.Client { return &c.Clients }, func(c config.Client) string { return c.ID }),
 	listSection("users", func(c *config.Config) *[]config.User { return &c.Users }, func(u config.User) string { return u.Username }),
 	listSection("audiences", func(c *config.Config) *[]config.Audience { return &c.Audiences }, func(a config.Audience) string { return a.Name }),
-	listSection("trusted_issuers", func(c *config.Config) *[]config.TrustedIssuer { return &c.TrustedIssuers }, func(t config.TrustedIssuer) string { return t.Issuer }),
 	listSection("resource_servers", func(c *config.Config) *[]config.ResourceServer { return &c.ResourceServers }, func(r config.ResourceServer) string { return r.ID }),
+	listSection("trusted_issuers", func(c *config.Config) *[]config.TrustedIssuer { return &c.TrustedIssuers }, func(t config.TrustedIssuer) string { return t.Issuer }),
 }
 
 // sectionDiff names the entries a reload adds, removes and changes in one

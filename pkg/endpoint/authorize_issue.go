@@ -132,8 +132,8 @@ func (s *Server) issueCode(ctx context.Context, ar *AuthorizeRequest, g Grant, s
 		AuthTime: g.AuthTime,
 		FamilyID: fid,
 		Resource: ar.Audience,
-		Extra:    codeExtra(ar, g), // OpenID Connect: nonce, amr, sid
 		Status:   status,
+		Extra:    codeExtra(ar, g), // OpenID Connect: nonce, amr, sid
 	}
 	if ar.RedirectURISent {
 		// RFC 6749 §4.1.3: the token request must then repeat it.

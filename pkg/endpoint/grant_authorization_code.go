@@ -102,8 +102,8 @@ func (s *Server) authorizationCode(ctx context.Context, tr *TokenRequest) *Error
 	// that a replay of the code revokes it too (RFC 6749 §4.1.2).
 	tr.familyID = code.FamilyID
 	tr.refresh = tr.Client.AllowsGrant(GrantRefreshToken)
-	s.openIDGrant(tr, code, true) // an ID token for an openid scope (OpenID Connect Core 1.0 §3.1.3.3)
 	tr.status = code.Status
+	s.openIDGrant(tr, code, true) // an ID token for an openid scope (OpenID Connect Core 1.0 §3.1.3.3)
 	return nil
 }
 

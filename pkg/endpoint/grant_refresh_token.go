@@ -91,8 +91,8 @@ func (s *Server) refreshToken(ctx context.Context, tr *TokenRequest) *Error {
 	tr.Scopes, tr.refreshScopes = scopes, original
 	tr.Audience, tr.Subject, tr.AuthTime = aud, rt.Subject, rt.AuthTime
 	tr.familyID, tr.generation, tr.refresh = rt.FamilyID, rt.Generation+1, true
-	s.openIDGrant(tr, rt, false) // a fresh ID token, no nonce (OpenID Connect Core 1.0 §12.2)
 	tr.status = rt.Status
+	s.openIDGrant(tr, rt, false) // a fresh ID token, no nonce (OpenID Connect Core 1.0 §12.2)
 	return nil
 }
 

@@ -39,6 +39,9 @@ type exchangeParty struct {
 	expiry      time.Time
 	authTime    time.Time
 	familyID    string
+	// status is an access token of this server's status list entry (SPEC
+	// §9): the exchanged token shares it, as it shares the grant.
+	status crypttoken.StatusRef
 }
 
 // tokenExchange validates a token exchange request (RFC 8693 §2.1) for an
@@ -121,6 +124,7 @@ func (s *Server) tokenExchange(ctx context.Context, tr *TokenRequest) *Error {
 	}
 	tr.Scopes, tr.Audience, tr.Subject, tr.AuthTime = scopes, aud, subject.subject, subject.authTime
 	tr.familyID, tr.notAfter = subject.familyID, subject.expiry
+	tr.status = subject.status // revoking the subject's grant flips the exchanged token's bit too
 	tr.issuedTokenType = TokenTypeAccessToken
 	return nil
 }
@@ -256,7 +260,7 @@ func (s *Server) ownParty(ctx context.Context, raw string, now time.Time, what s
 	return &exchangeParty{
 		subject: c.Subject, rawSubject: c.Subject, issuer: c.Issuer, clientID: c.ClientID,
 		scopes: scopes, act: c.Extra["act"], mayAct: c.Extra["may_act"],
-		expiry: c.Expiry, authTime: c.AuthTime, familyID: c.FamilyID,
+		expiry: c.Expiry, authTime: c.AuthTime, familyID: c.FamilyID, status: c.Status,
 	}, nil
 }
 

@@ -258,12 +258,19 @@ func (s *Server) live(ctx context.Context, kind tokenKind, c *crypttoken.Claims)
 	if kind == kindRefresh && c.FamilyID == "" {
 		return false, nil
 	}
-	if list, idx, ok := s.statusTarget(c.Status, accessAud(kind, c)); ok {
-		// The same bit the published status list carries (SPEC §9).
+	// The same bit the published status list carries (SPEC §9), read
+	// whatever the list's audience: reading a bit changes nothing, and an
+	// exchanged token (RFC 8693) carries its subject token's entry, of
+	// another audience. A token whose entry is not of its own audience's
+	// lists has its revocation recorded by jti instead (revokeToken sets
+	// only its own audience's bits), so that is checked too.
+	list, idx, hasBit := s.statusTarget(c.Status, nil)
+	if hasBit {
 		if set, err := s.store.StatusBit(ctx, list, idx); err != nil || set {
 			return false, err
 		}
-	} else if c.ID != "" {
+	}
+	if _, _, own := s.statusTarget(c.Status, accessAud(kind, c)); !own && c.ID != "" {
 		if r, err := s.store.TokenRevoked(ctx, c.ID); err != nil || r {
 			return false, err
 		}

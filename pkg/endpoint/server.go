@@ -137,11 +137,6 @@ type Paths struct {
 	// (cmd/issuer at /jwks.json, from the signing ring); empty, as in
 	// DefaultPaths, leaves jwks_uri out.
 	JWKS string
-	// UserInfo and EndSession are the paths of the OpenID Connect UserInfo
-	// endpoint (Server.UserInfo) and RP-Initiated Logout's end-session
-	// endpoint (Server.HandleEndSession), advertised only by an OpenID
-	// Provider (WithOpenID).
-	UserInfo, EndSession string
 	// StatusLists is the path of the Token Status Lists (StatusList): the
 	// path alone is the status_list_aggregation_endpoint, the path, a
 	// slash and a list id one list's URI (draft-ietf-oauth-status-list).
@@ -151,6 +146,11 @@ type Paths struct {
 	// (ResourceKeys), advertised as resource_keys_endpoint; empty, as in
 	// DefaultPaths, serves no key deliveries.
 	ResourceKeys string
+	// UserInfo and EndSession are the paths of the OpenID Connect UserInfo
+	// endpoint (Server.UserInfo) and RP-Initiated Logout's end-session
+	// endpoint (Server.HandleEndSession), advertised only by an OpenID
+	// Provider (WithOpenID).
+	UserInfo, EndSession string
 }
 
 // DefaultPaths are the paths cmd/issuer serves.

@@ -16,6 +16,7 @@ import (
 	"github.com/sealedtoken/issuer/pkg/crypttoken"
 	"github.com/sealedtoken/issuer/pkg/endpoint"
 	"github.com/sealedtoken/issuer/pkg/jws"
+	"github.com/sealedtoken/issuer/pkg/secret"
 	"github.com/sealedtoken/issuer/pkg/statuslist"
 	"github.com/sealedtoken/issuer/pkg/store"
 	"github.com/sealedtoken/issuer/pkg/store/memory"
@@ -657,4 +658,26 @@ func TestStatusStoreDown(t *testing.T) {
 	// Its revocation is its jti's, which introspection sees.
 	require.Equal(t, 200, f.revoke(form("token", tok), basic("backend", backendSecret)).Status)
 	isInactive(t, f.introspect(form("token", tok), asRS()))
+}
+
+// TestStatusTokenExchange: an access token got by token exchange (RFC
+// 8693) shares its subject token's status entry, as it shares its grant:
+// revoking the subject token flips the bit both carry.
+func TestStatusTokenExchange(t *testing.T) {
+	f := newStatusFixture(t)
+	clients := append(standardClients(t), &endpoint.Client{
+		ID: "exchanger", Secret: mustHash(t, secret.NewSHA256(backendSecret)),
+		GrantTypes: []endpoint.GrantType{endpoint.GrantTokenExchange}, Scopes: []string{"read"},
+		TokenExchangeAudiences: []string{otherAud},
+	})
+	f.setClients(clients...)
+	subject := f.backendToken()
+	ref := f.statusOf(t, apiAud, subject)
+	resp := f.token(form("grant_type", string(endpoint.GrantTokenExchange), "subject_token", subject,
+		"subject_token_type", endpoint.TokenTypeAccessToken, "resource", otherAud), basic("exchanger", backendSecret))
+	exchanged := mustTokens(t, resp).Access
+	require.Equal(t, ref, f.statusOf(t, otherAud, exchanged), "the exchanged token carries the subject's entry")
+	require.Equal(t, 200, f.revoke(form("token", subject), basic("backend", backendSecret)).Status)
+	require.True(t, f.revoked(t, f.srv, ref))
+	isInactive(t, f.introspect(form("token", exchanged), asRS()))
 }
