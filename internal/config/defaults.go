@@ -23,7 +23,8 @@ const (
 	DefaultRefreshTTL      = 720 * time.Hour
 	DefaultCodeTTL         = 60 * time.Second
 	DefaultLeeway          = 30 * time.Second
-	DefaultStore           = StoreMemory
+	DefaultStore           = StoreFile
+	DefaultStorePath       = "store/issuer.db" // relative to data_dir
 	DefaultMaxBodyBytes    = ByteSize(64 << 10)
 	DefaultReadTimeout     = 10 * time.Second
 	DefaultWriteTimeout    = 10 * time.Second
@@ -59,7 +60,8 @@ func Default() *Config {
 			CodeTTL:    DefaultCodeTTL,
 			Leeway:     DefaultLeeway,
 		},
-		Store: DefaultStore,
+		Store:     DefaultStore,
+		StorePath: DefaultStorePath,
 		Limits: Limits{
 			MaxBodyBytes:       DefaultMaxBodyBytes,
 			ReadTimeout:        DefaultReadTimeout,
