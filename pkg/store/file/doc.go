@@ -77,10 +77,8 @@
 //
 // # Backups
 //
-// The file is consistent at every commit. Copy it while the issuer is
-// stopped, or use a read transaction (the bbolt command's "compact" or
-// Tx.WriteTo) on a copy of the data directory taken by a filesystem
-// snapshot.
+// The file is consistent at every commit: copy it while the issuer is
+// stopped, or from a filesystem snapshot of its directory.
 //
 // All methods are safe for concurrent use and take ctx first; reads do
 // not consult it. Close releases the file.
