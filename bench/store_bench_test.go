@@ -4,78 +4,24 @@ package bench
 // the durable file store beside the memory store (the floor: no I/O) and,
 // when redis-server is installed, Redis with appendfsync always (the other
 // durable choice). bench/storechoice chose the file store's library;
-// this measures the store as the issuer uses it. Figures and the command
-// are in docs/STORE.md.
+// this measures the store as the issuer uses it. On a machine whose disk
+// others share, prefer the interleaved rounds of bench/storemix. Figures
+// and the command are in docs/STORE.md.
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"os/exec"
 	"path/filepath"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
+	"github.com/sealedtoken/issuer/bench/internal/storemix"
 	"github.com/sealedtoken/issuer/pkg/store"
 	"github.com/sealedtoken/issuer/pkg/store/file"
 	"github.com/sealedtoken/issuer/pkg/store/memory"
 	"github.com/sealedtoken/issuer/pkg/store/redis"
 	"github.com/sealedtoken/issuer/pkg/store/redis/redistest"
 )
-
-func storeID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
-}
-
-// writeMix runs n operations of the issuer's write mix on s from writers
-// goroutines: 5 in 10 redeem a fresh code, 4 in 10 rotate one of the
-// writer's own refresh families, 1 in 10 revokes a token. Every operation
-// must succeed.
-func writeMix(b *testing.B, s store.Store, writers, n int) {
-	ctx, exp := context.Background(), time.Now().Add(time.Hour)
-	var next atomic.Int64
-	var failed atomic.Value
-	var wg sync.WaitGroup
-	for range writers {
-		wg.Go(func() {
-			fams := make([]string, 64)
-			gens := make([]uint64, len(fams))
-			for i := range fams {
-				fams[i] = storeID()
-			}
-			for k := 0; ; k++ {
-				i := next.Add(1)
-				if i > int64(n) {
-					return
-				}
-				var err error
-				switch op := i % 10; {
-				case op < 5:
-					err = s.RedeemCode(ctx, storeID(), exp)
-				case op < 9:
-					f := k % len(fams)
-					err = s.RotateRefresh(ctx, fams[f], gens[f], exp)
-					gens[f]++
-				default:
-					err = s.RevokeToken(ctx, storeID(), exp)
-				}
-				if err != nil {
-					failed.CompareAndSwap(nil, err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if err, _ := failed.Load().(error); err != nil {
-		b.Fatal(err)
-	}
-}
 
 // BenchmarkStoreWriteMix: durable writes per second of each store with 1,
 // 8 and 64 concurrent writers (the issuer's concurrent requests).
@@ -119,7 +65,9 @@ func BenchmarkStoreWriteMix(b *testing.B) {
 				s := im.open(b)
 				b.ReportAllocs()
 				b.ResetTimer()
-				writeMix(b, s, writers, b.N)
+				if err := storemix.Run(context.Background(), s, writers, b.N); err != nil {
+					b.Fatal(err)
+				}
 				b.StopTimer()
 				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
 			})
