@@ -4,13 +4,15 @@ FUZZTIME  ?= 4s
 PKGS      := ./...
 BIN       := bin/issuer
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS   := -X github.com/sealedtoken/issuer/internal/cli.version=$(VERSION)
+LDFLAGS   := -X github.com/sealedtoken/issuer/internal/cli.Version=$(VERSION)
+# make run LISTEN=127.0.0.1:9443 (or ISSUER_LISTEN in the environment) moves the dev server.
+LISTEN    ?=
 
 .PHONY: run test unit race fuzz fuzz-long bench lint build clean
 
-## run: the dev server on embedded defaults (TLS, key rings and a demo client created on the fly)
+## run: the dev server on embedded defaults (TLS, key rings and a demo client created on the fly); LISTEN=host:port moves it
 run: build
-	./$(BIN) serve
+	./$(BIN) serve $(if $(LISTEN),--listen $(LISTEN))
 
 ## test: everything — lint, unit + conformance + interop + browser + end-to-end under the race detector, brief fuzzing
 test: lint race fuzz

@@ -1,15 +1,13 @@
 package main
 
 import (
-	"bufio"
+	"context"
 	"fmt"
 	"io"
-	"os"
+	"regexp"
 	"runtime"
-	"runtime/debug"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -20,103 +18,118 @@ import (
 
 // result is one measured run.
 type result struct {
-	rps float64 // requests answered 200 per second of wall time
-	cpu float64 // CPU time of the whole process (servers and load generator) per request, in µs
+	rps    float64 // requests answered 200 per second of the generator's wall time
+	cpu    float64 // the server process's own CPU time per request, µs
+	genCPU float64 // the generator process's CPU time per request, µs
 }
 
-// drive sends the token request to addr from conns goroutines, each on its
-// own keep-alive connection, for d. Any answer but 200 is an error.
-func drive(e *env, addr string, conns int, d time.Duration) (result, error) {
-	c := loadkit.Client(addr, conns, e.tlsClient)
-	defer c.CloseIdleConnections()
-	var ok atomic.Int64
-	var firstErr atomic.Value
-	stop := time.Now().Add(d)
-	var wg sync.WaitGroup
-	start, cpu0 := time.Now(), loadkit.ProcessCPU()
-	for i := 0; i < conns; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			req, resp := e.tokenRequest(), fasthttp.AcquireResponse()
-			defer fasthttp.ReleaseRequest(req)
-			defer fasthttp.ReleaseResponse(resp)
-			for time.Now().Before(stop) {
-				if err := c.DoTimeout(req, resp, 10*time.Second); err != nil {
-					firstErr.CompareAndSwap(nil, err)
-					return
-				}
-				if resp.StatusCode() != 200 {
-					firstErr.CompareAndSwap(nil, fmt.Errorf("status %d: %s", resp.StatusCode(), resp.Body()))
-					return
-				}
-				ok.Add(1)
-			}
-		}()
+// measure runs a warm-up and a measured generator run against one server
+// and reads the server's CPU time around the measured one.
+func measure(e *env, srv *child, useTLS bool, o options) (result, error) {
+	addr := srv.info.Plain
+	if useTLS {
+		addr = srv.info.TLS
 	}
-	wg.Wait()
-	elapsed, cpu := time.Since(start), loadkit.ProcessCPU()-cpu0
-	if err, _ := firstErr.Load().(error); err != nil {
+	ctx := context.Background()
+	if o.warmup > 0 {
+		if _, _, err := e.generate(ctx, addr, useTLS, o.conns, o.warmup, 0); err != nil {
+			return result{}, fmt.Errorf("warm-up: %w", err)
+		}
+	}
+	cpu0, err := srv.cpu()
+	if err != nil {
 		return result{}, err
 	}
-	n := float64(ok.Load())
-	return result{rps: n / elapsed.Seconds(), cpu: float64(cpu.Microseconds()) / n}, nil
+	res, gen, err := e.generate(ctx, addr, useTLS, o.conns, o.duration, 0)
+	if err != nil {
+		return result{}, err
+	}
+	cpu1, err := srv.cpu()
+	if err != nil {
+		return result{}, err
+	}
+	n := float64(res.OK)
+	return result{rps: n / res.Seconds, cpu: float64((cpu1 - cpu0).Microseconds()) / n, genCPU: float64(gen.Microseconds()) / n}, nil
 }
 
-// compare runs interleaved rounds of baseline and token endpoint.
+// series collects one (transport, server) pair's runs.
+type series struct{ rps, cpu, gen []float64 }
+
+func (s *series) add(r result) {
+	s.rps, s.cpu, s.gen = append(s.rps, r.rps), append(s.cpu, r.cpu), append(s.gen, r.genCPU)
+}
+
+// compare runs interleaved rounds of baseline and token endpoint, per
+// transport, and reports both.
 func compare(e *env, o options, out io.Writer) error {
-	fmt.Fprintf(out, "tokenload: %d keep-alive TLS connections, %s per run after %s warm-up, %d rounds, GOMAXPROCS %d, body %d bytes\n",
-		o.conns, o.duration, o.warmup, o.rounds, runtime.GOMAXPROCS(0), e.bodySize)
-	var base, tok, ratios, baseCPU, tokCPU []float64
+	transports := strings.Split(o.transports, ",")
+	fmt.Fprintf(out, "tokenload: %d keep-alive connections, %s per run after %s warm-up, %d rounds, %d CPUs, body %d bytes; servers and generator are separate processes\n",
+		o.conns, o.duration, o.warmup, o.rounds, runtime.NumCPU(), e.bodySize)
+	fmt.Fprintf(out, "CPU/request: the server process's own user+system time (/proc/PID/stat, 10 ms ticks) over the run; gen: the load generator's\n")
+	type key struct{ transport, server string }
+	all := map[key]*series{}
+	ratios := map[string][]float64{}
+	var tlsRatios []float64
 	for r := 1; r <= o.rounds; r++ {
-		// Alternate the order so that drift in machine load over a round
-		// does not favour either side.
-		order := []string{"baseline", "token"}
-		if r%2 == 0 {
-			order = []string{"token", "baseline"}
-		}
-		for _, which := range order {
-			if o.only != "" && o.only != which {
-				continue
+		for _, tr := range transports {
+			useTLS := tr == "tls"
+			if !useTLS && tr != "plain" {
+				return fmt.Errorf("unknown transport %q (want tls or plain)", tr)
 			}
-			addr := e.baseAddr
-			if which == "token" {
-				addr = e.tokenAddr
+			// Alternate the order so that drift in machine load over a
+			// round does not favour either side.
+			order := []string{"baseline", "token"}
+			if r%2 == 0 {
+				order = []string{"token", "baseline"}
 			}
-			if o.warmup > 0 {
-				if _, err := drive(e, addr, o.conns, o.warmup); err != nil {
-					return fmt.Errorf("%s warm-up: %w", which, err)
+			got := map[string]float64{}
+			for _, which := range order {
+				if o.only != "" && o.only != which {
+					continue
 				}
+				srv := e.base
+				if which == "token" {
+					srv = e.token
+				}
+				res, err := measure(e, srv, useTLS, o)
+				if err != nil {
+					return fmt.Errorf("%s %s: %w", tr, which, err)
+				}
+				k := key{tr, which}
+				if all[k] == nil {
+					all[k] = &series{}
+				}
+				all[k].add(res)
+				got[which] = res.rps
+				fmt.Fprintf(out, "round %d  %-5s  %-8s  %9.0f req/s  %6.1f µs server CPU/request  (gen %5.1f µs)\n", r, tr, which, res.rps, res.cpu, res.genCPU)
 			}
-			res, err := drive(e, addr, o.conns, o.duration)
-			if err != nil {
-				return fmt.Errorf("%s: %w", which, err)
+			if o.only == "" {
+				ratio := got["token"] / got["baseline"]
+				ratios[tr] = append(ratios[tr], ratio)
+				if useTLS {
+					tlsRatios = append(tlsRatios, ratio)
+				}
+				fmt.Fprintf(out, "round %d  %-5s  ratio     %8.1f%%\n", r, tr, 100*ratio)
 			}
-			if which == "baseline" {
-				base, baseCPU = append(base, res.rps), append(baseCPU, res.cpu)
-			} else {
-				tok, tokCPU = append(tok, res.rps), append(tokCPU, res.cpu)
-			}
-			fmt.Fprintf(out, "round %d  %-8s  %9.0f req/s  %6.1f µs CPU/request\n", r, which, res.rps, res.cpu)
 		}
-		if o.only != "" {
+	}
+	for _, tr := range transports {
+		for _, which := range []string{"baseline", "token"} {
+			if s := all[key{tr, which}]; s != nil {
+				fmt.Fprintf(out, "median   %-5s  %-8s  %9.0f req/s  %6.1f µs server CPU/request  (gen %5.1f µs)\n",
+					tr, which, loadkit.Median(s.rps), loadkit.Median(s.cpu), loadkit.Median(s.gen))
+			}
+		}
+		b, t := all[key{tr, "baseline"}], all[key{tr, "token"}]
+		if b == nil || t == nil {
 			continue
 		}
-		ratios = append(ratios, tok[len(tok)-1]/base[len(base)-1])
-		fmt.Fprintf(out, "round %d  ratio     %8.1f%%\n", r, 100*ratios[len(ratios)-1])
+		cb, ct := loadkit.Median(b.cpu), loadkit.Median(t.cpu)
+		fmt.Fprintf(out, "ratio    %-5s  token/baseline req/s = %.1f%% (median of per-round ratios); baseline/token server CPU per request = %.1f%%; a token costs %.1f µs of server CPU more\n",
+			tr, 100*loadkit.Median(ratios[tr]), 100*cb/ct, ct-cb)
 	}
-	if o.only != "" {
-		return nil
-	}
-	mb, mt := loadkit.Median(base), loadkit.Median(tok)
-	ratio := loadkit.Median(ratios)
-	cb, ct := loadkit.Median(baseCPU), loadkit.Median(tokCPU)
-	fmt.Fprintf(out, "median    baseline  %9.0f req/s  %6.1f µs CPU/request\n", mb, cb)
-	fmt.Fprintf(out, "median    token     %9.0f req/s  %6.1f µs CPU/request\n", mt, ct)
-	fmt.Fprintf(out, "ratio     token/baseline req/s = %.1f%% (median of per-round ratios; ratio of medians %.1f%%); target >= 70%%\n", 100*ratio, 100*mt/mb)
-	fmt.Fprintf(out, "ratio     baseline/token CPU per request = %.1f%% (the req/s ratio of a CPU-bound run on an otherwise idle machine)\n", 100*cb/ct)
-	if o.minRatio > 0 && ratio < o.minRatio {
-		return fmt.Errorf("ratio %.1f%% below %.1f%%", 100*ratio, 100*o.minRatio)
+	if o.minRatio > 0 && len(tlsRatios) > 0 && loadkit.Median(tlsRatios) < o.minRatio {
+		return fmt.Errorf("TLS ratio %.1f%% below %.1f%%", 100*loadkit.Median(tlsRatios), 100*o.minRatio)
 	}
 	return nil
 }
@@ -124,27 +137,25 @@ func compare(e *env, o options, out io.Writer) error {
 // memLimit is the RSS growth SPEC §8's memory check allows.
 const memLimit = 64 << 20
 
-// memcheck issues o.tokens tokens through the token server and reports
-// RSS and goroutine growth.
+// memcheck issues o.tokens tokens through the token server (a generator
+// process, over TLS) and reports the growth of the server process's RSS
+// and goroutines.
 func memcheck(e *env, o options, out io.Writer) error {
-	// Warm up: connections, pools, caches, key ring state.
-	if _, err := drive(e, e.tokenAddr, o.conns, time.Second); err != nil {
+	ctx := context.Background()
+	if _, _, err := e.generate(ctx, e.token.info.TLS, true, o.conns, time.Second, 0); err != nil {
 		return err
 	}
-	runtime.GC()
-	debug.FreeOSMemory()
-	time.Sleep(200 * time.Millisecond)
-	rss0, g0 := rss(), runtime.NumGoroutine()
-
-	c := loadkit.Client(e.tokenAddr, o.conns, e.tlsClient)
-	var issued atomic.Int64
-	var firstErr atomic.Value
-	deadline := time.Now().Add(o.maxTime)
-	var wg sync.WaitGroup
-	start := time.Now()
+	time.Sleep(500 * time.Millisecond)
+	rss0 := e.token.rss()
+	g0, err := goroutines(e)
+	if err != nil {
+		return err
+	}
 	var peak atomic.Int64
 	done := make(chan struct{})
-	go func() { // sample the RSS while loading
+	sampled := make(chan struct{})
+	go func() { // sample the server's RSS while loading
+		defer close(sampled)
 		t := time.NewTicker(250 * time.Millisecond)
 		defer t.Stop()
 		for {
@@ -152,46 +163,30 @@ func memcheck(e *env, o options, out io.Writer) error {
 			case <-done:
 				return
 			case <-t.C:
-				if r := rss(); r > peak.Load() {
+				if r := e.token.rss(); r > peak.Load() {
 					peak.Store(r)
 				}
 			}
 		}
 	}()
-	for i := 0; i < o.conns; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			req, resp := e.tokenRequest(), fasthttp.AcquireResponse()
-			defer fasthttp.ReleaseRequest(req)
-			defer fasthttp.ReleaseResponse(resp)
-			for issued.Add(1) <= int64(o.tokens) && time.Now().Before(deadline) {
-				if err := c.DoTimeout(req, resp, 10*time.Second); err != nil || resp.StatusCode() != 200 {
-					firstErr.CompareAndSwap(nil, fmt.Errorf("request failed: %v (status %d)", err, resp.StatusCode()))
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	res, _, err := e.generate(ctx, e.token.info.TLS, true, o.conns, o.maxTime, o.tokens)
 	close(done)
-	elapsed := time.Since(start)
-	c.CloseIdleConnections()
-	if err, _ := firstErr.Load().(error); err != nil {
+	<-sampled
+	if err != nil {
 		return err
 	}
-	n := min(issued.Load(), int64(o.tokens))
-	if time.Now().After(deadline) {
-		n = issued.Load() - int64(o.conns)
-	}
-	rssEnd := rss()
+	rssEnd := e.token.rss()
 	time.Sleep(time.Second) // let idle connections and workers go
-	runtime.GC()
-	g1 := runtime.NumGoroutine()
-	growth := max(peak.Load(), rssEnd) - rss0
-	fmt.Fprintf(out, "memcheck: %d tokens in %s (%.0f tokens/s) over %d connections\n", n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), o.conns)
+	g1, err := goroutines(e)
+	if err != nil {
+		return err
+	}
+	top := max(peak.Load(), rssEnd)
+	growth := top - rss0
+	fmt.Fprintf(out, "memcheck: %d tokens in %.1fs (%.0f tokens/s) over %d connections; figures are the token server process's\n",
+		res.OK, res.Seconds, float64(res.OK)/res.Seconds, o.conns)
 	fmt.Fprintf(out, "RSS       before %.1f MiB, peak %.1f MiB, after %.1f MiB: growth %.1f MiB (limit 64 MiB)\n",
-		mib(rss0), mib(max(peak.Load(), rssEnd)), mib(rssEnd), mib(growth))
+		mib(rss0), mib(top), mib(rssEnd), mib(growth))
 	fmt.Fprintf(out, "goroutines before %d, after %d\n", g0, g1)
 	if growth > memLimit {
 		return fmt.Errorf("RSS grew %.1f MiB, more than 64 MiB", mib(growth))
@@ -202,22 +197,23 @@ func memcheck(e *env, o options, out io.Writer) error {
 	return nil
 }
 
-func mib(b int64) float64 { return float64(b) / (1 << 20) }
+var goroutinesLine = regexp.MustCompile(`(?m)^go_goroutines (\d+)`)
 
-// rss returns the resident set size from /proc/self/status, in bytes
-// (0 where /proc is unavailable).
-func rss() int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
+// goroutines reads go_goroutines from the token server's /metrics (on the
+// plain listener: /metrics needs no TLS).
+func goroutines(e *env) (int, error) {
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI("http://" + e.token.info.Plain + "/metrics")
+	if err := fasthttp.DoTimeout(req, resp, 5*time.Second); err != nil {
+		return 0, err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			return kb << 10
-		}
+	m := goroutinesLine.FindSubmatch(resp.Body())
+	if m == nil {
+		return 0, fmt.Errorf("no go_goroutines in /metrics (%d)", resp.StatusCode())
 	}
-	return 0
+	return strconv.Atoi(string(m[1]))
 }
+
+func mib(b int64) float64 { return float64(b) / (1 << 20) }

@@ -1,108 +1,83 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"encoding/base64"
+	"encoding/json"
+	"errors"
 	"fmt"
-	"net"
+	"io"
 	"os"
-	"path/filepath"
+	"os/exec"
+	"strconv"
+	"strings"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
 
 	"github.com/sealedtoken/issuer/bench/internal/loadkit"
-	"github.com/sealedtoken/issuer/internal/config"
-	"github.com/sealedtoken/issuer/internal/devtls"
-	"github.com/sealedtoken/issuer/internal/server"
 	"github.com/sealedtoken/issuer/pkg/secret"
 )
 
-// env holds the two servers under test.
+// env is the orchestrator's view of a measurement: the two server
+// processes and what the generators need.
 type env struct {
-	dir       string
-	tokenAddr string
-	baseAddr  string
-	tlsClient *tls.Config
-	auth      string
-	bodySize  int
-	stopToken context.CancelFunc
-	tokenDone chan error
-	baseline  *server.Server
-	app       *server.App
-	logWriter *server.LogWriter
-	logFile   *os.File
+	self     string // this executable, re-run in each role
+	dir      string
+	secret   string
+	bodySize int
+	token    *child
+	base     *child
 }
 
-func setup(ctx context.Context) (*env, error) {
+// child is a server process.
+type child struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	info   serverInfo
+	stderr bytes.Buffer
+	waited chan error
+}
+
+// start creates the data directory and starts the token server and, once
+// one token response has fixed the body size, the baseline.
+func start(ctx context.Context, o options) (*env, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
 	dir, err := os.MkdirTemp("", "tokenload-")
 	if err != nil {
 		return nil, err
 	}
-	e := &env{dir: dir}
+	e := &env{self: self, dir: dir}
 	ok := false
 	defer func() {
 		if !ok {
 			e.close()
 		}
 	}()
-
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	if e.secret, err = secret.NewClientSecret(); err != nil {
 		return nil, err
 	}
-	cfg, err := config.Dev(dir, config.WithEnv(func(k string) string {
-		if k == config.EnvListen {
-			return ln.Addr().String()
-		}
-		return ""
-	}))
-	if err != nil {
+	extra := []string{}
+	if o.cpuprofile != "" {
+		extra = append(extra, envProfile+"="+o.cpuprofile)
+	}
+	if e.token, err = e.startServer(ctx, roleToken, extra...); err != nil {
 		return nil, err
 	}
-	sec, err := secret.NewClientSecret()
-	if err != nil {
-		return nil, err
-	}
-	cfg.Clients = append(cfg.Clients, config.DemoClient(config.Hash(secret.NewSHA256(sec))))
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	if _, err := devtls.Ensure(cfg.TLS.CertFile, cfg.TLS.KeyFile, devtls.DefaultHosts, time.Now()); err != nil {
-		return nil, err
-	}
-	// Request logs go to a file through the same buffered writer the
-	// binary uses for standard error.
-	if e.logFile, err = os.Create(filepath.Join(dir, "requests.log")); err != nil {
-		return nil, err
-	}
-	e.logWriter = server.NewLogWriter(e.logFile, 100*time.Millisecond)
-	e.app, err = server.Build(ctx, cfg, server.Options{Log: zerolog.New(e.logWriter).With().Timestamp().Logger()})
-	if err != nil {
-		return nil, err
-	}
-	rctx, cancel := context.WithCancel(context.Background())
-	e.stopToken, e.tokenDone = cancel, make(chan error, 1)
-	go func() { e.tokenDone <- e.app.Run(rctx, ln, 10*time.Second) }()
-	e.tokenAddr = ln.Addr().String()
-
-	pem, err := os.ReadFile(cfg.TLS.CertFile)
-	if err != nil {
-		return nil, err
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pem)
-	e.tlsClient = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
-	e.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte("demo:"+sec))
-
 	// One token response fixes the baseline's body size.
-	c := loadkit.Client(e.tokenAddr, 1, e.tlsClient)
-	req, resp := e.tokenRequest(), fasthttp.AcquireResponse()
+	tlsConf, err := clientTLS(dir)
+	if err != nil {
+		return nil, err
+	}
+	c := loadkit.Client(e.token.info.TLS, 1, tlsConf)
+	req, resp := tokenRequest(e.secret, false), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
-	if err := c.DoTimeout(req, resp, 5*time.Second); err != nil {
+	if err := c.DoTimeout(req, resp, 10*time.Second); err != nil {
 		return nil, fmt.Errorf("first token request: %w", err)
 	}
 	if resp.StatusCode() != 200 {
@@ -110,65 +85,135 @@ func setup(ctx context.Context) (*env, error) {
 	}
 	e.bodySize = len(resp.Body())
 	c.CloseIdleConnections()
-
-	// The baseline: same TLS configuration and certificate, a fixed body
-	// of the same size, the same response headers.
-	cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
-	if err != nil {
+	if e.base, err = e.startServer(ctx, roleBaseline, envBody+"="+strconv.Itoa(e.bodySize)); err != nil {
 		return nil, err
 	}
-	body := make([]byte, e.bodySize)
-	for i := range body {
-		body[i] = 'x'
-	}
-	bare := func(ctx *fasthttp.RequestCtx) {
-		ctx.SetStatusCode(200)
-		ctx.Response.Header.Add("Content-Type", "application/json;charset=UTF-8")
-		ctx.Response.Header.Add("Cache-Control", "no-store")
-		ctx.Response.Header.Add("Pragma", "no-cache")
-		ctx.SetBody(body)
-	}
-	bln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	e.baseline = server.NewServer(bare, server.Limits{}, server.TLSConfig(cert), zerolog.Nop())
-	go func() { _ = e.baseline.Serve(bln) }()
-	e.baseAddr = bln.Addr().String()
 	ok = true
 	return e, nil
 }
 
-// tokenRequest is a client_credentials request (the caller releases it
-// never: it lives for the run).
-func (e *env) tokenRequest() *fasthttp.Request {
-	req := fasthttp.AcquireRequest()
-	req.Header.SetMethod("POST")
-	req.SetRequestURI("https://127.0.0.1/token")
-	req.Header.SetContentType("application/x-www-form-urlencoded")
-	req.Header.Set("Authorization", e.auth)
-	req.SetBodyString("grant_type=client_credentials&scope=read")
-	return req
+// childEnv is the environment of a child in role.
+func (e *env) childEnv(role string, extra ...string) []string {
+	return append(append(os.Environ(), roleEnv+"="+role, envDir+"="+e.dir, envSecret+"="+e.secret), extra...)
+}
+
+// startServer starts a server child and reads the addresses it announces.
+func (e *env) startServer(ctx context.Context, role string, extra ...string) (*child, error) {
+	c := &child{cmd: exec.CommandContext(ctx, e.self), waited: make(chan error, 1)}
+	c.cmd.Env = e.childEnv(role, extra...)
+	c.cmd.Stderr = &c.stderr
+	out, err := c.cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if c.stdin, err = c.cmd.StdinPipe(); err != nil {
+		return nil, err
+	}
+	if err := c.cmd.Start(); err != nil {
+		return nil, err
+	}
+	line := make(chan string, 1)
+	go func() {
+		s, _ := bufio.NewReader(out).ReadString('\n')
+		line <- s
+		_, _ = io.Copy(io.Discard, out)
+		c.waited <- c.cmd.Wait()
+	}()
+	select {
+	case s := <-line:
+		if err := json.Unmarshal([]byte(s), &c.info); err != nil || c.info.TLS == "" {
+			c.stop()
+			return nil, fmt.Errorf("%s server did not start: %q %s", role, s, c.stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		c.stop()
+		return nil, fmt.Errorf("%s server did not start in 30s: %s", role, c.stderr.String())
+	}
+	return c, nil
+}
+
+// stop asks the child to shut down (closing its standard input) and waits.
+func (c *child) stop() {
+	if c == nil {
+		return
+	}
+	_ = c.stdin.Close()
+	select {
+	case <-c.waited:
+	case <-time.After(20 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-c.waited
+	}
+}
+
+// cpu returns the child's CPU time so far (user + system, all threads),
+// from /proc/PID/stat in clock ticks of 10 ms (USER_HZ 100, fixed on
+// Linux).
+func (c *child) cpu() (time.Duration, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(c.cmd.Process.Pid) + "/stat")
+	if err != nil {
+		return 0, fmt.Errorf("server CPU time needs /proc: %w", err)
+	}
+	// The command name, in parentheses, may hold spaces: fields count
+	// from after its closing parenthesis, where field 3 (state) starts.
+	i := bytes.LastIndexByte(data, ')')
+	f := strings.Fields(string(data[i+1:]))
+	if len(f) < 13 {
+		return 0, errors.New("short /proc/PID/stat")
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64) // field 14
+	stime, err2 := strconv.ParseInt(f[12], 10, 64) // field 15
+	if err1 != nil || err2 != nil {
+		return 0, errors.New("malformed /proc/PID/stat")
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
+}
+
+// rss returns the child's resident set size from /proc/PID/status.
+func (c *child) rss() int64 {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(c.cmd.Process.Pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// generate runs one load generator process against addr and returns its
+// result and its own CPU time.
+func (e *env) generate(ctx context.Context, addr string, useTLS bool, conns int, runFor time.Duration, tokens int) (loadResult, time.Duration, error) {
+	tlsFlag := "0"
+	if useTLS {
+		tlsFlag = "1"
+	}
+	cmd := exec.CommandContext(ctx, e.self)
+	cmd.Env = e.childEnv(roleLoad, envAddr+"="+addr, envTLS+"="+tlsFlag, envConns+"="+strconv.Itoa(conns),
+		envRunFor+"="+runFor.String(), envTokens+"="+strconv.Itoa(tokens))
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return loadResult{}, 0, fmt.Errorf("load generator: %w: %s", err, errb.String())
+	}
+	var res loadResult
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		return loadResult{}, 0, fmt.Errorf("load generator output %q: %w", out.String(), err)
+	}
+	if res.Err != "" {
+		return res, 0, errors.New(res.Err)
+	}
+	if res.OK == 0 {
+		return res, 0, errors.New("no request answered")
+	}
+	return res, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), nil
 }
 
 func (e *env) close() {
-	if e.stopToken != nil {
-		e.stopToken()
-		<-e.tokenDone
-	}
-	if e.app != nil {
-		_ = e.app.Close()
-	}
-	if e.baseline != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = e.baseline.Shutdown(ctx)
-		cancel()
-	}
-	if e.logWriter != nil {
-		_ = e.logWriter.Close()
-	}
-	if e.logFile != nil {
-		_ = e.logFile.Close()
-	}
+	e.token.stop()
+	e.base.stop()
 	_ = os.RemoveAll(e.dir)
 }

@@ -3,14 +3,26 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 )
 
+// TestMain lets the test binary play the child roles, as the command
+// does: tokenload re-executes its own executable.
+func TestMain(m *testing.M) {
+	if role := os.Getenv(roleEnv); role != "" {
+		os.Exit(runRole(role))
+	}
+	os.Exit(m.Run())
+}
+
 // TestTokenloadRuns keeps the load test from rotting: a short comparison
-// and a small memory check must run and report their figures. The numbers
+// over both transports and a small memory check must run and report their
+// figures, the server CPU measured in the server processes. The numbers
 // themselves are measured by "go run ./bench/tokenload" (RESULTS-load.md).
 func TestTokenloadRuns(t *testing.T) {
 	tests := []struct {
@@ -18,8 +30,11 @@ func TestTokenloadRuns(t *testing.T) {
 		o    options
 		want []string
 	}{
-		{name: "comparison", o: options{duration: 300 * time.Millisecond, rounds: 1, conns: 4}, want: []string{"round 1  baseline", "round 1  token", "ratio     token/baseline req/s"}},
-		{name: "memory check", o: options{memcheck: true, tokens: 5000, conns: 4, maxTime: time.Minute}, want: []string{"memcheck: 5000 tokens", "RSS       before", "goroutines before"}},
+		{name: "comparison", o: options{duration: 400 * time.Millisecond, rounds: 1, conns: 4, transports: "tls,plain"},
+			want: []string{"round 1  tls    baseline", "round 1  tls    token", "round 1  plain  baseline", "round 1  plain  token",
+				"ratio    tls    token/baseline req/s", "ratio    plain  token/baseline req/s", "separate processes"}},
+		{name: "memory check", o: options{memcheck: true, tokens: 3000, conns: 4, maxTime: time.Minute},
+			want: []string{"memcheck: 3000 tokens", "RSS       before", "goroutines before"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -32,8 +47,16 @@ func TestTokenloadRuns(t *testing.T) {
 					t.Errorf("output lacks %q:\n%s", w, out.String())
 				}
 			}
-			if m := regexp.MustCompile(`(\d+) req/s`).FindStringSubmatch(out.String()); tt.name == "comparison" && (m == nil || m[1] == "0") {
-				t.Errorf("no throughput measured:\n%s", out.String())
+			if tt.name != "comparison" {
+				return
+			}
+			for _, m := range regexp.MustCompile(`(\d+) req/s +([\d.]+) µs server CPU/request`).FindAllStringSubmatch(out.String(), -1) {
+				if m[1] == "0" {
+					t.Errorf("no throughput measured:\n%s", out.String())
+				}
+				if cpu, _ := strconv.ParseFloat(m[2], 64); cpu <= 0 {
+					t.Errorf("no server CPU measured:\n%s", out.String())
+				}
 			}
 		})
 	}

@@ -141,6 +141,25 @@ func (d *devServer) consent(t *testing.T, s *secrets, status int, hdr http.Heade
 	return loc
 }
 
+// raw sends request bytes as they are over a fresh TLS connection and
+// returns what the server answers before it closes the connection.
+func (d *devServer) raw(t *testing.T, request string) string {
+	t.Helper()
+	u, _ := url.Parse(d.issuer)
+	pool := d.client.Transport.(*http.Transport).TLSClientConfig.RootCAs
+	conn, err := tls.Dial("tcp", u.Host, &tls.Config{RootCAs: pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, request); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got, _ := io.ReadAll(conn)
+	return string(got)
+}
+
 func basic(id, secret string) map[string]string {
 	return map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id)+":"+url.QueryEscape(secret)))}
 }
@@ -303,6 +322,27 @@ func TestDevServerEndToEnd(t *testing.T) {
 	if code, _, body = d.call(t, s, "POST", "/introspect", url.Values{"token": {rt3}}, basic("demo", d.secret)); code != 200 || !strings.Contains(body, `"active":false`) {
 		t.Fatalf("introspect after revoke: %d %s", code, body)
 	}
+
+	// Malformed requests carrying secrets (issue 8): fasthttp's parse
+	// errors used to quote them into the log. Sent raw over TLS, as no
+	// HTTP client would send them.
+	t.Run("malformed requests", func(t *testing.T) {
+		cred := base64.StdEncoding.EncodeToString([]byte("demo:" + d.secret))
+		s.add("Basic credentials of the demo client", cred)
+		host := strings.TrimPrefix(d.issuer, "https://")
+		for _, raw := range []string{
+			"POST /token HTTP/1.1\r\nHost: " + host + "\r\nAuthorization: Basic " + cred + "\x00\r\nContent-Length: 0\r\n\r\n",
+			"POST /token HTTP/1.1\r\nHost: " + host + "\r\nclient_secret " + d.secret + "\r\nContent-Length: 0\r\n\r\n",
+			"POST /token?client_secret=" + url.QueryEscape(d.secret) + "\r\n\r\n",
+			"POST /token HTTP/1.1\r\nHost: " + host + "\r\nAuthorization: Basic " + cred + "\r\nContent-Length: x\r\n\r\n",
+		} {
+			got := d.raw(t, raw)
+			if !strings.HasPrefix(got, "HTTP/1.1 4") {
+				t.Errorf("a malformed request got %.40q, want a 4xx", got)
+			}
+			s.errorBodies = append(s.errorBodies, got)
+		}
+	})
 
 	// 5. Shut down and scan.
 	if code := d.stop(); code != 0 {

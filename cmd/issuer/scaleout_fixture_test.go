@@ -60,7 +60,7 @@ type scaleCluster struct {
 	certPool *x509.CertPool
 	// webSecret is the secret of "webapp" (authorization_code,
 	// refresh_token, client_credentials); rsSecret that of "rs", the
-	// resource server that introspects.
+	// registered resource server of the audience, which introspects.
 	webSecret, rsSecret string
 	propagation         time.Duration
 }
@@ -155,6 +155,9 @@ login:
   trusted_proxies: [127.0.0.1/32]
   key_file: login.key
 log: {level: info, format: json}
+# The load loop refreshes far more new grants for its one user than a
+# person would; the per-client quota is not what this test is about.
+rate_limit: {client_writes: 1000000}
 clients:
   - id: webapp
     secret_hash: %q
@@ -164,12 +167,12 @@ clients:
     scopes: [read, write]
     default_scopes: [read]
     skip_consent: true
+resource_servers:
   - id: rs
+    audiences: [%q]
     secret_hash: %q
-    grant_types: [client_credentials]
-    scopes: [read]
 `, c.issuer, addrA, c.dir, c.propagation, storeValue, scaleAudience, scaleUser,
-		secret.NewSHA256(c.webSecret), scaleRedirect, secret.NewSHA256(c.rsSecret))
+		secret.NewSHA256(c.webSecret), scaleRedirect, scaleAudience, secret.NewSHA256(c.rsSecret))
 	if err := os.WriteFile(c.cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

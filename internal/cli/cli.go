@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/sealedtoken/issuer/internal/config"
+	"github.com/sealedtoken/issuer/internal/server"
 )
 
 // Exit codes of the issuer command.
@@ -21,6 +22,9 @@ const (
 
 // Env is the process environment a command runs in.
 type Env struct {
+	// Stdin is standard input (token inspect -, hash); nil means os.Stdin.
+	// hash prompts without echo when it is a terminal.
+	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	// Getenv looks up environment variables (os.Getenv): the overrides of
 	// internal/config, the key-encryption key (keys.kek_env, ISSUER_KEK)
@@ -46,8 +50,9 @@ type command struct {
 func commands() []command {
 	return []command{
 		{name: "serve", summary: "run the token service (dev mode without --config)", run: runServe, help: serveHelp},
-		{name: "keys", summary: "manage key rings: init, rotate, list, export", run: runKeys, help: keysHelp},
+		{name: "keys", summary: "manage key rings: init, rotate, retire, list, export", run: runKeys, help: keysHelp},
 		{name: "client", summary: "create a client id and secret: client new", run: runClient, help: clientHelp},
+		{name: "hash", summary: "hash a password or secret for the configuration (bcrypt, argon2id)", run: runHash, help: hashHelp},
 		{name: "token", summary: "decrypt a token and print its claims: token inspect", run: runToken, help: tokenHelp},
 		{name: "version", summary: "print the version", run: runVersion, help: versionHelp},
 		{name: "help", summary: "show help for a command", help: "usage: issuer help [COMMAND]\n"},
@@ -147,7 +152,7 @@ func exitCode(err error, env Env) int {
 
 func isConfigError(err error) bool {
 	return errors.Is(err, config.ErrSyntax) || errors.Is(err, config.ErrUnknownKey) || errors.Is(err, config.ErrInvalid) ||
-		errors.Is(err, errConfigFile)
+		errors.Is(err, errConfigFile) || errors.Is(err, server.ErrCertificate) || errors.Is(err, server.ErrConfig)
 }
 
 // errConfigFile marks a configuration file that cannot be read.

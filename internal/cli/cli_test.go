@@ -102,22 +102,24 @@ func TestUsageAndHelp(t *testing.T) {
 func TestKeysLifecycle(t *testing.T) {
 	cfg := writeConfig(t, testConfig)
 	code, out, errOut := run("keys", "init", "--config", cfg)
-	if code != 0 || strings.Count(out, "created") != 3 {
+	// Two audiences, the internal ring and the signing ring.
+	if code != 0 || strings.Count(out, "created") != 4 || !strings.Contains(out, "created  signing ") {
 		t.Fatalf("init: %d %s %s", code, out, errOut)
 	}
-	if code, out, _ = run("keys", "init", "--config", cfg); code != 0 || strings.Count(out, "exists") != 3 {
+	if code, out, _ = run("keys", "init", "--config", cfg); code != 0 || strings.Count(out, "exists") != 4 {
 		t.Fatalf("second init: %d %s", code, out)
 	}
 	code, list, _ := run("keys", "list", "--config", cfg)
-	if code != 0 || strings.Count(list, "active") != 3 {
+	if code != 0 || strings.Count(list, "active") != 4 || !regexp.MustCompile(`(?m)^signing\s+\S+\s+ES256\s+active`).MatchString(list) {
 		t.Fatalf("list: %d\n%s", code, list)
 	}
-	// list never prints key material: no "k" value of any ring file.
+	// list never prints key material: no "k" value of any ring file, nor
+	// a private member ("d") of the signing ring's keys.
 	files, _ := filepath.Glob(filepath.Join(filepath.Dir(cfg), "keys", "*.json"))
-	if len(files) != 3 {
-		t.Fatalf("%d ring files, want 3", len(files))
+	if len(files) != 4 {
+		t.Fatalf("%d ring files, want 4", len(files))
 	}
-	material := regexp.MustCompile(`"k"\s*:\s*"([A-Za-z0-9_-]{43})"`)
+	material := regexp.MustCompile(`"[kd]"\s*:\s*"([A-Za-z0-9_-]{43})"`)
 	for _, f := range files {
 		data, _ := os.ReadFile(f)
 		for _, m := range material.FindAllStringSubmatch(string(data), -1) {
@@ -132,6 +134,13 @@ func TestKeysLifecycle(t *testing.T) {
 	}
 	if code, _, errOut = run("keys", "rotate", "--config", cfg, "--ring", "https://nope"); code != 2 {
 		t.Fatalf("rotate of an unknown ring: %d %s", code, errOut)
+	}
+	if code, out, errOut = run("keys", "rotate", "--config", cfg, "--ring", "signing"); code != 0 || strings.Count(out, "pending") != 2 {
+		t.Fatalf("rotate of the signing ring: %d %s %s", code, out, errOut)
+	}
+	// The signing ring's private keys never leave it.
+	if code, out, errOut = run("keys", "export", "--config", cfg, "--audience", "signing"); code != 2 || out != "" || !strings.Contains(errOut, "never exported") {
+		t.Fatalf("export of the signing ring: %d %q %s", code, out, errOut)
 	}
 	code, jwks, errOut := run("keys", "export", "--config", cfg, "--audience", "https://api.test")
 	if code != 0 {

@@ -34,7 +34,7 @@ func TestKEKFromGetenv(t *testing.T) {
 	}
 	env := map[string]string{"TEST_CLI_KEK": kek, "ISSUER_KEK": kek}
 
-	if code, out, errOut := runEnv(env, "keys", "init", "--config", cfgPath); code != 0 || strings.Count(out, "created") != 3 {
+	if code, out, errOut := runEnv(env, "keys", "init", "--config", cfgPath); code != 0 || strings.Count(out, "created") != 4 {
 		t.Fatalf("keys init with the KEK: %d %s %s", code, out, errOut)
 	}
 	cfg, err := config.Load(cfgPath)

@@ -11,11 +11,14 @@ import (
 	"io/fs"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/sealedtoken/issuer/internal/config"
@@ -25,9 +28,24 @@ import (
 )
 
 const serveHelp = `usage: issuer serve [--config FILE] [--data-dir DIR] [--listen ADDR] [--grace DUR]
+       issuer serve --check [--config FILE]
 
 Runs the token service until SIGTERM or SIGINT, then stops accepting
 connections and lets in-flight requests finish (at most --grace).
+
+SIGHUP reloads the configuration file while serving: clients, users and
+audiences take effect for new requests (requests in flight finish as they
+began; a new audience's key ring is created), and the key ring files are
+re-read at once. Every other setting (listen, tls, store, keys, tokens,
+limits, login, log, metrics, ...) keeps its running value until a restart;
+the log names those that changed. A file that fails to load or validate
+changes nothing: the issuer keeps serving and logs why, naming the key.
+
+--check loads and validates the configuration (the file, or without
+--config the dev set-up) as serve would — including the TLS certificate
+and key, the secret hashes, the key-encryption key and the login key —
+prints a summary and exits: 0 if the issuer would start with it, 2 if not.
+It opens no port and writes nothing.
 
 Without --config it runs a complete DEV SERVER: under the data directory
 (--data-dir, else $ISSUER_DATA_DIR, else ./.issuer-dev) it creates once, and
@@ -68,8 +86,11 @@ flags:
   --data-dir DIR    data directory (overrides data_dir / $ISSUER_DATA_DIR)
   --listen ADDR     host:port to listen on (overrides listen / $ISSUER_LISTEN)
   --grace DUR       how long shutdown waits for in-flight requests (default 30s)
+  --check           validate the configuration and exit (0 valid, 2 not)
 
-exit codes: 0 stopped by a signal, 1 runtime error, 2 usage or config error
+exit codes: 0 stopped by a signal (or --check passed), 1 runtime error (the
+address in use, say), 2 usage or config error (a missing certificate file
+too)
 `
 
 // DevDataDir is the dev server's default data directory.
@@ -104,8 +125,9 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	fs := newFlags("serve")
 	cfgPath := fs.String("config", "", "")
 	dataDir := fs.String("data-dir", "", "")
-	listen := fs.String("listen", "", "")
+	listenAddr := fs.String("listen", "", "")
 	grace := fs.Duration("grace", 30*time.Second, "")
+	check := fs.Bool("check", false, "")
 	if err := parse(fs, args, serveHelp, env); err != nil {
 		return err
 	}
@@ -119,31 +141,93 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	osenv := env.Getenv
 	env.Getenv = func(k string) string {
 		switch {
-		case k == config.EnvListen && *listen != "":
-			return *listen
+		case k == config.EnvListen && *listenAddr != "":
+			return *listenAddr
 		case k == config.EnvDataDir && *dataDir != "":
 			return *dataDir
 		}
 		return osenv(k)
 	}
+	if *check {
+		return checkConfig(*cfgPath, env)
+	}
+	// SIGHUP is caught from here on, so that one arriving during start-up
+	// does not end the process (its default action); it is acted upon once
+	// the service runs.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	if *cfgPath == "" {
-		return serveDev(ctx, env, *grace)
+		return serveDev(ctx, env, *grace, hup)
 	}
 	cfg, err := loadConfig(*cfgPath, env)
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
+	ln, err := listen(cfg.Listen)
 	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+		return err
 	}
-	return serveConfig(ctx, cfg, ln, env, *grace, server.Options{}, nil)
+	reload := func() (*config.Config, error) { return loadConfig(*cfgPath, env) }
+	return serveConfig(ctx, cfg, ln, env, *grace, server.Options{}, nil, hup, reload)
 }
 
-// serveConfig builds and runs the service with the options o (Log and
-// Getenv are set here); banner, if set, is printed once the service is
-// ready to accept connections.
-func serveConfig(ctx context.Context, cfg *config.Config, ln net.Listener, env Env, grace time.Duration, o server.Options, banner func()) error {
+// listen listens on addr; an address in use says how to pick another.
+func listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return nil, fmt.Errorf("listen: %w: another process listens on %s; choose another address with --listen HOST:PORT or ISSUER_LISTEN=HOST:PORT (make run LISTEN=HOST:PORT), or port 0 for a free one", err, addr)
+	case err != nil:
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	return ln, nil
+}
+
+// checkConfig is serve --check: it loads the configuration (the file, or
+// the dev set-up) and runs server.Check on it, printing a summary.
+func checkConfig(path string, env Env) error {
+	var cfg *config.Config
+	var err error
+	if path == "" {
+		dir := env.Getenv(config.EnvDataDir)
+		if dir == "" {
+			dir = DevDataDir
+		}
+		if dir, err = filepath.Abs(dir); err != nil {
+			return err
+		}
+		if cfg, err = config.Dev(dir, config.WithEnv(env.Getenv)); err == nil {
+			err = cfg.Validate()
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "dev configuration OK: data dir %s, listen %s (the dev server creates its certificate, key rings and demo client on start)\n", dir, cfg.Listen)
+		return nil
+	}
+	if cfg, err = loadConfig(path, env); err != nil {
+		return err
+	}
+	if err := server.Check(cfg, env.Getenv); err != nil {
+		return err
+	}
+	tlsNote := "plain HTTP behind a TLS-terminating proxy"
+	if cfg.TLS.CertFile != "" {
+		tlsNote = "TLS " + cfg.TLS.CertFile
+	}
+	fmt.Fprintf(env.Stdout, "configuration OK: %s\n  issuer %s, listen %s (%s), store %s\n  %d audiences, %d clients, %d users\n",
+		path, cfg.Issuer, cfg.Listen, tlsNote, cfg.Store, len(cfg.Audiences), len(cfg.Clients), len(cfg.Users))
+	return nil
+}
+
+// serveConfig builds and runs the service with the options o (Log,
+// Getenv and Version are set here); banner, if set, is printed once the
+// service is ready to accept connections. Each signal on hup reloads the
+// configuration with reload (App.Reload); with reload nil (the dev
+// server, which has no file) it is logged and ignored.
+func serveConfig(ctx context.Context, cfg *config.Config, ln net.Listener, env Env, grace time.Duration, o server.Options, banner func(),
+	hup <-chan os.Signal, reload func() (*config.Config, error)) error {
 	defer ln.Close()
 	lw := server.NewLogWriter(env.Stderr, 100*time.Millisecond)
 	defer lw.Close()
@@ -151,17 +235,47 @@ func serveConfig(ctx context.Context, cfg *config.Config, ln net.Listener, env E
 	if err != nil {
 		return err
 	}
+	// go-redis's own messages (a dial failing during an outage) become
+	// JSON lines of this log, never plain text on standard error.
+	server.RouteRedisLogs(log, redisPassword(cfg.Store))
 	// /authorize is served by the login page (server.DefaultOwner).
-	o.Log, o.Getenv = log, env.Getenv
+	o.Log, o.Getenv, o.Version = log, env.Getenv, version()
 	app, err := server.Build(ctx, cfg, o)
 	if err != nil {
 		return err
 	}
 	defer app.Close()
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
+		for {
+			select {
+			case <-runCtx.Done():
+				return
+			case <-hup:
+				if reload == nil {
+					log.Warn().Str("component", "config").Msg("SIGHUP: the dev server has no configuration file to reload; ignored")
+					continue
+				}
+				_ = app.Reload(runCtx, reload) // logged by Reload
+			}
+		}
+	}()
 	if banner != nil {
 		banner()
 	}
 	return app.Run(ctx, ln, grace)
+}
+
+// redisPassword is the password of a Redis store URL, to be scrubbed from
+// go-redis's messages; "" for none.
+func redisPassword(s config.Store) string {
+	u, err := url.Parse(string(s))
+	if err != nil || u.User == nil {
+		return ""
+	}
+	p, _ := u.User.Password()
+	return p
 }
 
 // serveDev runs the dev server (SPEC §6: "issuer serve" with no arguments).
@@ -178,7 +292,7 @@ func serveConfig(ctx context.Context, cfg *config.Config, ln net.Listener, env E
 // without the user's consent). The banner's browser flow therefore uses
 // "demo", which shows the consent page, and its trusted-header curl uses
 // the first-party public client "demo-cli", which gets a code at once.
-func serveDev(ctx context.Context, env Env, grace time.Duration) error {
+func serveDev(ctx context.Context, env Env, grace time.Duration, hup <-chan os.Signal) error {
 	dir := env.Getenv(config.EnvDataDir)
 	if dir == "" {
 		dir = DevDataDir
@@ -187,15 +301,15 @@ func serveDev(ctx context.Context, env Env, grace time.Duration) error {
 	if err != nil {
 		return err
 	}
-	listen := env.Getenv(config.EnvListen)
-	if listen == "" {
-		listen = config.DefaultListen
+	addr := env.Getenv(config.EnvListen)
+	if addr == "" {
+		addr = config.DefaultListen
 	}
 	// Listen first, so that port 0 yields the real port before the issuer
 	// URL, which follows it, is fixed.
-	ln, err := net.Listen("tcp", listen)
+	ln, err := listen(addr)
 	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+		return err
 	}
 	overrides := func(k string) string {
 		switch k {
@@ -250,7 +364,7 @@ func serveDev(ctx context.Context, env Env, grace time.Duration) error {
 		return err
 	}
 	banner := func() { printBanner(env.Stdout, cfg, dir, devCfg, d) }
-	return serveConfig(ctx, cfg, ln, env, grace, server.Options{DemoCallback: DevCallbackPath}, banner)
+	return serveConfig(ctx, cfg, ln, env, grace, server.Options{DemoCallback: DevCallbackPath}, banner, hup, nil)
 }
 
 // devSecrets are what the dev server generates on every start.

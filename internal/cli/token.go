@@ -19,7 +19,9 @@ import (
 const tokenHelp = `usage: issuer token inspect [--config FILE | --ring FILE] TOKEN|-
 
 Decrypts a token (an access token, refresh token or authorization code)
-and prints its protected header and claims as JSON. "-" reads the token
+and prints its protected header and claims as JSON, with its time claims
+(exp, nbf, iat, auth_time: seconds since the epoch) also in RFC 3339 UTC
+under "times". "-" reads the token
 from standard input. The token is validated as the issuer validates it
 (algorithm allow-list, key id, type, expiry with leeway, and, with
 --config, issuer and audience); a token that does not open is reported
@@ -71,7 +73,11 @@ func runToken(ctx context.Context, args []string, env Env) error {
 	}
 	token := fs.Arg(0)
 	if token == "-" {
-		b, err := io.ReadAll(io.LimitReader(os.Stdin, maxTokenInput))
+		in := env.Stdin
+		if in == nil {
+			in = os.Stdin
+		}
+		b, err := io.ReadAll(io.LimitReader(in, maxTokenInput))
 		if err != nil {
 			return err
 		}
@@ -89,14 +95,18 @@ func runToken(ctx context.Context, args []string, env Env) error {
 		if err != nil {
 			return err
 		}
-		kr, err := server.NewKeyRings(cfg, env.Getenv)
+		kr, closeRings, err := server.ConnectKeyRings(ctx, cfg, env.Getenv)
 		if err != nil {
 			return err
 		}
+		defer closeRings()
 		if err := openRings(ctx, kr); err != nil {
 			return err
 		}
 		for _, n := range kr.Names() {
+			if n == keys.SigningRing {
+				continue // signs; opens nothing
+			}
 			r, _ := kr.Ring(n)
 			exp := crypttoken.Expected{Issuer: cfg.Issuer, Audience: n, Type: typ, Leeway: cfg.Tokens.Leeway}
 			if n == keys.InternalRing {
@@ -120,7 +130,7 @@ func runToken(ctx context.Context, args []string, env Env) error {
 		}
 		claims, err := op.Open(token)
 		if err == nil {
-			out, err := json.MarshalIndent(map[string]any{"ring": c.name, "header": hdr, "claims": claimsJSON(claims)}, "", "  ")
+			out, err := json.MarshalIndent(inspection{Ring: c.name, Header: hdr, Claims: claimsJSON(claims), Times: claimTimes(claims, time.Now())}, "", "  ")
 			if err != nil {
 				return err
 			}
@@ -132,7 +142,54 @@ func runToken(ctx context.Context, args []string, env Env) error {
 			firstErr = err
 		}
 	}
+	if len(cands) > 1 && errors.Is(firstErr, crypttoken.ErrUnknownKey) {
+		// Every ring of the configuration was tried: the kid is in none.
+		kid, _ := hdr["kid"].(string)
+		known := false
+		for _, c := range cands {
+			_, ok := c.ring.Load().Lookup(kid)
+			known = known || ok
+		}
+		if !known {
+			return fmt.Errorf("token does not open: %w: kid %.64q is in none of the rings of this configuration: sealed by another issuer, or with a key since removed (expired, or retired with --now)",
+				crypttoken.ErrUnknownKey, kid)
+		}
+	}
 	return fmt.Errorf("token does not open: %w", firstErr)
+}
+
+// inspection is what token inspect prints.
+type inspection struct {
+	Ring   string         `json:"ring"`
+	Header map[string]any `json:"header"`
+	Claims map[string]any `json:"claims"`
+	// Times repeats the time claims (exp, nbf, iat, auth_time), which the
+	// claims hold as seconds since the epoch (RFC 7519 §2 NumericDate), in
+	// RFC 3339 UTC with how far they are from now.
+	Times map[string]string `json:"times"`
+}
+
+// claimTimes formats the time claims of c for people.
+func claimTimes(c *crypttoken.Claims, now time.Time) map[string]string {
+	m := map[string]string{}
+	for _, t := range []struct {
+		name string
+		at   time.Time
+	}{{"exp", c.Expiry}, {"nbf", c.NotBefore}, {"iat", c.IssuedAt}, {"auth_time", c.AuthTime}} {
+		if t.at.IsZero() {
+			continue
+		}
+		d := t.at.Sub(now).Round(time.Second)
+		rel := "in " + d.String()
+		switch {
+		case d < 0:
+			rel = (-d).String() + " ago"
+		case d == 0:
+			rel = "now"
+		}
+		m[t.name] = t.at.UTC().Format(time.RFC3339) + " (" + rel + ")"
+	}
+	return m
 }
 
 // peekHeader decodes the JWE protected header, without trusting it: it

@@ -92,9 +92,21 @@ func TestTokenInspect(t *testing.T) {
 				Ring   string
 				Header map[string]any
 				Claims map[string]any
+				Times  map[string]string
 			}
 			if err := json.Unmarshal([]byte(out), &got); err != nil {
 				t.Fatalf("output is not JSON: %v\n%s", err, out)
+			}
+			// Each time claim is also shown in RFC 3339, the same instant.
+			for _, k := range []string{"exp", "iat"} {
+				secs, _ := got.Claims[k].(float64)
+				at, err := time.Parse(time.RFC3339, strings.Fields(got.Times[k] + " ")[0])
+				if err != nil || at.Unix() != int64(secs) {
+					t.Errorf("times.%s = %q for %s = %v: %v", k, got.Times[k], k, got.Claims[k], err)
+				}
+			}
+			if !strings.Contains(got.Times["exp"], "(in ") || !(strings.Contains(got.Times["iat"], " ago)") || strings.Contains(got.Times["iat"], "(now)")) {
+				t.Errorf("times do not say how far from now they are: %v", got.Times)
 			}
 			if got.Ring != tt.wantRing || got.Header["alg"] != "A256KW" || got.Header["kid"] == nil {
 				t.Fatalf("ring %q header %v", got.Ring, got.Header)

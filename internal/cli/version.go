@@ -32,15 +32,24 @@ func runVersion(_ context.Context, args []string, env Env) error {
 	return nil
 }
 
+// version is the issuer's version: Version if set at link time, else the
+// module version from the build information, else "(devel)".
+func version() string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
+
 // versionString describes the binary, for example
 //
 //	issuer v1.2.3 (commit 0123abc, 2026-11-22T00:00:00Z) go1.26.8 linux/amd64
 func versionString() string {
-	v, rev, at, dirty := Version, "", "", false
+	v, rev, at, dirty := version(), "", "", false
 	if bi, ok := debug.ReadBuildInfo(); ok {
-		if v == "" {
-			v = bi.Main.Version
-		}
 		for _, s := range bi.Settings {
 			switch s.Key {
 			case "vcs.revision":
@@ -51,9 +60,6 @@ func versionString() string {
 				dirty = s.Value == "true"
 			}
 		}
-	}
-	if v == "" {
-		v = "(devel)"
 	}
 	out := "issuer " + v
 	if rev != "" {

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -49,8 +50,13 @@ type Config struct {
 	RateLimit RateLimit `yaml:"rate_limit"`
 	// Log configures the server's log output.
 	Log Log `yaml:"log"`
+	// Metrics configures where /metrics is served.
+	Metrics Metrics `yaml:"metrics"`
 	// Clients are the registered OAuth clients (RFC 6749 §2).
 	Clients []Client `yaml:"clients"`
+	// ResourceServers are the services that accept access tokens of some
+	// audiences and may introspect and revoke them (RFC 7662 §4).
+	ResourceServers []ResourceServer `yaml:"resource_servers"`
 	// Users are the resource owners who may log in.
 	Users []User `yaml:"users"`
 }
@@ -70,12 +76,34 @@ const (
 	AlgDir    = "dir"    // direct AES-256-GCM, RFC 7518 §4.5
 )
 
+// JWS algorithms accepted in [Keys.SigningAlg] (RFC 7518 §3.3, §3.4,
+// RFC 8037 §3.1). The values are those of pkg/keys' signing Alg constants.
+const (
+	SigningES256 = "ES256" // ECDSA P-256 (default)
+	SigningEdDSA = "EdDSA" // Ed25519
+	SigningRS256 = "RS256" // RSA PKCS #1 v1.5, 2048-bit keys
+)
+
+// Where the key rings live, accepted in [Keys.Store].
+const (
+	KeyStoreDir   = "dir"   // ring files in [Keys.Dir] (default)
+	KeyStoreRedis = "redis" // in the Redis of [Config.Store] (SPEC §9)
+)
+
 // Keys configures the key rings (SPEC §4).
 type Keys struct {
-	// Dir holds one ring file per audience plus the internal ring.
+	// Dir holds one ring file per audience plus the internal ring and the
+	// signing ring, when Store is KeyStoreDir.
 	Dir string `yaml:"dir"`
+	// Store is KeyStoreDir or KeyStoreRedis. With KeyStoreRedis the rings
+	// live in the Redis named by [Config.Store], which must be a Redis
+	// URL, and KEKEnv is required.
+	Store string `yaml:"store"`
 	// Alg is AlgA256KW or AlgDir.
 	Alg string `yaml:"alg"`
+	// SigningAlg is the algorithm of the signing ring's new keys:
+	// SigningES256, SigningEdDSA or SigningRS256.
+	SigningAlg string `yaml:"signing_alg"`
 	// RotateEvery is how long a key seals before its successor takes over.
 	RotateEvery time.Duration `yaml:"rotate_every"`
 	// Propagation is how long a new key is pending (published, not sealing).
@@ -148,12 +176,15 @@ type Limits struct {
 // Window, that key is answered 429 with Retry-After for Backoff, each
 // further block doubling up to MaxBackoff. The fields map onto
 // pkg/secret's LimiterConfig (Threshold, Window, Block, MaxBlock), whose
-// defaults they share.
+// defaults they share. ClientWrites and ClientWindow are the per-client
+// quota of store writes (endpoint.WithClientQuota).
 type RateLimit struct {
-	Failures   int           `yaml:"failures"`
-	Window     time.Duration `yaml:"window"`
-	Backoff    time.Duration `yaml:"backoff"`
-	MaxBackoff time.Duration `yaml:"max_backoff"`
+	Failures     int           `yaml:"failures"`
+	Window       time.Duration `yaml:"window"`
+	Backoff      time.Duration `yaml:"backoff"`
+	MaxBackoff   time.Duration `yaml:"max_backoff"`
+	ClientWrites int           `yaml:"client_writes"`
+	ClientWindow time.Duration `yaml:"client_window"`
 }
 
 // Log configures log output. Level is one of trace, debug, info, warn,
@@ -161,6 +192,13 @@ type RateLimit struct {
 type Log struct {
 	Level  string `yaml:"level"`
 	Format string `yaml:"format"`
+}
+
+// Metrics configures the Prometheus endpoint. With Listen empty, /metrics
+// is served on the main listener; with Listen set, it is served there
+// alone, over plain HTTP, and the main listener answers /metrics with 404.
+type Metrics struct {
+	Listen string `yaml:"listen"`
 }
 
 // Grant types accepted in [Client.GrantTypes] (RFC 6749 §4, §6).
@@ -193,6 +231,19 @@ type Client struct {
 	// audience only.
 	Audiences   []string `yaml:"audiences"`
 	SkipConsent bool     `yaml:"skip_consent"`
+	// AllowPKCEPlain lets the client use the PKCE plain method (RFC 7636
+	// §4.2), which RFC 9700 §2.1.1 advises against; off, only S256.
+	AllowPKCEPlain bool `yaml:"allow_pkce_plain"`
+}
+
+// ResourceServer is a service that accepts the access tokens of some
+// audiences. It authenticates at the introspection and revocation
+// endpoints as a confidential client does, and may introspect and revoke
+// the access tokens of its audiences.
+type ResourceServer struct {
+	ID         string   `yaml:"id"`
+	Audiences  []string `yaml:"audiences"`
+	SecretHash Hash     `yaml:"secret_hash"`
 }
 
 // User is a resource owner who may log in with a password.
@@ -249,6 +300,11 @@ func (s Store) IsMemory() bool { return s == StoreMemory }
 
 // IsFile reports whether s selects the durable embedded store.
 func (s Store) IsFile() bool { return s == StoreFile }
+
+// IsRedis reports whether s is a redis:// or rediss:// URL.
+func (s Store) IsRedis() bool {
+	return strings.HasPrefix(string(s), "redis://") || strings.HasPrefix(string(s), "rediss://")
+}
 
 // String returns s with any password redacted. A value that does not parse
 // as a URL is shown as "[REDACTED]" (it may be mangled secret material).

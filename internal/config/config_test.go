@@ -89,8 +89,8 @@ func TestExampleFile(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Load example: %v", err)
 	}
-	if len(c.Clients) != 3 || len(c.Users) != 1 || len(c.Audiences) != 2 {
-		t.Fatalf("example has %d clients, %d users, %d audiences", len(c.Clients), len(c.Users), len(c.Audiences))
+	if len(c.Clients) != 4 || len(c.Users) != 1 || len(c.Audiences) != 2 || len(c.ResourceServers) != 1 {
+		t.Fatalf("example has %d clients, %d users, %d audiences, %d resource servers", len(c.Clients), len(c.Users), len(c.Audiences), len(c.ResourceServers))
 	}
 	if c.Login.KeyFile != "/var/lib/issuer/login.key" || c.Login.KeyEnv != "" {
 		t.Errorf("login.key_file = %q (want resolved against data_dir), key_env = %q", c.Login.KeyFile, c.Login.KeyEnv)

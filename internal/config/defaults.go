@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/sealedtoken/issuer/pkg/endpoint"
 	"github.com/sealedtoken/issuer/pkg/secret"
 	"github.com/sealedtoken/issuer/pkg/store/memory"
 )
@@ -17,6 +18,8 @@ const (
 	DefaultDataDir         = "."
 	DefaultKeysDir         = "keys" // relative to data_dir
 	DefaultAlg             = AlgA256KW
+	DefaultSigningAlg      = SigningES256
+	DefaultKeyStore        = KeyStoreDir
 	DefaultRotateEvery     = 24 * time.Hour
 	DefaultPropagation     = time.Hour
 	DefaultAccessTTL       = 10 * time.Minute
@@ -33,6 +36,8 @@ const (
 	DefaultRateWindow      = secret.DefaultWindow
 	DefaultRateBackoff     = secret.DefaultBlock
 	DefaultRateMaxBackoff  = secret.DefaultMaxBlock
+	DefaultClientWrites    = endpoint.DefaultClientWrites
+	DefaultClientWindow    = endpoint.DefaultClientWindow
 	DefaultLogLevel        = "info"
 	DefaultLogFormat       = "auto"
 	DefaultMaxConnsPerIP   = 0 // no cap
@@ -50,7 +55,9 @@ func Default() *Config {
 		DataDir: DefaultDataDir,
 		Keys: Keys{
 			Dir:         DefaultKeysDir,
+			Store:       DefaultKeyStore,
 			Alg:         DefaultAlg,
+			SigningAlg:  DefaultSigningAlg,
 			RotateEvery: DefaultRotateEvery,
 			Propagation: DefaultPropagation,
 		},
@@ -72,10 +79,12 @@ func Default() *Config {
 			MemoryStoreEntries: DefaultMemoryStoreEntries,
 		},
 		RateLimit: RateLimit{
-			Failures:   DefaultRateFailures,
-			Window:     DefaultRateWindow,
-			Backoff:    DefaultRateBackoff,
-			MaxBackoff: DefaultRateMaxBackoff,
+			Failures:     DefaultRateFailures,
+			Window:       DefaultRateWindow,
+			Backoff:      DefaultRateBackoff,
+			MaxBackoff:   DefaultRateMaxBackoff,
+			ClientWrites: DefaultClientWrites,
+			ClientWindow: DefaultClientWindow,
 		},
 		Log: Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
 	}

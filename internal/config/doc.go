@@ -91,15 +91,39 @@
 //	trusted_proxies: list of CIDR, optional
 //	    Networks of the load balancers or proxies whose X-Forwarded-Proto
 //	    and X-Forwarded-For headers are believed (SPEC §5). A bare IP
-//	    address means that address only; /0 is refused.
+//	    address means that address only; /0 is refused. The client's
+//	    address, which rate limits count and logs show, is found by
+//	    walking X-Forwarded-For from the right past these networks: the
+//	    first address outside them; a malformed header gives the peer.
 //	keys: mapping
-//	    Key rings (SPEC §4).
+//	    Key rings (SPEC §4): one per audience (seals its access tokens),
+//	    the issuer-internal ring (seals refresh tokens and codes) and the
+//	    signing ring (signs ID tokens, status lists, key deliveries; its
+//	    public keys are served at /jwks.json).
 //	keys.dir: path, default keys
-//	    Directory of the ring files: one per audience plus the
-//	    issuer-internal ring.
+//	    Directory of the ring files (one per ring, mode 0600) with
+//	    keys.store: dir. Every replica must see the same directory (a
+//	    shared volume).
+//	keys.store: dir | redis, default dir
+//	    Where the rings live. dir: files in keys.dir. redis: in the Redis
+//	    of store (which must then be a Redis URL), so replicas need no
+//	    shared volume; the rotation lease holder writes each ring with a
+//	    version check and the other replicas reload it when its version
+//	    changes. Requires keys.kek_env. Rings are not copied between the
+//	    two: switching starts new rings (run "issuer keys init" and let
+//	    resource servers pick up the new keys).
 //	keys.alg: A256KW | dir, default A256KW
 //	    JWE key management (RFC 7518 §4.4, §4.5). With dir, keys rotate
 //	    early after a bounded number of tokens.
+//	keys.signing_alg: ES256 | EdDSA | RS256, default ES256
+//	    Algorithm of the signing ring's new keys (RFC 7518 §3.4, RFC 8037
+//	    §3.1, RFC 7518 §3.3 with 2048-bit RSA keys). Changing it affects
+//	    new keys only: the current key signs until its rotation. The
+//	    signing ring rotates with rotate_every and propagation like the
+//	    others; a public key is published at /jwks.json from the moment it
+//	    is created (pending) until the longest-lived thing it may have
+//	    signed has expired: retires + max(access_ttl, 24h for Status List
+//	    Tokens and key deliveries) + leeway.
 //	keys.rotate_every: duration, default 24h
 //	    How long a key seals before the next one takes over. At least 1m.
 //	keys.propagation: duration, default 1h
@@ -111,8 +135,9 @@
 //	    own delay in learning a new key (docs/SCALING.md).
 //	keys.kek_env: env var name, optional
 //	    Name of the environment variable holding the key-encryption key
-//	    that wraps the ring files. Unset: ring files are stored unwrapped
-//	    (mode 0600).
+//	    that wraps the rings (32 random bytes in base64: openssl rand
+//	    -base64 32). Unset: ring files are stored unwrapped (mode 0600).
+//	    Required with keys.store: redis.
 //	tokens: mapping
 //	    Token lifetimes (SPEC §3).
 //	tokens.access_ttl: duration, default 10m
@@ -165,7 +190,8 @@
 //	    only for skip_consent clients.
 //	login.trusted_proxies: list of CIDR, optional
 //	    Networks the trusted header is believed from; required with
-//	    trusted_header, /0 refused.
+//	    trusted_header, /0 refused. Their X-Forwarded-For is believed only
+//	    if they are also in the top-level trusted_proxies.
 //	login.key_file: path, optional
 //	    File holding the key of the login page's CSRF tokens and login
 //	    tickets: at least 32 random bytes, as base64 text (openssl rand
@@ -216,25 +242,60 @@
 //	    this value. issuer_memory_store_entries{table} in /metrics shows
 //	    how full each table is. Unused with Redis.
 //	rate_limit: mapping
-//	    Throttling of failed client authentications and logins, per client
-//	    id, user name and address (SPEC §6): answered 429 with
-//	    Retry-After before any hash is computed.
+//	    Throttling of failed client authentications and logins (SPEC §6),
+//	    answered 429 with Retry-After before any hash is computed, and the
+//	    per-client quota of store writes. A client id or user name is
+//	    blocked for the addresses it has not authenticated from; an
+//	    address it authenticated from in the last 30 days (and, on the
+//	    login page, a browser holding the user's device cookie) is counted
+//	    on its own, so failures from elsewhere never lock the legitimate
+//	    user out. Addresses are the client's as the trusted_proxies report
+//	    it; IPv6 counts per /64. A client whose secret is a sha256$ hash
+//	    is never blocked: guessing a generated secret is hopeless and
+//	    costs no CPU. The counts are per replica.
 //	rate_limit.failures: int, default 10
 //	    Failures within window that block a client id, user name or
-//	    address; 1 to 1000.
+//	    address; 1 to 1000. Concurrent attempts count as they start, so a
+//	    flood computes at most this many slow hashes per window.
 //	rate_limit.window: duration, default 1m
-//	    Period over which failures are counted, from the first failure.
+//	    Period over which failures are counted, from the first failure. A
+//	    success resets nothing.
 //	rate_limit.backoff: duration, default 1m
 //	    Length of the first block (the Retry-After); each further block of
 //	    the same key doubles it.
 //	rate_limit.max_backoff: duration, default 15m
 //	    Longest block; at least backoff.
+//	rate_limit.client_writes: int, default 1000
+//	    Per-client quota: revocations (RFC 7009) and first refreshes of a
+//	    grant (which create the grant's store entry) that one client may
+//	    cause per client_window for one token subject, answered 429 with
+//	    Retry-After beyond; 1 to 1000000000. The subject is the client
+//	    itself for client_credentials tokens and the user for user tokens,
+//	    so one user cannot spend an application's quota for the others and
+//	    an application serving many users is not throttled for their sum.
+//	    Never charged for what the server does for safety (revoking a
+//	    replayed code's grant, detecting refresh token reuse) or for code
+//	    redemptions. Per subject, a client can make the store keep at most
+//	    about client_writes × (lifetime / client_window) entries of a
+//	    kind, where lifetime is access_ttl for revoked access tokens and
+//	    refresh_ttl for grants.
+//	rate_limit.client_window: duration, default 1m
+//	    Period of the client_writes quota; a client that uses it up waits
+//	    one period.
 //	log: mapping
 //	    Log output (one line per request, no secrets).
 //	log.level: trace|debug|info|warn|error, default info
 //	    Least severe level written.
 //	log.format: json|console|auto, default auto
 //	    auto: console on a terminal, json otherwise.
+//	metrics: mapping
+//	    Where the Prometheus metrics are served.
+//	metrics.listen: host:port, default none (on listen)
+//	    Serve /metrics on this address of its own, over plain HTTP, and no
+//	    longer on the main listener (which then answers /metrics with
+//	    404). Bind it to a private interface or loopback: the metrics name
+//	    clients and audiences. Unset: /metrics is served on listen beside
+//	    the OAuth endpoints. Not changed by a reload (SIGHUP).
 //	clients: list, optional
 //	    Registered OAuth clients (RFC 6749 §2).
 //	clients[].id: string, required
@@ -269,6 +330,31 @@
 //	    empty means the default audience only.
 //	clients[].skip_consent: bool, default false
 //	    First-party client: no consent screen.
+//	clients[].allow_pkce_plain: bool, default false
+//	    Let the client use the PKCE plain method (RFC 7636 §4.2), which
+//	    RFC 9700 §2.1.1 advises against; needs authorization_code.
+//	    Without it only S256 is accepted and a code_challenge without
+//	    code_challenge_method is invalid_request; with it, such a
+//	    challenge is plain (RFC 7636 §4.3). The metadata lists plain only
+//	    when some client allows it.
+//	resource_servers: list, optional
+//	    Services that accept the access tokens of some audiences
+//	    (RFC 8707). Each authenticates at the introspection and revocation
+//	    endpoints as a confidential client does (HTTP Basic or
+//	    client_secret_post), and may introspect and revoke the access
+//	    tokens of its audiences; a client may introspect only its own
+//	    tokens (RFC 7662 §4). Any other token is answered
+//	    {"active":false}.
+//	resource_servers[].id: string, required
+//	    Its id: printable ASCII, unique among clients and resource
+//	    servers.
+//	resource_servers[].audiences: list of audience name, required
+//	    Audiences (names from audiences) whose access tokens it may
+//	    introspect and revoke.
+//	resource_servers[].secret_hash: hash, required
+//	    Hash of its secret, in the forms of clients[].secret_hash (sha256$
+//	    for a secret from issuer client new). Never shown in messages or
+//	    logs.
 //	users: list, optional
 //	    Resource owners of the login page and the password grant.
 //	users[].username: string, required

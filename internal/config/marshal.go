@@ -51,6 +51,7 @@ func exampleConfig() *Config {
 	c.TLS = TLS{CertFile: "tls/cert.pem", KeyFile: "tls/key.pem"}
 	c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
 	c.Keys.KEKEnv = "ISSUER_KEK"
+	c.Keys.Store = KeyStoreRedis
 	c.Store = "redis://redis.internal:6379/0"
 	c.Audiences = []Audience{
 		{Name: "https://api.example.com", Default: true},
@@ -91,6 +92,21 @@ func exampleConfig() *Config {
 			DefaultScopes: []string{"read"},
 		},
 	}
+	c.Clients = append(c.Clients, Client{
+		ID:             "legacy-device",
+		Public:         true,
+		RedirectURIs:   []string{"com.example.device:/cb"},
+		GrantTypes:     []string{GrantAuthorizationCode},
+		ResponseTypes:  []string{ResponseCode},
+		Scopes:         []string{"read"},
+		DefaultScopes:  []string{"read"},
+		AllowPKCEPlain: true, // a device that cannot compute SHA-256
+	})
+	c.ResourceServers = []ResourceServer{{
+		ID:         "billing-api",
+		Audiences:  []string{"https://billing.example.com"},
+		SecretHash: "sha256$9c4a1dbdd9f2f1d1e0a3d8ce1bd9c2a1f5b0e3c4d7a6b9e8f1c2d3e4a5b6c7d8",
+	}}
 	c.Users = []User{{
 		Username:     "alice",
 		ID:           "u-1001",

@@ -88,12 +88,15 @@ func (v *validator) config(c *Config) {
 	if c.StorePath == "" {
 		v.errf("store_path", "must not be empty")
 	}
+	v.keyStore(c)
 	v.audiences(c.Audiences)
 	v.login(&c.Login)
 	v.limits(&c.Limits)
 	v.rateLimit(&c.RateLimit)
 	v.log(&c.Log)
+	v.metrics(c)
 	v.clients(c)
+	v.resourceServers(c)
 	v.users(c)
 }
 
@@ -205,6 +208,12 @@ func (v *validator) keys(k *Keys) {
 	if k.Alg != AlgA256KW && k.Alg != AlgDir {
 		v.errf("keys.alg", "unknown algorithm %q (want A256KW or dir)", k.Alg)
 	}
+	if k.SigningAlg != SigningES256 && k.SigningAlg != SigningEdDSA && k.SigningAlg != SigningRS256 {
+		v.errf("keys.signing_alg", "unknown algorithm %q (want ES256, EdDSA or RS256)", k.SigningAlg)
+	}
+	if k.Store != KeyStoreDir && k.Store != KeyStoreRedis {
+		v.errf("keys.store", "unknown key store %q (want dir or redis)", k.Store)
+	}
 	switch {
 	case k.RotateEvery < MinRotateEvery:
 		v.errf("keys.rotate_every", "must be at least %s, got %s", fmtDuration(MinRotateEvery), fmtDuration(k.RotateEvery))
@@ -218,6 +227,21 @@ func (v *validator) keys(k *Keys) {
 	}
 	if k.KEKEnv != "" && !validEnvName(k.KEKEnv) {
 		v.errf("keys.kek_env", "%q is not an environment variable name ([A-Za-z_][A-Za-z0-9_]*)", k.KEKEnv)
+	}
+}
+
+// keyStore checks that keys.store: redis has what it needs: a Redis store
+// to keep the rings in, and a key-encryption key, since every replica and
+// anyone who can read that Redis reads the rings over the network.
+func (v *validator) keyStore(c *Config) {
+	if c.Keys.Store != KeyStoreRedis {
+		return
+	}
+	if !c.Store.IsRedis() {
+		v.errf("keys.store", "redis keeps the key rings in the Redis of store, but store is not a redis:// or rediss:// URL")
+	}
+	if c.Keys.KEKEnv == "" {
+		v.errf("keys.kek_env", "required with keys.store: redis: the rings are stored in Redis wrapped with this key-encryption key, never in clear")
 	}
 }
 
@@ -444,6 +468,12 @@ func (v *validator) rateLimit(r *RateLimit) {
 	case r.MaxBackoff < r.Backoff:
 		v.errf("rate_limit.max_backoff", "must be at least rate_limit.backoff (%s), got %s", fmtDuration(r.Backoff), fmtDuration(r.MaxBackoff))
 	}
+	if r.ClientWrites < 1 || r.ClientWrites > 1_000_000_000 {
+		v.errf("rate_limit.client_writes", "must be between 1 and 1000000000, got %d", r.ClientWrites)
+	}
+	if r.ClientWindow <= 0 {
+		v.errf("rate_limit.client_window", "must be positive, got %s", fmtDuration(r.ClientWindow))
+	}
 }
 
 var (
@@ -457,6 +487,21 @@ func (v *validator) log(l *Log) {
 	}
 	if !slices.Contains(logFormats, l.Format) {
 		v.errf("log.format", "unknown format %q (want %s)", l.Format, strings.Join(logFormats, ", "))
+	}
+}
+
+// metrics: metrics.listen is an address of its own, not the main one.
+func (v *validator) metrics(c *Config) {
+	l := c.Metrics.Listen
+	if l == "" {
+		return
+	}
+	if err := checkListen(l); err != nil {
+		v.errf("metrics.listen", "%v", err)
+		return
+	}
+	if l == c.Listen {
+		v.errf("metrics.listen", "%q is the main listen address; leave metrics.listen empty to serve /metrics there", l)
 	}
 }
 
@@ -568,6 +613,9 @@ func (v *validator) grants(p string, cl *Client) {
 	if seen[GrantAuthorizationCode] && !rseen[ResponseCode] {
 		v.errf(p+".response_types", "must include code: the client has the authorization_code grant")
 	}
+	if cl.AllowPKCEPlain && !seen[GrantAuthorizationCode] {
+		v.errf(p+".allow_pkce_plain", "has no effect without the authorization_code grant")
+	}
 }
 
 // redirects: RFC 6749 §3.1.2 — absolute, no fragment. http only for
@@ -671,6 +719,48 @@ func validScope(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// resourceServers: ids like client ids and distinct from them, a secret
+// hash, and at least one known audience.
+func (v *validator) resourceServers(c *Config) {
+	audiences := make(map[string]bool, len(c.Audiences))
+	for _, a := range c.Audiences {
+		audiences[a.Name] = true
+	}
+	ids := make(map[string]string, len(c.Clients)+len(c.ResourceServers))
+	for i, cl := range c.Clients {
+		ids[cl.ID] = idx("clients", i)
+	}
+	for i, rs := range c.ResourceServers {
+		p := idx("resource_servers", i)
+		switch err := checkClientID(rs.ID); {
+		case err != nil:
+			v.errf(p+".id", "%v", err)
+		case ids[rs.ID] != "":
+			v.errf(p+".id", "duplicate id %q (also %s): clients and resource servers share one name space", rs.ID, ids[rs.ID])
+		default:
+			ids[rs.ID] = p
+		}
+		if rs.SecretHash == "" {
+			v.errf(p+".secret_hash", "required: a resource server authenticates with a secret")
+		} else if err := checkHash(string(rs.SecretHash)); err != nil {
+			v.errf(p+".secret_hash", "%v", err)
+		}
+		if len(rs.Audiences) == 0 {
+			v.errf(p+".audiences", "at least one audience is required: the audiences whose tokens it may introspect")
+		}
+		seen := make(map[string]bool, len(rs.Audiences))
+		for j, a := range rs.Audiences {
+			switch {
+			case !audiences[a]:
+				v.errf(idx(p+".audiences", j), "unknown audience %q (not in audiences)", a)
+			case seen[a]:
+				v.errf(idx(p+".audiences", j), "duplicate audience %q", a)
+			}
+			seen[a] = true
+		}
+	}
 }
 
 func (v *validator) users(c *Config) {

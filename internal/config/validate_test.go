@@ -70,6 +70,16 @@ func TestValidateRules(t *testing.T) {
 		{"keys.propagation not below rotation", func(c *Config) { c.Keys.Propagation = 24 * time.Hour }, "keys.propagation", "less than keys.rotate_every (24h)"},
 		{"keys.kek_env name", func(c *Config) { c.Keys.KEKEnv = "1-KEK" }, "keys.kek_env", "not an environment variable name"},
 		{"keys.kek_env ok", func(c *Config) { c.Keys.KEKEnv = "ISSUER_KEK_2" }, "", ""},
+		{"keys.signing_alg unknown", func(c *Config) { c.Keys.SigningAlg = "HS256" }, "keys.signing_alg", `unknown algorithm "HS256" (want ES256, EdDSA or RS256)`},
+		{"keys.signing_alg case-sensitive", func(c *Config) { c.Keys.SigningAlg = "es256" }, "keys.signing_alg", "unknown algorithm"},
+		{"keys.signing_alg EdDSA ok", func(c *Config) { c.Keys.SigningAlg = SigningEdDSA }, "", ""},
+		{"keys.signing_alg RS256 ok", func(c *Config) { c.Keys.SigningAlg = SigningRS256 }, "", ""},
+		{"keys.store unknown", func(c *Config) { c.Keys.Store = "s3" }, "keys.store", `unknown key store "s3" (want dir or redis)`},
+		{"keys.store redis with the memory store", func(c *Config) { c.Keys.Store, c.Keys.KEKEnv = KeyStoreRedis, "ISSUER_KEK" }, "keys.store", "store is not a redis:// or rediss:// URL"},
+		{"keys.store redis needs keys.kek_env (SPEC §9)", func(c *Config) { c.Keys.Store, c.Store = KeyStoreRedis, "redis://127.0.0.1:6379/0" }, "keys.kek_env", "required with keys.store: redis"},
+		{"keys.store redis ok", func(c *Config) {
+			c.Keys.Store, c.Store, c.Keys.KEKEnv = KeyStoreRedis, "rediss://redis.internal:6380/1", "ISSUER_KEK"
+		}, "", ""},
 
 		// tokens: SPEC §3, RFC 6749 §4.1.2.
 		{"access_ttl zero", func(c *Config) { c.Tokens.AccessTTL = 0 }, "tokens.access_ttl", "must be positive"},
@@ -111,6 +121,11 @@ func TestValidateRules(t *testing.T) {
 			}
 		}, "", ""},
 
+		// metrics.
+		{"metrics.listen on its own address", func(c *Config) { c.Metrics.Listen = "127.0.0.1:9090" }, "", ""},
+		{"metrics.listen not host:port", func(c *Config) { c.Metrics.Listen = "9090" }, "metrics.listen", "want host:port"},
+		{"metrics.listen the main address", func(c *Config) { c.Metrics.Listen = c.Listen }, "metrics.listen", "main listen address"},
+
 		// login.
 		{"trusted_header syntax", func(c *Config) { setLogin(c, "X Remote User") }, "login.trusted_header", "not a valid header name"},
 		{"trusted_header client-controlled", func(c *Config) { setLogin(c, "Authorization") }, "login.trusted_header", "carries client data"},
@@ -144,6 +159,8 @@ func TestValidateRules(t *testing.T) {
 		{"rate_limit.window zero", func(c *Config) { c.RateLimit.Window = 0 }, "rate_limit.window", "must be positive"},
 		{"rate_limit.backoff zero", func(c *Config) { c.RateLimit.Backoff = 0 }, "rate_limit.backoff", "must be positive"},
 		{"rate_limit.max_backoff below backoff", func(c *Config) { c.RateLimit.MaxBackoff = time.Second }, "rate_limit.max_backoff", "at least rate_limit.backoff (1m)"},
+		{"rate_limit.client_writes zero", func(c *Config) { c.RateLimit.ClientWrites = 0 }, "rate_limit.client_writes", "between 1 and 1000000000"},
+		{"rate_limit.client_window zero", func(c *Config) { c.RateLimit.ClientWindow = 0 }, "rate_limit.client_window", "must be positive"},
 		{"log.level unknown", func(c *Config) { c.Log.Level = "verbose" }, "log.level", `unknown level "verbose"`},
 		{"log.format unknown", func(c *Config) { c.Log.Format = "xml" }, "log.format", `unknown format "xml" (want json, console, auto)`},
 
@@ -214,6 +231,29 @@ func TestValidateRules(t *testing.T) {
 			c.Clients[1].Audiences = []string{"https://api.example.com"}
 			c.Clients[2].Audiences = []string{"https://api.example.com"}
 		}, "clients[0].audiences", "no default audience"},
+
+		// clients: PKCE (RFC 7636, RFC 9700 §2.1.1).
+		{"allow_pkce_plain with authorization_code ok", func(c *Config) { c.Clients[2].AllowPKCEPlain = true }, "", ""},
+		{"allow_pkce_plain without authorization_code", func(c *Config) { c.Clients[0].AllowPKCEPlain = true }, "clients[0].allow_pkce_plain", "no effect without the authorization_code grant"},
+
+		// resource_servers (RFC 7662 §4).
+		{"resource server ok", func(c *Config) { c.ResourceServers = []ResourceServer{validRS()} }, "", ""},
+		{"resource server id empty", func(c *Config) { rs := validRS(); rs.ID = ""; c.ResourceServers = []ResourceServer{rs} }, "resource_servers[0].id", "required"},
+		{"resource server id of a client", func(c *Config) { rs := validRS(); rs.ID = "backend"; c.ResourceServers = []ResourceServer{rs} }, "resource_servers[0].id", "(also clients[0])"},
+		{"resource server id duplicate", func(c *Config) { c.ResourceServers = []ResourceServer{validRS(), validRS()} }, "resource_servers[1].id", "(also resource_servers[0])"},
+		{"resource server without secret", func(c *Config) { rs := validRS(); rs.SecretHash = ""; c.ResourceServers = []ResourceServer{rs} }, "resource_servers[0].secret_hash", "required"},
+		{"resource server secret plaintext", func(c *Config) { rs := validRS(); rs.SecretHash = "hunter2"; c.ResourceServers = []ResourceServer{rs} }, "resource_servers[0].secret_hash", "not a recognised hash format"},
+		{"resource server without audiences", func(c *Config) { rs := validRS(); rs.Audiences = nil; c.ResourceServers = []ResourceServer{rs} }, "resource_servers[0].audiences", "at least one audience"},
+		{"resource server audience unknown", func(c *Config) {
+			rs := validRS()
+			rs.Audiences = []string{"https://nope.example"}
+			c.ResourceServers = []ResourceServer{rs}
+		}, "resource_servers[0].audiences[0]", "unknown audience"},
+		{"resource server audience duplicate", func(c *Config) {
+			rs := validRS()
+			rs.Audiences = []string{"https://api.example.com", "https://api.example.com"}
+			c.ResourceServers = []ResourceServer{rs}
+		}, "resource_servers[0].audiences[1]", "duplicate audience"},
 
 		// users.
 		{"username empty", func(c *Config) { c.Users[0].Username = "" }, "users[0].username", "required"},
@@ -361,4 +401,9 @@ func TestCheckHash(t *testing.T) {
 			}
 		})
 	}
+}
+
+// validRS is a valid resource server for baseYAML's audiences.
+func validRS() ResourceServer {
+	return ResourceServer{ID: "api-gateway", Audiences: []string{"https://api.example.com"}, SecretHash: Hash(realHashes().sha)}
 }

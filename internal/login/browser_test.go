@@ -140,6 +140,10 @@ func TestBrowserAuthorizationCodeFlow(t *testing.T) {
 		scopes := browsertest.Get(t, tab, "read the scopes", chromedp.Text(chromedp.CSS("fieldset")))
 		client := browsertest.Get(t, tab, "read the client", chromedp.Text(chromedp.CSS("#client")))
 		host := browsertest.Get(t, tab, "read the redirect host", chromedp.Text(chromedp.CSS("#redirect-host")))
+		resource := browsertest.Get(t, tab, "read the resource", chromedp.Text(chromedp.CSS("#resource")))
+		if resource != fxAPI {
+			t.Errorf("consent page names the resource %q, want %q", resource, fxAPI)
+		}
 		html := browsertest.Get(t, tab, "read the page", chromedp.OuterHTML(chromedp.CSS("html")))
 		for _, sc := range []string{"profile", "read", "write"} {
 			if !strings.Contains(scopes, sc) {

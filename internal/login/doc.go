@@ -51,11 +51,21 @@
 //   - Keys: one Config.Key, random per process by default; replicas behind
 //     a load balancer must share it (cmd/issuer: login.key_file, read with
 //     ParseKeyFile, or login.key_env, read with DecodeKey).
-//   - Brute force: failed logins are counted per username and per address
-//     in a secret.Limiter and answered 429 with Retry-After before any hash
-//     is computed. A wrong password shows "Wrong username or password." for
-//     known and unknown users alike, and Users checks unknown usernames
-//     against a decoy hash so that timing does not tell them apart.
+//   - Brute force: sign-ins go through endpoint.AuthenticateUser, the
+//     secret.Limiter policy the password grant uses: failures are counted
+//     per username and per client address (Config.ClientAddr, the address
+//     trusted proxies report) and a blocked one is answered 429 with
+//     Retry-After before any hash is computed, with each slow hash reserved
+//     before it runs, so parallel guesses cannot outrun the bound. A
+//     browser that signed in as the user before carries the device cookie
+//     (DeviceCookieName: __Host-, Secure, HttpOnly, SameSite=Lax, an HMAC of
+//     the user name and an expiry under the page's key, no server state),
+//     and it, like an address the user signed in from before, is counted on
+//     its own: failures from elsewhere never lock the user out of it. A
+//     success resets no count. A wrong password shows "Wrong username or
+//     password." for known and unknown users alike, and Users checks unknown
+//     usernames against a decoy hash of the same kind as the real ones so
+//     that timing does not tell them apart.
 //   - Headers on every page: Content-Security-Policy (default-src 'none';
 //     the inline style by hash; form-action 'self' plus the client's
 //     redirect origin, which Chromium checks for the redirect that follows

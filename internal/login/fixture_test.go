@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"net/url"
 	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -102,10 +103,13 @@ func hash(t testing.TB, s string) secret.Hash {
 
 // fxOptions adjusts the fixture.
 type fxOptions struct {
-	limiter  *secret.Limiter
-	header   string
-	proxies  []netip.Prefix
-	callback string // extra redirect URI for the webapp and first clients
+	limiter *secret.Limiter
+	header  string
+	proxies []netip.Prefix
+	// forwarders are the endpoint's trusted proxies, whose
+	// X-Forwarded-For gives the page the client's address.
+	forwarders []netip.Prefix
+	callback   string // extra redirect URI for the webapp and first clients
 	// proxySubjects maps trusted-header names with login.ProxySubjects
 	// over the fixture's users and client ids.
 	proxySubjects bool
@@ -140,7 +144,7 @@ func newFixture(t testing.TB, o fxOptions) *fixture {
 		Internal:  ring(t, "internal"),
 		Audiences: map[string]*keys.Ring{fxAPI: apiRing},
 		Default:   fxAPI,
-	}, clients, st)
+	}, clients, st, endpoint.WithTrustedProxies(o.forwarders...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,6 +167,7 @@ func newFixture(t testing.TB, o fxOptions) *fixture {
 		Issuer:         "Example Issuer",
 		Users:          users,
 		Limiter:        o.limiter,
+		ClientAddr:     srv.ClientAddr,
 		TrustedHeader:  o.header,
 		TrustedProxies: o.proxies,
 		Now:            f.clock.Now,
@@ -196,22 +201,36 @@ func (f *fixture) kinds() []login.EventKind {
 }
 
 // browser is one user agent: a peer address, optional extra headers and a
-// cookie jar holding the CSRF cookie.
+// cookie jar (the CSRF and device cookies).
 type browser struct {
-	f      *fixture
-	addr   netip.Addr
-	cookie string // "name=value", or ""
-	extra  endpoint.Headers
+	f       *fixture
+	addr    netip.Addr
+	cookies map[string]string // name -> value
+	extra   endpoint.Headers
 }
 
 func (f *fixture) browser() *browser {
-	return &browser{f: f, addr: netip.MustParseAddr("192.0.2.10")}
+	return &browser{f: f, addr: netip.MustParseAddr("192.0.2.10"), cookies: map[string]string{}}
+}
+
+// cookieHeader is the Cookie header the browser sends, "" for none.
+func (b *browser) cookieHeader() string {
+	names := make([]string, 0, len(b.cookies))
+	for n := range b.cookies {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	parts := make([]string, 0, len(names))
+	for _, n := range names {
+		parts = append(parts, n+"="+b.cookies[n])
+	}
+	return strings.Join(parts, "; ")
 }
 
 func (b *browser) headers(contentType string) endpoint.Headers {
 	h := append(endpoint.Headers(nil), b.extra...)
-	if b.cookie != "" {
-		h = append(h, endpoint.HeaderField{Name: "Cookie", Value: b.cookie})
+	if c := b.cookieHeader(); c != "" {
+		h = append(h, endpoint.HeaderField{Name: "Cookie", Value: c})
 	}
 	if contentType != "" {
 		h = append(h, endpoint.HeaderField{Name: "Content-Type", Value: contentType})
@@ -219,12 +238,13 @@ func (b *browser) headers(contentType string) endpoint.Headers {
 	return h
 }
 
-// keep stores the CSRF cookie a response sets.
+// keep stores the cookies a response sets.
 func (b *browser) keep(resp *endpoint.Response) {
 	for _, h := range resp.Header {
 		if strings.EqualFold(h.Name, "Set-Cookie") {
 			nv, _, _ := strings.Cut(h.Value, ";")
-			b.cookie = nv
+			name, value, _ := strings.Cut(nv, "=")
+			b.cookies[name] = value
 		}
 	}
 }

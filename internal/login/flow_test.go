@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -93,7 +94,8 @@ func TestLoginConsentCodeFlow(t *testing.T) {
 	if strings.Contains(body, fxAlicePassword) || strings.Contains(body, `name="password"`) {
 		t.Fatal("the consent page carries the password")
 	}
-	for _, s := range []string{"webapp", "app.example.com", "profile", "read", "write", "Read your data", "alice", `value="allow"`, `value="deny"`} {
+	for _, s := range []string{"webapp", "app.example.com", "profile", "read", "write", "Read your data", "alice", `value="allow"`, `value="deny"`,
+		`<strong id="resource">` + fxAPI + `</strong>`} { // the resource (audience) asked for
 		if !strings.Contains(body, s) {
 			t.Errorf("consent page lacks %q", s)
 		}
@@ -216,7 +218,7 @@ func TestCSRF(t *testing.T) {
 		{name: "token missing", status: 403, err: login.ErrCSRFMissing,
 			mutate: func(_ *testing.T, _ *fixture, _ *browser, v url.Values) { v.Del("login_csrf") }},
 		{name: "cookie missing (cross-site POST under SameSite=Lax)", status: 403, err: login.ErrCSRFMissing,
-			mutate: func(_ *testing.T, _ *fixture, b *browser, _ url.Values) { b.cookie = "" }},
+			mutate: func(_ *testing.T, _ *fixture, b *browser, _ url.Values) { delete(b.cookies, login.CookieName) }},
 		{name: "token of another browser", status: 403, err: login.ErrCSRFInvalid,
 			mutate: func(t *testing.T, f *fixture, _ *browser, v url.Values) {
 				v.Set("login_csrf", form(t, f.browser().get(t, q)).Get("login_csrf"))
@@ -233,7 +235,7 @@ func TestCSRF(t *testing.T) {
 		{name: "token garbage", status: 403, err: login.ErrCSRFInvalid,
 			mutate: func(_ *testing.T, _ *fixture, _ *browser, v url.Values) { v.Set("login_csrf", "not-a-token") }},
 		{name: "cookie garbage", status: 403, err: login.ErrCSRFMissing,
-			mutate: func(_ *testing.T, _ *fixture, b *browser, _ url.Values) { b.cookie = login.CookieName + "=x" }},
+			mutate: func(_ *testing.T, _ *fixture, b *browser, _ url.Values) { b.cookies[login.CookieName] = "x" }},
 		{name: "token expired", status: 403, err: login.ErrCSRFExpired,
 			mutate: func(_ *testing.T, f *fixture, _ *browser, _ url.Values) {
 				f.clock.Add(login.DefaultCSRFTTL + time.Second)
@@ -361,7 +363,7 @@ func TestConsentTicket(t *testing.T) {
 			}},
 		{name: "ticket of another browser", status: 403, err: login.ErrCSRFInvalid,
 			mutate: func(_ *testing.T, f *fixture, b *browser, _ url.Values) {
-				b.cookie = "" // a thief's browser: its own cookie, so the CSRF token fails first
+				b.cookies = map[string]string{} // a thief's browser: its own cookie, so the CSRF token fails first
 				b.get(t, q)
 			}},
 		{name: "ticket expired: sign in again", status: 200, err: login.ErrTicketExpired,
@@ -449,8 +451,7 @@ func TestRateLimit(t *testing.T) {
 		}
 	})
 	t.Run("address behind a trusted proxy is X-Forwarded-For", func(t *testing.T) {
-		f := newFixture(t, fxOptions{limiter: limiter(), header: "X-Remote-User",
-			proxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}})
+		f := newFixture(t, fxOptions{limiter: limiter(), forwarders: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}})
 		for i, u := range []string{"u1", "u2", "u3"} {
 			b := f.browser()
 			b.addr = netip.MustParseAddr("10.1.1.1")
@@ -465,9 +466,163 @@ func TestRateLimit(t *testing.T) {
 		if resp := attempt(t, b, "bob", fxBobPassword); resp.Status != 200 {
 			t.Errorf("another client behind the same proxy is blocked: %d", resp.Status)
 		}
+		b = f.browser() // a browser without bob's device cookie
+		b.addr = netip.MustParseAddr("10.1.1.1")
 		b.extra = endpoint.Headers{{Name: "X-Forwarded-For", Value: "198.51.100.5"}}
 		if resp := attempt(t, b, "bob", fxBobPassword); resp.Status != 429 {
 			t.Errorf("status %d, want 429 for the forwarded address", resp.Status)
+		}
+	})
+	t.Run("X-Forwarded-For from an untrusted peer is ignored", func(t *testing.T) {
+		f := newFixture(t, fxOptions{limiter: limiter(), forwarders: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}})
+		for i, u := range []string{"u1", "u2", "u3"} {
+			b := f.browser()
+			b.addr = netip.MustParseAddr("203.0.113.50")
+			b.extra = endpoint.Headers{{Name: "X-Forwarded-For", Value: "198.51.100." + strconv.Itoa(i)}}
+			attempt(t, b, u, "wrong")
+		}
+		b := f.browser()
+		b.addr = netip.MustParseAddr("203.0.113.50")
+		if resp := attempt(t, b, "bob", fxBobPassword); resp.Status != 429 {
+			t.Errorf("status %d: a spoofed X-Forwarded-For escaped the count of the real address", resp.Status)
+		}
+	})
+}
+
+// TestLockoutAttacks plays issue 8's attacks on the login page (part 2):
+// the attacker guesses a user's password from addresses of its own, then
+// the victim signs in from a browser or an address that signed in before,
+// and gets in; a newcomer stays refused, so the attacker gained nothing.
+func TestLockoutAttacks(t *testing.T) {
+	limiter := func() *secret.Limiter {
+		return secret.NewLimiter(secret.LimiterConfig{Threshold: 3, Window: time.Minute, Block: time.Minute})
+	}
+	attempt := func(t *testing.T, b *browser, user, pass string) *endpoint.Response {
+		t.Helper()
+		fields := form(t, b.get(t, codeQuery("webapp", fxWebappCB, "", "s")))
+		fields.Set("username", user)
+		fields.Set("password", pass)
+		return b.post(t, fields)
+	}
+	signedIn := func(resp *endpoint.Response) bool {
+		return resp.Status == 200 && strings.Contains(string(resp.Body), `value="allow"`)
+	}
+	// guess sends n wrong passwords for alice, each from its own address
+	// (eight addresses, as in the issue), in fresh browsers.
+	guess := func(t *testing.T, f *fixture, n int) {
+		t.Helper()
+		for i := range n {
+			b := f.browser()
+			b.addr = netip.AddrFrom4([4]byte{203, 0, 113, byte(i%8 + 1)})
+			if resp := attempt(t, b, "alice", "guess-"+strconv.Itoa(i)); signedIn(resp) {
+				t.Fatalf("guess %d signed in", i)
+			}
+		}
+	}
+
+	t.Run("issue 8: a browser with the device cookie is never locked out", func(t *testing.T) {
+		f := newFixture(t, fxOptions{limiter: limiter()})
+		victim := f.browser()
+		if !signedIn(attempt(t, victim, "alice", fxAlicePassword)) {
+			t.Fatal("first sign-in failed")
+		}
+		if victim.cookies[login.DeviceCookieName] == "" {
+			t.Fatal("no device cookie after a sign-in")
+		}
+		victim.addr = netip.MustParseAddr("198.51.100.200") // the victim travels: a new address
+		guess(t, f, 8)
+		if resp := attempt(t, victim, "alice", fxAlicePassword); !signedIn(resp) {
+			t.Fatalf("the victim's browser is locked out: %d", resp.Status)
+		}
+		newcomer := f.browser()
+		newcomer.addr = netip.MustParseAddr("198.51.100.201")
+		if resp := attempt(t, newcomer, "alice", fxAlicePassword); resp.Status != 429 {
+			t.Errorf("a browser without the cookie: %d, want 429 (the guesses stay bounded)", resp.Status)
+		}
+	})
+	t.Run("issue 8: an address that signed in before is never locked out", func(t *testing.T) {
+		f := newFixture(t, fxOptions{limiter: limiter()})
+		if !signedIn(attempt(t, f.browser(), "alice", fxAlicePassword)) {
+			t.Fatal("first sign-in failed")
+		}
+		guess(t, f, 8)
+		victim := f.browser() // cookies cleared, same address as before
+		if resp := attempt(t, victim, "alice", fxAlicePassword); !signedIn(resp) {
+			t.Fatalf("the victim's address is locked out: %d", resp.Status)
+		}
+	})
+	t.Run("issue 8: a stolen or forged device cookie gives no extra guesses", func(t *testing.T) {
+		f := newFixture(t, fxOptions{limiter: limiter()})
+		victim := f.browser()
+		attempt(t, victim, "alice", fxAlicePassword)
+		thief := f.browser()
+		thief.addr = netip.MustParseAddr("203.0.113.77")
+		thief.cookies[login.DeviceCookieName] = victim.cookies[login.DeviceCookieName]
+		for i := range 3 {
+			attempt(t, thief, "alice", "guess-"+strconv.Itoa(i))
+		}
+		if resp := attempt(t, thief, "alice", "guess-x"); resp.Status != 429 {
+			t.Errorf("the stolen cookie's fourth guess: %d, want 429", resp.Status)
+		}
+		if resp := attempt(t, victim, "alice", fxAlicePassword); !signedIn(resp) {
+			t.Errorf("the victim, at its known address, is locked out by the thief's guesses: %d", resp.Status)
+		}
+		forger := f.browser()
+		forger.addr = netip.MustParseAddr("203.0.113.78")
+		for i := range 3 {
+			forger.cookies[login.DeviceCookieName] = strings.Repeat("A", 53) + strconv.Itoa(i)
+			attempt(t, forger, "alice", "forged-"+strconv.Itoa(i))
+		}
+		newcomer := f.browser()
+		newcomer.addr = netip.MustParseAddr("198.51.100.33")
+		if resp := attempt(t, newcomer, "alice", fxAlicePassword); resp.Status != 429 {
+			t.Errorf("after guesses with forged cookies a newcomer gets %d, want 429: forged cookies escaped the count", resp.Status)
+		}
+	})
+	t.Run("issue 8: a genuine sign-in does not reset the attacker's count", func(t *testing.T) {
+		f := newFixture(t, fxOptions{limiter: limiter()})
+		victim := f.browser()
+		attempt(t, victim, "alice", fxAlicePassword)
+		total, refused := 0, 0
+		for round := range 4 {
+			for i := range 3 {
+				b := f.browser()
+				b.addr = netip.AddrFrom4([4]byte{203, 0, 113, byte(10*round + i + 1)})
+				total++
+				if attempt(t, b, "alice", "guess").Status == 429 {
+					refused++
+				}
+			}
+			if !signedIn(attempt(t, victim, "alice", fxAlicePassword)) {
+				t.Fatalf("round %d: the victim was refused", round)
+			}
+		}
+		if checked := total - refused; checked > 3 {
+			t.Errorf("%d guesses checked in four rounds within one window, want at most 3", checked)
+		}
+	})
+	t.Run("issue 8: the device cookie is HttpOnly, Secure, __Host-", func(t *testing.T) {
+		f := newFixture(t, fxOptions{limiter: limiter()})
+		b := f.browser()
+		fields := form(t, b.get(t, codeQuery("webapp", fxWebappCB, "", "s")))
+		fields.Set("username", "alice")
+		fields.Set("password", fxAlicePassword)
+		r := &endpoint.Request{Method: "POST", URI: "/authorize", Secure: true, RemoteAddr: b.addr,
+			Header: b.headers("application/x-www-form-urlencoded"), Body: []byte(fields.Encode())}
+		resp, _ := f.srv.HandleAuthorize(context.Background(), r, f.page)
+		var set string
+		for _, h := range resp.Header {
+			if h.Name == "Set-Cookie" && strings.HasPrefix(h.Value, login.DeviceCookieName+"=") {
+				set = h.Value
+			}
+		}
+		for _, attr := range []string{"; Path=/", "; Secure", "; HttpOnly", "; SameSite=Lax", "; Max-Age="} {
+			if !strings.Contains(set, attr) {
+				t.Errorf("device cookie %q lacks %q", set, attr)
+			}
+		}
+		if strings.Contains(set, "alice") || strings.Contains(set, "u-1001") {
+			t.Errorf("the device cookie names the user: %q", set)
 		}
 	})
 }
@@ -801,7 +956,9 @@ func TestAuthenticatorErrors(t *testing.T) {
 				if ra := endpoint.Headers(resp.Header).Get("Retry-After"); ra != tt.retryAfter {
 					t.Errorf("Retry-After %q", ra)
 				}
-				if ok, _ := limiter.Allow("user:alice", time.Now()); !ok {
+				a, _, ok := limiter.Begin("user:alice", b.addr, "", true, f.clock.Now())
+				a.Abandon()
+				if !ok {
 					t.Error("a password that was not checked counted as a failure")
 				}
 			case 200:
@@ -810,5 +967,41 @@ func TestAuthenticatorErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestUsersDecoy: an unknown user name costs one slow hash, like a wrong
+// password, against a decoy nobody knows the secret of: a real user's
+// password does not hit the verification cache under another name.
+func TestUsersDecoy(t *testing.T) {
+	enc, err := secret.NewBcrypt(fxAlicePassword, secret.MinBcryptCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := secret.Parse(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := secret.NewVerifier(secret.VerifierConfig{})
+	users, err := login.NewUsers([]login.User{{Username: "alice", ID: "u-1", Hash: h}}, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if id, err := users.AuthenticateUser(ctx, "alice", fxAlicePassword); err != nil || id != "u-1" {
+		t.Fatalf("alice: %q %v", id, err)
+	}
+	for _, tc := range []struct{ name, user, password string }{
+		{"wrong password", "alice", "wrong"},
+		{"unknown user", "mallory", "wrong"},
+		{"unknown user with alice's password", "mallory", fxAlicePassword},
+	} {
+		before := v.Stats().Computed
+		if _, err := users.AuthenticateUser(ctx, tc.user, tc.password); !errors.Is(err, endpoint.ErrBadCredentials) {
+			t.Errorf("%s: %v, want ErrBadCredentials", tc.name, err)
+		}
+		if n := v.Stats().Computed - before; n != 1 {
+			t.Errorf("%s: %d slow hashes computed, want 1", tc.name, n)
+		}
 	}
 }

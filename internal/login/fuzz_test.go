@@ -86,3 +86,27 @@ func FuzzCookieValue(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDeviceCookie feeds arbitrary Cookie headers and user names to the
+// device-cookie check: never a panic, and only the cookie minted for the
+// user verifies, within its lifetime.
+func FuzzDeviceCookie(f *testing.F) {
+	d := &devices{key: [32]byte{7}, ttl: time.Hour}
+	set := d.cookie("alice", testNow)
+	good, _, _ := strings.Cut(set, ";")
+	f.Add(good, "alice")
+	f.Add(good, "bob")
+	f.Add(good+"; "+CookieName+"=x", "alice")
+	f.Add(DeviceCookieName+"="+strings.Repeat("A", 54), "alice")
+	f.Add("", "")
+	f.Fuzz(func(t *testing.T, cookieHeader, user string) {
+		if id := d.verify(cookieHeader, user, testNow); id != "" {
+			if v, _ := cookieValue(cookieHeader, DeviceCookieName); v != strings.TrimPrefix(good, DeviceCookieName+"=") || user != "alice" {
+				t.Fatalf("verified %q for %q", cookieHeader, user)
+			}
+		}
+		if d.verify(cookieHeader, user, testNow.Add(2*time.Hour)) != "" {
+			t.Fatalf("an expired cookie verified: %q", cookieHeader)
+		}
+	})
+}

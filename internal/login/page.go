@@ -43,23 +43,35 @@ type Config struct {
 	// NewUsers for the adapter over configured users. Nil disables the
 	// form: users must then come through TrustedHeader.
 	Users endpoint.UserAuthenticator
-	// Limiter counts failed logins per username ("user:<name>") and per
-	// address ("addr:<ip>"); past its threshold the form is answered 429
-	// with Retry-After before any password is hashed. Nil means a
-	// secret.NewLimiter with its defaults. Passing the Limiter the
-	// endpoint.Server uses for client authentication (which counts
-	// "client:<id>" and "addr:<ip>") makes one address's failed client
-	// secrets and failed passwords count together, which is deliberate: it
-	// is one attacker.
+	// Limiter applies the brute-force policy to sign-ins (account
+	// "user:<name>", see secret.Limiter.Begin and
+	// endpoint.AuthenticateUser): a blocked user name or address is
+	// answered 429 with Retry-After before any password is hashed, except
+	// from an address the user signed in from before or from a browser
+	// holding the user's device cookie, which failures from elsewhere never
+	// lock out. Nil means a secret.NewLimiter with its defaults. Passing
+	// the Limiter the endpoint.Server uses for client authentication makes
+	// one address's failed client secrets and failed passwords count
+	// together, which is deliberate: it is one attacker.
 	Limiter *secret.Limiter
+	// ClientAddr returns the address of the client that sent a request:
+	// failures are counted against it, and the audit events carry it.
+	// cmd/issuer passes endpoint.Server.ClientAddr, which believes the
+	// X-Forwarded-For of the configured trusted_proxies. Nil means the
+	// peer address.
+	ClientAddr func(r *endpoint.Request) netip.Addr
+	// DeviceTTL is how long the device cookie set at sign-in vouches for
+	// the browser (DeviceCookieName); default DefaultDeviceTTL.
+	DeviceTTL time.Duration
 	// TrustedHeader names a request header set by an authenticating proxy
 	// (SPEC §6 login.trusted_header), such as X-Remote-User. A request from
 	// one of TrustedProxies that carries it is from that user: no login
 	// form. The proxy must remove the header from the requests it
 	// forwards, or any user could claim any name.
 	TrustedHeader string
-	// TrustedProxies are the peer addresses whose TrustedHeader and
-	// X-Forwarded-For are believed (SPEC §6 login.trusted_proxies).
+	// TrustedProxies are the peer addresses whose TrustedHeader is
+	// believed (SPEC §6 login.trusted_proxies). Their X-Forwarded-For is
+	// ClientAddr's business.
 	TrustedProxies []netip.Prefix
 	// ProxySubject, when set, turns the user name a trusted proxy sent in
 	// TrustedHeader into the subject ("sub") of the tokens, or refuses it
@@ -161,6 +173,8 @@ type Page struct {
 	issuer    string
 	users     endpoint.UserAuthenticator
 	limiter   *secret.Limiter
+	addrOf    func(*endpoint.Request) netip.Addr
+	devices   devices
 	header    string
 	proxies   []netip.Prefix
 	proxySub  func(string) (string, bool)
@@ -183,6 +197,7 @@ func New(cfg Config) (*Page, error) {
 		issuer:    cfg.Issuer,
 		users:     cfg.Users,
 		limiter:   cfg.Limiter,
+		addrOf:    cfg.ClientAddr,
 		header:    http.CanonicalHeaderKey(cfg.TrustedHeader),
 		proxies:   append([]netip.Prefix(nil), cfg.TrustedProxies...),
 		proxySub:  cfg.ProxySubject,
@@ -225,6 +240,13 @@ func New(cfg Config) (*Page, error) {
 	if p.csrfTTL < time.Minute || p.ticketTTL < 30*time.Second || p.ticketTTL > time.Hour {
 		return nil, errors.New("login: CSRFTTL must be at least 1m and TicketTTL within [30s, 1h]")
 	}
+	p.devices.ttl = cfg.DeviceTTL
+	if p.devices.ttl == 0 {
+		p.devices.ttl = DefaultDeviceTTL
+	}
+	if p.devices.ttl < time.Minute {
+		return nil, errors.New("login: DeviceTTL must be at least 1m")
+	}
 	if len(cfg.ScopeDescriptions) > 0 {
 		p.scopeDesc = make(map[string]string, len(cfg.ScopeDescriptions))
 		for k, v := range cfg.ScopeDescriptions {
@@ -241,6 +263,7 @@ func New(cfg Config) (*Page, error) {
 		return nil, fmt.Errorf("login: Key must be at least %d bytes", MinKeyLen)
 	}
 	p.csrf.key = derive(key, "sealedtoken login csrf key v1")
+	p.devices.key = derive(key, "sealedtoken login device key v1")
 	var err error
 	if p.tickets, err = newSealer(derive(key, "sealedtoken login ticket key v1")); err != nil {
 		return nil, err
@@ -267,6 +290,9 @@ type reqState struct {
 	newCookie  bool // nonce is fresh: send Set-Cookie
 	addr       netip.Addr
 	formTarget string // CSP source of the redirect URI
+	// deviceCookie is the Set-Cookie value renewing the device cookie
+	// after a sign-in, sent with the page or redirect that follows.
+	deviceCookie string
 }
 
 // Decide implements endpoint.ResourceOwner (RFC 6749 §3.1, §4.1.1: "the
@@ -428,43 +454,35 @@ func (p *Page) loginSubmitted(ctx context.Context, st *reqState) (endpoint.Decis
 	if len(username) > MaxUsernameLen {
 		username = username[:MaxUsernameLen] // a limiter key of bounded length; never matches
 	}
-	userKey, addrKey := "user:"+username, ""
-	if st.addr.IsValid() {
-		addrKey = "addr:" + st.addr.String()
-	}
-	for _, k := range []string{userKey, addrKey} {
-		if k == "" {
-			continue
-		}
-		if ok, wait := p.limiter.Allow(k, now); !ok {
-			p.emit(ctx, Event{Kind: EventThrottled, ClientID: ar.ClientID(), Addr: st.addr, Err: ErrThrottled})
-			return p.message(st, http.StatusTooManyRequests, "Too many attempts",
-				"Too many failed sign-in attempts. Try again in "+seconds(wait)+".", retryAfter(wait))
-		}
-	}
-	id, err := p.users.AuthenticateUser(ctx, ar.Params.Get(fieldUsername), password)
+	cookies := header(st.r, "Cookie")
+	id, err := endpoint.AuthenticateUser(ctx, p.limiter, p.users, endpoint.UserLogin{
+		Username: ar.Params.Get(fieldUsername), Password: password, Addr: st.addr,
+		Device: p.devices.verify(cookies, username, now),
+	}, now)
+	var th *secret.ThrottledError
 	switch {
-	case err == nil && id != "":
-	case err != nil && isBusy(err):
+	case err == nil:
+	case errors.As(err, &th):
+		p.emit(ctx, Event{Kind: EventThrottled, ClientID: ar.ClientID(), Addr: st.addr, Err: ErrThrottled})
+		return p.message(st, http.StatusTooManyRequests, "Too many attempts",
+			"Too many failed sign-in attempts. Try again in "+seconds(th.RetryAfter)+".", retryAfter(th.RetryAfter))
+	case isBusy(err):
 		return p.message(st, http.StatusServiceUnavailable, "Try again",
 			"The server is busy. Please try again in a moment.", retryAfter(time.Second))
-	case err == nil || errors.Is(err, endpoint.ErrBadCredentials):
-		p.limiter.Fail(userKey, now)
-		if addrKey != "" {
-			p.limiter.Fail(addrKey, now)
-		}
+	case errors.Is(err, endpoint.ErrBadCredentials):
 		p.emit(ctx, Event{Kind: EventLoginFailed, ClientID: ar.ClientID(), Addr: st.addr, Err: endpoint.ErrBadCredentials})
 		return p.loginForm(st, username, "Wrong username or password.", "")
 	default:
 		return endpoint.Decision{}, fmt.Errorf("login: authenticating the user: %w", err)
 	}
-	// The address key is left to expire on its own (see secret.Limiter):
-	// succeeding with one account must not reset the count of an address
-	// guessing at others.
-	p.limiter.Succeed(userKey, now)
+	// A success resets no count (an attacker's failures expire on their
+	// own); it renews this browser's device cookie, so that failures from
+	// elsewhere never lock the user out of it.
+	st.deviceCookie = p.devices.cookie(username, now)
 	p.emit(ctx, Event{Kind: EventLogin, ClientID: ar.ClientID(), Username: username, Subject: id, Addr: st.addr})
 	if ar.Client.SkipConsent {
-		return endpoint.Approve(endpoint.Grant{Subject: id, AuthTime: now}), nil
+		return endpoint.Approve(endpoint.Grant{Subject: id, AuthTime: now,
+			Header: endpoint.Headers{{Name: "Set-Cookie", Value: st.deviceCookie}}}), nil
 	}
 	return p.consentForm(st, id, username, now)
 }
@@ -524,6 +542,9 @@ func (p *Page) consentForm(st *reqState, subject, name string, authTime time.Tim
 	if err != nil {
 		return endpoint.Decision{}, err
 	}
+	if st.deviceCookie != "" {
+		extra = append(extra, endpoint.HeaderField{Name: "Set-Cookie", Value: st.deviceCookie})
+	}
 	now := p.now()
 	tk, err := p.tickets.seal(&ticket{
 		Subject:  subject,
@@ -545,6 +566,7 @@ func (p *Page) consentForm(st *reqState, subject, name string, authTime time.Tim
 		Issuer:       p.issuer,
 		ClientID:     st.ar.ClientID(),
 		RedirectHost: st.ar.RedirectHost(),
+		Resource:     st.ar.Audience,
 		Action:       p.path,
 		Hidden:       hiddenFields(st.ar.Params),
 		CSRF:         p.csrf.mint(st.nonce, st.params, now.Add(p.csrfTTL)),
@@ -576,17 +598,13 @@ func (p *Page) page(t *template.Template, status int, d *pageData, formTarget st
 	return endpoint.Interact(resp), nil
 }
 
-// clientAddr is the address failed logins are counted against: the peer,
-// or, when the peer is a trusted proxy, the address it appended to
-// X-Forwarded-For.
+// clientAddr is the address failed logins are counted against and events
+// carry: Config.ClientAddr's, or the peer.
 func (p *Page) clientAddr(r *endpoint.Request) netip.Addr {
-	addr := r.RemoteAddr.Unmap()
-	if trusted(p.proxies, addr) {
-		if a, err := netip.ParseAddr(lastListValue(header(r, "X-Forwarded-For"))); err == nil {
-			return a.Unmap()
-		}
+	if p.addrOf != nil {
+		return p.addrOf(r).Unmap()
 	}
-	return addr
+	return r.RemoteAddr.Unmap()
 }
 
 func (p *Page) emit(ctx context.Context, e Event) {

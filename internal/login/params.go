@@ -107,15 +107,6 @@ func trusted(prefixes []netip.Prefix, addr netip.Addr) bool {
 	return false
 }
 
-// lastListValue returns the last element of a comma-separated header value,
-// trimmed: the one the nearest proxy appended.
-func lastListValue(v string) string {
-	if i := strings.LastIndexByte(v, ','); i >= 0 {
-		v = v[i+1:]
-	}
-	return strings.TrimSpace(v)
-}
-
 // validProxyUser reports whether a trusted header's value can be a user id:
 // 1 to MaxUsernameLen bytes of printable ASCII or UTF-8 without control
 // characters.

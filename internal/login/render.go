@@ -86,7 +86,7 @@ const loginHTML = `{{define "content"}}<h1>Sign in</h1>
 
 const consentHTML = `{{define "content"}}<h1>Authorize <span id="client">{{.ClientID}}</span>?</h1>
 <p class="lead">Signed in as <strong id="user">{{.User}}</strong></p>
-<p><strong>{{.ClientID}}</strong> is asking for access to your account. If you allow it, you will be sent to <strong id="redirect-host">{{.RedirectHost}}</strong>.</p>
+<p><strong>{{.ClientID}}</strong> is asking for access to your account{{if .Resource}} at <strong id="resource">{{.Resource}}</strong>{{end}}. If you allow it, you will be sent to <strong id="redirect-host">{{.RedirectHost}}</strong>.</p>
 <form method="post" action="{{.Action}}" id="consent-form">
 {{range .Hidden}}<input type="hidden" name="{{.Name}}" value="{{.Value}}">
 {{end}}<input type="hidden" name="login_csrf" value="{{.CSRF}}">
@@ -124,6 +124,9 @@ type scopeItem struct {
 type pageData struct {
 	Title, Issuer          string
 	ClientID, RedirectHost string
+	// Resource is the audience (RFC 8707 resource) the access tokens of
+	// the grant are for, shown on the consent page.
+	Resource               string
 	Action                 string
 	Hidden                 []hiddenField
 	CSRF, Ticket           string

@@ -30,14 +30,15 @@ type User struct {
 // the password grant (endpoint.WithUsers) alike.
 //
 // Usernames match exactly (case-sensitive, no normalization). A username
-// that is not configured is checked against a decoy hash, the slowest of
-// the configured ones, so that the time a wrong answer takes does not tell
-// whether the user exists; the decoy's answer is discarded.
+// that is not configured is checked against a decoy hash (secret.Decoys:
+// the hash of a secret nobody knows, of a kind and cost of the configured
+// ones, the same for every try of one name), so that the time a wrong
+// answer takes does not tell whether the user exists.
 //
 // Users is immutable and safe for concurrent use.
 type Users struct {
 	byName   map[string]User
-	decoy    secret.Hash
+	decoys   *secret.Decoys
 	verifier *secret.Verifier
 }
 
@@ -66,8 +67,15 @@ func NewUsers(users []User, v *secret.Verifier) (*Users, error) {
 			return nil, fmt.Errorf("login: user %q listed twice", usr.Username)
 		}
 		u.byName[usr.Username] = usr
-		if u.decoy.IsZero() || (usr.Hash.Slow() && !u.decoy.Slow()) {
-			u.decoy = usr.Hash
+	}
+	if len(users) > 0 {
+		hashes := make([]secret.Hash, 0, len(users))
+		for _, usr := range users {
+			hashes = append(hashes, usr.Hash)
+		}
+		var err error
+		if u.decoys, err = secret.NewDecoys(hashes...); err != nil {
+			return nil, fmt.Errorf("login: %w", err)
 		}
 	}
 	return u, nil
@@ -83,13 +91,13 @@ func (u *Users) Len() int { return len(u.byName) }
 // ended (the password was then not checked: answer 503, not "wrong
 // password"). No error contains the password or the username.
 func (u *Users) AuthenticateUser(ctx context.Context, username, password string) (string, error) {
+	if u.decoys == nil {
+		return "", endpoint.ErrBadCredentials // no users at all
+	}
 	usr, known := u.byName[username]
 	h := usr.Hash
 	if !known {
-		h = u.decoy
-	}
-	if h.IsZero() {
-		return "", endpoint.ErrBadCredentials // no users at all
+		h = u.decoys.For(username)
 	}
 	ok, err := u.verifier.Verify(ctx, h, password)
 	if err != nil {

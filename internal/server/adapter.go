@@ -32,7 +32,28 @@ func (h Header) Get(name string) string {
 	return unsafeString(h.h.Peek(name))
 }
 
-var _ endpoint.Header = Header{}
+// Values returns the value of every field line called name, in order, so
+// that endpoint.ClientAddr reads an X-Forwarded-For sent on several lines.
+// The strings alias fasthttp's buffer, as Get's do.
+func (h Header) Values(name string) []string {
+	if h.h == nil {
+		return nil
+	}
+	all := h.h.PeekAll(name)
+	if len(all) == 0 {
+		return nil
+	}
+	out := make([]string, len(all))
+	for i, v := range all {
+		out[i] = unsafeString(v)
+	}
+	return out
+}
+
+var (
+	_ endpoint.Header       = Header{}
+	_ endpoint.HeaderValues = Header{}
+)
 
 // unsafeString returns a string sharing b's memory. The caller must not let
 // the string outlive b's validity or modify b while the string is in use.

@@ -72,3 +72,20 @@ func TestWriteResponse(t *testing.T) {
 		t.Fatalf("%d cookies written, want 2", n)
 	}
 }
+
+func TestWithoutArgs(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{name: "fasthttp's connection error", in: "error when serving connection %q<->%q: %v", want: "error when serving connection …<->…: …"},
+		{name: "flags and width", in: "n=%-08.3f done", want: "n=… done"},
+		{name: "a literal percent", in: "100%% of %d", want: "100% of …"},
+		{name: "a trailing percent", in: "cut %", want: "cut …"},
+		{name: "no verb", in: "plain", want: "plain"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := withoutArgs(tt.in); got != tt.want {
+				t.Errorf("withoutArgs(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}

@@ -13,6 +13,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -29,6 +31,11 @@ import (
 
 // LeaseName is the store lease that decides which replica rotates keys.
 const LeaseName = "keys/rotate"
+
+// ErrCertificate means the TLS certificate or key of tls.cert_file and
+// tls.key_file cannot be loaded (a missing file, a key that does not match
+// the certificate): a configuration error, exit code 2 for the CLI.
+var ErrCertificate = errors.New("server: the TLS certificate or key cannot be loaded")
 
 // OwnerDeps is what an Options.Owner factory may use to build the
 // resource owner of /authorize (the login page).
@@ -76,10 +83,16 @@ type Options struct {
 	// Holder names this replica for the key-rotation lease; default
 	// hostname, process id and a random suffix.
 	Holder string
+	// Version is the issuer's version, for the start-up log line and
+	// issuer_build_info; empty means "(devel)".
+	Version string
 }
 
 // App is a configured issuer: everything Build wires from a
 // configuration, ready to Run.
+//
+// Config and Endpoint are what Build made; after a configuration reload
+// (Reload) the running ones are Current() and Handler.Endpoint().
 type App struct {
 	Config   *config.Config
 	Endpoint *endpoint.Server
@@ -89,10 +102,26 @@ type App struct {
 	Handler  *Handler
 	Server   *Server
 
-	log    zerolog.Logger
-	now    func() time.Time
-	holder string
-	closer func() error
+	log     zerolog.Logger
+	now     func() time.Time
+	holder  string
+	version string
+	closer  func() error
+
+	// What a reload rebuilds the endpoint server and the login page with.
+	ownerFor func(OwnerDeps) (endpoint.ResourceOwner, error)
+	verifier *secret.Verifier
+	limiter  *secret.Limiter
+	loginKey []byte
+
+	cur      atomic.Pointer[config.Config] // the configuration in force
+	reloadMu sync.Mutex                    // one reload at a time
+
+	// metricsServer serves /metrics on metrics.listen, if set.
+	metricsServer *Server
+	// leaseHeld is whether this replica held the rotation lease at its
+	// last key step (keyLoop's goroutine only).
+	leaseHeld bool
 }
 
 // Build wires cfg (already validated by config.Load or Config.Validate)
@@ -114,27 +143,26 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (_ *App, err erro
 	if o.Holder == "" {
 		o.Holder = defaultHolder()
 	}
-	a := &App{Config: cfg, log: o.Log, now: o.Now, holder: o.Holder, closer: func() error { return nil }}
+	if o.Version == "" {
+		o.Version = "(devel)"
+	}
+	a := &App{Config: cfg, log: o.Log, now: o.Now, holder: o.Holder, version: o.Version, closer: func() error { return nil }}
+	a.cur.Store(cfg)
 	defer func() {
 		if err != nil {
 			_ = a.Close()
 		}
 	}()
-
-	if a.Keys, err = NewKeyRings(cfg, o.Getenv, keys.WithClock(o.Now)); err != nil {
-		return nil, err
-	}
-	created, err := a.Keys.Init(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for _, n := range created {
-		a.log.Info().Str("component", "keys").Str("ring", n).Str("file", a.Keys.Path(n)).Msg("key ring created")
-	}
-	def, _ := cfg.DefaultAudience()
-	rings, err := a.Keys.Endpoint(def)
-	if err != nil {
-		return nil, err
+	a.Metrics = NewMetrics(o.Version)
+	// The certificate first: a configuration error is reported before
+	// anything is written.
+	var tlsConf *tls.Config
+	if cfg.TLS.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w: tls.cert_file %s, tls.key_file %s: %w", ErrCertificate, cfg.TLS.CertFile, cfg.TLS.KeyFile, err)
+		}
+		tlsConf = TLSConfig(cert)
 	}
 
 	var mem *memory.Store
@@ -170,25 +198,126 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (_ *App, err erro
 		a.Store, a.closer = rc, rc.Close
 	}
 
+	// The key rings come after the store: with keys.store: redis they live
+	// in it.
+	var ringStorage keys.Storage
+	if cfg.Keys.Store == config.KeyStoreRedis {
+		rc, ok := a.Store.(*redisConn)
+		if !ok {
+			return nil, fmt.Errorf("%w: keys.store redis needs store to be a Redis URL", ErrConfig)
+		}
+		ringStorage = connRings{rc}
+	} else if ringStorage, err = keys.NewDirStorage(cfg.Keys.Dir); err != nil {
+		return nil, err
+	}
+	if a.Keys, err = NewKeyRingsWithStorage(cfg, o.Getenv, ringStorage, keys.WithClock(o.Now), keys.WithOnReload(a.ringReloaded)); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	created, imported, err := a.Keys.Init(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("server: key rings: %w", err)
+	}
+	for _, n := range imported {
+		a.log.Info().Str("component", "keys").Str("ring", n).Str("location", a.Keys.Path(n)).Msg("key ring imported from keys.dir")
+	}
+	for _, n := range created {
+		a.log.Info().Str("component", "keys").Str("ring", n).Str("location", a.Keys.Path(n)).Msg("key ring created")
+	}
+
+	a.verifier = secret.NewVerifier(secret.VerifierConfig{MaxConcurrent: cfg.Limits.HashConcurrency, Now: o.Now})
+	a.limiter = secret.NewLimiter(secret.LimiterConfig{
+		Threshold: cfg.RateLimit.Failures,
+		Window:    cfg.RateLimit.Window,
+		Block:     cfg.RateLimit.Backoff,
+		MaxBlock:  cfg.RateLimit.MaxBackoff,
+	})
+	if a.loginKey, err = loginKey(cfg, o.Getenv, a.log); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	a.Metrics.WatchKeys(a.Keys.List, o.Now)
+	if mem != nil {
+		a.Metrics.WatchMemoryStore(mem)
+	}
+	a.ownerFor = o.Owner
+	if a.ownerFor == nil {
+		a.ownerFor = DefaultOwner
+	}
+	st, err := a.newState(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.Endpoint = st.ep
+	a.Handler = NewHandler(st.ep, HandlerOptions{
+		Owner: st.owner, Log: o.Log, Metrics: a.Metrics, Ready: a.Ready,
+		AuthorizeTimeout: o.AuthorizeTimeout, DemoCallback: o.DemoCallback,
+		MetricsElsewhere: cfg.Metrics.Listen != "",
+		JWKS:             NewJWKS(a.Keys.Signing(), cfg.Keys.Propagation, o.Now),
+	})
+
+	limits := Limits{
+		MaxBodyBytes:  int(cfg.Limits.MaxBodyBytes),
+		ReadTimeout:   cfg.Limits.ReadTimeout,
+		WriteTimeout:  cfg.Limits.WriteTimeout,
+		IdleTimeout:   cfg.Limits.IdleTimeout,
+		MaxConnsPerIP: cfg.Limits.MaxConnsPerIP,
+	}
+	a.Server = NewServer(a.Handler.ServeFastHTTP, limits, tlsConf, o.Log)
+	if cfg.Metrics.Listen != "" {
+		a.metricsServer = NewServer(MetricsHandler(a.Metrics, o.Log), limits, nil, o.Log)
+	}
+	return a, nil
+}
+
+// appState is what a configuration reload replaces: the endpoint server
+// and the resource owner built from the clients, users and audiences.
+type appState struct {
+	ep    *endpoint.Server
+	owner endpoint.ResourceOwner
+}
+
+// newState builds the endpoint server and the resource owner of cfg over
+// the App's key rings (opening those of audiences new to it), store,
+// verifier, limiter and login key.
+func (a *App) newState(ctx context.Context, cfg *config.Config) (*appState, error) {
+	names := make([]string, 0, len(cfg.Audiences))
+	for _, au := range cfg.Audiences {
+		names = append(names, au.Name)
+	}
+	created, err := a.Keys.AddAudiences(ctx, names...)
+	for _, n := range created {
+		a.log.Info().Str("component", "keys").Str("ring", n).Str("location", a.Keys.Path(n)).Msg("key ring created")
+	}
+	if err != nil {
+		return nil, err
+	}
+	def, _ := cfg.DefaultAudience()
+	rings, err := a.Keys.Endpoint(def, names...)
+	if err != nil {
+		return nil, err
+	}
 	clients, scopes, err := staticClients(cfg)
 	if err != nil {
 		return nil, err
 	}
-	verifier := secret.NewVerifier(secret.VerifierConfig{MaxConcurrent: cfg.Limits.HashConcurrency, Now: o.Now})
-	limiter := secret.NewLimiter(secret.LimiterConfig{
-		Threshold: cfg.RateLimit.Failures,
-		Window:    cfg.RateLimit.Window,
-		Block:     min(secret.DefaultBlock, cfg.RateLimit.MaxBackoff),
-		MaxBlock:  cfg.RateLimit.MaxBackoff,
-	})
+	resourceServers, err := resourceServers(cfg)
+	if err != nil {
+		return nil, err
+	}
+	paths := endpoint.DefaultPaths
+	paths.JWKS = PathJWKS
 	opts := []endpoint.Option{
+		endpoint.WithPaths(paths),
 		endpoint.WithLifetimes(cfg.Tokens.AccessTTL, cfg.Tokens.RefreshTTL, cfg.Tokens.CodeTTL),
 		endpoint.WithLeeway(cfg.Tokens.Leeway),
-		endpoint.WithClock(o.Now),
-		endpoint.WithVerifier(verifier),
-		endpoint.WithLimiter(limiter),
+		endpoint.WithClock(a.now),
+		endpoint.WithVerifier(a.verifier),
+		endpoint.WithLimiter(a.limiter),
 		endpoint.WithTrustedProxies(cfg.TrustedProxies...),
 		endpoint.WithScopesSupported(scopes...),
+		endpoint.WithResourceServers(resourceServers...),
+	}
+	if cfg.RateLimit.ClientWrites > 0 {
+		opts = append(opts, endpoint.WithClientQuota(cfg.RateLimit.ClientWrites, cfg.RateLimit.ClientWindow))
 	}
 	// One authenticator of users, for the login page and the password
 	// grant alike.
@@ -202,54 +331,20 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (_ *App, err erro
 			}
 			list = append(list, login.User{Username: u.Username, ID: u.ID, Hash: h})
 		}
-		if users, err = login.NewUsers(list, verifier); err != nil {
+		if users, err = login.NewUsers(list, a.verifier); err != nil {
 			return nil, err
 		}
 		opts = append(opts, endpoint.WithUsers(users))
 	}
-	if a.Endpoint, err = endpoint.New(cfg.Issuer, rings, clients, a.Store, opts...); err != nil {
-		return nil, err
-	}
-	key, err := loginKey(cfg, o.Getenv, a.log)
+	ep, err := endpoint.New(cfg.Issuer, rings, clients, a.Store, opts...)
 	if err != nil {
 		return nil, err
 	}
-	a.Metrics = NewMetrics(o.Now())
-	a.Metrics.WatchKeys(a.Keys.List, o.Now)
-	if mem != nil {
-		a.Metrics.WatchMemoryStore(mem)
-	}
-
-	deps := OwnerDeps{Config: cfg, Endpoint: a.Endpoint, Users: users, Limiter: limiter, Key: key, Metrics: a.Metrics, Log: o.Log, Now: o.Now}
-	ownerFor := o.Owner
-	if ownerFor == nil {
-		ownerFor = DefaultOwner
-	}
-	owner, err := ownerFor(deps)
+	owner, err := a.ownerFor(OwnerDeps{Config: cfg, Endpoint: ep, Users: users, Limiter: a.limiter, Key: a.loginKey, Metrics: a.Metrics, Log: a.log, Now: a.now})
 	if err != nil {
 		return nil, err
 	}
-	a.Handler = NewHandler(a.Endpoint, HandlerOptions{
-		Owner: owner, Log: o.Log, Metrics: a.Metrics, Ready: a.Ready,
-		AuthorizeTimeout: o.AuthorizeTimeout, DemoCallback: o.DemoCallback,
-	})
-
-	var tlsConf *tls.Config
-	if cfg.TLS.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("server: tls: %w", err)
-		}
-		tlsConf = TLSConfig(cert)
-	}
-	a.Server = NewServer(a.Handler.ServeFastHTTP, Limits{
-		MaxBodyBytes:  int(cfg.Limits.MaxBodyBytes),
-		ReadTimeout:   cfg.Limits.ReadTimeout,
-		WriteTimeout:  cfg.Limits.WriteTimeout,
-		IdleTimeout:   cfg.Limits.IdleTimeout,
-		MaxConnsPerIP: cfg.Limits.MaxConnsPerIP,
-	}, tlsConf, o.Log)
-	return a, nil
+	return &appState{ep: ep, owner: owner}, nil
 }
 
 // DefaultOwner builds the resource owner of /authorize: the built-in login
@@ -292,6 +387,7 @@ func DefaultOwner(deps OwnerDeps) (endpoint.ResourceOwner, error) {
 		Issuer:         cfg.Issuer,
 		Users:          ua,
 		Limiter:        deps.Limiter,
+		ClientAddr:     deps.Endpoint.ClientAddr,
 		TrustedHeader:  cfg.Login.TrustedHeader,
 		TrustedProxies: cfg.Login.TrustedProxies,
 		Key:            deps.Key,
@@ -366,13 +462,14 @@ func staticClients(cfg *config.Config) (*endpoint.StaticClients, []string, error
 	var scopes []string
 	for _, c := range cfg.Clients {
 		ec := &endpoint.Client{
-			ID:            c.ID,
-			Public:        c.Public,
-			RedirectURIs:  slices.Clone(c.RedirectURIs),
-			Scopes:        slices.Clone(c.Scopes),
-			DefaultScopes: slices.Clone(c.DefaultScopes),
-			Audiences:     slices.Clone(c.Audiences),
-			SkipConsent:   c.SkipConsent,
+			ID:             c.ID,
+			Public:         c.Public,
+			RedirectURIs:   slices.Clone(c.RedirectURIs),
+			Scopes:         slices.Clone(c.Scopes),
+			DefaultScopes:  slices.Clone(c.DefaultScopes),
+			Audiences:      slices.Clone(c.Audiences),
+			SkipConsent:    c.SkipConsent,
+			AllowPKCEPlain: c.AllowPKCEPlain,
 		}
 		if c.SecretHash != "" {
 			h, err := secret.Parse(string(c.SecretHash))
@@ -398,18 +495,33 @@ func staticClients(cfg *config.Config) (*endpoint.StaticClients, []string, error
 	return sc, scopes, err
 }
 
+// resourceServers converts the configured resource servers, parsing their
+// secret hashes.
+func resourceServers(cfg *config.Config) ([]*endpoint.ResourceServer, error) {
+	list := make([]*endpoint.ResourceServer, 0, len(cfg.ResourceServers))
+	for _, rs := range cfg.ResourceServers {
+		h, err := secret.Parse(string(rs.SecretHash))
+		if err != nil {
+			return nil, fmt.Errorf("server: resource server %q: secret_hash: %w", rs.ID, err)
+		}
+		list = append(list, &endpoint.ResourceServer{ID: rs.ID, Secret: h, Audiences: slices.Clone(rs.Audiences)})
+	}
+	return list, nil
+}
+
 // Ready reports whether every grant can be served: the store answers and
-// every key ring has an active key (/readyz).
+// every key ring has an active key (/readyz). Each failure is a
+// *CheckError named "store" or "keys".
 func (a *App) Ready(ctx context.Context) error {
 	var errs []error
 	if err := a.Store.Ping(ctx); err != nil {
 		if !errors.Is(err, store.ErrUnavailable) {
 			err = fmt.Errorf("%w: %w", store.ErrUnavailable, err)
 		}
-		errs = append(errs, fmt.Errorf("store: %w", err))
+		errs = append(errs, &CheckError{Check: "store", Err: err})
 	}
 	if err := a.Keys.CheckActive(a.now()); err != nil {
-		errs = append(errs, fmt.Errorf("keys: %w", err))
+		errs = append(errs, &CheckError{Check: "keys", Err: err})
 	}
 	return errors.Join(errs...)
 }
@@ -430,9 +542,19 @@ func (a *App) Run(ctx context.Context, ln net.Listener, grace time.Duration) err
 		<-keysDone
 	}()
 
-	served := make(chan error, 1)
+	var mln net.Listener
+	if addr := a.Config.Metrics.Listen; addr != "" {
+		var err error
+		if mln, err = net.Listen("tcp", addr); err != nil {
+			return fmt.Errorf("server: metrics.listen: %w", err)
+		}
+	}
+	served := make(chan error, 2)
 	go func() { served <- a.Server.Serve(ln) }()
-	a.log.Info().Str("addr", ln.Addr().String()).Str("issuer", a.Config.Issuer).Bool("tls", a.Server.tls != nil).Msg("listening")
+	if mln != nil {
+		go func() { served <- a.metricsServer.Serve(mln) }()
+	}
+	a.logStart(ln.Addr(), mln)
 	select {
 	case err := <-served:
 		return fmt.Errorf("server: %w", err)
@@ -441,11 +563,21 @@ func (a *App) Run(ctx context.Context, ln net.Listener, grace time.Duration) err
 	a.log.Info().Dur("grace", grace).Msg("shutting down: draining in-flight requests")
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
+	var shutErr error
+	if mln != nil {
+		shutErr = a.metricsServer.Shutdown(sctx)
+		if err := <-served; err != nil && shutErr == nil {
+			shutErr = err
+		}
+	}
 	if err := a.Server.Shutdown(sctx); err != nil {
 		return fmt.Errorf("server: shutdown: %w", err)
 	}
 	if err := <-served; err != nil {
 		return fmt.Errorf("server: %w", err)
+	}
+	if shutErr != nil {
+		return fmt.Errorf("server: metrics listener: %w", shutErr)
 	}
 	a.log.Info().Msg("stopped")
 	return nil
@@ -484,6 +616,14 @@ func (a *App) keyStep(ctx context.Context, leaser store.Leaser, interval time.Du
 			a.log.Warn().Str("component", "keys").Str("cause", err.Error()).Msg("cannot acquire the rotation lease; reloading only")
 		}
 		rotate = ok && err == nil
+		if rotate != a.leaseHeld && ctx.Err() == nil {
+			if rotate {
+				a.log.Info().Str("component", "keys").Str("holder", a.holder).Msg("rotation lease acquired: this replica rotates the key rings")
+			} else {
+				a.log.Info().Str("component", "keys").Str("holder", a.holder).Msg("rotation lease not held: this replica reloads the key rings another replica writes")
+			}
+			a.leaseHeld = rotate
+		}
 	}
 	if rotate {
 		changed, err := a.Keys.Tick(ctx)

@@ -287,7 +287,7 @@ func TestMemoryStoreEntries(t *testing.T) {
 	if err := app.Store.RedeemCode(context.Background(), "one-too-many", exp); !errors.Is(err, memory.ErrFull) || !errors.Is(err, store.ErrUnavailable) {
 		t.Fatalf("code %d with limits.memory_store_entries %d: %v, want memory.ErrFull (503)", bound+1, bound, err)
 	}
-	text := string(app.Metrics.Registry.AppendText(nil))
+	text := metricsText(t, app.Metrics)
 	for _, want := range []string{
 		`issuer_memory_store_entries{table="codes"} 1000`,
 		`issuer_memory_store_entries{table="refresh_families"} 0`,

@@ -25,6 +25,9 @@ const (
 	testAudience = "https://api.test"
 	testClientID = "backend"
 	testSecret   = "s3cr3t-value-for-tests-only-0123456789abcdef"
+	// slowClientID has a bcrypt secret: the limiter throttles guesses at
+	// slow hashes only (a sha256 secret is hopeless to guess).
+	slowClientID = "slow"
 )
 
 // fixture is an endpoint server with one confidential client, in memory,
@@ -58,12 +61,24 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	bc, err := secret.NewBcrypt(slowSecret, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow, err := secret.Parse(bc)
+	if err != nil {
+		t.Fatal(err)
+	}
 	clients, err := endpoint.NewStaticClients(&endpoint.Client{
 		ID: testClientID, Secret: h,
 		GrantTypes:    []endpoint.GrantType{endpoint.GrantClientCredentials, endpoint.GrantAuthorizationCode, endpoint.GrantRefreshToken},
 		RedirectURIs:  []string{"https://app.test/cb"},
 		Scopes:        []string{"read", "write"},
 		DefaultScopes: []string{"read"},
+	}, &endpoint.Client{
+		ID: slowClientID, Secret: slow,
+		GrantTypes: []endpoint.GrantType{endpoint.GrantClientCredentials},
+		Scopes:     []string{"read"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +96,7 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{ep: ep, metrics: server.NewMetrics(now), log: &bytes.Buffer{}, ring: aud}
+	f := &fixture{ep: ep, metrics: server.NewMetrics("test"), log: &bytes.Buffer{}, ring: aud}
 	f.h = server.NewHandler(ep, server.HandlerOptions{
 		Owner: o.owner, Log: zerolog.New(f.log), Metrics: f.metrics, Ready: o.ready,
 	})
@@ -133,3 +148,13 @@ func tokenReq() req {
 }
 
 func contains(haystack, needle string) bool { return strings.Contains(haystack, needle) }
+
+// metricsText is the /metrics exposition of m.
+func metricsText(t testing.TB, m *server.Metrics) string {
+	t.Helper()
+	b, err := m.AppendText(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

@@ -1,16 +1,20 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"runtime/debug"
+	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
 
-	"github.com/sealedtoken/issuer/internal/metrics"
+	"github.com/sealedtoken/issuer/internal/jsonenc"
 	"github.com/sealedtoken/issuer/pkg/endpoint"
 	"github.com/sealedtoken/issuer/pkg/store"
 )
@@ -29,6 +33,9 @@ const (
 	// (HandlerOptions.DemoCallback).
 	RouteDemoCallback = "demo_callback"
 	RouteNotFound     = "not_found"
+	// RouteBadPath is a request whose path is not in canonical form
+	// (answered 400, never routed).
+	RouteBadPath = "bad_path"
 )
 
 // DefaultAuthorizeTimeout bounds the handling of one /authorize request
@@ -68,20 +75,30 @@ type HandlerOptions struct {
 	Log zerolog.Logger
 	// Metrics, if set, counts requests; /metrics serves its registry.
 	Metrics *Metrics
+	// MetricsElsewhere makes /metrics answer 404: the metrics are served
+	// on an address of their own (metrics.listen, MetricsHandler).
+	MetricsElsewhere bool
 	// Ready reports whether the service can serve every grant (/readyz);
 	// nil means always ready.
 	Ready func(ctx context.Context) error
 	// Base is the context passed to the endpoints; nil means
 	// context.Background(). Cancel it only after the server has drained.
 	Base context.Context
+	// JWKS serves the signing ring's public keys at the endpoint's
+	// Paths().JWKS (jwks_uri); nil answers that path 404.
+	JWKS *JWKS
 }
 
 // Handler routes requests to an endpoint.Server (SPEC §5). It is safe for
 // concurrent use.
+//
+// The endpoint server and the resource owner can be replaced while the
+// Handler serves (Swap, which a configuration reload calls): each request
+// loads them once when it starts and finishes on what it loaded, so a
+// swap never changes the clients or users a request in flight sees.
 type Handler struct {
-	ep      *endpoint.Server
+	cur     atomic.Pointer[handlerState]
 	paths   endpoint.Paths
-	owner   endpoint.ResourceOwner
 	log     zerolog.Logger
 	metrics *Metrics
 	ready   func(ctx context.Context) error
@@ -89,25 +106,46 @@ type Handler struct {
 
 	authorizeTimeout time.Duration
 	demoCallback     string
+	jwks             *JWKS
+	noMetrics        bool // /metrics is served elsewhere (metrics.listen)
+}
+
+// handlerState is what Swap replaces.
+type handlerState struct {
+	ep      *endpoint.Server
+	owner   endpoint.ResourceOwner
+	timeout time.Duration
 }
 
 // NewHandler returns a Handler serving ep's endpoints at ep.Paths().
 func NewHandler(ep *endpoint.Server, o HandlerOptions) *Handler {
-	h := &Handler{ep: ep, paths: ep.Paths(), owner: o.Owner, log: o.Log, metrics: o.Metrics, ready: o.Ready, base: o.Base,
-		authorizeTimeout: o.AuthorizeTimeout, demoCallback: o.DemoCallback}
+	h := &Handler{paths: ep.Paths(), log: o.Log, metrics: o.Metrics, ready: o.Ready, base: o.Base,
+		authorizeTimeout: o.AuthorizeTimeout, demoCallback: o.DemoCallback, noMetrics: o.MetricsElsewhere, jwks: o.JWKS}
 	if h.authorizeTimeout <= 0 {
 		h.authorizeTimeout = DefaultAuthorizeTimeout
-	}
-	if h.owner == nil {
-		h.owner = endpoint.ResourceOwnerFunc(func(context.Context, *endpoint.Request, *endpoint.AuthorizeRequest) (endpoint.Decision, error) {
-			return endpoint.Reject(endpoint.NewError(endpoint.AccessDenied, "this server has no way to authenticate users")), nil
-		})
 	}
 	if h.base == nil {
 		h.base = context.Background()
 	}
+	h.Swap(ep, o.Owner)
 	return h
 }
+
+// Swap makes the Handler serve new requests with ep and owner (nil: deny
+// every authorization request, as NewHandler's Owner). Requests already
+// running finish on the endpoint server and owner they started with. ep
+// must serve the same paths as the one NewHandler was given.
+func (h *Handler) Swap(ep *endpoint.Server, owner endpoint.ResourceOwner) {
+	if owner == nil {
+		owner = endpoint.ResourceOwnerFunc(func(context.Context, *endpoint.Request, *endpoint.AuthorizeRequest) (endpoint.Decision, error) {
+			return endpoint.Reject(endpoint.NewError(endpoint.AccessDenied, "this server has no way to authenticate users")), nil
+		})
+	}
+	h.cur.Store(&handlerState{ep: ep, owner: owner, timeout: h.authorizeTimeout})
+}
+
+// Endpoint returns the endpoint server new requests are served with.
+func (h *Handler) Endpoint() *endpoint.Server { return h.cur.Load().ep }
 
 // ServeFastHTTP handles one request; it is a fasthttp.RequestHandler.
 func (h *Handler) ServeFastHTTP(ctx *fasthttp.RequestCtx) {
@@ -119,31 +157,42 @@ func (h *Handler) ServeFastHTTP(ctx *fasthttp.RequestCtx) {
 		}
 	}()
 	path := ctx.Path()
+	if !bytes.Equal(ctx.URI().PathOriginal(), path) {
+		// issue 8: fasthttp routes by the decoded, normalised path, so
+		// "//token", "/%74oken", "/./token" and "/x/../token" all reached
+		// /token, past any path rule of a proxy in front. A path that
+		// normalisation would change is refused instead.
+		route = RouteBadPath
+		writeJSON(ctx, 400, `{"error":"invalid_request","error_description":"the request path is not in canonical form"}`)
+		h.done(ctx, route, start, nil)
+		return
+	}
+	st := h.cur.Load()
 	switch string(path) {
 	case h.paths.Token:
 		route = RouteToken
 		if h.allow(ctx, route, start, "POST") {
-			h.oauth(ctx, route, start, h.ep.Token)
+			h.oauth(ctx, route, start, st.ep.Token)
 		}
 	case h.paths.Authorize:
 		route = RouteAuthorize
 		if h.allow(ctx, route, start, "GET", "POST") {
-			h.oauth(ctx, route, start, h.authorize)
+			h.oauth(ctx, route, start, st.authorize)
 		}
 	case h.paths.Introspect:
 		route = RouteIntrospect
 		if h.allow(ctx, route, start, "POST") {
-			h.oauth(ctx, route, start, h.ep.Introspect)
+			h.oauth(ctx, route, start, st.ep.Introspect)
 		}
 	case h.paths.Revoke:
 		route = RouteRevoke
 		if h.allow(ctx, route, start, "POST") {
-			h.oauth(ctx, route, start, h.ep.Revoke)
+			h.oauth(ctx, route, start, st.ep.Revoke)
 		}
 	case PathMetadata:
 		route = RouteMetadata
 		if h.allow(ctx, route, start, "GET", "HEAD") {
-			writeResponse(ctx, h.ep.Metadata())
+			writeResponse(ctx, st.ep.Metadata())
 			h.done(ctx, route, start, nil)
 		}
 	case PathHealthz:
@@ -158,11 +207,24 @@ func (h *Handler) ServeFastHTTP(ctx *fasthttp.RequestCtx) {
 			h.readyz(ctx, start)
 		}
 	case PathMetrics:
+		if h.noMetrics {
+			writeJSON(ctx, 404, `{"error":"not_found","error_description":"no such endpoint"}`)
+			h.done(ctx, route, start, nil)
+			return
+		}
 		route = RouteMetrics
 		if h.allow(ctx, route, start, "GET", "HEAD") {
 			h.serveMetrics(ctx, start)
 		}
 	default:
+		if h.jwks != nil && h.paths.JWKS != "" && string(path) == h.paths.JWKS {
+			route = RouteJWKS
+			if h.allow(ctx, route, start, "GET", "HEAD") {
+				h.jwks.serve(ctx)
+				h.done(ctx, route, start, nil)
+			}
+			return
+		}
 		if h.demoCallback != "" && string(path) == h.demoCallback {
 			route = RouteDemoCallback
 			if h.allow(ctx, route, start, "GET", "HEAD") {
@@ -182,10 +244,10 @@ func (h *Handler) ServeFastHTTP(ctx *fasthttp.RequestCtx) {
 // than hold the connection for as long as the cap stays full. The context
 // derives from the server's base context, never from the
 // *fasthttp.RequestCtx, whose Done fires only at shutdown.
-func (h *Handler) authorize(c context.Context, r *endpoint.Request) (*endpoint.Response, endpoint.Result) {
-	c, cancel := context.WithTimeout(c, h.authorizeTimeout)
+func (st *handlerState) authorize(c context.Context, r *endpoint.Request) (*endpoint.Response, endpoint.Result) {
+	c, cancel := context.WithTimeout(c, st.timeout)
 	defer cancel()
-	return h.ep.HandleAuthorize(c, r, h.owner)
+	return st.ep.HandleAuthorize(c, r, st.owner)
 }
 
 // oauth runs an endpoint on the request and writes its response.
@@ -217,8 +279,10 @@ func (h *Handler) allow(ctx *fasthttp.RequestCtx, route string, start time.Time,
 	return false
 }
 
-// readyz answers 200 when the store answers and every key ring can seal,
-// 503 otherwise (the reason is logged, not sent).
+// readyz answers 200 when every readiness check passes, 503 otherwise,
+// naming the checks that failed (CheckError: "store", "keys") but not
+// their causes, which go to the log: {"status":"unavailable",
+// "failing":["store"]}. A failure that is no CheckError is named "ready".
 func (h *Handler) readyz(ctx *fasthttp.RequestCtx, start time.Time) {
 	var err error
 	if h.ready != nil {
@@ -230,22 +294,80 @@ func (h *Handler) readyz(ctx *fasthttp.RequestCtx, start time.Time) {
 		if errors.Is(err, store.ErrUnavailable) && h.metrics != nil {
 			h.metrics.StoreError()
 		}
-		writeJSON(ctx, 503, `{"status":"unavailable"}`)
-		h.log.Warn().Str("endpoint", RouteReadyz).Str("cause", err.Error()).Msg("not ready")
+		failing := FailingChecks(err)
+		body := append([]byte(`{"status":"unavailable","failing":[`), quotedList(failing)...)
+		writeJSON(ctx, 503, string(append(body, "]}"...)))
+		ctx.Response.Header.Set("Retry-After", "1")
+		h.log.Warn().Str("endpoint", RouteReadyz).Strs("failing", failing).Str("cause", err.Error()).Msg("not ready")
 	} else {
 		writeJSON(ctx, 200, `{"status":"ready"}`)
 	}
 	h.done(ctx, RouteReadyz, start, nil)
 }
 
+// CheckError is a failed readiness check: its name ("store", "keys"), which
+// /readyz sends, and its cause, which only the log gets.
+type CheckError struct {
+	Check string
+	Err   error
+}
+
+func (e *CheckError) Error() string { return e.Check + ": " + e.Err.Error() }
+func (e *CheckError) Unwrap() error { return e.Err }
+
+// FailingChecks returns the names of the CheckErrors err holds (joined
+// with errors.Join or wrapped), in order, without repeats; "ready" if it
+// holds none.
+func FailingChecks(err error) []string {
+	var names []string
+	var walk func(error)
+	walk = func(e error) {
+		var ce *CheckError
+		switch u := e.(type) {
+		case interface{ Unwrap() []error }:
+			for _, x := range u.Unwrap() {
+				walk(x)
+			}
+		default:
+			if errors.As(e, &ce) && !slices.Contains(names, ce.Check) {
+				names = append(names, ce.Check)
+			}
+		}
+	}
+	walk(err)
+	if len(names) == 0 {
+		names = []string{"ready"}
+	}
+	return names
+}
+
+// quotedList writes names (check names: lower-case words) as the members
+// of a JSON array.
+func quotedList(names []string) []byte {
+	var b []byte
+	for i, n := range names {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = jsonenc.AppendString(b, n)
+	}
+	return b
+}
+
 func (h *Handler) serveMetrics(ctx *fasthttp.RequestCtx, start time.Time) {
 	if h.metrics == nil {
 		writeJSON(ctx, 404, `{"error":"not_found","error_description":"metrics are disabled"}`)
 	} else {
+		text, err := h.metrics.AppendText(make([]byte, 0, 32<<10))
+		if err != nil {
+			// A collector failed; what gathered is still served, as
+			// promhttp's ContinueOnError does.
+			h.log.Warn().Str("endpoint", RouteMetrics).Str("cause", err.Error()).Msg("metrics gathered with errors")
+		}
 		ctx.SetStatusCode(200)
-		ctx.SetContentType(metrics.ContentType)
+		ctx.SetContentType(MetricsContentType)
 		ctx.Response.Header.Set("Cache-Control", "no-store")
-		ctx.SetBody(h.metrics.Registry.AppendText(make([]byte, 0, 16<<10)))
+		ctx.SetBody(text)
 	}
 	h.done(ctx, RouteMetrics, start, nil)
 }
@@ -277,19 +399,21 @@ func (h *Handler) recovered(ctx *fasthttp.RequestCtx, route string, start time.T
 func (h *Handler) done(ctx *fasthttp.RequestCtx, route string, start time.Time, res *endpoint.Result) {
 	elapsed := time.Since(start)
 	status := ctx.Response.StatusCode()
+	if status == 503 && len(ctx.Response.Header.Peek("Retry-After")) == 0 {
+		// Every 503 says when to retry (RFC 9110 §10.2.3), whoever
+		// answered it.
+		ctx.Response.Header.Set("Retry-After", "1")
+	}
 	var e *endpoint.Error
 	var grant endpoint.GrantType
 	if res != nil {
 		e, grant = res.Err, res.GrantType
 	}
-	gl, outcome := grantLabel(grant), outcomeLabel(e, status)
+	gi, oi := grantIndex(grant), outcomeIndex(e, status)
 	if m := h.metrics; m != nil {
-		m.requests.With(route, gl, outcome).Inc()
-		if route == RouteToken {
-			m.tokenLatency.Observe(elapsed)
-		} else {
-			m.latency.With(route).Observe(elapsed)
-		}
+		ri := routeIndex(route)
+		m.count(ri, gi, oi)
+		m.observe(ri, gi, elapsed)
 		if res != nil {
 			h.countIssued(route, status, res)
 			if e != nil && e.Cause != nil && errors.Is(e.Cause, store.ErrUnavailable) {
@@ -297,7 +421,7 @@ func (h *Handler) done(ctx *fasthttp.RequestCtx, route string, start time.Time, 
 			}
 		}
 	}
-	h.logRequest(ctx, route, status, elapsed, gl, outcome, res)
+	h.logRequest(ctx, route, status, elapsed, grantLabels[gi], outcomeLabels[oi], res)
 }
 
 func (h *Handler) countIssued(route string, status int, res *endpoint.Result) {
@@ -320,10 +444,13 @@ func (h *Handler) countIssued(route string, status int, res *endpoint.Result) {
 
 // logRequest writes the request's log line. Only allow-listed values are
 // written: route and label names from fixed sets, the client id of an
-// authenticated client (from configuration, never from the request), the
+// authenticated client (from configuration) or, when authentication failed,
+// the client id the request presented (printable ASCII, at most 255
+// bytes; JSON-escaped by zerolog, so it cannot forge a line), the
 // audience the endpoint chose (a configured name), a jti (an identifier,
-// not a token), the peer address, and an error cause built by pkg/ code
-// that never quotes secrets.
+// not a token), the client's address (remote: the peer, or the address
+// the trusted proxies report, endpoint.ClientAddr), and an error cause
+// built by pkg/ code that never quotes secrets.
 func (h *Handler) logRequest(ctx *fasthttp.RequestCtx, route string, status int, elapsed time.Duration, grant, outcome string, res *endpoint.Result) {
 	var ev *zerolog.Event
 	var cause error
@@ -345,12 +472,17 @@ func (h *Handler) logRequest(ctx *fasthttp.RequestCtx, route string, status int,
 	ev.Str("endpoint", route).
 		Str("method", methodLabel(ctx.Method())).
 		Int("status", status).
-		Bytes("remote", remoteAddr(ctx).AppendTo(addr[:0])).
+		Bytes("remote", h.clientAddr(ctx).AppendTo(addr[:0])).
 		Int64("latency_us", elapsed.Microseconds()).
 		Str("outcome", outcome)
 	if res != nil {
-		if res.ClientID != "" {
+		switch {
+		case res.ClientID != "":
 			ev.Str("client_id", res.ClientID)
+		case res.PresentedClientID != "":
+			// A failed authentication (401, 429): the id the request
+			// presented, validated printable ASCII, not authenticated.
+			ev.Str("client_id", res.PresentedClientID)
 		}
 		if grant != "none" {
 			ev.Str("grant_type", grant)
@@ -369,6 +501,14 @@ func (h *Handler) logRequest(ctx *fasthttp.RequestCtx, route string, status int,
 		}
 	}
 	ev.Msg("request")
+}
+
+// clientAddr is the address of the client behind ctx's request, by the
+// endpoint server's rule (endpoint.ClientAddr: X-Forwarded-For through the
+// trusted proxies): the address the rate limits count, and the one logged.
+func (h *Handler) clientAddr(ctx *fasthttp.RequestCtx) netip.Addr {
+	r := endpoint.Request{RemoteAddr: remoteAddr(ctx), Header: Header{h: &ctx.Request.Header}}
+	return h.cur.Load().ep.ClientAddr(&r)
 }
 
 // methodLabel maps the request method onto the methods HTTP defines, so a

@@ -108,7 +108,7 @@ func TestPanicBecomes500(t *testing.T) {
 	if !strings.Contains(log, "boom: secret-panic-detail") || !strings.Contains(log, "goroutine") {
 		t.Errorf("the log lacks the panic and its stack:\n%s", log)
 	}
-	if !strings.Contains(string(f.metrics.Registry.AppendText(nil)), "issuer_panics_total 1") {
+	if !strings.Contains(metricsText(t, f.metrics), "issuer_panics_total 1") {
 		t.Error("panic not counted")
 	}
 }
@@ -124,7 +124,7 @@ func TestReadyzReportsStoreOutage(t *testing.T) {
 	if strings.Contains(string(resp.Body()), "refused") {
 		t.Error("readyz leaks the cause to the client")
 	}
-	if !strings.Contains(string(f.metrics.Registry.AppendText(nil)), "issuer_store_errors_total 1") {
+	if !strings.Contains(metricsText(t, f.metrics), "issuer_store_errors_total 1") {
 		t.Error("store error not counted")
 	}
 }
@@ -191,17 +191,32 @@ func TestMetricsCountRequests(t *testing.T) {
 		do(f.h.ServeFastHTTP, tokenReq())
 	}
 	do(f.h.ServeFastHTTP, req{method: "GET", uri: "/nope"})
+	do(f.h.ServeFastHTTP, req{method: "GET", uri: "/token"})
 	text := string(do(f.h.ServeFastHTTP, req{method: "GET", uri: "/metrics"}).Body())
 	for _, want := range []string{
 		`issuer_requests_total{endpoint="token",grant_type="client_credentials",outcome="ok"} 3`,
-		`issuer_requests_total{endpoint="not_found",grant_type="none",outcome="ok"} 1`,
+		`issuer_requests_total{endpoint="not_found",grant_type="none",outcome="not_found"} 1`,
+		`issuer_requests_total{endpoint="token",grant_type="none",outcome="method_not_allowed"} 1`,
 		`issuer_tokens_issued_total{type="access"} 3`,
-		`issuer_request_duration_seconds_count{endpoint="token"} 3`,
+		`issuer_request_duration_seconds_count{endpoint="token"} 4`,
+		`issuer_token_request_duration_seconds_count{grant_type="client_credentials"} 3`,
+		`issuer_token_request_duration_seconds_bucket{grant_type="client_credentials",le="+Inf"} 3`,
+		`issuer_build_info{goversion="go`,
 		"go_goroutines ",
+		"go_gc_duration_seconds",
+		"go_memstats_heap_alloc_bytes ",
+		"go_gc_completed_cycles_total ",
+		"process_cpu_seconds_total ",
+		"process_resident_memory_bytes ",
+		"process_start_time_seconds ",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("metrics lack %q", want)
 		}
+	}
+	// A 404 is not a success (it was counted as outcome="ok" once).
+	if strings.Contains(text, `endpoint="not_found",grant_type="none",outcome="ok"`) {
+		t.Error("a 404 is counted with outcome ok")
 	}
 }
 

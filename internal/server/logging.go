@@ -1,11 +1,15 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 )
 
@@ -127,4 +131,29 @@ func (l *LogWriter) Close() error {
 		l.Flush()
 	})
 	return nil
+}
+
+// RouteRedisLogs makes go-redis write its own messages (a connection
+// pool that cannot dial during an outage, say) into log as JSON lines,
+// component "redis", level warn, instead of plain text on standard error,
+// with every occurrence of the scrub strings (the store password)
+// replaced by "xxxxx". go-redis has one logger per process
+// (redis.SetLogger), so this affects every Redis client of the process;
+// the binary calls it once, at start.
+func RouteRedisLogs(log zerolog.Logger, scrub ...string) {
+	goredis.SetLogger(&redisLogger{log: log, scrub: slices.DeleteFunc(slices.Clone(scrub), func(s string) bool { return s == "" })})
+}
+
+type redisLogger struct {
+	log   zerolog.Logger
+	scrub []string
+}
+
+// Printf implements go-redis's internal.Logging.
+func (l *redisLogger) Printf(_ context.Context, format string, v ...any) {
+	msg := strings.TrimSpace(strings.TrimPrefix(fmt.Sprintf(format, v...), "redis: "))
+	for _, s := range l.scrub {
+		msg = strings.ReplaceAll(msg, s, "xxxxx")
+	}
+	l.log.Warn().Str("component", "redis").Msg(msg)
 }

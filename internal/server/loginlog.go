@@ -26,7 +26,7 @@ func LoginAudit(log zerolog.Logger, m *Metrics) func(context.Context, login.Even
 	return func(_ context.Context, e login.Event) {
 		kind := loginEventLabel(e.Kind)
 		if m != nil {
-			m.loginEvents.With(kind).Inc()
+			m.loginEvents.WithLabelValues(kind).Inc()
 		}
 		var ev *zerolog.Event
 		switch e.Kind {

@@ -1,112 +1,245 @@
 package server
 
 import (
+	"bytes"
+	"fmt"
+	"runtime"
+	"runtime/metrics"
+	"sync/atomic"
 	"time"
 
-	"github.com/sealedtoken/issuer/internal/metrics"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/common/expfmt"
+	"github.com/rs/zerolog"
+	"github.com/valyala/fasthttp"
+
 	"github.com/sealedtoken/issuer/pkg/endpoint"
 	"github.com/sealedtoken/issuer/pkg/keys"
 	"github.com/sealedtoken/issuer/pkg/store/memory"
 )
 
-// Metrics are the issuer's Prometheus metrics (SPEC §5 "/metrics"):
+// MetricsContentType is the media type of /metrics: the Prometheus text
+// exposition format 0.0.4.
+const MetricsContentType = "text/plain; version=0.0.4; charset=utf-8"
+
+// latencyBuckets are the histogram upper bounds, in seconds, of request
+// latencies: 50 µs to 2.5 s.
+var latencyBuckets = []float64{0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}
+
+// Metrics are the issuer's Prometheus metrics (SPEC §5 "/metrics"), kept
+// with github.com/prometheus/client_golang:
 //
 //	issuer_requests_total{endpoint,grant_type,outcome}    counter
 //	issuer_request_duration_seconds{endpoint}             histogram
+//	issuer_token_request_duration_seconds{grant_type}     histogram (the token endpoint, by grant type)
 //	issuer_tokens_issued_total{type}                      counter (access, refresh, code)
 //	issuer_store_errors_total                             counter
 //	issuer_panics_total                                   counter
 //	issuer_key_rotations_total{ring}                      counter (rotations this process wrote)
+//	issuer_key_ring_reloads_total{ring}                   counter (ring changes read from disk, written by another process)
+//	issuer_config_reloads_total{result}                   counter (SIGHUP reloads: ok, failed)
 //	issuer_login_events_total{event}                      counter (login page: login, login_failed, consent, ...)
 //	issuer_key_ring_active_key_age_seconds{ring}          gauge
 //	issuer_key_ring_last_rotation_timestamp_seconds{ring} gauge (creation time of the newest key)
 //	issuer_key_ring_keys{ring,state}                      gauge
 //	issuer_memory_store_entries{table}                    gauge (store: memory only; codes, refresh_families, revoked_tokens, leases)
 //	issuer_memory_store_max_entries                       gauge (store: memory only; the bound on each table)
-//	go_goroutines, go_memstats_heap_alloc_bytes, ...      runtime basics
+//	issuer_build_info{version,goversion}                  gauge (1)
+//	go_*, process_*                                       the client library's Go and process collectors
+//	go_gc_completed_cycles_total                          counter (kept from the issuer's earlier exposition)
 //
-// Label values come from fixed sets: grant_type is one of the grant types
-// or "none" or "other", outcome is "ok", an RFC error code, "rate_limited"
-// or "other", event is a login.EventKind or "other". A client can therefore
-// not create series at will.
+// Label values come from fixed sets: endpoint is a route name, grant_type
+// one of the grant types or "none" or "other", outcome is "ok", an RFC
+// error code, "rate_limited", "not_found", "method_not_allowed" or "other",
+// event a login.EventKind or "other". A client can therefore not create
+// series at will.
+//
+// The request path resolves each (endpoint, grant_type, outcome) counter
+// and each histogram once, on first use, and keeps it in an array indexed
+// by the fixed label sets: counting a request is an array index, an
+// atomic load and the library's atomic add, with no label hashing or map
+// look-up and no allocation.
+//
+// Metrics is safe for concurrent use.
 type Metrics struct {
-	Registry *metrics.Registry
+	// Registry holds every collector; /metrics serves it.
+	Registry *prometheus.Registry
 
-	requests    *metrics.CounterVec
-	latency     *metrics.HistogramVec
-	issued      *metrics.CounterVec
-	storeErrors *metrics.Counter
-	panics      *metrics.Counter
-	rotations   *metrics.CounterVec
-	loginEvents *metrics.CounterVec
+	requests     *prometheus.CounterVec
+	latency      *prometheus.HistogramVec
+	tokenLatency *prometheus.HistogramVec
+	issued       *prometheus.CounterVec
+	storeErrors  prometheus.Counter
+	panics       prometheus.Counter
+	rotations    *prometheus.CounterVec
+	ringReloads  *prometheus.CounterVec
+	reloads      *prometheus.CounterVec
+	loginEvents  *prometheus.CounterVec
 
-	// Series resolved once for the hot path.
-	issuedAccess, issuedRefresh, issuedCode *metrics.Counter
-	tokenLatency                            *metrics.Histogram
+	// Children resolved once for the hot path.
+	issuedAccess, issuedRefresh, issuedCode prometheus.Counter
+	requestSeries                           [len(routeLabels)][len(grantLabels)][len(outcomeLabels)]atomic.Pointer[counterRef]
+	latencySeries                           [len(routeLabels)]atomic.Pointer[observerRef]
+	tokenLatencySeries                      [len(grantLabels)]atomic.Pointer[observerRef]
 }
 
-// NewMetrics registers the issuer's metrics in a new registry; start is
-// the process start time.
-func NewMetrics(start time.Time) *Metrics {
-	r := metrics.NewRegistry()
+// counterRef and observerRef box a resolved child so that it fits an
+// atomic.Pointer.
+type counterRef struct{ c prometheus.Counter }
+type observerRef struct{ o prometheus.Observer }
+
+// The fixed label sets, in the order of the series arrays.
+var (
+	routeLabels = [...]string{RouteToken, RouteAuthorize, RouteIntrospect, RouteRevoke, RouteMetadata,
+		RouteHealthz, RouteReadyz, RouteMetrics, RouteDemoCallback, RouteNotFound}
+	grantLabels = [...]string{string(endpoint.GrantAuthorizationCode), string(endpoint.GrantClientCredentials),
+		string(endpoint.GrantRefreshToken), string(endpoint.GrantPassword), string(endpoint.GrantImplicit), "none", "other"}
+	outcomeLabels = [...]string{"ok", "rate_limited", "not_found", "method_not_allowed", "other",
+		string(endpoint.InvalidRequest), string(endpoint.InvalidClient), string(endpoint.InvalidGrant),
+		string(endpoint.UnauthorizedClient), string(endpoint.UnsupportedGrantType), string(endpoint.InvalidScope),
+		string(endpoint.AccessDenied), string(endpoint.UnsupportedResponseType), string(endpoint.ServerError),
+		string(endpoint.TemporarilyUnavailable), string(endpoint.UnsupportedTokenType), string(endpoint.InvalidTarget)}
+)
+
+// NewMetrics registers the issuer's metrics, with the Go and process
+// collectors, in a new registry. version labels issuer_build_info.
+func NewMetrics(version string) *Metrics {
+	r := prometheus.NewRegistry()
 	m := &Metrics{
-		Registry:    r,
-		requests:    r.CounterVec("issuer_requests_total", "HTTP requests handled, by endpoint, grant type and outcome (ok or the OAuth error code).", "endpoint", "grant_type", "outcome"),
-		latency:     r.HistogramVec("issuer_request_duration_seconds", "Time to handle a request, from routing to the response being ready.", metrics.DefaultLatencyBuckets, "endpoint"),
-		issued:      r.CounterVec("issuer_tokens_issued_total", "Tokens issued, by type (access, refresh, code).", "type"),
-		storeErrors: r.Counter("issuer_store_errors_total", "Requests and readiness checks that failed because the store was unavailable."),
-		panics:      r.Counter("issuer_panics_total", "Handler panics recovered and answered with 500."),
-		rotations:   r.CounterVec("issuer_key_rotations_total", "Key ring changes (rotations, new keys, expired keys removed) written by this process, by ring.", "ring"),
-		loginEvents: r.CounterVec("issuer_login_events_total", "Login page events: sign-ins, failed sign-ins, throttled sign-ins, trusted-proxy users, rejected forms, consents and denials.", "event"),
+		Registry: r,
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "issuer_requests_total",
+			Help: "HTTP requests handled, by endpoint, grant type and outcome (ok or the OAuth error code)."},
+			[]string{"endpoint", "grant_type", "outcome"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "issuer_request_duration_seconds",
+			Help: "Time to handle a request, from routing to the response being ready.", Buckets: latencyBuckets},
+			[]string{"endpoint"}),
+		tokenLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "issuer_token_request_duration_seconds",
+			Help: "Time to handle a token endpoint request, by grant type.", Buckets: latencyBuckets},
+			[]string{"grant_type"}),
+		issued: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "issuer_tokens_issued_total",
+			Help: "Tokens issued, by type (access, refresh, code)."}, []string{"type"}),
+		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "issuer_store_errors_total",
+			Help: "Requests and readiness checks that failed because the store was unavailable."}),
+		panics: prometheus.NewCounter(prometheus.CounterOpts{Name: "issuer_panics_total",
+			Help: "Handler panics recovered and answered with 500."}),
+		rotations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "issuer_key_rotations_total",
+			Help: "Key ring changes (rotations, new keys, expired keys removed) written by this process, by ring."}, []string{"ring"}),
+		ringReloads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "issuer_key_ring_reloads_total",
+			Help: "Key ring changes written by another process (a replica, issuer keys) and read by this one, by ring."}, []string{"ring"}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "issuer_config_reloads_total",
+			Help: "Configuration reloads (SIGHUP), by result: ok, or failed (the running configuration was kept)."}, []string{"result"}),
+		loginEvents: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "issuer_login_events_total",
+			Help: "Login page events: sign-ins, failed sign-ins, throttled sign-ins, trusted-proxy users, rejected forms, consents and denials."},
+			[]string{"event"}),
 	}
+	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "issuer_build_info",
+		Help: "Always 1: the issuer's version and the Go version it was built with."}, []string{"version", "goversion"})
+	r.MustRegister(m.requests, m.latency, m.tokenLatency, m.issued, m.storeErrors, m.panics, m.rotations,
+		m.ringReloads, m.reloads, m.loginEvents, buildInfo,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		newFuncCollector("go_gc_completed_cycles_total", "Completed garbage collection cycles.", prometheus.CounterValue, nil,
+			func(emit emitFunc) { emit(readRuntimeMetric("/gc/cycles/total:gc-cycles")) }),
+	)
+	buildInfo.WithLabelValues(version, runtime.Version()).Set(1)
 	for _, k := range loginEvents {
-		m.loginEvents.With(string(k))
+		m.loginEvents.WithLabelValues(string(k))
+	}
+	for _, res := range []string{"ok", "failed"} {
+		m.reloads.WithLabelValues(res)
 	}
 	// Pre-create the series every dashboard expects, so they read 0
 	// rather than missing.
-	m.issuedAccess, m.issuedRefresh, m.issuedCode = m.issued.With("access"), m.issued.With("refresh"), m.issued.With("code")
-	m.tokenLatency = m.latency.With(RouteToken)
-	metrics.RegisterRuntime(r, start)
+	m.issuedAccess, m.issuedRefresh, m.issuedCode = m.issued.WithLabelValues("access"), m.issued.WithLabelValues("refresh"), m.issued.WithLabelValues("code")
+	m.observer(&m.latencySeries[0], m.latency, RouteToken)
 	return m
+}
+
+// count adds one to issuer_requests_total{route, grant, outcome}; the
+// indexes are those of routeLabels, grantLabels and outcomeLabels.
+func (m *Metrics) count(route, grant, outcome int) {
+	p := &m.requestSeries[route][grant][outcome]
+	ref := p.Load()
+	if ref == nil {
+		ref = &counterRef{m.requests.WithLabelValues(routeLabels[route], grantLabels[grant], outcomeLabels[outcome])}
+		p.Store(ref) // a race stores the same child twice: harmless
+	}
+	ref.c.Inc()
+}
+
+// observe records one request's latency: by endpoint, and for the token
+// endpoint also by grant type.
+func (m *Metrics) observe(route, grant int, d time.Duration) {
+	s := d.Seconds()
+	m.observer(&m.latencySeries[route], m.latency, routeLabels[route]).Observe(s)
+	if routeLabels[route] == RouteToken {
+		m.observer(&m.tokenLatencySeries[grant], m.tokenLatency, grantLabels[grant]).Observe(s)
+	}
+}
+
+func (m *Metrics) observer(p *atomic.Pointer[observerRef], v *prometheus.HistogramVec, label string) prometheus.Observer {
+	ref := p.Load()
+	if ref == nil {
+		ref = &observerRef{v.WithLabelValues(label)}
+		p.Store(ref)
+	}
+	return ref.o
+}
+
+// AppendText appends the exposition of every metric, in the text format
+// of MetricsContentType, to dst.
+func (m *Metrics) AppendText(dst []byte) ([]byte, error) {
+	mfs, err := m.Registry.Gather()
+	buf := bytes.NewBuffer(dst)
+	enc := expfmt.NewEncoder(buf, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range mfs {
+		if eerr := enc.Encode(mf); eerr != nil && err == nil {
+			err = eerr
+		}
+	}
+	return buf.Bytes(), err
 }
 
 // WatchKeys registers the key ring gauges, read from list at scrape time.
 func (m *Metrics) WatchKeys(list func() []*keys.Set, now func() time.Time) {
-	m.Registry.GaugeFunc("issuer_key_ring_active_key_age_seconds", "Seconds since the ring's active key started sealing.", []string{"ring"}, func(emit metrics.Emit) {
-		t := now()
-		for _, s := range list() {
-			if k, err := s.Sealing(t); err == nil {
-				emit(t.Sub(k.Activates).Seconds(), s.Name())
-			}
-		}
-	})
-	m.Registry.GaugeFunc("issuer_key_ring_last_rotation_timestamp_seconds", "Creation time of the ring's newest key, in seconds since the Unix epoch.", []string{"ring"}, func(emit metrics.Emit) {
-		for _, s := range list() {
-			var newest time.Time
-			for _, k := range s.Keys() {
-				if k.Created.After(newest) {
-					newest = k.Created
+	m.Registry.MustRegister(
+		newFuncCollector("issuer_key_ring_active_key_age_seconds", "Seconds since the ring's active key started sealing.", prometheus.GaugeValue, []string{"ring"}, func(emit emitFunc) {
+			t := now()
+			for _, s := range list() {
+				if k, err := s.Sealing(t); err == nil {
+					emit(t.Sub(k.Activates).Seconds(), s.Name())
 				}
 			}
-			if !newest.IsZero() {
-				emit(float64(newest.Unix()), s.Name())
-			}
-		}
-	})
-	m.Registry.GaugeFunc("issuer_key_ring_keys", "Keys in the ring, by lifecycle state.", []string{"ring", "state"}, func(emit metrics.Emit) {
-		t := now()
-		for _, s := range list() {
-			var n [4]int
-			for _, k := range s.Keys() {
-				if st := k.State(t); int(st) < len(n) {
-					n[st]++
+		}),
+		newFuncCollector("issuer_key_ring_last_rotation_timestamp_seconds", "Creation time of the ring's newest key, in seconds since the Unix epoch.", prometheus.GaugeValue, []string{"ring"}, func(emit emitFunc) {
+			for _, s := range list() {
+				var newest time.Time
+				for _, k := range s.Keys() {
+					if k.Created.After(newest) {
+						newest = k.Created
+					}
+				}
+				if !newest.IsZero() {
+					emit(float64(newest.Unix()), s.Name())
 				}
 			}
-			for st, c := range n {
-				emit(float64(c), s.Name(), keys.State(st).String())
+		}),
+		newFuncCollector("issuer_key_ring_keys", "Keys in the ring, by lifecycle state.", prometheus.GaugeValue, []string{"ring", "state"}, func(emit emitFunc) {
+			t := now()
+			for _, s := range list() {
+				var n [4]int
+				for _, k := range s.Keys() {
+					if st := k.State(t); int(st) < len(n) {
+						n[st]++
+					}
+				}
+				for st, c := range n {
+					emit(float64(c), s.Name(), keys.State(st).String())
+				}
 			}
-		}
-	})
+		}),
+	)
 }
 
 // WatchMemoryStore registers the memory store's gauges, read from s at
@@ -115,54 +248,177 @@ func (m *Metrics) WatchKeys(list func() []*keys.Set, now func() time.Time) {
 // that needs room in a table at its bound is answered 503, so alert well
 // before a table's entries reach it.
 func (m *Metrics) WatchMemoryStore(s *memory.Store) {
-	m.Registry.GaugeFunc("issuer_memory_store_entries", "Entries in each table of the memory store, expired ones not yet swept included.", []string{"table"}, func(emit metrics.Emit) {
-		n := s.Len()
-		emit(float64(n.Codes), "codes")
-		emit(float64(n.Families), "refresh_families")
-		emit(float64(n.Tokens), "revoked_tokens")
-		emit(float64(n.Leases), "leases")
-		emit(float64(n.UseOnce), "use_once")
-		emit(float64(n.Records), "records")
-		emit(float64(n.StatusLists), "status_lists")
-		emit(float64(n.StatusBits), "status_bits")
-	})
-	m.Registry.GaugeFunc("issuer_memory_store_max_entries", "The bound on each table of the memory store (limits.memory_store_entries); a write that needs room in a full table is answered 503.", nil, func(emit metrics.Emit) {
-		emit(float64(s.MaxEntries()))
-	})
+	m.Registry.MustRegister(
+		newFuncCollector("issuer_memory_store_entries", "Entries in each table of the memory store, expired ones not yet swept included.", prometheus.GaugeValue, []string{"table"}, func(emit emitFunc) {
+			n := s.Len()
+			emit(float64(n.Codes), "codes")
+			emit(float64(n.Families), "refresh_families")
+			emit(float64(n.Tokens), "revoked_tokens")
+			emit(float64(n.Leases), "leases")
+			emit(float64(n.UseOnce), "use_once")
+			emit(float64(n.Records), "records")
+			emit(float64(n.StatusLists), "status_lists")
+			emit(float64(n.StatusBits), "status_bits")
+		}),
+		newFuncCollector("issuer_memory_store_max_entries", "The bound on each table of the memory store (limits.memory_store_entries); a write that needs room in a full table is answered 503.", prometheus.GaugeValue, nil, func(emit emitFunc) {
+			emit(float64(s.MaxEntries()))
+		}),
+	)
 }
 
 // Rotated counts a ring change this process wrote.
-func (m *Metrics) Rotated(ring string) { m.rotations.With(ring).Inc() }
+func (m *Metrics) Rotated(ring string) { m.rotations.WithLabelValues(ring).Inc() }
+
+// RingReloaded counts a ring change this process read from disk.
+func (m *Metrics) RingReloaded(ring string) { m.ringReloads.WithLabelValues(ring).Inc() }
+
+// ConfigReloaded counts a configuration reload, successful or not.
+func (m *Metrics) ConfigReloaded(ok bool) {
+	res := "ok"
+	if !ok {
+		res = "failed"
+	}
+	m.reloads.WithLabelValues(res).Inc()
+}
 
 // StoreError counts a failure to reach the store.
 func (m *Metrics) StoreError() { m.storeErrors.Inc() }
 
-// grantLabel maps a grant type onto the fixed label set.
-func grantLabel(g endpoint.GrantType) string {
-	switch g {
-	case endpoint.GrantAuthorizationCode, endpoint.GrantClientCredentials, endpoint.GrantRefreshToken,
-		endpoint.GrantPassword, endpoint.GrantImplicit:
-		return string(g)
-	case "":
-		return "none"
-	}
-	return "other"
+// emitFunc reports one sample of a funcCollector: its value and its label
+// values in the order of the collector's label names.
+type emitFunc func(value float64, labelValues ...string)
+
+// funcCollector is a gauge or counter family whose samples are read at
+// scrape time from state kept elsewhere (key rings, the memory store).
+type funcCollector struct {
+	desc    *prometheus.Desc
+	typ     prometheus.ValueType
+	nlabels int
+	collect func(emit emitFunc)
 }
 
-// outcomeLabel maps an endpoint error onto the fixed label set.
-func outcomeLabel(e *endpoint.Error, status int) string {
+func newFuncCollector(name, help string, typ prometheus.ValueType, labels []string, collect func(emitFunc)) *funcCollector {
+	return &funcCollector{desc: prometheus.NewDesc(name, help, labels, nil), typ: typ, nlabels: len(labels), collect: collect}
+}
+
+func (f *funcCollector) Describe(ch chan<- *prometheus.Desc) { ch <- f.desc }
+
+func (f *funcCollector) Collect(ch chan<- prometheus.Metric) {
+	f.collect(func(v float64, values ...string) {
+		if len(values) != f.nlabels {
+			panic(fmt.Sprintf("server: metric %s takes %d label values, got %d", f.desc, f.nlabels, len(values)))
+		}
+		ch <- prometheus.MustNewConstMetric(f.desc, f.typ, v, values...)
+	})
+}
+
+// readRuntimeMetric reads one runtime/metrics value; 0 if unsupported.
+func readRuntimeMetric(name string) float64 {
+	s := []metrics.Sample{{Name: name}}
+	metrics.Read(s)
+	switch s[0].Value.Kind() {
+	case metrics.KindUint64:
+		return float64(s[0].Value.Uint64())
+	case metrics.KindFloat64:
+		return s[0].Value.Float64()
+	}
+	return 0
+}
+
+// routeIndex, grantIndex and outcomeIndex map label values onto the
+// indexes of routeLabels, grantLabels and outcomeLabels.
+func routeIndex(route string) int {
+	for i, r := range routeLabels {
+		if r == route {
+			return i
+		}
+	}
+	return len(routeLabels) - 1 // not_found
+}
+
+// grantIndex maps a grant type onto grantLabels: a known grant type, "none"
+// or "other".
+func grantIndex(g endpoint.GrantType) int {
+	switch g {
+	case endpoint.GrantAuthorizationCode:
+		return 0
+	case endpoint.GrantClientCredentials:
+		return 1
+	case endpoint.GrantRefreshToken:
+		return 2
+	case endpoint.GrantPassword:
+		return 3
+	case endpoint.GrantImplicit:
+		return 4
+	case "":
+		return 5
+	}
+	return 6
+}
+
+// outcomeIndex maps an endpoint error and the response status onto
+// outcomeLabels. Requests that no OAuth endpoint answered (e == nil) are
+// "ok" only below 400: a 404 is "not_found", a 405 "method_not_allowed",
+// a 503 (readiness) "temporarily_unavailable", a 500 "server_error".
+func outcomeIndex(e *endpoint.Error, status int) int {
 	if e == nil {
-		return "ok"
+		switch {
+		case status < 400:
+			return 0
+		case status == 404:
+			return 2
+		case status == 405:
+			return 3
+		case status == 503:
+			return outcomeOf(string(endpoint.TemporarilyUnavailable))
+		case status >= 500:
+			return outcomeOf(string(endpoint.ServerError))
+		}
+		return 4
 	}
 	if status == 429 {
-		return "rate_limited"
+		return 1
 	}
-	switch e.Code {
-	case endpoint.InvalidRequest, endpoint.InvalidClient, endpoint.InvalidGrant, endpoint.UnauthorizedClient,
-		endpoint.UnsupportedGrantType, endpoint.InvalidScope, endpoint.AccessDenied,
-		endpoint.UnsupportedResponseType, endpoint.ServerError, endpoint.TemporarilyUnavailable,
-		endpoint.UnsupportedTokenType, endpoint.InvalidTarget:
-		return string(e.Code)
+	if i := outcomeOf(string(e.Code)); i >= 5 {
+		return i
 	}
-	return "other"
+	return 4 // other
+}
+
+func outcomeOf(code string) int {
+	for i, o := range outcomeLabels {
+		if o == code {
+			return i
+		}
+	}
+	return 4
+}
+
+// MetricsHandler serves m's exposition at GET and HEAD /metrics, and 404
+// elsewhere: the handler of metrics.listen, the address of its own that
+// takes /metrics off the main listener. Its requests are counted as the
+// endpoint "metrics".
+func MetricsHandler(m *Metrics, log zerolog.Logger) fasthttp.RequestHandler {
+	ri, gi := routeIndex(RouteMetrics), grantIndex("")
+	return func(ctx *fasthttp.RequestCtx) {
+		start := time.Now()
+		switch {
+		case string(ctx.Path()) != PathMetrics:
+			writeJSON(ctx, 404, `{"error":"not_found","error_description":"no such endpoint; metrics are at /metrics"}`)
+		case !ctx.IsGet() && !ctx.IsHead():
+			ctx.Response.Header.Set("Allow", "GET, HEAD")
+			writeJSON(ctx, 405, `{"error":"invalid_request","error_description":"method not allowed; see the Allow header"}`)
+		default:
+			text, err := m.AppendText(make([]byte, 0, 32<<10))
+			if err != nil {
+				log.Warn().Str("endpoint", RouteMetrics).Str("cause", err.Error()).Msg("metrics gathered with errors")
+			}
+			ctx.SetStatusCode(200)
+			ctx.SetContentType(MetricsContentType)
+			ctx.Response.Header.Set("Cache-Control", "no-store")
+			ctx.SetBody(text)
+		}
+		m.count(ri, gi, outcomeIndex(nil, ctx.Response.StatusCode()))
+		m.observe(ri, gi, time.Since(start))
+	}
 }

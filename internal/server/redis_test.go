@@ -111,7 +111,7 @@ func TestKeyRotationLease(t *testing.T) {
 	}
 	offset.Store(int64(2 * time.Minute)) // past the active key's retirement
 	rotations := func(a *server.App) int {
-		m := regexp.MustCompile(`issuer_key_rotations_total\{ring="https://api.example.com"\} (\d+)`).FindStringSubmatch(string(a.Metrics.Registry.AppendText(nil)))
+		m := regexp.MustCompile(`issuer_key_rotations_total\{ring="https://api.example.com"\} (\d+)`).FindStringSubmatch(metricsText(t, a.Metrics))
 		if m == nil {
 			return 0
 		}

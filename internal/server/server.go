@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -72,10 +73,11 @@ func TLSConfig(cert tls.Certificate) *tls.Config {
 // Limits, over TLS when configured, with graceful shutdown. A Server
 // serves once: after Shutdown it refuses every connection.
 type Server struct {
-	fs    *fasthttp.Server
-	tls   *tls.Config
-	log   zerolog.Logger
-	conns *connTracker
+	fs           *fasthttp.Server
+	tls          *tls.Config
+	log          zerolog.Logger
+	conns        *connTracker
+	writeTimeout time.Duration
 }
 
 // NewServer returns a Server running handler. tlsConf nil serves plain
@@ -83,7 +85,7 @@ type Server struct {
 // require X-Forwarded-Proto: https from a trusted proxy).
 func NewServer(handler fasthttp.RequestHandler, l Limits, tlsConf *tls.Config, log zerolog.Logger) *Server {
 	l = l.withDefaults()
-	s := &Server{tls: tlsConf, log: log, conns: newConnTracker()}
+	s := &Server{tls: tlsConf, log: log, conns: newConnTracker(), writeTimeout: l.WriteTimeout}
 	s.fs = &fasthttp.Server{
 		Handler:                      handler,
 		ErrorHandler:                 s.parseError,
@@ -137,8 +139,20 @@ func (s *Server) OpenConnections() int32 { return s.fs.GetOpenConnectionsCount()
 
 // parseError answers a request fasthttp could not read: too large, too
 // slow, or malformed. The body names the problem class only; nothing of
-// the request is echoed.
+// the request is echoed, and the log line is fixed text.
+//
+// It first gives the answer a write deadline of its own. fasthttp sets one
+// only before the TLS handshake and before each handled request's
+// response, not before this answer, so when a request stalled past the
+// handshake's deadline (read_timeout is as long as write_timeout by
+// default) the answer's write failed at once. Over TLS that was worse than
+// a lost answer: the failed record had taken a sequence number, so the
+// close_notify sent next failed the peer's integrity check
+// (bad_record_mac) instead of closing cleanly.
 func (s *Server) parseError(ctx *fasthttp.RequestCtx, err error) {
+	if c := ctx.Conn(); c != nil && s.writeTimeout > 0 {
+		_ = c.SetWriteDeadline(time.Now().Add(s.writeTimeout))
+	}
 	var small *fasthttp.ErrSmallBuffer
 	switch {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
@@ -161,11 +175,40 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// fasthttpLogger sends fasthttp's own messages (accept errors, connection
-// limits) to the log at warn level. With SecureErrorLogMessage set they do
-// not quote request contents.
+// fasthttpLogger sends fasthttp's own messages (a connection it could not
+// serve, accept errors, connection limits) to the log at warn level, as
+// fixed text: the format string with every argument left out. The
+// arguments of "error when serving connection" quote the request bytes of
+// a parse error (an Authorization header with a NUL, a header line without
+// a colon, a request line without a version and its query) whatever
+// SecureErrorLogMessage says; the format strings are constants of fasthttp
+// and hold none.
 type fasthttpLogger struct{ log zerolog.Logger }
 
-func (l fasthttpLogger) Printf(format string, args ...any) {
-	l.log.Warn().Str("component", "fasthttp").Msgf(format, args...)
+func (l fasthttpLogger) Printf(format string, _ ...any) {
+	l.log.Warn().Str("component", "fasthttp").Msg(withoutArgs(format))
 }
+
+// withoutArgs replaces each formatting verb of format by "…".
+func withoutArgs(format string) string {
+	var b strings.Builder
+	for i := 0; i < len(format); i++ {
+		c := format[i]
+		if c != '%' {
+			b.WriteByte(c)
+			continue
+		}
+		if i+1 < len(format) && format[i+1] == '%' {
+			b.WriteByte('%')
+			i++
+			continue
+		}
+		// Skip flags, width, precision and the verb letter.
+		for i++; i < len(format) && !isVerb(format[i]); i++ {
+		}
+		b.WriteString("…")
+	}
+	return b.String()
+}
+
+func isVerb(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }

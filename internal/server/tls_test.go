@@ -162,3 +162,75 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatalf("Serve after Shutdown: %v", err)
 	}
 }
+
+// TestTLSReadTimeoutIsAnsweredCleanly: issue 8 — a request left incomplete
+// over TLS was answered at the read timeout with a record that failed its
+// integrity check (bad_record_mac). The cause: the write deadline fasthttp
+// sets before the TLS handshake was still in force when the read timed out,
+// so the 408 failed to go out after its record had taken a sequence
+// number, and the close_notify that followed was sealed with the next one.
+// The peer must get the 408 and a clean close.
+func TestTLSReadTimeoutIsAnsweredCleanly(t *testing.T) {
+	f := newFixture(t, fixtureOpts{})
+	for _, tc := range []struct {
+		name    string
+		version uint16
+		send    string
+	}{
+		{name: "TLS 1.3, body cut short", version: tls.VersionTLS13, send: "POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ngrant_type="},
+		{name: "TLS 1.2, body cut short", version: tls.VersionTLS12, send: "POST /token HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\ngrant_type="},
+		{name: "TLS 1.3, headers cut short", version: tls.VersionTLS13, send: "POST /token HTTP/1.1\r\nHost: x\r\nAuthori"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr, pool, _, _ := tlsServer(t, f, server.Limits{ReadTimeout: 300 * time.Millisecond, WriteTimeout: 300 * time.Millisecond})
+			conn, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, MinVersion: tc.version, MaxVersion: tc.version})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			if _, err := io.WriteString(conn, tc.send); err != nil {
+				t.Fatal(err)
+			}
+			_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			got, err := io.ReadAll(conn)
+			if err != nil {
+				t.Fatalf("reading the answer: %v (after %q)", err, got)
+			}
+			if !strings.HasPrefix(string(got), "HTTP/1.1 408 ") || !strings.Contains(string(got), "request timed out") {
+				t.Fatalf("answer %q, want a 408", got)
+			}
+		})
+	}
+}
+
+// TestPlainReadTimeoutIsAnswered: the 408 of a stalled request reaches a
+// plain-HTTP peer too (a TLS-terminating proxy), deadline or not.
+func TestPlainReadTimeoutIsAnswered(t *testing.T) {
+	f := newFixture(t, fixtureOpts{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := server.NewServer(f.h.ServeFastHTTP, server.Limits{ReadTimeout: 300 * time.Millisecond, WriteTimeout: 300 * time.Millisecond}, nil, zerolog.Nop())
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// Idle long enough for a deadline set at accept time to pass.
+	time.Sleep(100 * time.Millisecond)
+	if _, err := io.WriteString(conn, "POST /token HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab"); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	got, _ := io.ReadAll(conn)
+	if !strings.HasPrefix(string(got), "HTTP/1.1 408 ") {
+		t.Fatalf("answer %q, want a 408", got)
+	}
+}

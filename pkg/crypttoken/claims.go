@@ -80,6 +80,17 @@ type Claims struct {
 	CodeChallenge       string
 	CodeChallengeMethod string
 
+	// Status ("status") places the token in a Token Status List
+	// (draft-ietf-oauth-status-list §6.1): its bit at Status.Index of the
+	// list published at Status.URI tells whether the token was revoked.
+	// It is absent when Status.URI is empty.
+	Status StatusRef
+	// Confirmation ("cnf", RFC 7800 §3.1) binds the token to a key the
+	// presenter must prove it holds: a DPoP key (RFC 9449 §6.1) or a
+	// client certificate (RFC 8705 §3.1). It is absent when both of its
+	// members are empty.
+	Confirmation Confirmation
+
 	// Extra holds any other claims as raw JSON values, keyed by name. Names
 	// of the claims above are not allowed here.
 	Extra map[string]json.RawMessage
@@ -108,6 +119,8 @@ const (
 	claimRedirect   = "redirect_uri"
 	claimChallenge  = "code_challenge"
 	claimChalMethod = "code_challenge_method"
+	claimStatus     = "status"
+	claimCnf        = "cnf"
 )
 
 // registered reports whether name is one of the claims with a Claims field.
@@ -115,11 +128,41 @@ func registered(name string) bool {
 	switch name {
 	case claimIss, claimSub, claimAud, claimExp, claimNbf, claimIat, claimJti,
 		claimClientID, claimScope, claimAuthTime, claimFid, claimGen,
-		claimResource, claimRedirect, claimChallenge, claimChalMethod:
+		claimResource, claimRedirect, claimChallenge, claimChalMethod,
+		claimStatus, claimCnf:
 		return true
 	}
 	return false
 }
+
+// StatusRef is a referenced token's entry in a Token Status List
+// (draft-ietf-oauth-status-list §6.1), encoded as
+// "status":{"status_list":{"idx":Index,"uri":URI}}.
+type StatusRef struct {
+	// Index ("idx") is the token's index in the list.
+	Index uint64
+	// URI ("uri") is where the list's Status List Token is published.
+	URI string
+}
+
+// IsZero reports whether r names no list: the token carries no status.
+func (r StatusRef) IsZero() bool { return r.URI == "" }
+
+// Confirmation is the "cnf" claim (RFC 7800 §3.1) with the confirmation
+// methods this issuer binds tokens with. A token whose "cnf" holds any
+// other member does not open (ErrMalformed): a binding that cannot be
+// checked must fail, never fall back to a bearer token.
+type Confirmation struct {
+	// JKT ("jkt") is the base64url RFC 7638 SHA-256 thumbprint of the DPoP
+	// public key the token is bound to (RFC 9449 §6.1).
+	JKT string
+	// X5TS256 ("x5t#S256") is the base64url SHA-256 thumbprint of the DER
+	// client certificate the token is bound to (RFC 8705 §3.1).
+	X5TS256 string
+}
+
+// IsZero reports whether c binds to nothing: the token is a bearer token.
+func (c Confirmation) IsZero() bool { return c.JKT == "" && c.X5TS256 == "" }
 
 // HasAudience reports whether aud is one of the token's audiences
 // (RFC 7519 §4.1.3: compared as case-sensitive strings).

@@ -81,6 +81,30 @@ func appendClaims(dst []byte, c *Claims) ([]byte, error) {
 	dst = appendStringMember(dst, claimRedirect, c.RedirectURI)
 	dst = appendStringMember(dst, claimChallenge, c.CodeChallenge)
 	dst = appendStringMember(dst, claimChalMethod, c.CodeChallengeMethod)
+	if c.Status.URI != "" {
+		dst = appendName(dst, claimStatus)
+		dst = append(dst, `{"status_list":{"idx":`...)
+		dst = strconv.AppendUint(dst, c.Status.Index, 10)
+		dst = append(dst, `,"uri":`...)
+		dst = jsonenc.AppendString(dst, c.Status.URI)
+		dst = append(dst, '}', '}')
+	}
+	if !c.Confirmation.IsZero() {
+		dst = appendName(dst, claimCnf)
+		sep := byte('{')
+		if c.Confirmation.JKT != "" {
+			dst = append(dst, sep)
+			dst = append(dst, `"jkt":`...)
+			dst = jsonenc.AppendString(dst, c.Confirmation.JKT)
+			sep = ','
+		}
+		if c.Confirmation.X5TS256 != "" {
+			dst = append(dst, sep)
+			dst = append(dst, `"x5t#S256":`...)
+			dst = jsonenc.AppendString(dst, c.Confirmation.X5TS256)
+		}
+		dst = append(dst, '}')
+	}
 	if len(c.Extra) > 0 {
 		names := make([]string, 0, len(c.Extra))
 		for name := range c.Extra {
@@ -568,6 +592,8 @@ const (
 	seenRedirect
 	seenChallenge
 	seenChalMethod
+	seenStatus
+	seenCnf
 )
 
 // parseClaims decodes the JSON claims set b (RFC 7519 §4) into c, which
@@ -638,6 +664,10 @@ func (d *decoder) claim(c *Claims, name string, seen *uint32) error {
 		bit, s = seenChallenge, &c.CodeChallenge
 	case claimChalMethod:
 		bit, s = seenChalMethod, &c.CodeChallengeMethod
+	case claimStatus:
+		bit = seenStatus
+	case claimCnf:
+		bit = seenCnf
 	default:
 		return d.extra(c, name)
 	}
@@ -656,6 +686,10 @@ func (d *decoder) claim(c *Claims, name string, seen *uint32) error {
 		*t, err = d.date()
 	case bit == seenAud:
 		err = d.audience(c)
+	case bit == seenStatus:
+		err = d.status(c)
+	case bit == seenCnf:
+		err = d.confirmation(c)
 	default: // gen: a non-negative integer
 		text, integer, nerr := d.number()
 		if nerr != nil || !integer {
@@ -683,6 +717,121 @@ func (d *decoder) extra(c *Claims, name string) error {
 		return errSyntax
 	}
 	c.Extra[name] = bytes.Clone(raw)
+	return nil
+}
+
+// status parses "status" (draft-ietf-oauth-status-list §6.1): an object
+// whose "status_list" member, if present, holds "idx" (a non-negative
+// integer) and "uri" (a string), both required. Other members of "status"
+// (other status mechanisms) and of "status_list" are skipped.
+func (d *decoder) status(c *Claims) error {
+	if err := d.expect('{'); err != nil {
+		return err
+	}
+	seenList := false
+	for first := true; ; first = false {
+		name, ok, err := d.member(first)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return nil
+		}
+		if name != "status_list" {
+			if _, err := d.skip(1); err != nil {
+				return err
+			}
+			continue
+		}
+		if seenList {
+			return errSyntax
+		}
+		seenList = true
+		if err := d.statusList(c); err != nil {
+			return err
+		}
+	}
+}
+
+// statusList parses the "status_list" object of a "status" claim.
+func (d *decoder) statusList(c *Claims) error {
+	if err := d.expect('{'); err != nil {
+		return err
+	}
+	var haveIdx, haveURI bool
+	for first := true; ; first = false {
+		name, ok, err := d.member(first)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		switch name {
+		case "idx":
+			text, integer, err := d.number()
+			if err != nil || !integer || haveIdx || text[0] == '-' {
+				return errSyntax
+			}
+			if c.Status.Index, err = strconv.ParseUint(view(text), 10, 64); err != nil {
+				return errSyntax
+			}
+			haveIdx = true
+		case "uri":
+			if haveURI {
+				return errSyntax
+			}
+			if c.Status.URI, err = d.str(); err != nil || c.Status.URI == "" {
+				return errSyntax
+			}
+			haveURI = true
+		default:
+			if _, err := d.skip(2); err != nil {
+				return err
+			}
+		}
+	}
+	if !haveIdx || !haveURI {
+		return errSyntax
+	}
+	return nil
+}
+
+// confirmation parses "cnf" (RFC 7800 §3.1): an object holding "jkt"
+// and/or "x5t#S256" strings, each at most once. Any other member is an
+// error: a confirmation method this package cannot report must not leave
+// a bound token looking like a bearer token.
+func (d *decoder) confirmation(c *Claims) error {
+	if err := d.expect('{'); err != nil {
+		return err
+	}
+	for first := true; ; first = false {
+		name, ok, err := d.member(first)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		var dst *string
+		switch name {
+		case "jkt":
+			dst = &c.Confirmation.JKT
+		case "x5t#S256":
+			dst = &c.Confirmation.X5TS256
+		default:
+			return errSyntax
+		}
+		if *dst != "" {
+			return errSyntax
+		}
+		if *dst, err = d.str(); err != nil || *dst == "" {
+			return errSyntax
+		}
+	}
+	if c.Confirmation.IsZero() {
+		return errSyntax
+	}
 	return nil
 }
 

@@ -15,7 +15,8 @@ func claimsEqual(a, b *Claims) bool {
 		a.ClientID != b.ClientID || a.Scope != b.Scope || a.FamilyID != b.FamilyID ||
 		a.Generation != b.Generation || a.Resource != b.Resource ||
 		a.RedirectURI != b.RedirectURI || a.CodeChallenge != b.CodeChallenge ||
-		a.CodeChallengeMethod != b.CodeChallengeMethod {
+		a.CodeChallengeMethod != b.CodeChallengeMethod ||
+		a.Status != b.Status || a.Confirmation != b.Confirmation {
 		return false
 	}
 	if len(a.Audience) != len(b.Audience) {
@@ -52,9 +53,11 @@ func fullClaims() *Claims {
 		FamilyID: "fam-1", Generation: math.MaxUint64, Resource: "https://api.example.com",
 		RedirectURI: "https://app.example.com/cb?x=1&y=2", CodeChallenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
 		CodeChallengeMethod: "S256",
+		Status:              StatusRef{Index: 1<<20 - 1, URI: "https://issuer.example.com/statuslists/a-1"},
+		Confirmation:        Confirmation{JKT: "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs", X5TS256: "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"},
 		Extra: map[string]json.RawMessage{
 			"acr": json.RawMessage(`"urn:mace:incommon:iap:silver"`), "roles": json.RawMessage(`["a","b"]`),
-			"cnf": json.RawMessage(`{"x5t#S256":"bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}`),
+			"act": json.RawMessage(`{"sub":"svc-a","act":{"sub":"svc-b"}}`),
 			"n":   json.RawMessage(`-1.5e3`), "ok": json.RawMessage(`true`), "nil": json.RawMessage(`null`),
 		},
 	}
@@ -72,6 +75,9 @@ func TestClaimsRoundTrip(t *testing.T) {
 		{name: "unicode", claims: &Claims{Subject: "Zoë Ångström", ClientID: "клиент", Scope: "日本語"}},
 		{name: "astral plane", claims: &Claims{Subject: "😀𝄞", Issuer: "\U0010FFFF"}},
 		{name: "single audience", claims: &Claims{Audience: []string{"x"}}},
+		{name: "status at index 0 (draft-ietf-oauth-status-list §6.1)", claims: &Claims{Status: StatusRef{URI: "https://i.example/s/1"}}},
+		{name: "cnf jkt alone (RFC 9449 §6.1)", claims: &Claims{Confirmation: Confirmation{JKT: "abc"}}},
+		{name: "cnf x5t#S256 alone (RFC 8705 §3.1)", claims: &Claims{Confirmation: Confirmation{X5TS256: "abc"}}},
 		{name: "empty-string audiences in an array", claims: &Claims{Audience: []string{"a", ""}}},
 		{name: "negative and distant dates", claims: &Claims{Expiry: time.Unix(maxNumericDate, 0), NotBefore: time.Unix(minNumericDate, 0), IssuedAt: time.Unix(-1, 0)}},
 		{name: "unix epoch is a present claim", claims: &Claims{Expiry: time.Unix(0, 0)}},
@@ -254,6 +260,46 @@ func TestParseClaims(t *testing.T) {
 		{name: "extra nesting at the limit", in: `{"x":` + strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1) + `}`, ok: true},
 		{name: "extra nesting too deep", in: `{"x":` + strings.Repeat("[", maxDepth+2) + strings.Repeat("]", maxDepth+2) + `}`},
 		{name: "extra bad literal", in: `{"x":tru}`},
+		{name: "status list draft §6.1 example", in: `{"status":{"status_list":{"idx":0,"uri":"https://example.com/statuslists/1"}}}`, ok: true,
+			check: func(t *testing.T, c *Claims) {
+				if c.Status != (StatusRef{Index: 0, URI: "https://example.com/statuslists/1"}) {
+					t.Errorf("status = %+v", c.Status)
+				}
+			}},
+		{name: "status with another mechanism beside status_list", in: `{"status":{"other":{"a":[1]},"status_list":{"uri":"u","idx":7,"x":null}}}`, ok: true,
+			check: func(t *testing.T, c *Claims) {
+				if c.Status != (StatusRef{Index: 7, URI: "u"}) {
+					t.Errorf("status = %+v", c.Status)
+				}
+			}},
+		{name: "status without status_list is no status", in: `{"status":{}}`, ok: true,
+			check: func(t *testing.T, c *Claims) {
+				if !c.Status.IsZero() {
+					t.Errorf("status = %+v", c.Status)
+				}
+			}},
+		{name: "status_list without idx", in: `{"status":{"status_list":{"uri":"u"}}}`},
+		{name: "status_list without uri", in: `{"status":{"status_list":{"idx":1}}}`},
+		{name: "status_list empty uri", in: `{"status":{"status_list":{"idx":1,"uri":""}}}`},
+		{name: "status_list negative idx", in: `{"status":{"status_list":{"idx":-1,"uri":"u"}}}`},
+		{name: "status_list fractional idx", in: `{"status":{"status_list":{"idx":1.5,"uri":"u"}}}`},
+		{name: "status_list idx as string", in: `{"status":{"status_list":{"idx":"1","uri":"u"}}}`},
+		{name: "status_list duplicate idx", in: `{"status":{"status_list":{"idx":1,"idx":2,"uri":"u"}}}`},
+		{name: "status_list twice", in: `{"status":{"status_list":{"idx":1,"uri":"u"},"status_list":{"idx":2,"uri":"v"}}}`},
+		{name: "status as array", in: `{"status":[]}`},
+		{name: "status twice", in: `{"status":{},"status":{}}`},
+		{name: "cnf jkt and x5t#S256", in: `{"cnf":{"jkt":"a","x5t#S256":"b"}}`, ok: true,
+			check: func(t *testing.T, c *Claims) {
+				if c.Confirmation != (Confirmation{JKT: "a", X5TS256: "b"}) {
+					t.Errorf("cnf = %+v", c.Confirmation)
+				}
+			}},
+		{name: "cnf with an unknown method fails closed (RFC 7800 §3.1)", in: `{"cnf":{"jwk":{"kty":"EC"}}}`},
+		{name: "cnf with a known and an unknown method", in: `{"cnf":{"jkt":"a","kid":"b"}}`},
+		{name: "cnf empty object", in: `{"cnf":{}}`},
+		{name: "cnf empty jkt", in: `{"cnf":{"jkt":""}}`},
+		{name: "cnf duplicate jkt", in: `{"cnf":{"jkt":"a","jkt":"b"}}`},
+		{name: "cnf jkt not a string", in: `{"cnf":{"jkt":1}}`},
 		{name: "extra object missing value", in: `{"x":{"a":}}`},
 		{name: "extra array unterminated", in: `{"x":[1,2`},
 	}

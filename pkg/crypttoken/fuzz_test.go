@@ -109,6 +109,7 @@ var codecSeeds = []string{
 	`{"iss":"https://issuer.example.com","sub":"u-1","aud":["a","b"],"exp":1700000600,"nbf":1.5,"iat":17e8,"jti":"j","client_id":"c","scope":"a b","auth_time":0,"fid":"f","gen":3,"resource":"r","redirect_uri":"https://x/cb","code_challenge":"cc","code_challenge_method":"S256"}`,
 	`{"sub":"\ud83d\ude00\u00e9\n\"","x":{"y":[1,true,null,"z"]},"aud":null}`,
 	`{"sub":"a","sub":"b"}`,
+	`{"status":{"status_list":{"idx":12,"uri":"https://i/s/1"},"x":[]},"cnf":{"jkt":"a","x5t#S256":"b"}}`,
 	"{\"sub\":\"\xff\"}",
 	`[1]`,
 }

@@ -128,9 +128,10 @@ func (o *Opener) Open(token string) (*Claims, error) {
 		}
 	}
 	now := o.now()
-	key, ok := o.ring.Load().Opening(h.kid, now)
+	set := o.ring.Load()
+	key, ok := set.Opening(h.kid, now)
 	if !ok {
-		return nil, fmt.Errorf("%w: kid %q", ErrUnknownKey, safeValue(h.kid))
+		return nil, unknownKey(set, h.kid, now)
 	}
 	if key.Alg != h.alg {
 		// A key is only ever used with its own algorithm (RFC 8725 §3.1).
@@ -327,6 +328,22 @@ func typeMatches(got string, want Type) bool {
 
 // safeValue copies an attacker-chosen header value for an error message,
 // cut short so that errors stay small.
+// unknownKey is the ErrUnknownKey of a kid that set cannot open with at
+// now, saying what can honestly be told: a key of this ring that expired,
+// or a kid this ring does not hold. The header of a token names no
+// audience, and each audience's keys are random, so a token sealed for
+// another audience looks exactly like one sealed with a key of this
+// audience that the ring has not loaded yet (or like a forgery); the
+// message names both.
+func unknownKey(set *keys.Set, kid string, now time.Time) error {
+	if k, ok := set.Lookup(kid); ok {
+		return fmt.Errorf("%w: kid %q of ring %q expired at %s", ErrUnknownKey, safeValue(kid), safeValue(set.Name()),
+			k.Expires.UTC().Format(time.RFC3339))
+	}
+	return fmt.Errorf("%w: kid %q is not in ring %q: the token was sealed for another audience, or with a key this ring has not loaded yet",
+		ErrUnknownKey, safeValue(kid), safeValue(set.Name()))
+}
+
 func safeValue(s string) string {
 	if len(s) > 64 {
 		s = s[:64] + "..."

@@ -345,6 +345,14 @@ func TestConfigErrors(t *testing.T) {
 		{name: "sealer nil clock", do: func() error { _, err := NewSealer(f.ring, WithClock(nil)); return err }},
 		{name: "sealer with an opener option", do: func() error { _, err := NewSealer(f.ring, WithMaxSize(1024)); return err }},
 		{name: "sealer with algorithms", do: func() error { _, err := NewSealer(f.ring, WithAlgorithms(keys.Direct)); return err }},
+		{name: "sealer over the signing ring", do: func() error {
+			set, err := keys.NewSetFromPolicy(keys.SigningRing, testNow, keys.Policy{Alg: keys.ES256, RotateEvery: time.Hour, Propagation: time.Minute, MaxTokenTTL: time.Hour})
+			if err != nil {
+				return err
+			}
+			_, err = NewSealer(keys.NewRing(set))
+			return err
+		}},
 		{name: "opener nil ring", do: func() error { _, err := NewOpener(nil, Expected{}); return err }},
 		{name: "opener bad type", do: func() error { _, err := NewOpener(f.ring, Expected{Type: "JWT"}); return err }},
 		{name: "opener negative leeway", do: func() error { _, err := NewOpener(f.ring, Expected{Leeway: -time.Second}); return err }},

@@ -112,10 +112,14 @@ type sealHeaders struct {
 }
 
 // NewSealer returns a Sealer for ring. Its only option is WithClock;
-// Opener-only options are refused with ErrConfig.
+// Opener-only options, and a ring of signing keys (keys.SigningRing), are
+// refused with ErrConfig.
 func NewSealer(ring *keys.Ring, opts ...Option) (*Sealer, error) {
 	if ring == nil || ring.Load() == nil {
 		return nil, fmt.Errorf("%w: nil ring", ErrConfig)
+	}
+	if ring.Load().Signing() {
+		return nil, fmt.Errorf("%w: ring %q holds signing keys, which seal nothing", ErrConfig, ring.Name())
 	}
 	o, err := buildOptions(opts)
 	if err != nil {

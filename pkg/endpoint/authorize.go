@@ -48,9 +48,10 @@ type AuthorizeRequest struct {
 	// get. A consent page may grant a subset (Grant.Scopes).
 	Scopes []string
 	// CodeChallenge and CodeChallengeMethod are the PKCE parameters
-	// (RFC 7636 §4.3); the method is "S256" or "plain" (the default when a
-	// challenge is sent without one), and both are empty when no challenge
-	// was sent.
+	// (RFC 7636 §4.3); the method is "S256", or "plain" for a client
+	// allowed it (Client.AllowPKCEPlain; then also the default when a
+	// challenge is sent without a method), and both are empty when no
+	// challenge was sent.
 	CodeChallenge       string
 	CodeChallengeMethod string
 	// Audience is the audience of the access tokens the grant yields: the
@@ -251,7 +252,7 @@ func (s *Server) validateAuthorize(ctx context.Context, r *Request, res *Result)
 		return nil, e, t
 	}
 	if ar.HasResponseType(ResponseCode) {
-		method, e := checkChallenge(p.Get("code_challenge"), p.Get("code_challenge_method"), c.Public || s.requirePKCE)
+		method, e := checkChallenge(p.Get("code_challenge"), p.Get("code_challenge_method"), c.Public || s.requirePKCE, c.AllowPKCEPlain)
 		if e != nil {
 			return nil, e, t
 		}
@@ -368,10 +369,13 @@ func checkResponseTypes(c *Client, rts []ResponseType) *Error {
 }
 
 // checkChallenge checks the PKCE parameters of a code request (RFC 7636
-// §4.3, §4.4.1) and returns the method, which defaults to plain when a
-// challenge is sent without one. required makes a missing challenge an
-// error (public clients, or every client with WithPKCERequired).
-func checkChallenge(challenge, method string, required bool) (string, *Error) {
+// §4.3, §4.4.1) and returns the method. required makes a missing challenge
+// an error (public clients, or every client with WithPKCERequired).
+// allowPlain is Client.AllowPKCEPlain: without it only S256 is accepted
+// (RFC 9700 §2.1.1), and a challenge sent without a method is an error
+// rather than plain, since the RFC 7636 §4.3 default would be a method the
+// client may not use; with it, the §4.3 default applies.
+func checkChallenge(challenge, method string, required, allowPlain bool) (string, *Error) {
 	if challenge == "" {
 		if method != "" {
 			return "", NewError(InvalidRequest, "code_challenge_method sent without code_challenge (RFC 7636 §4.3)")
@@ -382,6 +386,9 @@ func checkChallenge(challenge, method string, required bool) (string, *Error) {
 		return "", nil
 	}
 	if method == "" {
+		if !allowPlain {
+			return "", NewError(InvalidRequest, "code_challenge_method is required: this client may use S256 only (RFC 9700 §2.1.1), and RFC 7636 §4.3 would default to plain")
+		}
 		method = PKCEPlain // RFC 7636 §4.3
 	}
 	switch method {
@@ -390,11 +397,14 @@ func checkChallenge(challenge, method string, required bool) (string, *Error) {
 			return "", NewError(InvalidRequest, "code_challenge must be 43 base64url characters for S256 (RFC 7636 §4.2)")
 		}
 	case PKCEPlain:
+		if !allowPlain {
+			return "", NewError(InvalidRequest, "transform algorithm not supported: this client may use S256 only (RFC 7636 §4.4.1, RFC 9700 §2.1.1)")
+		}
 		if !validVerifier(challenge) {
 			return "", NewError(InvalidRequest, "code_challenge must be 43 to 128 unreserved characters (RFC 7636 §4.1, §4.2)")
 		}
 	default:
-		return "", NewError(InvalidRequest, "transform algorithm not supported: code_challenge_method must be S256 or plain (RFC 7636 §4.4.1)")
+		return "", NewError(InvalidRequest, "transform algorithm not supported: code_challenge_method must be S256 (RFC 7636 §4.4.1)")
 	}
 	return method, nil
 }

@@ -47,10 +47,11 @@ const (
 	azJSCB          = "https://js.example.com/cb"
 	azBothCB        = "https://both.example.com/cb"
 	azCCCB          = "https://cc.example.com/cb"
+	azLegacyCB      = "com.example.legacy:/cb" // public, allowed PKCE plain
 )
 
 // azRedirectURIs are all registered redirect URIs, for the fuzz target.
-var azRedirectURIs = []string{azWebappCB, azWebappQueryCB, azSingleCB, azSpaCB, azJSCB, azBothCB, azCCCB}
+var azRedirectURIs = []string{azWebappCB, azWebappQueryCB, azSingleCB, azSpaCB, azJSCB, azBothCB, azCCCB, azLegacyCB}
 
 // azFixture is a Server with its rings and store, and openers for what it
 // issues.
@@ -117,6 +118,9 @@ func azClients(t testing.TB) *endpoint.StaticClients {
 		&endpoint.Client{ID: "cconly", Secret: azHash(t, azSingleSecret), RedirectURIs: []string{azCCCB},
 			GrantTypes: []endpoint.GrantType{endpoint.GrantClientCredentials},
 			Scopes:     []string{"read"}, DefaultScopes: []string{"read"}},
+		// A public client allowed PKCE plain (a device that cannot hash).
+		&endpoint.Client{ID: "legacy", Public: true, RedirectURIs: []string{azLegacyCB}, GrantTypes: code,
+			Scopes: []string{"read"}, DefaultScopes: []string{"read"}, AllowPKCEPlain: true},
 		// A code client that registered no redirect URI.
 		&endpoint.Client{ID: "noredirect", Secret: azHash(t, azSingleSecret), GrantTypes: code,
 			Scopes: []string{"read"}, DefaultScopes: []string{"read"}},

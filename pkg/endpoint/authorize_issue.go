@@ -22,6 +22,11 @@ type Grant struct {
 	Scopes []string
 	// AuthTime is when the user logged in ("auth_time"); zero omits it.
 	AuthTime time.Time
+	// Header holds header fields to add to the redirect that answers the
+	// request, such as a cookie the login page sets on sign-in. Fields
+	// named Location, Cache-Control or Pragma are ignored: the endpoint
+	// sets those.
+	Header Headers
 }
 
 // Authorize issues the response to an authorization request the resource
@@ -49,6 +54,13 @@ func (s *Server) Authorize(ctx context.Context, ar *AuthorizeRequest, g Grant) (
 	if e == nil {
 		var resp *Response
 		if resp, e = s.issueAuthorization(ctx, ar, g, &res); e == nil {
+			for _, f := range g.Header {
+				switch strings.ToLower(f.Name) {
+				case "location", "cache-control", "pragma":
+				default:
+					resp.Header = append(resp.Header, f)
+				}
+			}
 			return resp, res
 		}
 	}
@@ -231,7 +243,7 @@ func (s *Server) recheck(ar *AuthorizeRequest) (*redirectTarget, *Error) {
 		return t, bad("response type not allowed")
 	}
 	if ar.HasResponseType(ResponseCode) {
-		if _, e := checkChallenge(ar.CodeChallenge, ar.CodeChallengeMethod, ar.Client.Public || s.requirePKCE); e != nil ||
+		if _, e := checkChallenge(ar.CodeChallenge, ar.CodeChallengeMethod, ar.Client.Public || s.requirePKCE, ar.Client.AllowPKCEPlain); e != nil ||
 			(ar.CodeChallenge != "" && ar.CodeChallengeMethod == "") {
 			return t, bad("PKCE parameters")
 		}

@@ -61,6 +61,13 @@ type Client struct {
 	// SkipConsent marks a first-party client whose users are not asked to
 	// consent.
 	SkipConsent bool
+	// AllowPKCEPlain lets the client use the PKCE "plain" method
+	// (RFC 7636 §4.2). RFC 9700 §2.1.1 asks for S256, so it is off by
+	// default: a code_challenge_method of plain is then refused, and a
+	// code_challenge sent without a method is invalid_request rather than
+	// plain (the RFC 7636 §4.3 default applies only to a client allowed
+	// plain).
+	AllowPKCEPlain bool
 }
 
 // AllowsGrant reports whether c may use grant g.
@@ -84,11 +91,24 @@ type ClientStore interface {
 	Client(ctx context.Context, id string) (*Client, error)
 }
 
+// ClientLister is implemented by a ClientStore that can list its clients,
+// as StaticClients does. New uses it, when the store implements it, to
+// make decoy secret hashes of the same kinds as the clients' (so that an
+// unknown client id is answered as slowly as a wrong secret), and Metadata
+// to advertise only what the registered clients may use (RFC 8414 §2).
+type ClientLister interface {
+	// Clients returns every client; the caller must not modify them.
+	Clients() []*Client
+}
+
 // StaticClients is a ClientStore over a fixed list, as loaded from a
 // configuration file.
 type StaticClients struct {
 	byID map[string]*Client
+	list []*Client
 }
+
+var _ ClientLister = (*StaticClients)(nil)
 
 // NewStaticClients checks and indexes clients.
 func NewStaticClients(clients ...*Client) (*StaticClients, error) {
@@ -119,9 +139,13 @@ func NewStaticClients(clients ...*Client) (*StaticClients, error) {
 			}
 		}
 		s.byID[c.ID] = c
+		s.list = append(s.list, c)
 	}
 	return s, nil
 }
+
+// Clients implements ClientLister: the clients in the order given.
+func (s *StaticClients) Clients() []*Client { return slices.Clone(s.list) }
 
 // Client implements ClientStore.
 func (s *StaticClients) Client(_ context.Context, id string) (*Client, error) {
@@ -154,27 +178,35 @@ const (
 )
 
 // authenticateClient identifies and authenticates the client of a request
-// at the token, introspection or revocation endpoint (RFC 6749 §2.3, §3.2.1).
+// at the token, introspection or revocation endpoint (RFC 6749 §2.3,
+// §3.2.1); with rs set, a registered resource server may authenticate too
+// (WithResourceServers), the same way.
 //
 // A client may use one method only: HTTP Basic, client_secret in the body,
-// or (public clients) client_id alone. Failed attempts are counted per
-// client id and per address; past the limit the client is answered 429 with
-// Retry-After before any hash is computed (SPEC §6).
-func (s *Server) authenticateClient(ctx context.Context, r *Request, p *Params, now time.Time) (*Client, AuthMethod, *Error) {
+// or (public clients) client_id alone. The secret is checked through the
+// Limiter's policy (secret.Limiter.Begin) against the client's address
+// (ClientAddr): a public client is never throttled, having no secret to
+// guess; a confidential client's attempt is answered 429 with Retry-After
+// before any hash is computed when its source is blocked, and a slow hash
+// is computed only once the attempt is reserved. An unknown id is checked
+// against a decoy hash, so that it is answered like a wrong secret, in the
+// same time and with the same text.
+func (s *Server) authenticateClient(ctx context.Context, r *Request, p *Params, now time.Time, rs bool) (account, AuthMethod, *Error) {
+	var none account
 	var id, sec string
 	method := AuthNone
 	if authz := r.Header.Get("Authorization"); authz != "" {
 		var ok bool
 		id, sec, ok = parseBasic(authz)
 		if !ok {
-			return nil, "", NewError(InvalidRequest, "malformed Authorization header: want Basic with form-urlencoded client_id:client_secret (RFC 6749 §2.3.1)")
+			return none, "", NewError(InvalidRequest, "malformed Authorization header: want Basic with form-urlencoded client_id:client_secret (RFC 6749 §2.3.1)")
 		}
 		method = AuthSecretBasic
 		if p.Has("client_secret") {
-			return nil, "", NewError(InvalidRequest, "more than one client authentication method (RFC 6749 §2.3)")
+			return none, "", NewError(InvalidRequest, "more than one client authentication method (RFC 6749 §2.3)")
 		}
 		if bodyID := p.Get("client_id"); bodyID != "" && bodyID != id {
-			return nil, "", NewError(InvalidRequest, "client_id in the body differs from the authenticated client")
+			return none, "", NewError(InvalidRequest, "client_id in the body differs from the authenticated client")
 		}
 	} else {
 		id = p.Get("client_id")
@@ -183,82 +215,140 @@ func (s *Server) authenticateClient(ctx context.Context, r *Request, p *Params, 
 		}
 	}
 	if id == "" {
-		return nil, "", NewError(InvalidClient, "client authentication failed: no client identified")
+		return none, "", NewError(InvalidClient, "client authentication failed: no client identified")
 	}
-
-	idKey, addrKey := "client:"+id, ""
-	var addrBuf [64]byte
-	if r.RemoteAddr.IsValid() {
-		// Built in a stack buffer: the limiter hashes keys and keeps none.
-		addrKey = string(r.RemoteAddr.AppendTo(append(addrBuf[:0], "addr:"...)))
-	}
-	if e := s.checkLimits(now, idKey, addrKey); e != nil {
-		return nil, "", e
-	}
-	c, err := s.clients.Client(ctx, id)
+	acct, known, err := s.lookupAccount(ctx, id, rs)
 	if err != nil {
-		if errors.Is(err, ErrUnknownClient) {
-			s.fail(now, idKey, addrKey)
-			return nil, "", NewError(InvalidClient, "client authentication failed").withCause(err)
-		}
-		return nil, "", AsError(err)
+		return none, "", AsError(err)
 	}
-	if c.Public {
+	if known && acct.public {
 		if method == AuthSecretBasic && sec == "" {
 			// A public client identified by Basic with an empty password
 			// (what golang.org/x/oauth2 tries first when it cannot know
-			// the server's style) is identified, not refused: it has no
-			// secret to get wrong, and counting it as a failure would
-			// lock the client out for everyone.
+			// the server's style) is identified, not refused.
 			method = AuthNone
 		}
 		if method != AuthNone {
-			s.fail(now, idKey, addrKey)
-			return nil, "", NewError(InvalidClient, "client authentication failed: a public client has no secret")
+			// Refused, but neither throttled nor counted: a public
+			// client has no secret to guess, and counting would let
+			// anyone lock it out for everyone.
+			return none, "", NewError(InvalidClient, "client authentication failed: a public client has no secret")
 		}
-		return c, AuthNone, nil
+		return acct, AuthNone, nil
 	}
 	if method == AuthNone {
-		s.fail(now, idKey, addrKey)
-		return nil, "", NewError(InvalidClient, "client authentication failed: this client must authenticate")
+		// Unknown and confidential ids get the same answer: no guess was
+		// made, so nothing is counted.
+		return none, "", NewError(InvalidClient, "client authentication failed")
 	}
-	ok, err := s.verifier.Verify(ctx, c.Secret, sec)
-	if err != nil {
+	h := acct.secret
+	if !known {
+		h = s.decoys.For(id)
+	}
+	if !h.Slow() {
+		// A sha256 secret is never refused (secret.Limiter.Begin), so the
+		// Limiter is consulted only to count a failure against the
+		// address: the hot path of client_credentials costs nothing more.
+		match, _ := s.verifier.Verify(ctx, h, sec)
+		if match && known {
+			return acct, method, nil
+		}
+		attempt, _, _ := s.limiter.Begin("client:"+id, s.ClientAddr(r), "", false, now)
+		attempt.Fail()
+		return none, "", unknownOr(known)
+	}
+	attempt, retry, ok := s.limiter.Begin("client:"+id, s.ClientAddr(r), "", true, now)
+	if !ok {
+		return none, "", throttled(InvalidClient, retry)
+	}
+	attempt, match, err := verifySlow(ctx, s.verifier, h, sec, attempt)
+	switch {
+	case errors.Is(err, secret.ErrThrottled):
+		return none, "", throttled(InvalidClient, attempt.Fail())
+	case err != nil:
+		attempt.Abandon()
 		e := NewError(TemporarilyUnavailable, "too many client authentications in progress; retry later").withCause(err)
 		e.Status, e.RetryAfter = 503, time.Second
-		return nil, "", e
+		return none, "", e
+	case !match || !known:
+		attempt.Fail()
+		return none, "", unknownOr(known)
 	}
-	if !ok {
-		s.fail(now, idKey, addrKey)
-		return nil, "", NewError(InvalidClient, "client authentication failed")
-	}
-	s.limiter.Succeed(idKey, now)
-	return c, method, nil
+	attempt.Succeed()
+	return acct, method, nil
 }
 
-// checkLimits answers 429 with Retry-After when the client id or the
-// address has failed too often (SPEC §6), before any hash is computed.
-func (s *Server) checkLimits(now time.Time, keys ...string) *Error {
-	for _, k := range keys {
-		if k == "" {
-			continue
-		}
-		if ok, retry := s.limiter.Allow(k, now); !ok {
-			e := NewError(InvalidClient, "too many failed authentication attempts; retry later")
-			e.Status, e.RetryAfter = 429, retry
-			return e
+// presentedClientID returns the client id r presented, in its Basic
+// credentials or else its client_id parameter, copied, for the log line of
+// a failed authentication (Result.PresentedClientID); "" if there is none
+// or it is not 1 to 255 printable ASCII characters (RFC 6749 Appendix
+// A.1 allows no more), so that a log never carries arbitrary bytes.
+func presentedClientID(r *Request, p *Params) string {
+	id := p.Get("client_id")
+	if bid, _, ok := parseBasic(r.Header.Get("Authorization")); ok {
+		id = bid
+	}
+	if id == "" || len(id) > 255 {
+		return ""
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < 0x20 || id[i] > 0x7e {
+			return ""
 		}
 	}
-	return nil
+	return strings.Clone(id)
 }
 
-// fail counts a failed authentication against each key.
-func (s *Server) fail(now time.Time, keys ...string) {
-	for _, k := range keys {
-		if k != "" {
-			s.limiter.Fail(k, now)
-		}
+// unknownOr is the answer to a wrong secret, the same for an unknown id
+// but for the cause, which only the log sees.
+func unknownOr(known bool) *Error {
+	e := NewError(InvalidClient, "client authentication failed")
+	if !known {
+		e.Cause = ErrUnknownClient
 	}
+	return e
+}
+
+// verifySlow checks a slow hash with a as the Verifier's Gate. It takes
+// and returns the Attempt by value so that only this path moves it to the
+// heap: the sha256 path of client_credentials allocates nothing for it.
+func verifySlow(ctx context.Context, v *secret.Verifier, h secret.Hash, sec string, a secret.Attempt) (secret.Attempt, bool, error) {
+	ok, err := v.VerifyGated(ctx, h, sec, &a)
+	return a, ok, err
+}
+
+// throttled is the 429 answer to an authentication refused by the Limiter
+// (SPEC §6), with code as its error code.
+func throttled(code ErrorCode, retry time.Duration) *Error {
+	e := NewError(code, "too many failed authentication attempts; retry later")
+	e.Status, e.RetryAfter = 429, max(retry, time.Second)
+	return e
+}
+
+// account is who authenticated at an endpoint: a client, or a resource
+// server (at the introspection and revocation endpoints).
+type account struct {
+	id     string
+	secret secret.Hash
+	public bool
+	client *Client         // nil for a resource server
+	rs     *ResourceServer // nil for a client
+}
+
+// lookupAccount finds the client, or with rs the resource server, called
+// id; known is false when there is none.
+func (s *Server) lookupAccount(ctx context.Context, id string, rs bool) (a account, known bool, err error) {
+	c, err := s.clients.Client(ctx, id)
+	switch {
+	case err == nil && c != nil:
+		return account{id: c.ID, secret: c.Secret, public: c.Public, client: c}, true, nil
+	case err != nil && !errors.Is(err, ErrUnknownClient):
+		return account{}, false, err
+	}
+	if r := s.resourceServers[id]; rs && r != nil {
+		return account{id: r.ID, secret: r.Secret, rs: r}, true, nil
+	}
+	return account{}, false, nil
 }
 
 // parseBasic decodes an HTTP Basic Authorization header (RFC 7617) whose

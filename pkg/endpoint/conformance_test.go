@@ -418,9 +418,15 @@ func TestConformance(t *testing.T) {
 			status: 200,
 		},
 		{
-			name:   "RFC 7636 §4.6 plain verifier is accepted",
+			name:   "RFC 7636 §4.6 plain verifier is accepted from a client allowed plain",
+			cfg:    fixtureConfig{clients: plainClients(t)},
 			call:   codeCall("webapp", []codeOpt{codePKCE(endpoint.PKCEPlain, verifierPlain)}, webAuth, "redirect_uri", webRedirect, "code_verifier", verifierPlain),
 			status: 200,
+		},
+		{
+			name:   "RFC 9700 §2.1.1 a plain code of a client no longer allowed plain is invalid_grant",
+			call:   codeCall("webapp", []codeOpt{codePKCE(endpoint.PKCEPlain, verifierPlain)}, webAuth, "redirect_uri", webRedirect, "code_verifier", verifierPlain),
+			status: 400, code: endpoint.InvalidGrant,
 		},
 		{
 			name: "RFC 7636 §4.6 wrong verifier is invalid_grant and leaves the code usable",
@@ -444,6 +450,7 @@ func TestConformance(t *testing.T) {
 		},
 		{
 			name:   "RFC 7636 §4.1 verifier shorter than 43 characters is invalid_grant",
+			cfg:    fixtureConfig{clients: plainClients(t)},
 			call:   codeCall("webapp", []codeOpt{codePKCE(endpoint.PKCEPlain, "short")}, webAuth, "redirect_uri", webRedirect, "code_verifier", "short"),
 			status: 400, code: endpoint.InvalidGrant,
 		},
@@ -740,9 +747,49 @@ func TestConformance(t *testing.T) {
 			},
 		},
 		{
-			name:   "RFC 8707 §2 several resources (one audience per token here) are invalid_request",
+			name: "RFC 8707 §2.2 a refresh may not switch to another audience",
+			call: func(t *testing.T, f *fixture) *endpoint.Response {
+				tk := f.webTokens() // for apiAud; webapp may also get otherAud
+				return f.token(form("grant_type", "refresh_token", "refresh_token", tk.Refresh, "resource", otherAud), webAuth)
+			},
+			status: 400, code: endpoint.InvalidTarget,
+			check: func(t *testing.T, f *fixture, resp *endpoint.Response) {
+				assert.Contains(t, body(t, resp)["error_description"], "narrow")
+			},
+		},
+		{
+			name: "RFC 8707 §2.2 a refresh naming the grant's audience gets it",
+			call: func(t *testing.T, f *fixture) *endpoint.Response {
+				tk := f.webTokens()
+				return f.token(form("grant_type", "refresh_token", "refresh_token", tk.Refresh, "resource", apiAud), webAuth)
+			},
+			status: 200,
+			check: func(t *testing.T, f *fixture, resp *endpoint.Response) {
+				_, err := f.openAccess(apiAud, mustTokens(t, resp).Access)
+				assert.NoError(t, err)
+			},
+		},
+		{
+			name: "RFC 8707 §2.2 a refused audience switch does not spend the refresh token",
+			call: func(t *testing.T, f *fixture) *endpoint.Response {
+				tk := f.webTokens()
+				f.token(form("grant_type", "refresh_token", "refresh_token", tk.Refresh, "resource", otherAud), webAuth)
+				return f.token(form("grant_type", "refresh_token", "refresh_token", tk.Refresh), webAuth)
+			},
+			status: 200,
+		},
+		{
+			name: "RFC 8707 §2 two resources on a refresh are invalid_target",
+			call: func(t *testing.T, f *fixture) *endpoint.Response {
+				tk := f.webTokens()
+				return f.token(form("grant_type", "refresh_token", "refresh_token", tk.Refresh, "resource", apiAud, "resource", otherAud), webAuth)
+			},
+			status: 400, code: endpoint.InvalidTarget,
+		},
+		{
+			name:   "RFC 8707 §2 several resources (one audience per token here) are invalid_target",
 			call:   tokenCall(form("grant_type", "client_credentials", "resource", apiAud, "resource", otherAud), basic("multi", backendSecret)),
-			status: 400, code: endpoint.InvalidRequest,
+			status: 400, code: endpoint.InvalidTarget,
 		},
 
 		// ---- SPEC §6: rate limiting and store outages ----
@@ -761,14 +808,14 @@ func TestConformance(t *testing.T) {
 			status: 429, code: endpoint.InvalidClient, header: withHeaders(noStore, "Retry-After", "60", "WWW-Authenticate", ""),
 		},
 		{
-			name: "SPEC §6 failures from one address block other client ids from that address",
+			name: "SPEC §6 failures from one address block other slow-hash client ids from that address",
 			call: func(t *testing.T, f *fixture) *endpoint.Response {
 				for i := range 10 {
 					f.token(ccBody, basic("guess-"+strconv.Itoa(i), "x"))
 				}
-				blocked := f.token(ccBody, basic("backend", backendSecret))
+				blocked := f.token(ccBody, basic("slow", slowSecret))
 				assert.Equal(t, 429, blocked.Status)
-				return f.token(ccBody, basic("backend", backendSecret), fromAddr("198.51.100.8"))
+				return f.token(ccBody, basic("slow", slowSecret), fromAddr("198.51.100.8"))
 			},
 			status: 200,
 		},
@@ -776,11 +823,11 @@ func TestConformance(t *testing.T) {
 			name: "SPEC §6 the block ends after Retry-After",
 			call: func(t *testing.T, f *fixture) *endpoint.Response {
 				for range 10 {
-					f.token(ccBody, basic("backend", "wrong"))
+					f.token(ccBody, basic("slow", "wrong"))
 				}
-				require.Equal(t, 429, f.token(ccBody, basic("backend", backendSecret)).Status)
+				require.Equal(t, 429, f.token(ccBody, basic("slow", slowSecret)).Status)
 				f.clock.Advance(61 * time.Second)
-				return f.token(ccBody, basic("backend", backendSecret))
+				return f.token(ccBody, basic("slow", slowSecret))
 			},
 			status: 200,
 		},
@@ -897,7 +944,7 @@ func TestConformance(t *testing.T) {
 			name: "RFC 7009 §2.1 token issued to another client is refused with unauthorized_client",
 			call: func(t *testing.T, f *fixture) *endpoint.Response {
 				tok := f.backendToken()
-				resp := f.revoke(form("token", tok), basic("rs", rsSecret))
+				resp := f.revoke(form("token", tok), webAuth)
 				active := body(t, f.introspect(form("token", tok), asRS()))
 				assert.Equal(t, true, active["active"], "the refused request revoked nothing")
 				return resp
@@ -923,6 +970,33 @@ func TestConformance(t *testing.T) {
 				return resp
 			},
 			status: 200,
+		},
+		{
+			name: "RFC 7009 §2.1 a resource server revokes an access token of its audience",
+			call: func(t *testing.T, f *fixture) *endpoint.Response {
+				tok := f.backendToken()
+				resp := f.revoke(form("token", tok), asRS())
+				isInactive(t, f.introspect(form("token", tok), basic("backend", backendSecret)))
+				return resp
+			},
+			status: 200,
+		},
+		{
+			name: "RFC 7009 §2.1 a resource server may not revoke an access token of another audience",
+			call: func(t *testing.T, f *fixture) *endpoint.Response {
+				tok := f.backendToken() // apiAud
+				resp := f.revoke(form("token", tok), asOtherRS())
+				assert.Equal(t, true, body(t, f.introspect(form("token", tok), asRS()))["active"])
+				return resp
+			},
+			status: 400, code: endpoint.UnauthorizedClient,
+		},
+		{
+			name: "RFC 7009 §2.1 a resource server may not revoke a refresh token",
+			call: func(t *testing.T, f *fixture) *endpoint.Response {
+				return f.revoke(form("token", f.webTokens().Refresh), asRS())
+			},
+			status: 400, code: endpoint.UnauthorizedClient,
 		},
 		{
 			name: "RFC 7009 §2.2.1 store unavailable is 503: the token must be assumed valid",
@@ -1060,6 +1134,101 @@ func TestConformance(t *testing.T) {
 			check: func(t *testing.T, f *fixture, resp *endpoint.Response) { isInactive(t, resp) },
 		},
 		{
+			name: "RFC 7662 §4 a client sees its own access token",
+			call: func(_ *testing.T, f *fixture) *endpoint.Response {
+				return f.introspect(form("token", f.backendToken()), basic("backend", backendSecret))
+			},
+			status: 200,
+			check: func(t *testing.T, f *fixture, resp *endpoint.Response) {
+				assert.Equal(t, true, body(t, resp)["active"])
+			},
+		},
+		{
+			name: "RFC 7662 §4 a client may not see another client's access token",
+			call: func(_ *testing.T, f *fixture) *endpoint.Response {
+				return f.introspect(form("token", f.backendToken()), webAuth)
+			},
+			status: 200,
+			check:  func(t *testing.T, f *fixture, resp *endpoint.Response) { isInactive(t, resp) },
+		},
+		{
+			name: "RFC 7662 §4 a resource server sees the access tokens of its audience",
+			call: func(t *testing.T, f *fixture) *endpoint.Response {
+				resp := f.token(ccBody, basic("multi", backendSecret)) // otherAud
+				return f.introspect(form("token", mustTokens(t, resp).Access), asOtherRS())
+			},
+			status: 200,
+			check: func(t *testing.T, f *fixture, resp *endpoint.Response) {
+				m := body(t, resp)
+				assert.Equal(t, true, m["active"])
+				assert.Equal(t, otherAud, m["aud"])
+			},
+		},
+		{
+			name: "RFC 7662 §4 a resource server may not see the access tokens of another audience",
+			call: func(_ *testing.T, f *fixture) *endpoint.Response {
+				return f.introspect(form("token", f.backendToken()), asOtherRS()) // apiAud
+			},
+			status: 200,
+			check:  func(t *testing.T, f *fixture, resp *endpoint.Response) { isInactive(t, resp) },
+		},
+		{
+			name: "RFC 7662 §4 a resource server never sees a refresh token",
+			call: func(_ *testing.T, f *fixture) *endpoint.Response {
+				return f.introspect(form("token", f.webTokens().Refresh, "token_type_hint", "refresh_token"), asRS())
+			},
+			status: 200,
+			check:  func(t *testing.T, f *fixture, resp *endpoint.Response) { isInactive(t, resp) },
+		},
+		{
+			name: "RFC 7662 §2.1 a resource server is not a client at the token endpoint",
+			call: func(_ *testing.T, f *fixture) *endpoint.Response {
+				return f.token(ccBody, asRS())
+			},
+			status: 401, code: endpoint.InvalidClient,
+		},
+		{
+			name: "RFC 7662 §2.1 a resource server with a wrong secret is invalid_client",
+			call: func(_ *testing.T, f *fixture) *endpoint.Response {
+				return f.introspect(form("token", f.backendToken()), basic("rs", "wrong"))
+			},
+			status: 401, code: endpoint.InvalidClient,
+		},
+		{
+			name: "RFC 7662 §2.2 issue 8: an access token living longer than access_ttl is inactive",
+			call: func(_ *testing.T, f *fixture) *endpoint.Response {
+				// Only a holder of the audience key (a resource server) can
+				// seal one; this server never issues it.
+				return f.introspect(form("token", f.sealAccess(apiAud, accessTTL+time.Second)), asRS())
+			},
+			status: 200,
+			check:  func(t *testing.T, f *fixture, resp *endpoint.Response) { isInactive(t, resp) },
+		},
+		{
+			name: "RFC 7662 §2.2 an access token living exactly access_ttl is active",
+			call: func(_ *testing.T, f *fixture) *endpoint.Response {
+				return f.introspect(form("token", f.sealAccess(apiAud, accessTTL)), asRS())
+			},
+			status: 200,
+			check: func(t *testing.T, f *fixture, resp *endpoint.Response) {
+				assert.Equal(t, true, body(t, resp)["active"])
+			},
+		},
+		{
+			name: "RFC 7662 §2.2 a refresh token living longer than refresh_ttl is inactive",
+			call: func(_ *testing.T, f *fixture) *endpoint.Response {
+				now := f.clock.Now()
+				tok, err := f.codeSealer.Seal(crypttoken.TypeRefresh, &crypttoken.Claims{
+					Issuer: testIssuer, Subject: userID, Audience: []string{testIssuer},
+					Expiry: now.Add(refreshTTL + time.Hour), IssuedAt: now, ClientID: "webapp", FamilyID: "fam-long",
+				})
+				require.NoError(f.t, err)
+				return f.introspect(form("token", tok, "token_type_hint", "refresh_token"), webAuth)
+			},
+			status: 200,
+			check:  func(t *testing.T, f *fixture, resp *endpoint.Response) { isInactive(t, resp) },
+		},
+		{
 			name: "RFC 7662 §2.2 store unavailable is 503, never active",
 			call: func(_ *testing.T, f *fixture) *endpoint.Response {
 				tok := f.backendToken()
@@ -1101,4 +1270,15 @@ func manyParams(n int) string {
 		b.WriteString("&p" + strconv.Itoa(i) + "=1")
 	}
 	return b.String()
+}
+
+// plainClients are standardClients with webapp allowed PKCE plain.
+func plainClients(t testing.TB) []*endpoint.Client {
+	list := standardClients(t)
+	for _, c := range list {
+		if c.ID == "webapp" {
+			c.AllowPKCEPlain = true
+		}
+	}
+	return list
 }

@@ -50,8 +50,9 @@
 // # Requests and responses
 //
 // A Request carries what the endpoints read: method, request-target,
-// whether it arrived over TLS, the peer address (for rate limiting and for
-// trusting a proxy's X-Forwarded-Proto, WithTrustedProxies), header fields
+// whether it arrived over TLS, the peer address (behind trusted proxies,
+// WithTrustedProxies, their X-Forwarded-Proto and X-Forwarded-For are
+// believed; see ClientAddr), header fields
 // through the one-method Header interface (http.Header satisfies it), the
 // body, and Credentials, opaque data passed to the hooks. The endpoints
 // never keep a Request or anything it refers to after they return, so an
@@ -69,17 +70,39 @@
 // It never holds a secret or a token and is meant for one log line per
 // request; the package itself never logs.
 //
-// # Clients and users
+// # Clients, resource servers and users
 //
 // A ClientStore (StaticClients for a configuration file) returns Clients:
-// their secret hash (package secret), grants, scopes, redirect URIs and
-// audiences. Clients authenticate with HTTP Basic (RFC 6749 §2.3.1, id and
-// secret form-urlencoded) or client_secret_post; public clients send their
-// client_id alone and must use PKCE. Failed authentications are counted
-// per client id and per address by a secret.Limiter, and past its threshold
-// answered 429 with Retry-After before any hash is computed (SPEC §6); slow
-// hashes are checked by a secret.Verifier with a cache and a concurrency
-// cap. A UserAuthenticator (WithUsers) enables the password grant.
+// their secret hash (package secret), grants, scopes, redirect URIs,
+// audiences and whether they may use PKCE plain. Clients authenticate with
+// HTTP Basic (RFC 6749 §2.3.1, id and secret form-urlencoded) or
+// client_secret_post; public clients send their client_id alone and must
+// use PKCE (S256 unless Client.AllowPKCEPlain). Resource servers
+// (WithResourceServers) authenticate the same way at the introspection and
+// revocation endpoints, and see the access tokens of their audiences; a
+// client sees only its own tokens (RFC 7662 §4). A UserAuthenticator
+// (WithUsers) enables the password grant.
+//
+// # Brute force and quotas (SPEC §6)
+//
+// Every secret and password is checked through a secret.Limiter's policy
+// (secret.Limiter.Begin, WithLimiter) for the client's address
+// (ClientAddr: the peer, or the address trusted proxies report in
+// X-Forwarded-For): a client id, user name or address that failed too often
+// is answered 429 with Retry-After before any hash is computed, except from
+// an address it authenticated from before, so that nobody can lock the
+// legitimate holder out; a slow hash reserves its attempt first (through a
+// secret.Verifier, WithVerifier, with a cache and a concurrency cap), so
+// parallel guesses cannot outrun the bound; a public client is never
+// throttled; an unknown client id is checked against a decoy hash and
+// answered like a wrong secret. AuthenticateUser applies the same policy to
+// passwords, for the password grant and for login pages.
+//
+// Revocations and the first refresh of a grant, which the store keeps, are
+// bounded per client and token subject by a quota (WithClientQuota),
+// answered 429 with Retry-After beyond it; what the server writes for its
+// own safety (revoking a replayed code's grant, detecting refresh token
+// reuse) is never refused.
 //
 // # Hooks
 //

@@ -121,8 +121,8 @@ func (e *Error) HTTPStatus() int {
 
 // AsError turns any error into the *Error to send. An *Error is returned as
 // it is; an unreachable store or an expired or cancelled context becomes
-// temporarily_unavailable (503); anything else is server_error (500) with
-// the error kept as the unsent cause.
+// temporarily_unavailable (503, Retry-After 1 second); anything else is
+// server_error (500) with the error kept as the unsent cause.
 func AsError(err error) *Error {
 	if err == nil {
 		return nil
@@ -132,7 +132,9 @@ func AsError(err error) *Error {
 		return e
 	}
 	if errors.Is(err, store.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return NewError(TemporarilyUnavailable, "the service is temporarily unavailable; retry later").withCause(err)
+		e := NewError(TemporarilyUnavailable, "the service is temporarily unavailable; retry later").withCause(err)
+		e.RetryAfter = time.Second // RFC 9110 §10.2.3: every 503 says when to retry
+		return e
 	}
 	return NewError(ServerError, "internal error").withCause(err)
 }

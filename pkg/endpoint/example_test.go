@@ -43,7 +43,6 @@ func exampleServer() *endpoint.Server {
 			GrantTypes: []endpoint.GrantType{endpoint.GrantClientCredentials},
 			Scopes:     []string{"read", "write"}, DefaultScopes: []string{"read"},
 		},
-		&endpoint.Client{ID: "api-gateway", Secret: hash}, // a resource server: introspects only
 	)
 	if err != nil {
 		log.Fatal(err)
@@ -58,7 +57,12 @@ func exampleServer() *endpoint.Server {
 			Audiences: map[string]*keys.Ring{"https://api.example.com": ring("https://api.example.com")},
 			Default:   "https://api.example.com",
 		},
-		clients, st, endpoint.WithScopesSupported("read", "write"))
+		clients, st, endpoint.WithScopesSupported("read", "write"),
+		// A resource server of the audience: it may introspect (and
+		// revoke) the audience's access tokens.
+		endpoint.WithResourceServers(&endpoint.ResourceServer{
+			ID: "api-gateway", Secret: hash, Audiences: []string{"https://api.example.com"},
+		}))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -111,7 +115,7 @@ func ExampleServer_Token() {
 
 // A resource server that cannot decrypt tokens itself asks the
 // introspection endpoint (RFC 7662), authenticating as a confidential
-// client.
+// client does; it sees the access tokens of its audiences (RFC 7662 §4).
 func ExampleServer_Introspect() {
 	srv := exampleServer()
 	ctx := context.Background()

@@ -91,6 +91,13 @@ func parseParams(s string) (Params, *Error, taint) {
 			continue // RFC 6749 §3.1: sent without a value = omitted
 		}
 		if p.Has(name) {
+			if name == "resource" {
+				// RFC 8707 §2: a server that cannot issue one token for
+				// several resources answers invalid_target; this one
+				// seals each access token for one audience.
+				note(name, NewError(InvalidTarget, "more than one resource parameter: a token is issued for one resource at a time (RFC 8707 §2)"))
+				continue
+			}
 			note(name, Errorf(InvalidRequest, "parameter %q repeated (RFC 6749 §3.1)", safeName(name)))
 			continue
 		}

@@ -45,6 +45,9 @@ func (s *Server) authorizationCode(ctx context.Context, tr *TokenRequest) *Error
 	}
 	verifier := p.Get("code_verifier")
 	switch {
+	case code.CodeChallenge != "" && code.CodeChallengeMethod == PKCEPlain && !tr.Client.AllowPKCEPlain:
+		// The client lost the right to plain since the code was issued.
+		return NewError(InvalidGrant, "the plain PKCE method is not allowed for this client (RFC 9700 §2.1.1)")
 	case code.CodeChallenge != "":
 		if verifier == "" {
 			return NewError(InvalidGrant, "missing code_verifier (RFC 7636 §4.5)")

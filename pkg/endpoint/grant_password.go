@@ -3,7 +3,10 @@ package endpoint
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"time"
+
+	"github.com/sealedtoken/issuer/pkg/secret"
 )
 
 // password validates a resource owner password credentials grant
@@ -31,23 +34,20 @@ func (s *Server) password(ctx context.Context, r *Request, tr *TokenRequest) *Er
 		return e
 	}
 	now := tr.now
-	userKey, addrKey := "user:"+username, ""
-	if r.RemoteAddr.IsValid() {
-		addrKey = "login:" + r.RemoteAddr.String()
-	}
-	if e := s.checkLimits(now, userKey, addrKey); e != nil {
-		e.Code = InvalidGrant
+	userID, err := AuthenticateUser(ctx, s.limiter, s.users, UserLogin{Username: username, Password: pw, Addr: s.ClientAddr(r)}, now)
+	var th *secret.ThrottledError
+	switch {
+	case errors.As(err, &th):
+		return throttled(InvalidGrant, th.RetryAfter)
+	case errors.Is(err, ErrBadCredentials):
+		return NewError(InvalidGrant, "bad username or password")
+	case errors.Is(err, secret.ErrBusy):
+		e := NewError(TemporarilyUnavailable, "too many sign-ins in progress; retry later").withCause(err)
+		e.Status, e.RetryAfter = 503, time.Second
 		return e
-	}
-	userID, err := s.users.AuthenticateUser(ctx, username, pw)
-	if err != nil {
-		if errors.Is(err, ErrBadCredentials) {
-			s.fail(now, userKey, addrKey)
-			return NewError(InvalidGrant, "bad username or password")
-		}
+	case err != nil:
 		return AsError(err)
 	}
-	s.limiter.Succeed(userKey, now)
 	tr.Scopes, tr.Audience, tr.Subject, tr.AuthTime = scopes, aud, userID, now.Truncate(time.Second)
 	if tr.Client.AllowsGrant(GrantRefreshToken) {
 		fid, err := codeFamily()
@@ -57,4 +57,56 @@ func (s *Server) password(ctx context.Context, r *Request, tr *TokenRequest) *Er
 		tr.familyID, tr.refresh = fid, true
 	}
 	return nil
+}
+
+// UserLogin is one attempt to authenticate a resource owner with a
+// password, for AuthenticateUser.
+type UserLogin struct {
+	Username, Password string
+	// Addr is the client's address (Server.ClientAddr).
+	Addr netip.Addr
+	// Device is a value the caller has verified to identify a browser
+	// that signed in as Username before (a signed device cookie), or "";
+	// see secret.Limiter.Begin.
+	Device string
+}
+
+// maxUserKey bounds the user name in a Limiter key: a longer one never
+// matches a configured user anyway.
+const maxUserKey = 256
+
+// AuthenticateUser checks a resource owner's password with users under the
+// brute-force policy of l (secret.Limiter.Begin, account "user:<name>"):
+// refused before any hash when the user name or the address is blocked,
+// except from an address the user signed in from before or a device the
+// caller vouches for; the slow hash itself reserves the attempt, through
+// the Gate that secret.WithGate puts in the context users' Verifier sees.
+// The password grant and the login page (internal/login) both use it.
+//
+// It returns the user id, or an error: a *secret.ThrottledError (errors.Is
+// secret.ErrThrottled) with the Retry-After of a 429; ErrBadCredentials; an
+// error wrapping secret.ErrBusy when the password could not be checked
+// (answer 503); or the authenticator's own error.
+func AuthenticateUser(ctx context.Context, l *secret.Limiter, users UserAuthenticator, in UserLogin, now time.Time) (string, error) {
+	name := in.Username
+	if len(name) > maxUserKey {
+		name = name[:maxUserKey]
+	}
+	a, retry, ok := l.Begin("user:"+name, in.Addr, in.Device, true, now)
+	if !ok {
+		return "", &secret.ThrottledError{RetryAfter: retry}
+	}
+	id, err := users.AuthenticateUser(secret.WithGate(ctx, &a), in.Username, in.Password)
+	switch {
+	case err == nil && id != "":
+		a.Succeed()
+		return id, nil
+	case errors.Is(err, secret.ErrThrottled):
+		return "", &secret.ThrottledError{RetryAfter: max(a.Fail(), time.Second)}
+	case err == nil || errors.Is(err, ErrBadCredentials):
+		a.Fail()
+		return "", ErrBadCredentials
+	}
+	a.Abandon()
+	return "", err
 }

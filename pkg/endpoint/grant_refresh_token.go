@@ -3,6 +3,7 @@ package endpoint
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/sealedtoken/issuer/pkg/store"
 )
@@ -11,6 +12,16 @@ import (
 // every refresh issues a new refresh token one generation on, and a refresh
 // token presented twice reveals a theft, so its whole family is revoked
 // (RFC 9700 §4.14.2).
+//
+// The access token's audience is the grant's (the refresh token's
+// resource); a resource parameter may only name it again, since RFC 8707
+// §2.2 lets a refresh narrow the audiences of the grant but never widen or
+// switch them: anything else is invalid_target.
+//
+// The first refresh of a family creates its store entry, so it counts
+// against the client's quota (WithClientQuota) and is answered 429 beyond
+// it; a refresh token whose family has moved on or been revoked always
+// reaches the store, so that reuse is detected whatever the quota.
 func (s *Server) refreshToken(ctx context.Context, tr *TokenRequest) *Error {
 	if e := requireGrant(tr); e != nil {
 		return e
@@ -35,6 +46,9 @@ func (s *Server) refreshToken(ctx context.Context, tr *TokenRequest) *Error {
 	if e != nil {
 		return e
 	}
+	if resource := p.Get("resource"); resource != "" && rt.Resource != "" && resource != rt.Resource {
+		return Errorf(InvalidTarget, "resource %q is not an audience of the grant: a refresh may only narrow them (RFC 8707 §2.2)", safeName(resource))
+	}
 	aud, e := s.chooseAudience(tr.Client, p.Get("resource"), rt.Resource)
 	if e != nil {
 		return e
@@ -47,9 +61,13 @@ func (s *Server) refreshToken(ctx context.Context, tr *TokenRequest) *Error {
 	// accept it (package store, Expiry): a family forgotten too early would
 	// start again at generation 0.
 	fid, gen, keepUntil := rt.FamilyID, rt.Generation, tr.now.Add(s.refreshTTL+s.leeway)
+	quotaKey := quotaKey(&account{id: tr.Client.ID, public: tr.Client.Public}, rt.Subject)
 	tr.commit = func(ctx context.Context) *Error {
-		err := s.store.RotateRefresh(ctx, fid, gen, keepUntil)
+		err := s.rotate(ctx, fid, gen, keepUntil, quotaKey, tr.now)
+		var qe *Error
 		switch {
+		case errors.As(err, &qe):
+			return qe
 		case err == nil:
 			return nil
 		case errors.Is(err, store.ErrRefreshReused):
@@ -63,4 +81,29 @@ func (s *Server) refreshToken(ctx context.Context, tr *TokenRequest) *Error {
 	tr.Audience, tr.Subject, tr.AuthTime = aud, rt.Subject, rt.AuthTime
 	tr.familyID, tr.generation, tr.refresh = rt.FamilyID, rt.Generation+1, true
 	return nil
+}
+
+// rotate advances refresh family fid from generation gen. The first
+// rotation (gen 0) creates the family's store entry and is charged to the
+// client's quota; when the quota is used up, the family's state decides:
+// one that has moved on or is revoked goes to the store anyway, uncharged,
+// so that reuse is detected and the family revoked; a fresh one is
+// refused with 429 and stays at generation 0, its refresh token unspent.
+func (s *Server) rotate(ctx context.Context, fid string, gen uint64, keepUntil time.Time, key string, now time.Time) error {
+	if gen != 0 {
+		return s.store.RotateRefresh(ctx, fid, gen, keepUntil)
+	}
+	if refused := s.quota.reserve(key, now); refused != nil {
+		cur, revoked, err := s.store.RefreshState(ctx, fid)
+		if err != nil {
+			return err
+		}
+		if cur == 0 && !revoked {
+			return refused
+		}
+		return s.store.RotateRefresh(ctx, fid, gen, keepUntil)
+	}
+	err := s.store.RotateRefresh(ctx, fid, gen, keepUntil)
+	s.quota.settle(key, now, err == nil)
+	return err
 }

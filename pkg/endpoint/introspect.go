@@ -38,15 +38,21 @@ const inactiveBody = `{"active":false}`
 //
 // The request is a form POST (§2.1) with the token and an optional
 // token_type_hint ("access_token" or "refresh_token"; other values are
-// ignored, and the hinted kind is only tried first). The caller must be an
-// authenticated confidential client (§2.1 requires the endpoint to be
-// protected against token scanning; a public client proves nothing, so it
-// is answered invalid_client). Any confidential client may introspect any
-// access token — resource servers are registered as confidential clients
-// and introspect tokens issued to others — but a refresh token is shown as
-// active only to the client it was issued to: nobody else ever holds it
-// legitimately, and a resource server must never mistake one for an access
-// token (RFC 7662 §4 lets the server decide what each caller learns).
+// ignored, and the hinted kind is only tried first). The caller must
+// authenticate (§2.1 requires the endpoint to be protected against token
+// scanning) as a confidential client or a registered resource server
+// (WithResourceServers); a public client proves nothing, so it is answered
+// invalid_client.
+//
+// Who may see what (§4 leaves the policy to the server, and asks it to
+// tell a caller no more than it needs):
+//
+//   - a client sees the access and refresh tokens issued to it;
+//   - a resource server sees the access tokens of its audiences, issued to
+//     any client;
+//
+// and any other token is answered exactly as an inactive one, so a caller
+// cannot learn whether someone else's token is valid.
 //
 // An active token is answered with active, scope, client_id, token_type
 // ("Bearer" for access tokens, "refresh_token" for refresh tokens), exp,
@@ -54,8 +60,11 @@ const inactiveBody = `{"active":false}`
 // token (§2.2; there is no username: tokens carry user ids only). Every
 // token that is malformed, unknown, expired (by the issuer's clock, with no
 // leeway), revoked — its jti, or its refresh family (code replay, refresh
-// token reuse, RFC 7009 revocation) — or a refresh token asked about by
-// another client is answered exactly {"active":false}, never an error.
+// token reuse, RFC 7009 revocation) — not the caller's to see, or whose
+// lifetime (exp − iat) exceeds the server's for its kind (an access token
+// living longer than the access token lifetime was not issued by this
+// server, whatever key sealed it: only a holder of an audience's key can
+// make one), is answered exactly {"active":false}, never an error.
 //
 // A refresh token is active only while it is its family's current
 // generation (store.Store RefreshState). One superseded by rotation is
@@ -80,12 +89,13 @@ func (s *Server) Introspect(ctx context.Context, r *Request) (*Response, Result)
 }
 
 func (s *Server) introspect(ctx context.Context, r *Request, res *Result) (*Response, *Error) {
-	client, p, e := s.companionRequest(ctx, r, "introspection", "RFC 7662 §2.1")
+	caller, p, e := s.companionRequest(ctx, r, "introspection", "RFC 7662 §2.1")
 	if e != nil {
+		res.PresentedClientID = presentedClientID(r, &p)
 		return nil, e
 	}
-	res.ClientID = client.ID
-	if client.Public {
+	res.ClientID = caller.id
+	if caller.public {
 		return nil, NewError(InvalidClient, "introspection requires client authentication; a public client cannot authenticate (RFC 7662 §2.1)")
 	}
 	raw := p.Get("token")
@@ -93,10 +103,7 @@ func (s *Server) introspect(ctx context.Context, r *Request, res *Result) (*Resp
 		return nil, NewError(InvalidRequest, "missing token (RFC 7662 §2.1)")
 	}
 	c, kind := s.lookupToken(raw, p.Get("token_type_hint"))
-	if kind == 0 || !s.now().Before(c.Expiry) {
-		return inactive(), nil
-	}
-	if kind == kindRefresh && c.ClientID != client.ID {
+	if kind == 0 || !s.now().Before(c.Expiry) || !caller.mayInspect(kind, c) || !s.lifetimeOK(kind, c) {
 		return inactive(), nil
 	}
 	live, err := s.live(ctx, kind, c)
@@ -113,22 +120,48 @@ func (s *Server) introspect(ctx context.Context, r *Request, res *Result) (*Resp
 	return jsonResponse(200, appendIntrospection(make([]byte, 0, 512), kind, c)), nil
 }
 
+// mayInspect reports whether the caller may see token c of kind at the
+// introspection endpoint (RFC 7662 §4): its own tokens, or, for a resource
+// server, the access tokens of its audiences.
+func (a *account) mayInspect(kind tokenKind, c *crypttoken.Claims) bool {
+	if a.rs != nil {
+		return kind == kindAccess && a.rs.mayInspect(c.Audience)
+	}
+	return c.ClientID == a.id
+}
+
+// lifetimeOK reports whether token c lives no longer than this server
+// issues tokens of its kind for: exp − iat at most the lifetime, rounded
+// up to a whole second (NumericDates are whole seconds). A token without
+// iat fails: this server always sets it.
+func (s *Server) lifetimeOK(kind tokenKind, c *crypttoken.Claims) bool {
+	ttl := s.accessTTL
+	if kind == kindRefresh {
+		ttl = s.refreshTTL
+	}
+	if rem := ttl % time.Second; rem != 0 {
+		ttl += time.Second - rem
+	}
+	return !c.IssuedAt.IsZero() && c.Expiry.Sub(c.IssuedAt) <= ttl
+}
+
 // inactive is the RFC 7662 §2.2 answer for a token that is not active.
 func inactive() *Response { return jsonResponse(200, []byte(inactiveBody)) }
 
 // companionRequest runs the checks the introspection and revocation
 // endpoints share with the token endpoint: TLS and no fragment (RFC 6749
-// §3.1), POST only, a form body, and client authentication (RFC 6749 §2.3).
-func (s *Server) companionRequest(ctx context.Context, r *Request, name, section string) (*Client, Params, *Error) {
+// §3.1), POST only, a form body, and client authentication (RFC 6749 §2.3),
+// where a resource server may authenticate too.
+func (s *Server) companionRequest(ctx context.Context, r *Request, name, section string) (account, Params, *Error) {
 	p, e := s.formRequest(r, name, section)
 	if e != nil {
-		return nil, Params{}, e
+		return account{}, Params{}, e
 	}
-	client, _, e := s.authenticateClient(ctx, r, &p, s.now())
+	caller, _, e := s.authenticateClient(ctx, r, &p, s.now(), true)
 	if e != nil {
-		return nil, Params{}, e
+		return account{}, Params{}, e
 	}
-	return client, p, nil
+	return caller, p, nil
 }
 
 // formRequest applies the rules every form-posting endpoint shares: TLS and

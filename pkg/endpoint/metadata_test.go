@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sealedtoken/issuer/pkg/endpoint"
+	"github.com/sealedtoken/issuer/pkg/secret"
 )
 
 func TestMetadata(t *testing.T) {
@@ -26,24 +27,51 @@ func TestMetadata(t *testing.T) {
 				"token_endpoint":                                testIssuer + "/token",
 				"introspection_endpoint":                        testIssuer + "/introspect",
 				"revocation_endpoint":                           testIssuer + "/revoke",
-				"response_types_supported":                      []any{"code", "token"},
-				"grant_types_supported":                         []any{"authorization_code", "client_credentials", "refresh_token", "password", "implicit"},
+				"response_types_supported":                      []any{"code"},
+				"response_modes_supported":                      []any{"query"},
+				"grant_types_supported":                         []any{"authorization_code", "client_credentials", "refresh_token", "password"},
 				"token_endpoint_auth_methods_supported":         []any{"client_secret_basic", "client_secret_post", "none"},
 				"introspection_endpoint_auth_methods_supported": []any{"client_secret_basic", "client_secret_post"},
 				"revocation_endpoint_auth_methods_supported":    []any{"client_secret_basic", "client_secret_post", "none"},
-				"code_challenge_methods_supported":              []any{"S256", "plain"},
+				"code_challenge_methods_supported":              []any{"S256"},
 			},
 			gone: []string{"scopes_supported", "jwks_uri"},
 		},
 		{
-			name: "RFC 8414 §2 password grant listed only when enabled",
+			name: "RFC 8414 §2 password grant listed only when enabled: no users",
 			cfg:  fixtureConfig{noUsers: true},
-			want: map[string]any{"grant_types_supported": []any{"authorization_code", "client_credentials", "refresh_token", "implicit"}},
+			want: map[string]any{"grant_types_supported": []any{"authorization_code", "client_credentials", "refresh_token"}},
+		},
+		{
+			name: "RFC 8414 §2 password grant listed only when enabled: no client has it",
+			cfg: fixtureConfig{clients: []*endpoint.Client{{ID: "cc", Secret: mustHash(t, secret.NewSHA256(backendSecret)),
+				GrantTypes: []endpoint.GrantType{endpoint.GrantClientCredentials}}}},
+			want: map[string]any{"grant_types_supported": []any{"client_credentials"}, "response_types_supported": []any{"code"}},
+		},
+		{
+			name: "RFC 8414 §2 issue 8: implicit, token and fragment only when a client allows response type token",
+			cfg: fixtureConfig{clients: append(standardClients(t), &endpoint.Client{ID: "js", Public: true, RedirectURIs: []string{spaRedirect},
+				ResponseTypes: []endpoint.ResponseType{endpoint.ResponseToken}, Scopes: []string{"read"}})},
+			want: map[string]any{
+				"grant_types_supported":    []any{"authorization_code", "client_credentials", "refresh_token", "password", "implicit"},
+				"response_types_supported": []any{"code", "token"},
+				"response_modes_supported": []any{"query", "fragment"},
+			},
+		},
+		{
+			name: "RFC 8414 §2 issue 8: plain listed only when a client is allowed it (RFC 9700 §2.1.1)",
+			cfg:  fixtureConfig{clients: plainClients(t)},
+			want: map[string]any{"code_challenge_methods_supported": []any{"S256", "plain"}},
 		},
 		{
 			name: "RFC 8414 §2 scopes_supported when configured, sorted and deduplicated",
 			cfg:  fixtureConfig{opts: []endpoint.Option{endpoint.WithScopesSupported("write", "read", "write")}},
 			want: map[string]any{"scopes_supported": []any{"read", "write"}},
+		},
+		{
+			name: "RFC 8414 §2 jwks_uri when the embedding server serves the signing keys",
+			cfg:  fixtureConfig{opts: []endpoint.Option{endpoint.WithPaths(endpoint.Paths{Token: "/token", JWKS: "/jwks.json"})}},
+			want: map[string]any{"jwks_uri": testIssuer + "/jwks.json", "token_endpoint": testIssuer + "/token"},
 		},
 		{
 			name: "RFC 8414 §2 custom paths; an endpoint with no path is left out",
@@ -70,7 +98,7 @@ func TestMetadata(t *testing.T) {
 			// RFC 8414 §2: every endpoint is an absolute https URL under
 			// the issuer; §3.3: issuer is exactly the configured one.
 			assert.Equal(t, testIssuer, m["issuer"])
-			for _, k := range []string{"authorization_endpoint", "token_endpoint", "introspection_endpoint", "revocation_endpoint"} {
+			for _, k := range []string{"authorization_endpoint", "token_endpoint", "introspection_endpoint", "revocation_endpoint", "jwks_uri"} {
 				s, ok := m[k].(string)
 				if !ok {
 					continue

@@ -17,9 +17,19 @@ import (
 // As §2.1 requires, the server then verifies that the token was issued to
 // the requesting client; if it was issued to another, the request is
 // refused with unauthorized_client (400), the RFC 6749 §5.2 code for a
-// client not allowed what it asks. A token that does not open — malformed,
-// unknown, expired, or an authorization code — is answered 200 and nothing
-// happens (§2.2: "invalid tokens do not cause an error response").
+// client not allowed what it asks. A registered resource server
+// (WithResourceServers) authenticates the same way and may revoke the
+// access tokens of its audiences, so that it can cut off a token it sees
+// misused; refresh tokens stay revocable by their client only. A token
+// that does not open — malformed, unknown, expired, or an authorization
+// code — is answered 200 and nothing happens (§2.2: "invalid tokens do not
+// cause an error response").
+//
+// Each revocation is a store entry kept until the token could have
+// expired, so it counts against the caller's quota (WithClientQuota):
+// beyond it the answer is 429 with Retry-After and nothing is revoked, and
+// the client must, as after any error, assume the token still valid and
+// retry (§2.2.1).
 //
 // Revoking a refresh token revokes its whole family, and with it every
 // access token issued from the same grant, since those carry the family id
@@ -50,11 +60,12 @@ var noStoreHeaders = []HeaderField{
 }
 
 func (s *Server) revoke(ctx context.Context, r *Request, res *Result) *Error {
-	client, p, e := s.companionRequest(ctx, r, "revocation", "RFC 7009 §2.1")
+	caller, p, e := s.companionRequest(ctx, r, "revocation", "RFC 7009 §2.1")
 	if e != nil {
+		res.PresentedClientID = presentedClientID(r, &p)
 		return e
 	}
-	res.ClientID = client.ID
+	res.ClientID = caller.id
 	raw := p.Get("token")
 	if raw == "" {
 		return NewError(InvalidRequest, "missing token (RFC 7009 §2.1)")
@@ -63,21 +74,21 @@ func (s *Server) revoke(ctx context.Context, r *Request, res *Result) *Error {
 	if kind == 0 {
 		return nil // RFC 7009 §2.2: an invalid token is not an error
 	}
-	if c.ClientID != client.ID {
+	allowed := c.ClientID == caller.id
+	if caller.rs != nil {
+		allowed = kind == kindAccess && caller.rs.mayInspect(c.Audience)
+	}
+	if !allowed {
 		return NewError(UnauthorizedClient, "the token was not issued to this client (RFC 7009 §2.1)")
 	}
 	res.JTI = c.ID
-	var err error
-	switch {
-	case kind == kindRefresh && c.FamilyID != "":
-		// Every token of the family, whatever its generation, expires by
-		// now+refreshTTL; replicas accept it for the leeway after that.
-		err = s.store.RevokeFamily(ctx, c.FamilyID, s.now().Add(s.refreshTTL+s.leeway))
-	default:
-		err = s.store.RevokeToken(ctx, c.ID, c.Expiry.Add(s.leeway))
-	}
-	if err != nil {
-		return AsError(err)
-	}
-	return nil
+	now := s.now()
+	return s.quota.spend(ctx, quotaKey(&caller, c.Subject), now, func(ctx context.Context) error {
+		if kind == kindRefresh && c.FamilyID != "" {
+			// Every token of the family, whatever its generation, expires
+			// by now+refreshTTL; replicas accept it for the leeway after.
+			return s.store.RevokeFamily(ctx, c.FamilyID, now.Add(s.refreshTTL+s.leeway))
+		}
+		return s.store.RevokeToken(ctx, c.ID, c.Expiry.Add(s.leeway))
+	})
 }

@@ -54,12 +54,15 @@ type Server struct {
 	codes           *crypttoken.Opener
 	refreshes       *crypttoken.Opener
 
-	verifier       *secret.Verifier
-	limiter        *secret.Limiter
-	trustedProxies []netip.Prefix
-	hooks          Hooks
-	paths          Paths
-	scopes         []string // scopes_supported in the metadata
+	verifier        *secret.Verifier
+	limiter         *secret.Limiter
+	decoys          *secret.Decoys // stand-in hashes for unknown client ids
+	quota           *quota
+	resourceServers map[string]*ResourceServer
+	trustedProxies  []netip.Prefix
+	hooks           Hooks
+	paths           Paths
+	scopes          []string // scopes_supported in the metadata
 	// requirePKCE makes every client send a PKCE challenge at the
 	// authorization endpoint (WithPKCERequired).
 	requirePKCE bool
@@ -94,6 +97,11 @@ type Hooks struct {
 // metadata document (RFC 8414) advertises.
 type Paths struct {
 	Authorize, Token, Introspect, Revoke string
+	// JWKS is the path of the JWK Set of the issuer's signing keys,
+	// advertised as jwks_uri (RFC 8414 §2). The embedding server serves it
+	// (cmd/issuer at /jwks.json, from the signing ring); empty, as in
+	// DefaultPaths, leaves jwks_uri out.
+	JWKS string
 }
 
 // DefaultPaths are the paths cmd/issuer serves.
@@ -150,8 +158,10 @@ func WithUsers(u UserAuthenticator) Option {
 	return optionFunc(func(s *Server) error { s.users = u; return nil })
 }
 
-// WithTrustedProxies lists the peers whose X-Forwarded-Proto header is
-// believed when deciding whether a request came over TLS (SPEC §5).
+// WithTrustedProxies lists the proxies whose X-Forwarded-Proto header is
+// believed when deciding whether a request came over TLS, and whose
+// X-Forwarded-For is believed for the client's address (SPEC §5;
+// ClientAddr).
 func WithTrustedProxies(prefixes ...netip.Prefix) Option {
 	return optionFunc(func(s *Server) error {
 		s.trustedProxies = append(s.trustedProxies, prefixes...)
@@ -180,7 +190,7 @@ func WithHooks(h Hooks) Option {
 // is empty (the endpoint is not served) or starts with "/".
 func WithPaths(p Paths) Option {
 	return optionFunc(func(s *Server) error {
-		for _, path := range []string{p.Authorize, p.Token, p.Introspect, p.Revoke} {
+		for _, path := range []string{p.Authorize, p.Token, p.Introspect, p.Revoke, p.JWKS} {
 			if path != "" && path[0] != '/' {
 				return fmt.Errorf("endpoint: path %q must start with /", path)
 			}
@@ -256,6 +266,9 @@ func New(issuer string, rings Rings, clients ClientStore, st store.Store, opts .
 	if s.limiter == nil {
 		s.limiter = secret.NewLimiter(secret.LimiterConfig{})
 	}
+	if s.quota == nil {
+		s.quota = newQuota(DefaultClientWrites, DefaultClientWindow)
+	}
 	clock := crypttoken.WithClock(s.now)
 	for name, ring := range rings.Audiences {
 		a := &audience{name: name, list: []string{name}, ring: ring}
@@ -270,6 +283,12 @@ func New(issuer string, rings Rings, clients ClientStore, st store.Store, opts .
 		s.audienceOrder = append(s.audienceOrder, a)
 	}
 	slices.SortFunc(s.audienceOrder, func(a, b *audience) int { return strings.Compare(a.name, b.name) })
+	if err := s.checkResourceServers(); err != nil {
+		return nil, err
+	}
+	if s.decoys, err = s.makeDecoys(); err != nil {
+		return nil, err
+	}
 	s.internalRing, s.issuerAud = rings.Internal, []string{issuer}
 	if s.internal, err = crypttoken.NewSealer(rings.Internal, clock); err != nil {
 		return nil, fmt.Errorf("endpoint: internal ring: %w", err)
@@ -284,6 +303,36 @@ func New(issuer string, rings Rings, clients ClientStore, st store.Store, opts .
 		return nil, fmt.Errorf("endpoint: internal ring: %w", err)
 	}
 	return s, nil
+}
+
+// makeDecoys makes the decoy hashes unknown client ids are checked against:
+// one of each kind among the clients' and resource servers' secrets, when
+// the ClientStore can list its clients, else a bcrypt one (secret.Decoys).
+func (s *Server) makeDecoys() (*secret.Decoys, error) {
+	var hashes []secret.Hash
+	if l, ok := s.clients.(ClientLister); ok {
+		for _, c := range l.Clients() {
+			if !c.Secret.IsZero() {
+				hashes = append(hashes, c.Secret)
+			}
+		}
+		if len(hashes) == 0 {
+			// No clients at all: any decoy will do; sha256 costs nothing.
+			h, err := secret.Parse(secret.NewSHA256("no clients"))
+			if err != nil {
+				return nil, err
+			}
+			hashes = append(hashes, h)
+		}
+	}
+	for _, rs := range s.resourceServers {
+		hashes = append(hashes, rs.Secret)
+	}
+	d, err := secret.NewDecoys(hashes...)
+	if err != nil {
+		return nil, fmt.Errorf("endpoint: %w", err)
+	}
+	return d, nil
 }
 
 // Issuer returns the issuer URL.
@@ -315,21 +364,23 @@ func (s *Server) Ready(ctx context.Context) error { return s.store.Ping(ctx) }
 // path is empty is left out.
 func (s *Server) Metadata() *Response {
 	base := strings.TrimSuffix(s.issuer, "/")
+	caps := s.capabilities()
 	doc := map[string]any{
 		"issuer":                                        s.issuer,
-		"response_types_supported":                      []string{"code", "token"},
-		"response_modes_supported":                      []string{"query", "fragment"},
-		"grant_types_supported":                         s.grantTypesSupported(),
+		"response_types_supported":                      caps.responseTypes,
+		"response_modes_supported":                      caps.responseModes,
+		"grant_types_supported":                         caps.grantTypes,
 		"token_endpoint_auth_methods_supported":         []string{"client_secret_basic", "client_secret_post", "none"},
 		"introspection_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
 		"revocation_endpoint_auth_methods_supported":    []string{"client_secret_basic", "client_secret_post", "none"},
-		"code_challenge_methods_supported":              []string{"S256", "plain"},
+		"code_challenge_methods_supported":              caps.challengeMethods,
 	}
 	for name, path := range map[string]string{
 		"authorization_endpoint": s.paths.Authorize,
 		"token_endpoint":         s.paths.Token,
 		"introspection_endpoint": s.paths.Introspect,
 		"revocation_endpoint":    s.paths.Revoke,
+		"jwks_uri":               s.paths.JWKS,
 	} {
 		if path != "" {
 			doc[name] = base + path
@@ -345,10 +396,64 @@ func (s *Server) Metadata() *Response {
 	}, Body: body}
 }
 
-func (s *Server) grantTypesSupported() []string {
-	g := []string{string(GrantAuthorizationCode), string(GrantClientCredentials), string(GrantRefreshToken)}
-	if s.users != nil {
-		g = append(g, string(GrantPassword))
+// capabilities are the metadata members that depend on the clients.
+type capabilities struct {
+	responseTypes, responseModes, grantTypes, challengeMethods []string
+}
+
+// capabilities lists what the registered clients may use, when the
+// ClientStore can list them (ClientLister), so that the metadata advertises
+// only what is enabled (RFC 8414 §2): the implicit grant and response type
+// token only when a client has it, password only with users and a client
+// allowed it, plain only when a client is allowed it. A store that cannot
+// list its clients gets everything this server implements.
+func (s *Server) capabilities() capabilities {
+	l, ok := s.clients.(ClientLister)
+	if !ok {
+		g := []string{string(GrantAuthorizationCode), string(GrantClientCredentials), string(GrantRefreshToken)}
+		if s.users != nil {
+			g = append(g, string(GrantPassword))
+		}
+		return capabilities{
+			responseTypes:    []string{"code", "token"},
+			responseModes:    []string{"query", "fragment"},
+			grantTypes:       append(g, string(GrantImplicit)),
+			challengeMethods: []string{PKCES256, PKCEPlain},
+		}
 	}
-	return append(g, "implicit")
+	var code, token, plain bool
+	grants := map[GrantType]bool{}
+	for _, c := range l.Clients() {
+		for _, g := range c.GrantTypes {
+			grants[g] = true
+		}
+		code = code || c.AllowsResponseType(ResponseCode)
+		token = token || c.AllowsResponseType(ResponseToken)
+		plain = plain || c.AllowPKCEPlain
+	}
+	caps := capabilities{responseModes: []string{"query"}, challengeMethods: []string{PKCES256}}
+	if code || !token {
+		// RFC 8414 §2 requires the member; code is what the
+		// authorization endpoint serves when nothing else is enabled.
+		caps.responseTypes = append(caps.responseTypes, string(ResponseCode))
+	}
+	if token {
+		caps.responseTypes = append(caps.responseTypes, string(ResponseToken))
+		caps.responseModes = append(caps.responseModes, "fragment")
+	}
+	if plain {
+		caps.challengeMethods = append(caps.challengeMethods, PKCEPlain)
+	}
+	for _, g := range []GrantType{GrantAuthorizationCode, GrantClientCredentials, GrantRefreshToken, GrantPassword} {
+		if grants[g] && (g != GrantPassword || s.users != nil) {
+			caps.grantTypes = append(caps.grantTypes, string(g))
+		}
+	}
+	if token {
+		caps.grantTypes = append(caps.grantTypes, string(GrantImplicit))
+	}
+	if caps.grantTypes == nil {
+		caps.grantTypes = []string{}
+	}
+	return caps
 }

@@ -73,6 +73,12 @@ type Result struct {
 	ClientID  string
 	GrantType GrantType
 	Audience  string
+	// PresentedClientID is, when client authentication failed (401
+	// invalid_client, 429), the client id the request presented in its
+	// Basic credentials or client_id parameter, for the log line of the
+	// failure; empty otherwise, or when it is not 1 to 255 printable ASCII
+	// characters. It is not authenticated: log it, never trust it.
+	PresentedClientID string
 	// JTI is the "jti" of the access token issued, or of the token that was
 	// introspected or revoked.
 	JTI string
@@ -116,10 +122,12 @@ func (s *Server) tokenRequest(ctx context.Context, r *Request, res *Result) (*To
 		return nil, NewError(InvalidRequest, "missing grant_type")
 	}
 	now := s.now() // one clock reading for the whole request
-	client, method, e := s.authenticateClient(ctx, r, &p, now)
+	acct, method, e := s.authenticateClient(ctx, r, &p, now, false)
 	if e != nil {
+		res.PresentedClientID = presentedClientID(r, &p)
 		return nil, e
 	}
+	client := acct.client
 	res.ClientID = client.ID
 	tr := &TokenRequest{
 		GrantType: grant, Client: client, AuthMethod: method,

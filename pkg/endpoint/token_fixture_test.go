@@ -42,7 +42,9 @@ const (
 	specialID    = "my:app+1"
 	specialSec   = "s:e+c%r t"
 	rsSecret     = "resource-server-secret-0123456789"
-	slowSecret   = "slow-secret"
+	// rsOtherSecret is the secret of the resource server of otherAud only.
+	rsOtherSecret = "other-resource-server-secret-0123"
+	slowSecret    = "slow-secret"
 
 	userName = "alice"
 	userPass = "wonderland"
@@ -180,6 +182,9 @@ func (s *swapClients) Client(ctx context.Context, id string) (*endpoint.Client, 
 	return s.cur.Load().Client(ctx, id)
 }
 
+// Clients implements endpoint.ClientLister.
+func (s *swapClients) Clients() []*endpoint.Client { return s.cur.Load().Clients() }
+
 // fixture is a Server with everything a test needs to drive and inspect it.
 type fixture struct {
 	t          testing.TB
@@ -199,7 +204,11 @@ type fixture struct {
 // fixtureConfig tunes newFixture.
 type fixtureConfig struct {
 	noUsers bool
-	opts    []endpoint.Option
+	// noResourceServers leaves out standardResourceServers.
+	noResourceServers bool
+	// storeEntries bounds each table of the memory store (0: its default).
+	storeEntries int
+	opts         []endpoint.Option
 	// clients replaces the standard client list when non-nil.
 	clients []*endpoint.Client
 }
@@ -275,14 +284,21 @@ func standardClients(t testing.TB) []*endpoint.Client {
 			GrantTypes:   []endpoint.GrantType{endpoint.GrantAuthorizationCode},
 			Scopes:       []string{"profile", "read"},
 		},
-		{ // a resource server: no grants, it only introspects
-			ID: "rs", Secret: mustHash(t, secret.NewSHA256(rsSecret)),
-		},
 		{ // a bcrypt secret, for the limiter's before-hashing rule
 			ID: "slow", Secret: mustHash(t, slow),
 			GrantTypes: []endpoint.GrantType{endpoint.GrantClientCredentials},
 			Scopes:     []string{"read"}, DefaultScopes: []string{"read"},
 		},
+	}
+}
+
+// standardResourceServers are the fixture's resource servers: "rs" for
+// both audiences (it introspects any access token) and "rs-other" for
+// otherAud alone.
+func standardResourceServers(t testing.TB) []*endpoint.ResourceServer {
+	return []*endpoint.ResourceServer{
+		{ID: "rs", Secret: mustHash(t, secret.NewSHA256(rsSecret)), Audiences: []string{apiAud, otherAud}},
+		{ID: "rs-other", Secret: mustHash(t, secret.NewSHA256(rsOtherSecret)), Audiences: []string{otherAud}},
 	}
 }
 
@@ -295,7 +311,11 @@ func newFixture(t testing.TB, opts ...endpoint.Option) *fixture {
 func newFixtureConfig(t testing.TB, cfg fixtureConfig) *fixture {
 	t.Helper()
 	f := &fixture{t: t, clock: &fakeClock{now: t0}, users: &fakeUsers{}}
-	mem, err := memory.New(memory.WithClock(f.clock.Now), memory.WithSweepInterval(0))
+	memOpts := []memory.Option{memory.WithClock(f.clock.Now), memory.WithSweepInterval(0)}
+	if cfg.storeEntries > 0 {
+		memOpts = append(memOpts, memory.WithMaxEntries(cfg.storeEntries))
+	}
+	mem, err := memory.New(memOpts...)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = mem.Close() })
 	f.mem = mem
@@ -326,6 +346,9 @@ func newFixtureConfig(t testing.TB, cfg fixtureConfig) *fixture {
 	}
 	if !cfg.noUsers {
 		opts = append(opts, endpoint.WithUsers(f.users))
+	}
+	if !cfg.noResourceServers {
+		opts = append(opts, endpoint.WithResourceServers(standardResourceServers(t)...))
 	}
 	opts = append(opts, cfg.opts...)
 	f.srv, err = endpoint.New(testIssuer,
@@ -497,6 +520,20 @@ func (f *fixture) openAccess(aud, tok string) (*crypttoken.Claims, error) {
 	return o.Open(tok)
 }
 
+// sealAccess seals an access token for aud as a holder of the audience's
+// key could: iat now and exp lifetime later.
+func (f *fixture) sealAccess(aud string, lifetime time.Duration) string {
+	f.t.Helper()
+	sealer, err := crypttoken.NewSealer(f.rings[aud], crypttoken.WithClock(f.clock.Now))
+	require.NoError(f.t, err)
+	now := f.clock.Now()
+	c := &crypttoken.Claims{Issuer: testIssuer, Subject: "backend", Audience: []string{aud},
+		Expiry: now.Add(lifetime), IssuedAt: now, ClientID: "backend", Scope: "read"}
+	tok, err := sealer.Seal(crypttoken.TypeAccess, c)
+	require.NoError(f.t, err)
+	return tok
+}
+
 // openRefresh opens a refresh token with the internal ring.
 func (f *fixture) openRefresh(tok string) (*crypttoken.Claims, error) {
 	o, err := crypttoken.NewOpener(f.internal, crypttoken.Expected{Issuer: testIssuer, Audience: testIssuer, Type: crypttoken.TypeRefresh, Time: f.clock.Now})
@@ -512,7 +549,8 @@ func codeScope(s string) codeOpt    { return func(c *crypttoken.Claims) { c.Scop
 func codePKCE(method, challenge string) codeOpt {
 	return func(c *crypttoken.Claims) { c.CodeChallengeMethod, c.CodeChallenge = method, challenge }
 }
-func codeResource(r string) codeOpt { return func(c *crypttoken.Claims) { c.Resource = r } }
+func codeResource(r string) codeOpt  { return func(c *crypttoken.Claims) { c.Resource = r } }
+func codeSubject(sub string) codeOpt { return func(c *crypttoken.Claims) { c.Subject = sub } }
 
 // code seals an authorization code for client the way the authorization
 // endpoint does (pkg/endpoint's shared notes): iss, sub, aud [issuer], exp,
@@ -558,8 +596,11 @@ func (f *fixture) backendToken() string {
 	return mustTokens(f.t, f.token(form("grant_type", "client_credentials"), basic("backend", backendSecret))).Access
 }
 
-// asRS authenticates a request as the resource-server client.
+// asRS authenticates a request as the resource server of both audiences.
 func asRS() reqOpt { return basic("rs", rsSecret) }
+
+// asOtherRS authenticates a request as the resource server of otherAud.
+func asOtherRS() reqOpt { return basic("rs-other", rsOtherSecret) }
 
 // isInactive asserts the exact RFC 7662 §2.2 inactive answer.
 func isInactive(t testing.TB, resp *endpoint.Response) {

@@ -2,6 +2,7 @@ package keys
 
 import (
 	"bytes"
+	"crypto"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -139,17 +140,39 @@ type entryJSON struct {
 	Expires   string           `json:"expires"`
 }
 
-// useEnc is the JWK "use" of every key (RFC 7517 §4.2).
-const useEnc = "enc"
+// The JWK "use" of symmetric keys and of signing keys (RFC 7517 §4.2).
+const (
+	useEnc = "enc"
+	useSig = "sig"
+)
 
-// jwkOf returns k as a go-jose JSONWebKey (RFC 7517 §6.4 "oct" key).
-func jwkOf(k *Key) jose.JSONWebKey {
-	return jose.JSONWebKey{Key: k.Material(), KeyID: k.ID, Algorithm: string(k.Alg), Use: useEnc}
+// jwkOf returns k as a go-jose JSONWebKey with its secret or private key:
+// an RFC 7518 §6.4 "oct" key, or for a signing key an "EC" (§6.2), "OKP"
+// (RFC 8037 §2) or "RSA" (§6.3) private key. A public-only key has no
+// private JWK: ok is false.
+func jwkOf(k *Key) (jwk jose.JSONWebKey, ok bool) {
+	if k.Alg.Signing() {
+		if k.signer == nil {
+			return jose.JSONWebKey{}, false
+		}
+		return jose.JSONWebKey{Key: k.signer, KeyID: k.ID, Algorithm: string(k.Alg), Use: useSig}, true
+	}
+	return jose.JSONWebKey{Key: k.Material(), KeyID: k.ID, Algorithm: string(k.Alg), Use: useEnc}, true
+}
+
+// publicJWKOf returns a signing key's public JWK (RFC 7517 §4, "use"
+// "sig"), which holds no private member.
+func publicJWKOf(k *Key) jose.JSONWebKey {
+	return jose.JSONWebKey{Key: k.pub, KeyID: k.ID, Algorithm: string(k.Alg), Use: useSig}
 }
 
 // Marshal encodes set as a ring file (see the package documentation, "Ring
 // file"). With WithKEK each key's JWK is stored wrapped. The output is
-// indented JSON ending in a newline; without a KEK it is deterministic.
+// indented JSON ending in a newline; without a KEK it is deterministic
+// (except for RS256 keys, whose JSON go-jose writes in a fixed order too).
+// A signing set must hold private keys: a public-only key (from
+// ParsePublicJWKS) has no place in a ring file and fails with
+// ErrCannotSign.
 //
 // The result holds key material: write it only to a file of mode 0600
 // (WriteFile does) and never log it.
@@ -175,12 +198,15 @@ func Marshal(set *Set, opts ...Option) ([]byte, error) {
 				return nil, fmt.Errorf("keys: ring %q key %q: %w", set.name, k.ID, err)
 			}
 		}
+		jwk, ok := jwkOf(k)
+		if !ok {
+			return nil, fmt.Errorf("%w: ring %q key %q has no private key to store", ErrCannotSign, set.name, k.ID)
+		}
 		if o.kek != nil {
-			if e.JWE, err = wrapKey(o.kek, set.name, k); err != nil {
+			if e.JWE, err = wrapKey(o.kek, set.name, k.ID, jwk); err != nil {
 				return nil, err
 			}
 		} else {
-			jwk := jwkOf(k)
 			e.JWK = &jwk
 		}
 		f.Keys = append(f.Keys, e)
@@ -302,6 +328,8 @@ func parseRing(data []byte, o *options) (*Set, error) {
 		if err == nil {
 			if j, dup := seen[k.ID]; dup {
 				field, err = "kid", fmt.Errorf("%w: same kid as keys[%d]", ErrDuplicateKeyID, j)
+			} else if len(keys) > 0 && keys[0].Alg.Signing() != k.Alg.Signing() {
+				field, err = prefixOf(raw)+".alg", fmt.Errorf("%w: %s key after %s keys", ErrKeyKind, k.Alg, keys[0].Alg)
 			}
 		}
 		if err != nil {
@@ -379,7 +407,16 @@ func parseEntry(raw gjson.RawMessage, ring string, kek []byte) (*Key, string, er
 		}
 		prefix = "jwe(jwk)"
 	}
-	jk, field, err := parseJWK(jwkRaw, true)
+	var jk parsedJWK
+	var field string
+	if peekKty(jwkRaw) == "oct" {
+		jk, field, err = parseJWK(jwkRaw, true)
+	} else {
+		jk, field, err = parseSigningJWK(jwkRaw, true, true)
+	}
+	if kek != nil {
+		clear(jwkRaw)
+	}
 	if err != nil {
 		if field != "" {
 			field = prefix + "." + field
@@ -391,19 +428,52 @@ func parseEntry(raw gjson.RawMessage, ring string, kek []byte) (*Key, string, er
 	if jk.kid != kid {
 		return nil, prefix + ".kid", fmt.Errorf("%w: JWK kid %q differs from entry kid", ErrKeyID, jk.kid)
 	}
-	k, err := NewKey(kid, jk.alg, jk.material, lc)
-	clear(jk.material)
+	var k *Key
+	if jk.signer != nil {
+		k, err = NewSigningKey(kid, jk.alg, jk.signer, lc)
+	} else {
+		k, err = NewKey(kid, jk.alg, jk.material, lc)
+		clear(jk.material)
+	}
 	if err != nil {
 		return nil, prefix, err
 	}
 	return k, "", nil
 }
 
-// parsedJWK is a symmetric JWK checked by parseJWK.
+// prefixOf returns the member of a ring-file entry that holds its key:
+// "jwe" when it is wrapped, else "jwk".
+func prefixOf(entry []byte) string {
+	var m map[string]gjson.RawMessage
+	if gjson.Unmarshal(entry, &m) == nil {
+		if _, ok := m["jwe"]; ok {
+			return "jwe(jwk)"
+		}
+	}
+	return "jwk"
+}
+
+// peekKty returns the "kty" member of a JWK, or "" if there is none.
+func peekKty(raw []byte) string {
+	var m map[string]gjson.RawMessage
+	if gjson.Unmarshal(raw, &m) != nil {
+		return ""
+	}
+	var kty string
+	if member(m, "kty", &kty) != nil {
+		return ""
+	}
+	return kty
+}
+
+// parsedJWK is a JWK checked by parseJWK (a symmetric key: material) or
+// parseSigningJWK (a signing key: signer, or pub alone for a public key).
 type parsedJWK struct {
 	kid      string
 	alg      Alg
 	material []byte
+	signer   crypto.Signer
+	pub      crypto.PublicKey
 }
 
 // parseJWK decodes one "oct" JWK (RFC 7517 §4, RFC 7518 §6.4) with go-jose

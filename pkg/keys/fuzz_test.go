@@ -3,6 +3,7 @@ package keys
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -29,7 +30,50 @@ func fuzzSeeds(t testing.TB) [][]byte {
 	for _, c := range corruptionCases[:12] {
 		seeds = append(seeds, []byte(c.mutate(string(plain))))
 	}
+	return append(seeds, signingSeeds(t)...)
+}
+
+// signingSeeds are signing ring files: the golden one (an RS256, an ES256
+// and an EdDSA key), wrapped, truncated, and broken as TestParseSigningCorruption
+// breaks it.
+func signingSeeds(t testing.TB) [][]byte {
+	plain, err := os.ReadFile(filepath.Join("testdata", "signing-ring.golden.json"))
+	require.NoError(t, err)
+	set, err := Parse(plain)
+	require.NoError(t, err)
+	wrapped, err := Marshal(set, WithKEK(testKEK))
+	require.NoError(t, err)
+	seeds := [][]byte{plain, wrapped, plain[:len(plain)/2]}
+	for _, c := range signingCorruption {
+		var f map[string]any
+		require.NoError(t, json.Unmarshal(plain, &f))
+		c.mutate(f)
+		bad, err := json.Marshal(f)
+		require.NoError(t, err)
+		seeds = append(seeds, bad)
+	}
 	return seeds
+}
+
+// publicJWKSSeeds are public JWK Sets: the golden signing ring's export
+// and variants ParsePublicJWKS must skip or refuse.
+func publicJWKSSeeds(t testing.TB) [][]byte {
+	plain, err := os.ReadFile(filepath.Join("testdata", "signing-ring.golden.json"))
+	require.NoError(t, err)
+	set, err := Parse(plain)
+	require.NoError(t, err)
+	doc, err := ExportJWKS(set, t0)
+	require.NoError(t, err)
+	ec := `{"kty":"EC","kid":"e","crv":"P-256","alg":"ES256","x":"` + b64(make([]byte, 32)) + `","y":"` + b64(make([]byte, 32)) + `"}`
+	return [][]byte{
+		doc,
+		[]byte(`{"keys":[]}`),
+		[]byte(`{"keys":[{"kty":"PQC","kid":"x"}]}`),
+		[]byte(`{"keys":[` + ec + `]}`),
+		[]byte(`{"keys":[{"kty":"OKP","kid":"o","crv":"Ed25519","alg":"EdDSA","x":"` + b64(make([]byte, 32)) + `","d":"AA"}]}`),
+		[]byte(`{"keys":[{"kty":"RSA","kid":"r","alg":"RS256","n":"AQAB","e":"AQAB"}]}`),
+		doc[:len(doc)/2],
+	}
 }
 
 func jwksSeeds(t testing.TB) [][]byte {
@@ -77,6 +121,7 @@ func TestGolden(t *testing.T) {
 		writeCorpus(t, "FuzzParse", fuzzSeeds(t))
 		writeCorpus(t, "FuzzDecode", fuzzSeeds(t))
 		writeCorpus(t, "FuzzParseJWKS", jwksSeeds(t))
+		writeCorpus(t, "FuzzParsePublicJWKS", publicJWKSSeeds(t))
 	}
 	for name, want := range golden {
 		got, err := os.ReadFile(filepath.Join("testdata", name))
@@ -160,6 +205,40 @@ func FuzzParseJWKS(f *testing.F) {
 			t.Fatalf("parsed set does not export: %v", err)
 		}
 		again, err := ParseJWKS("fuzz", out)
+		if err != nil {
+			t.Fatalf("exported set does not parse: %v", err)
+		}
+		if !set.equal(again) {
+			t.Fatal("round trip changed the set")
+		}
+	})
+}
+
+// FuzzParsePublicJWKS feeds arbitrary bytes to ParsePublicJWKS, the parser
+// of the issuer's published signing keys: no panic, no key that can sign,
+// and a parsed set exports and parses back to the same public keys.
+func FuzzParsePublicJWKS(f *testing.F) {
+	for _, s := range publicJWKSSeeds(f) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		set, err := ParsePublicJWKS("fuzz", data)
+		if err != nil {
+			if set != nil {
+				t.Fatal("set returned with an error")
+			}
+			return
+		}
+		for _, k := range set.Keys() {
+			if k.CanSign() {
+				t.Fatalf("key %s from a public JWK Set can sign", k.ID)
+			}
+		}
+		out, err := ExportJWKS(set, time.Now())
+		if err != nil {
+			t.Fatalf("parsed set does not export: %v", err)
+		}
+		again, err := ParsePublicJWKS("fuzz", out)
 		if err != nil {
 			t.Fatalf("exported set does not parse: %v", err)
 		}

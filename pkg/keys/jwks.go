@@ -28,6 +28,16 @@ var ErrExportInternal = errors.New("keys: the internal ring is never exported")
 //
 // The result holds key material: hand it only to that resource server.
 // ExportJWKS refuses the internal ring with ErrExportInternal.
+//
+// For the signing ring (a set of signing keys) it returns the public keys
+// that verify at now — published from the pending stage, so that verifiers
+// learn a key before it signs, until the key expires, so that everything
+// it signed verifies until it expires itself — and never a private member:
+//
+//	{"keys":[{"use":"sig","kty":"EC","kid":"…","crv":"P-256","alg":"ES256","x":"…","y":"…"}]}
+//
+// That is the document served at the issuer's jwks_uri; ParsePublicJWKS
+// reads it back.
 func ExportJWKS(set *Set, now time.Time) ([]byte, error) {
 	if set == nil {
 		return nil, fmt.Errorf("%w: nil set", ErrNilKey)
@@ -37,8 +47,14 @@ func ExportJWKS(set *Set, now time.Time) ([]byte, error) {
 	}
 	ks := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{}}
 	for _, k := range set.keys {
-		if now.Before(k.Expires) {
-			ks.Keys = append(ks.Keys, jwkOf(k))
+		if !now.Before(k.Expires) {
+			continue
+		}
+		if k.Alg.Signing() {
+			ks.Keys = append(ks.Keys, publicJWKOf(k))
+		} else {
+			jwk, _ := jwkOf(k)
+			ks.Keys = append(ks.Keys, jwk)
 		}
 	}
 	raw, err := json.Marshal(ks)
@@ -110,6 +126,76 @@ func ParseJWKS(name string, data []byte) (*Set, error) {
 				k, err = NewKey(jk.kid, jk.alg, jk.material, lc)
 			}
 			clear(jk.material)
+		}
+		if err != nil {
+			e := &ParseError{Kind: kindJWKS, Ring: name, Index: i, Field: field, Err: err}
+			if jk.kid != "" {
+				e.KeyID = jk.kid
+			} else {
+				e.KeyID = peekKID(raw)
+			}
+			return nil, e
+		}
+		seen[k.ID] = i
+		keys = append(keys, k)
+	}
+	return newSet(name, keys), nil
+}
+
+// ParsePublicJWKS reads a JWK Set of public signing keys (RFC 7517 §5), as
+// ExportJWKS writes for the signing ring and the issuer serves at its
+// jwks_uri, into a Set named name whose keys verify and cannot sign. Like
+// ParseJWKS it gives every key a lifecycle in which it verifies at any time
+// and never signs: the publisher drops a key from the set once everything
+// it signed has expired.
+//
+// A key is used when its kty is "EC" (crv "P-256", alg "ES256"), "OKP"
+// (crv "Ed25519", alg "EdDSA") or "RSA" (alg "RS256", MinRSABits to
+// MaxRSABits bits), with a kid and, if present, use "sig". As RFC 7517 §5
+// asks, a key whose kty, alg or use is another (an encryption key, an
+// algorithm this package does not verify) is ignored, and so is one
+// without alg. A key that claims a supported algorithm but is malformed,
+// whose kty does not fit its alg, that repeats a kid, or that carries any
+// private member (d, p, q, dp, dq, qi, oth, k) fails the whole set: a
+// private key in a published set is a leak to report, never a key to use.
+// Errors are *ParseError values naming the key and member at fault.
+func ParsePublicJWKS(name string, data []byte) (*Set, error) {
+	perr := func(field string, err error) *ParseError {
+		return &ParseError{Kind: kindJWKS, Ring: name, Index: -1, Field: field, Err: err}
+	}
+	if !validRingName(name) {
+		return nil, perr("", fmt.Errorf("%w: %q", ErrRingName, name))
+	}
+	if len(data) > MaxFileSize {
+		return nil, perr("", fmt.Errorf("%w: %d bytes is more than %d", ErrFormat, len(data), MaxFileSize))
+	}
+	top, err := objectMembers(data)
+	if err != nil {
+		return nil, perr("", err)
+	}
+	var entries []gjson.RawMessage
+	if err := member(top, "keys", &entries); err != nil {
+		return nil, perr("keys", err)
+	}
+	if len(entries) > MaxKeys {
+		return nil, perr("keys", fmt.Errorf("%w: %d keys, at most %d", ErrFormat, len(entries), MaxKeys))
+	}
+	lc := unknownLifecycle()
+	keys := make([]*Key, 0, len(entries))
+	seen := make(map[string]int, len(entries))
+	for i, raw := range entries {
+		jk, field, err := parseSigningJWK(raw, false, false)
+		var skip errSkip
+		if errors.As(err, &skip) {
+			continue
+		}
+		var k *Key
+		if err == nil {
+			if j, dup := seen[jk.kid]; dup {
+				field, err = "kid", fmt.Errorf("%w: same kid as keys[%d]", ErrDuplicateKeyID, j)
+			} else {
+				k, err = NewVerifyingKey(jk.kid, jk.alg, jk.pub, lc)
+			}
 		}
 		if err != nil {
 			e := &ParseError{Kind: kindJWKS, Ring: name, Index: i, Field: field, Err: err}

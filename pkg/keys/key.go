@@ -1,6 +1,7 @@
 package keys
 
 import (
+	"crypto"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -12,7 +13,9 @@ import (
 	"time"
 )
 
-// Alg is the JWE key-management algorithm a key is used with (RFC 7518 §4).
+// Alg is the algorithm a key is used with: a JWE key-management algorithm
+// (RFC 7518 §4) for the symmetric rings that seal tokens, or a JWS
+// signature algorithm (RFC 7518 §3, RFC 8037 §3.1) for the signing ring.
 type Alg string
 
 const (
@@ -24,8 +27,28 @@ const (
 	Direct Alg = "dir"
 )
 
-// Valid reports whether a is an algorithm this package supports.
+// Signature algorithms of the signing ring (SPEC §4, §11). Their keys are
+// asymmetric: Sign uses the private key, and only the public key is ever
+// published (ExportJWKS).
+const (
+	// ES256 is ECDSA over P-256 with SHA-256 (RFC 7518 §3.4), the default:
+	// small keys and signatures, fast to sign.
+	ES256 Alg = "ES256"
+	// EdDSA is Ed25519 (RFC 8037 §3.1).
+	EdDSA Alg = "EdDSA"
+	// RS256 is RSASSA-PKCS1-v1_5 with SHA-256 (RFC 7518 §3.3), for relying
+	// parties that verify nothing else. Keys have at least MinRSABits.
+	RS256 Alg = "RS256"
+)
+
+// Valid reports whether a is a key-management algorithm of the symmetric
+// rings (A256KW or dir): what sealers and openers of tokens accept. It is
+// false for the signature algorithms; see Signing.
 func (a Alg) Valid() bool { return a == A256KW || a == Direct }
+
+// Signing reports whether a is a signature algorithm of the signing ring:
+// ES256, EdDSA or RS256.
+func (a Alg) Signing() bool { return a == ES256 || a == EdDSA || a == RS256 }
 
 // KeySize is the size in bytes of every key: 256 bits.
 const KeySize = 32
@@ -69,13 +92,17 @@ func (s State) String() string {
 	return fmt.Sprintf("State(%d)", s)
 }
 
-// Key is one 256-bit symmetric key with its identifier and lifecycle times.
+// Key is one key of a ring with its identifier and lifecycle times: a
+// 256-bit symmetric key of an encryption ring (Alg A256KW or dir), or an
+// asymmetric key of the signing ring (Alg ES256, EdDSA or RS256), which
+// holds a private key (it signs; NewSigningKey, Generate) or only a public
+// one (it verifies; NewVerifyingKey, ParsePublicJWKS).
 //
 // A Key is immutable once built, except for its seal counter, and safe for
 // concurrent use. The AES block cipher and the GCM instance are derived once
 // at construction so that sealing and opening never re-expand the key.
 type Key struct {
-	// ID is the JWE "kid" header value.
+	// ID is the "kid" header value of the JWEs or JWSs the key makes.
 	ID string
 	// Alg is the key-management algorithm the key is used with.
 	Alg Alg
@@ -96,6 +123,12 @@ type Key struct {
 	// a lifecycle change (see withLifecycle and Merge), so the seal count of
 	// a Direct key survives rotation planning and reloads.
 	sealed *atomic.Uint64
+
+	// signer is the private key of a signing key (*ecdsa.PrivateKey,
+	// ed25519.PrivateKey or *rsa.PrivateKey); nil for symmetric keys and
+	// for public-only keys. pub is its public key; nil for symmetric keys.
+	signer crypto.Signer
+	pub    crypto.PublicKey
 }
 
 // Lifecycle holds the times that place a key in its lifecycle.
@@ -111,7 +144,8 @@ var (
 	ErrLifecycle = errors.New("keys: lifecycle times out of order (need created <= activates < retires <= expires)")
 )
 
-// NewKey builds a key from its material. The material is copied.
+// NewKey builds a symmetric key from its material. The material is copied.
+// alg must be A256KW or Direct; signing keys are built with NewSigningKey.
 func NewKey(id string, alg Alg, material []byte, lc Lifecycle) (*Key, error) {
 	if !validKeyID(id) {
 		return nil, fmt.Errorf("%w: %q", ErrKeyID, id)
@@ -143,9 +177,17 @@ func NewKey(id string, alg Alg, material []byte, lc Lifecycle) (*Key, error) {
 	return k, nil
 }
 
-// Generate creates a key with fresh random material from crypto/rand and a
-// random key id.
+// Generate creates a key of algorithm alg with fresh random material from
+// crypto/rand and a random key id: 256 random bits for A256KW and dir, a new
+// key pair for ES256 (P-256), EdDSA (Ed25519) and RS256 (RSABits bits).
 func Generate(alg Alg, lc Lifecycle) (*Key, error) {
+	if alg.Signing() {
+		priv, err := generateSigner(alg)
+		if err != nil {
+			return nil, err
+		}
+		return NewSigningKey(NewKeyID(), alg, priv, lc)
+	}
 	var material [KeySize]byte
 	if _, err := rand.Read(material[:]); err != nil {
 		return nil, fmt.Errorf("keys: reading random key material: %w", err)
@@ -218,12 +260,17 @@ func (k *Key) withLifecycle(lc Lifecycle) (*Key, error) {
 		ID: k.ID, Alg: k.Alg,
 		Created: lc.Created, Activates: lc.Activates, Retires: lc.Retires, Expires: lc.Expires,
 		secret: k.secret, block: k.block, aead: k.aead, sealed: k.sealed,
+		signer: k.signer, pub: k.pub,
 	}, nil
 }
 
-// sameMaterial reports in constant time whether k and o hold the same key
-// bytes.
+// sameMaterial reports whether k and o hold the same key: for symmetric
+// keys the same bytes, compared in constant time; for signing keys the same
+// public key and the same private key (or both none).
 func (k *Key) sameMaterial(o *Key) bool {
+	if k.pub != nil || o.pub != nil {
+		return samePublic(k.pub, o.pub) && sameSigner(k.signer, o.signer)
+	}
 	return subtle.ConstantTimeCompare(k.secret[:], o.secret[:]) == 1
 }
 
@@ -238,20 +285,24 @@ func (k *Key) Lifecycle() Lifecycle {
 	return Lifecycle{Created: k.Created, Activates: k.Activates, Retires: k.Retires, Expires: k.Expires}
 }
 
-// Material returns a copy of the raw key bytes. Callers must treat the
-// result as a secret: never log or print it.
+// Material returns a copy of the raw bytes of a symmetric key, or nil for a
+// signing key (whose private key never leaves the Key except in a ring
+// file). Callers must treat the result as a secret: never log or print it.
 func (k *Key) Material() []byte {
+	if k.Alg.Signing() {
+		return nil
+	}
 	m := make([]byte, KeySize)
 	copy(m, k.secret[:])
 	return m
 }
 
 // Block returns the AES-256 block cipher keyed with this key, for AES key
-// wrap (A256KW). It is safe for concurrent use.
+// wrap (A256KW); nil for a signing key. It is safe for concurrent use.
 func (k *Key) Block() cipher.Block { return k.block }
 
-// AEAD returns AES-256-GCM keyed with this key, for direct encryption.
-// It is safe for concurrent use.
+// AEAD returns AES-256-GCM keyed with this key, for direct encryption;
+// nil for a signing key. It is safe for concurrent use.
 func (k *Key) AEAD() cipher.AEAD { return k.aead }
 
 // CountSeal records one encryption under the key and returns the new count.

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -71,26 +69,29 @@ var ErrNotOpen = errors.New("keys: ring not open")
 // FileName is not the file's name.
 var ErrFileName = errors.New("keys: ring file name does not match its ring")
 
-// Manager keeps the issuer's key rings: a directory with one ring file per
-// ring (FileName), each loaded into a *Ring that stays current as the
-// Manager rotates it or reloads it. The Ring pointers it hands out never
-// change, so sealers and openers hold them for the life of the process.
+// Manager keeps the issuer's key rings: one document per ring in a Storage
+// (by default a directory with one ring file per ring, FileName), each
+// loaded into a *Ring that stays current as the Manager rotates it or
+// reloads it. The Ring pointers it hands out never change, so sealers and
+// openers hold them for the life of the process.
 //
 // In a single replica, call Tick at intervals (or Run): it plans every ring
 // (Plan) and writes those that changed. With several replicas, exactly one
 // (holding a lease kept elsewhere) runs Tick; the others call Reload (or
-// Follow) to pick up what it wrote. Tick re-reads a file another process
-// changed before planning, so the lease can move between replicas; two
-// replicas that Tick at once may overwrite each other's successor keys,
-// which is why only one may.
+// Follow) to pick up what it wrote. Tick re-reads a ring another process
+// changed before planning, so the lease can move between replicas, and
+// writes with a compare-and-set on the revision it read (Storage.Write):
+// a replica that lost the lease, or planned from a ring that has changed
+// since, gets ErrConflict, keeps its set and plans again at the next Tick.
 //
-// The disk is the source of truth: a new key is used only once its file is
-// written. A ring file that cannot be read or parsed is never overwritten;
+// The storage is the source of truth: a new key is used only once its ring
+// is written. A ring that cannot be read or parsed is never overwritten;
 // the ring keeps its last good set and the error is returned.
 //
 // A Manager is safe for concurrent use; its methods are serialized.
 type Manager struct {
-	dir    string
+	st     Storage
+	dir    string // the directory of a DirStorage, else ""
 	policy Policy
 	o      options
 
@@ -98,18 +99,41 @@ type Manager struct {
 	rings map[string]*managed
 }
 
+// managed is one open ring: its live Ring, the revision of the document
+// last read or written, and why that document was refused, if it was (so
+// that it is not parsed again until it changes).
 type managed struct {
 	ring *Ring
-	w    watcher
+	seen Revision
+	bad  error
 }
 
-// NewManager returns a Manager of the ring files in dir, rotating under
-// policy p. It does no I/O; Init or Open loads rings. Options: WithKEK (wrap
-// and unwrap every file), WithClock (default time.Now), WithOnError (errors
-// of Run and Follow), WithOnReload (sets a reload swaps in).
+// NewManager returns a Manager of the ring files in dir (a DirStorage),
+// rotating under policy p. It does no I/O; Init or Open loads rings.
+// Options: WithKEK (wrap and unwrap every ring), WithClock (default
+// time.Now), WithOnError (errors of Run and Follow), WithOnReload (sets a
+// reload swaps in).
 func NewManager(dir string, p Policy, opts ...Option) (*Manager, error) {
-	if dir == "" {
-		return nil, errors.New("keys: empty key directory")
+	st, err := NewDirStorage(dir)
+	if err != nil {
+		return nil, err
+	}
+	m, err := NewManagerWithStorage(st, p, opts...)
+	if err != nil {
+		return nil, err
+	}
+	st.fault = m.o.fault
+	m.dir = dir
+	return m, nil
+}
+
+// NewManagerWithStorage returns a Manager of the rings kept in st, rotating
+// under policy p: NewManager over any Storage. It does no I/O. With a
+// Storage other processes can read over a network (Redis), give it WithKEK
+// so that no key leaves the process in clear.
+func NewManagerWithStorage(st Storage, p Policy, opts ...Option) (*Manager, error) {
+	if st == nil {
+		return nil, errors.New("keys: nil ring storage")
 	}
 	if err := p.Validate(); err != nil {
 		return nil, err
@@ -118,30 +142,32 @@ func NewManager(dir string, p Policy, opts ...Option) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Manager{dir: dir, policy: p, o: o, rings: map[string]*managed{}}, nil
+	return &Manager{st: st, policy: p, o: o, rings: map[string]*managed{}}, nil
 }
 
-// Dir returns the Manager's directory.
+// Dir returns the Manager's directory, or "" when its Storage is not a
+// directory.
 func (m *Manager) Dir() string { return m.dir }
+
+// Storage returns the Manager's storage.
+func (m *Manager) Storage() Storage { return m.st }
 
 // Policy returns the Manager's rotation policy.
 func (m *Manager) Policy() Policy { return m.policy }
 
-// Path returns the path of ring name's file.
-func (m *Manager) Path(name string) string { return filepath.Join(m.dir, FileName(name)) }
+// Path returns where ring name is kept (Storage.Location): its file's path
+// for a directory.
+func (m *Manager) Path(name string) string { return m.st.Location(name) }
 
-// Init opens the rings names, creating the directory (mode 0700) and every
-// ring file that does not exist yet with NewSetFromPolicy. It returns the
-// names of the rings it created. An existing file is loaded, never
-// replaced; one that does not parse is an error. Creation is create-only
-// (the file is linked into place), so replicas initializing the same
-// directory at once end up sharing one ring.
+// Init opens the rings names, creating every ring that does not exist yet
+// with NewSetFromPolicy (in a directory, created with mode 0700 if need
+// be). It returns the names of the rings it created. An existing ring is
+// loaded, never replaced; one that does not parse is an error. Creation is
+// create-only (Storage.Write with no previous revision), so replicas
+// initializing the same storage at once end up sharing one ring.
 func (m *Manager) Init(ctx context.Context, names ...string) (created []string, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if err := os.MkdirAll(m.dir, 0o700); err != nil {
-		return nil, fmt.Errorf("keys: %w", err)
-	}
 	var errs []error
 	for _, name := range names {
 		if _, ok := m.rings[name]; ok {
@@ -162,16 +188,14 @@ func (m *Manager) Init(ctx context.Context, names ...string) (created []string, 
 			errs = append(errs, err)
 			continue
 		}
-		err = writeAtomic(ctx, m.Path(name), data, true, m.o.fault)
+		rev, err := m.st.Write(ctx, name, data, "")
 		switch {
 		case errors.Is(err, ErrExist):
 			errs = append(errs, m.openLocked(ctx, name))
 		case err != nil:
 			errs = append(errs, err)
 		default:
-			mr := &managed{ring: NewRing(set), w: watcher{path: m.Path(name)}}
-			mr.w.wrote(data)
-			m.rings[name] = mr
+			m.rings[name] = &managed{ring: NewRing(set), seen: rev}
 			created = append(created, name)
 		}
 		clear(data)
@@ -179,51 +203,32 @@ func (m *Manager) Init(ctx context.Context, names ...string) (created []string, 
 	return created, errors.Join(errs...)
 }
 
-// Open loads existing ring files: those of names, or with no names every
-// ring file in the directory (files named FileName(ring) of the ring they
-// hold; hidden and temporary files are skipped). A missing file is an error
-// wrapping fs.ErrNotExist. Rings that load are opened even when others fail;
-// the errors are joined. Opening a ring already open reloads it.
+// Open loads existing rings: those of names, or with no names every ring
+// the Storage lists (a directory's files named FileName(ring) of the ring
+// they hold; hidden and temporary files are skipped). A missing ring is an
+// error wrapping fs.ErrNotExist. Rings that load are opened even when
+// others fail; the errors are joined. Opening a ring already open reloads
+// it.
 func (m *Manager) Open(ctx context.Context, names ...string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if len(names) == 0 {
-		return m.discoverLocked(ctx)
-	}
 	var errs []error
+	if len(names) == 0 {
+		l, ok := m.st.(Lister)
+		if !ok {
+			return errors.New("keys: this ring storage cannot list its rings; name them")
+		}
+		var err error
+		names, err = l.List(ctx)
+		errs = append(errs, err)
+	}
 	for _, name := range names {
 		errs = append(errs, m.openLocked(ctx, name))
 	}
 	return errors.Join(errs...)
 }
 
-func (m *Manager) discoverLocked(ctx context.Context) error {
-	entries, err := os.ReadDir(m.dir)
-	if err != nil {
-		return fmt.Errorf("keys: %w", err)
-	}
-	var errs []error
-	for _, e := range entries {
-		fn := e.Name()
-		if strings.HasPrefix(fn, ".") || !strings.HasSuffix(fn, ".json") || !e.Type().IsRegular() {
-			continue
-		}
-		path := filepath.Join(m.dir, fn)
-		set, err := ReadFile(ctx, path, WithKEK(m.o.kek))
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if FileName(set.Name()) != fn {
-			errs = append(errs, fmt.Errorf("%w: %s holds ring %q, whose file is %s", ErrFileName, path, set.Name(), FileName(set.Name())))
-			continue
-		}
-		errs = append(errs, m.openLocked(ctx, set.Name()))
-	}
-	return errors.Join(errs...)
-}
-
-// openLocked loads ring name from its file, or reloads it if open.
+// openLocked loads ring name from storage, or reloads it if open.
 func (m *Manager) openLocked(ctx context.Context, name string) error {
 	if !validRingName(name) {
 		return fmt.Errorf("%w: %q", ErrRingName, name)
@@ -232,44 +237,51 @@ func (m *Manager) openLocked(ctx context.Context, name string) error {
 		_, err := m.refreshLocked(ctx, name, mr)
 		return err
 	}
-	mr := &managed{w: watcher{path: m.Path(name)}}
-	snap, _, err := mr.w.poll(ctx)
+	data, rev, err := m.st.Read(ctx, name, "")
 	if err != nil {
 		return err
 	}
-	set, err := m.parse(snap.data, name)
+	set, err := m.parse(data, name)
+	clear(data)
 	if err != nil {
-		clear(snap.data)
 		return err
 	}
-	mr.w.accept(snap)
-	mr.ring = NewRing(set)
-	m.rings[name] = mr
+	m.rings[name] = &managed{ring: NewRing(set), seen: rev}
 	return nil
 }
 
+// parse parses ring name's document and checks that its keys are of the
+// kind the policy makes: a signing ring's file cannot stand in for an
+// encryption ring's, nor the other way round.
 func (m *Manager) parse(data []byte, name string) (*Set, error) {
 	set, err := parseRing(data, &options{kek: m.o.kek, name: name})
+	if err == nil && set.Len() > 0 && set.Signing() != m.policy.alg().Signing() {
+		set, err = nil, &ParseError{Kind: kindRing, Ring: name, Index: -1, Field: "keys",
+			Err: fmt.Errorf("%w: the ring holds %s keys where %s keys are expected", ErrKeyKind, set.keys[0].Alg, m.policy.alg())}
+	}
 	return set, withPath(err, m.Path(name))
 }
 
-// refreshLocked re-reads ring name's file if it changed and swaps the new
-// set in, merged with the current one. It returns an error while the file
-// is missing, unreadable or refused.
+// refreshLocked re-reads ring name if it changed and swaps the new set in,
+// merged with the current one. It returns an error while the ring is
+// missing, unreadable or refused.
 func (m *Manager) refreshLocked(ctx context.Context, name string, mr *managed) (changed bool, err error) {
-	snap, changed, err := mr.w.poll(ctx)
+	data, rev, err := m.st.Read(ctx, name, mr.seen)
 	if err != nil {
 		return false, err
 	}
-	if !changed {
-		return false, mr.w.bad
+	if rev == mr.seen {
+		clear(data)
+		return false, mr.bad
 	}
-	set, err := m.parse(snap.data, name)
+	set, err := m.parse(data, name)
+	clear(data)
+	mr.seen = rev
 	if err != nil {
-		mr.w.reject(snap, err)
+		mr.bad = err
 		return false, err
 	}
-	mr.w.accept(snap)
+	mr.bad = nil
 	set = Merge(mr.ring.Load(), set)
 	mr.ring.Store(set)
 	if m.o.onReload != nil {
@@ -317,9 +329,13 @@ func (m *Manager) List() []*Set {
 
 // Tick plans every open ring at the Manager's clock (Plan), writes the
 // rings that changed atomically and swaps their new sets in, and returns
-// their names. A file another process changed is re-read first. A ring
-// whose file cannot be read or parsed, or whose new file cannot be written,
-// keeps its set; its error is joined into err and the other rings go on.
+// their names. A ring another process changed is re-read first. A ring
+// the storage lost (Read reports fs.ErrNotExist) is reported, or, if the
+// storage is a Restorer that asks for it (Redis), written back from
+// memory, create-only. A ring
+// that cannot be read or parsed, or whose new version cannot be written
+// (ErrConflict when another process wrote it in between), keeps its set;
+// its error is joined into err and the other rings go on.
 func (m *Manager) Tick(ctx context.Context) (changed []string, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -327,9 +343,22 @@ func (m *Manager) Tick(ctx context.Context) (changed []string, err error) {
 	var errs []error
 	for _, name := range m.sortedLocked() {
 		mr := m.rings[name]
+		restored := false
 		if _, err := m.refreshLocked(ctx, name, mr); err != nil {
-			errs = append(errs, err)
-			continue
+			if r, ok := m.st.(Restorer); !ok || !r.RestoreLostRings() || !errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, err)
+				continue
+			}
+			// The ring vanished from storage (a Redis restarted without
+			// persistence, a deleted file) while this process holds it:
+			// write it back, create-only, so that every token it sealed
+			// still opens. If another process created a ring meanwhile,
+			// that one stays and is read at the next Tick.
+			if err := m.restoreLocked(ctx, name, mr); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			restored = true
 		}
 		next, ch, err := Plan(mr.ring.Load(), now, m.policy)
 		if err != nil {
@@ -337,15 +366,34 @@ func (m *Manager) Tick(ctx context.Context) (changed []string, err error) {
 			continue
 		}
 		if !ch {
+			if restored {
+				changed = append(changed, name)
+			}
 			continue
 		}
-		if err := m.storeLocked(ctx, mr, next); err != nil {
+		if err := m.storeLocked(ctx, name, mr, next); err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		changed = append(changed, name)
 	}
 	return changed, errors.Join(errs...)
+}
+
+// restoreLocked writes ring name's current set back to a storage that lost
+// it, create-only.
+func (m *Manager) restoreLocked(ctx context.Context, name string, mr *managed) error {
+	data, err := Marshal(mr.ring.Load(), WithKEK(m.o.kek))
+	if err != nil {
+		return err
+	}
+	defer clear(data)
+	rev, err := m.st.Write(ctx, name, data, "")
+	if err != nil {
+		return fmt.Errorf("keys: restoring ring %q, which storage lost: %w", name, err)
+	}
+	mr.seen, mr.bad = rev, nil
+	return nil
 }
 
 // Rotate forces a rotation (the package function Rotate) of the rings
@@ -374,30 +422,32 @@ func (m *Manager) Rotate(ctx context.Context, names ...string) error {
 			errs = append(errs, fmt.Errorf("keys: rotating ring %q: %w", name, err))
 			continue
 		}
-		errs = append(errs, m.storeLocked(ctx, mr, next))
+		errs = append(errs, m.storeLocked(ctx, name, mr, next))
 	}
 	return errors.Join(errs...)
 }
 
-// storeLocked writes next to mr's file and, once written, swaps it in.
-func (m *Manager) storeLocked(ctx context.Context, mr *managed, next *Set) error {
+// storeLocked writes next as ring name, if the ring is still at the
+// revision the Manager last read, and once written swaps it in.
+func (m *Manager) storeLocked(ctx context.Context, name string, mr *managed, next *Set) error {
 	data, err := Marshal(next, WithKEK(m.o.kek))
 	if err != nil {
 		return err
 	}
 	defer clear(data)
-	if err := writeAtomic(ctx, mr.w.path, data, false, m.o.fault); err != nil {
+	rev, err := m.st.Write(ctx, name, data, mr.seen)
+	if err != nil {
 		return err
 	}
-	mr.w.wrote(data)
+	mr.seen, mr.bad = rev, nil
 	mr.ring.Store(next)
 	return nil
 }
 
-// Reload re-reads every open ring's file that changed (written by another
+// Reload re-reads every open ring that changed (written by another
 // replica, or by `issuer keys rotate`) and swaps the new set in, merged with
-// the current one so that per-key seal counters survive. A ring whose file
-// fails to load keeps its last good set; the errors are joined.
+// the current one so that per-key seal counters survive. A ring that fails
+// to load keeps its last good set; the errors are joined.
 func (m *Manager) Reload(ctx context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

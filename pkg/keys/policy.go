@@ -12,8 +12,10 @@ var ErrPolicy = errors.New("keys: invalid rotation policy")
 
 // Policy is how a ring rotates (SPEC §4, §6 "keys").
 type Policy struct {
-	// Alg is the algorithm of the keys rotation creates. The zero value
-	// means A256KW. Changing it affects new keys only.
+	// Alg is the algorithm of the keys rotation creates: A256KW (the zero
+	// value) or Direct for an encryption ring, ES256, EdDSA or RS256 for
+	// the signing ring. Changing it affects new keys only, and it cannot
+	// turn an encryption ring into a signing ring or back (ErrKeyKind).
 	Alg Alg
 	// RotateEvery is how long each key seals: activates to retires.
 	RotateEvery time.Duration
@@ -25,7 +27,9 @@ type Policy struct {
 	// loaded yet fails there.
 	Propagation time.Duration
 	// MaxTokenTTL is the longest lifetime of a token sealed with the ring:
-	// a key opens for MaxTokenTTL after it retires.
+	// a key opens for MaxTokenTTL after it retires. For the signing ring it
+	// is the longest lifetime of anything the ring signs: its public keys
+	// stay published, and verify, for MaxTokenTTL after they retire.
 	MaxTokenTTL time.Duration
 }
 
@@ -42,7 +46,7 @@ func (p Policy) alg() Alg {
 // published before its predecessor activates).
 func (p Policy) Validate() error {
 	switch {
-	case !p.alg().Valid():
+	case !p.alg().Valid() && !p.alg().Signing():
 		return fmt.Errorf("%w: %w: %q", ErrPolicy, ErrAlg, p.Alg)
 	case p.RotateEvery <= 0:
 		return fmt.Errorf("%w: rotate_every must be positive, got %s", ErrPolicy, p.RotateEvery)
@@ -163,6 +167,9 @@ func newPlanner(set *Set, now time.Time, p Policy) (*planner, error) {
 	}
 	if set == nil {
 		return nil, fmt.Errorf("%w: nil set", ErrNilKey)
+	}
+	if set.Len() > 0 && set.Signing() != p.alg().Signing() {
+		return nil, fmt.Errorf("%w: ring %q holds %s keys, the policy makes %s keys", ErrKeyKind, set.name, set.keys[0].Alg, p.alg())
 	}
 	now = now.Round(0).UTC()
 	pl := &planner{p: p, now: now, floor: now.Truncate(time.Second)}

@@ -22,7 +22,9 @@ var (
 )
 
 // Set is an immutable snapshot of a ring: its name and its keys, ordered by
-// activation time. It is safe for concurrent use.
+// activation time. Its keys are all symmetric (an encryption ring) or all
+// signing keys (the signing ring, see Signing). It is safe for concurrent
+// use.
 type Set struct {
 	name string
 	keys []*Key
@@ -30,7 +32,7 @@ type Set struct {
 }
 
 // NewSet builds a set from keys. Keys are ordered by activation time; kids
-// must be unique.
+// must be unique; symmetric and signing keys do not mix (ErrKeyKind).
 func NewSet(name string, keys ...*Key) (*Set, error) {
 	if !validRingName(name) {
 		return nil, fmt.Errorf("%w: %q", ErrRingName, name)
@@ -42,6 +44,9 @@ func NewSet(name string, keys ...*Key) (*Set, error) {
 		}
 		if _, dup := s.byID[k.ID]; dup {
 			return nil, fmt.Errorf("%w: %q in ring %q", ErrDuplicateKeyID, k.ID, name)
+		}
+		if k.Alg.Signing() != s.keys[0].Alg.Signing() {
+			return nil, fmt.Errorf("%w: key %q of ring %q", ErrKeyKind, k.ID, name)
 		}
 		s.byID[k.ID] = k
 	}
@@ -71,8 +76,13 @@ func (s *Set) Keys() []*Key { return slices.Clone(s.keys) }
 // Len returns the number of keys in the set.
 func (s *Set) Len() int { return len(s.keys) }
 
-// Sealing returns the key that seals at time now: among the keys whose
-// activation has come and whose retirement has not, the one activated last.
+// Signing reports whether the set holds signing keys (ES256, EdDSA, RS256)
+// rather than symmetric ones. A set without keys holds neither: false.
+func (s *Set) Signing() bool { return len(s.keys) > 0 && s.keys[0].Alg.Signing() }
+
+// Sealing returns the key that seals at time now — for the signing ring,
+// the key that signs: among the keys whose activation has come and whose
+// retirement has not, the one activated last.
 func (s *Set) Sealing(now time.Time) (*Key, error) {
 	for i := len(s.keys) - 1; i >= 0; i-- {
 		if k := s.keys[i]; k.State(now) == StateActive {
@@ -82,8 +92,9 @@ func (s *Set) Sealing(now time.Time) (*Key, error) {
 	return nil, fmt.Errorf("%w %q at %s", ErrNoActiveKey, s.name, now.UTC().Format(time.RFC3339))
 }
 
-// Opening returns the key with id kid if it opens tokens at time now, that is
-// if it exists and has not expired.
+// Opening returns the key with id kid if it opens tokens at time now — for
+// the signing ring, if it verifies signatures —, that is if it exists and
+// has not expired.
 func (s *Set) Opening(kid string, now time.Time) (*Key, bool) {
 	k, ok := s.byID[kid]
 	if !ok || !now.Before(k.Expires) {

@@ -34,26 +34,26 @@ func kekID(kek []byte) string {
 	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:9])
 }
 
-// wrapKey encrypts k's JWK under kek, bound to ring and k.ID.
-func wrapKey(kek []byte, ring string, k *Key) (string, error) {
-	plain, err := jwkOf(k).MarshalJSON()
+// wrapKey encrypts the JWK of key kid under kek, bound to ring and kid.
+func wrapKey(kek []byte, ring, kid string, jwk jose.JSONWebKey) (string, error) {
+	plain, err := jwk.MarshalJSON()
 	if err != nil {
-		return "", fmt.Errorf("keys: encoding key %q: %w", k.ID, err)
+		return "", fmt.Errorf("keys: encoding key %q: %w", kid, err)
 	}
 	defer clear(plain)
 	opts := (&jose.EncrypterOptions{}).WithContentType(ctyJWK).
-		WithHeader(headerRing, ring).WithHeader(headerRingKID, k.ID)
+		WithHeader(headerRing, ring).WithHeader(headerRingKID, kid)
 	enc, err := jose.NewEncrypter(jose.A256GCM, jose.Recipient{Algorithm: jose.A256KW, Key: kek, KeyID: kekID(kek)}, opts)
 	if err != nil {
-		return "", fmt.Errorf("keys: wrapping key %q: %w", k.ID, err)
+		return "", fmt.Errorf("keys: wrapping key %q: %w", kid, err)
 	}
 	obj, err := enc.Encrypt(plain)
 	if err != nil {
-		return "", fmt.Errorf("keys: wrapping key %q: %w", k.ID, err)
+		return "", fmt.Errorf("keys: wrapping key %q: %w", kid, err)
 	}
 	s, err := obj.CompactSerialize()
 	if err != nil {
-		return "", fmt.Errorf("keys: wrapping key %q: %w", k.ID, err)
+		return "", fmt.Errorf("keys: wrapping key %q: %w", kid, err)
 	}
 	return s, nil
 }

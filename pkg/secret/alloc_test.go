@@ -4,6 +4,7 @@ package secret
 
 import (
 	"context"
+	"net/netip"
 	"testing"
 )
 
@@ -17,6 +18,7 @@ func TestAllocs(t *testing.T) {
 	for range DefaultThreshold {
 		busy.Fail("client:blocked", t0)
 	}
+	addr := netip.MustParseAddr("2001:db8::1")
 	v := NewVerifier(VerifierConfig{})
 	const generated = "sUdJ4x0Yy9lH7bB2f3QeXq8Vn1mKcA6wZpR5tL0oE_s" // 43 bytes, like NewClientSecret
 	fast := mustParse(t, NewSHA256(generated))
@@ -32,7 +34,9 @@ func TestAllocs(t *testing.T) {
 		{name: "Limiter.Allow, empty shard", max: 0, fn: func() { empty.Allow("client:nobody", t0) }},
 		{name: "Limiter.Allow, miss in a busy shard", max: 0, fn: func() { busy.Allow("client:nobody", t0) }},
 		{name: "Limiter.Allow, blocked key", max: 0, fn: func() { busy.Allow("client:blocked", t0) }},
-		{name: "Limiter.Succeed, unknown key", max: 0, fn: func() { busy.Succeed("client:nobody", t0) }},
+		{name: "Limiter.Forget, unknown key", max: 0, fn: func() { busy.Forget("client:nobody") }},
+		{name: "Limiter.Begin, fast hash", max: 0, fn: func() { busy.Begin("client:webapp", addr, "", false, t0) }},
+		{name: "Limiter.Begin, slow hash", max: 0, fn: func() { busy.Begin("client:webapp", addr, "", true, t0) }},
 		{name: "Hash.Verify sha256", max: 0, fn: func() { fast.Verify(generated) }},
 		{name: "Verifier.Verify sha256", max: 0, fn: func() { _, _ = v.Verify(ctx, fast, generated) }},
 		{name: "Verifier.Verify cached bcrypt", max: 0, fn: func() { _, _ = v.Verify(ctx, slow, "s3cret") }},

@@ -19,16 +19,29 @@
 //
 // # Serving
 //
-// A server authenticates a client (RFC 6749 §2.3.1) in this order:
+// A server authenticates a client (RFC 6749 §2.3.1) or a user in this
+// order:
 //
-//  1. Limiter.Allow for "client:<id>" and "addr:<ip>": a blocked key is
-//     answered 429 with Retry-After before any hash is computed;
-//  2. Verifier.Verify: sha256 is checked directly; bcrypt and argon2id go
-//     through a short-lived cache of successful verifications, so bcrypt does
-//     not cap throughput, and run under a concurrency cap, so wrong secrets
-//     (which cannot be cached) cannot take every core; ErrBusy means the cap
-//     was full until the request's context ended;
-//  3. Limiter.Fail for both keys on a mismatch, Limiter.Succeed on a match.
+//  1. Limiter.Begin for the account ("client:<id>", "user:<name>"), the
+//     client's address and, on a login page, a device the server vouches
+//     for: a blocked source is answered 429 with Retry-After before any
+//     hash is computed. An address the account succeeded from before is
+//     counted on its own, so an attacker's failures never lock the
+//     legitimate holder out; everyone else is bounded per account and per
+//     address (IPv6 per /64). A sha256 client is never refused: guessing a
+//     generated secret is hopeless and costs no CPU.
+//  2. Verifier.VerifyGated with the Attempt as its Gate: sha256 is checked
+//     directly; bcrypt and argon2id go through a short-lived cache of
+//     successful verifications, so bcrypt does not cap throughput, and a
+//     computation that must run first reserves the attempt on the
+//     Limiter, atomically, so a concurrent flood computes at most the
+//     threshold's worth of hashes; ErrThrottled means the reservation was
+//     refused, ErrBusy that the concurrency cap stayed full.
+//  3. Attempt.Succeed on a match, Attempt.Fail on a mismatch or
+//     ErrThrottled, Attempt.Abandon on ErrBusy. A success resets nothing.
+//
+// An unknown account is checked the same way against a decoy hash
+// (Decoys), so its answer takes as long as a wrong secret's.
 //
 // # Secrets in logs
 //

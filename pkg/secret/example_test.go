@@ -2,7 +2,9 @@ package secret_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/sealedtoken/issuer/pkg/secret"
@@ -48,42 +50,51 @@ func ExampleParse() {
 	// secret: unknown hash scheme: want sha256$<hex>, $2a$/$2b$/$2y$ (bcrypt) or $argon2id$ (PHC)
 }
 
-// A server checks the limiter for the client and the address before any
-// hash is computed, and records the outcome afterwards.
+// A server runs every client authentication through Limiter.Begin and the
+// Attempt it returns: the attempt is refused before any hash is computed
+// once the client id is blocked, but the client's own address, from which
+// it authenticated before, is never refused for an attacker's failures.
 func ExampleLimiter() {
 	l := secret.NewLimiter(secret.LimiterConfig{Threshold: 3})
+	v := secret.NewVerifier(secret.VerifierConfig{})
+	enc, _ := secret.NewBcrypt("correct horse", secret.MinBcryptCost)
+	h, _ := secret.Parse(enc)
 	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
-	keys := []string{"client:webapp", "addr:192.0.2.10"}
 
-	authenticate := func(correct bool) string {
-		for _, k := range keys {
-			if ok, retry := l.Allow(k, now); !ok {
-				return fmt.Sprintf("429 Retry-After: %d", secret.RetryAfterSeconds(retry))
-			}
+	authenticate := func(from, sec string) string {
+		a, retry, ok := l.Begin("client:webapp", netip.MustParseAddr(from), "", h.Slow(), now)
+		if !ok {
+			return fmt.Sprintf("429 Retry-After: %d", secret.RetryAfterSeconds(retry))
 		}
-		if !correct { // the Verifier said no
-			for _, k := range keys {
-				l.Fail(k, now)
-			}
+		match, err := v.VerifyGated(context.Background(), h, sec, &a)
+		switch {
+		case errors.Is(err, secret.ErrThrottled):
+			return fmt.Sprintf("429 Retry-After: %d", secret.RetryAfterSeconds(a.Fail()))
+		case err != nil:
+			a.Abandon()
+			return "503"
+		case !match:
+			a.Fail()
 			return "401 invalid_client"
 		}
-		l.Succeed(keys[0], now)
+		a.Succeed()
 		return "200"
 	}
+	fmt.Println("client:  ", authenticate("192.0.2.10", "correct horse"))
 	for range 4 {
-		fmt.Println(authenticate(false))
+		fmt.Println("attacker:", authenticate("203.0.113.66", "guess"))
 		now = now.Add(time.Second)
 	}
-	fmt.Println(authenticate(true))
-	now = now.Add(time.Minute)
-	fmt.Println(authenticate(true))
+	fmt.Println("client:  ", authenticate("192.0.2.10", "correct horse"))
+	fmt.Println("newcomer:", authenticate("198.51.100.1", "correct horse"))
 	// Output:
-	// 401 invalid_client
-	// 401 invalid_client
-	// 401 invalid_client
-	// 429 Retry-After: 59
-	// 429 Retry-After: 58
-	// 200
+	// client:   200
+	// attacker: 401 invalid_client
+	// attacker: 401 invalid_client
+	// attacker: 401 invalid_client
+	// attacker: 429 Retry-After: 59
+	// client:   200
+	// newcomer: 429 Retry-After: 58
 }
 
 func ExampleSecret() {

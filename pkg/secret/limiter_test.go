@@ -14,7 +14,7 @@ var t0 = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 // step is one action in a scripted limiter scenario.
 type step struct {
 	at      time.Duration // offset from t0
-	op      string        // "allow", "fail", "succeed"
+	op      string        // "allow", "fail", "forget", "reserve", "settle-ok", "settle-fail"
 	key     string
 	ok      bool          // allow: expected ok
 	retry   time.Duration // allow: expected retryAfter; fail: expected block
@@ -35,8 +35,19 @@ func runSteps(t *testing.T, l *Limiter, steps []step) {
 			if got := l.Fail(s.key, now); got != s.retry {
 				t.Fatalf("step %d (%s) at %v: Fail(%s) = %v, want %v", i, s.comment, s.at, s.key, got, s.retry)
 			}
-		case "succeed":
-			l.Succeed(s.key, now)
+		case "forget":
+			l.Forget(s.key)
+		case "reserve":
+			ok, retry := l.Reserve(s.key, now)
+			if ok != s.ok || retry != s.retry {
+				t.Fatalf("step %d (%s) at %v: Reserve(%s) = %v, %v; want %v, %v", i, s.comment, s.at, s.key, ok, retry, s.ok, s.retry)
+			}
+		case "settle-ok", "settle-fail":
+			if got := l.Settle(s.key, now, s.op == "settle-fail"); got != s.retry {
+				t.Fatalf("step %d (%s) at %v: Settle(%s) = %v, want %v", i, s.comment, s.at, s.key, got, s.retry)
+			}
+		default:
+			t.Fatalf("step %d: unknown op %q", i, s.op)
 		}
 	}
 }
@@ -111,10 +122,10 @@ func TestLimiterPolicy(t *testing.T) {
 			fails(k, 7*time.Minute, 2), []step{{at: 7 * time.Minute, op: "fail", key: k, retry: 4 * time.Minute, comment: "capped"}},
 			[]step{{at: 8 * time.Minute, op: "allow", key: k, ok: false, retry: 3 * time.Minute}},
 		)},
-		{name: "success resets failures and history", steps: seq(
+		{name: "Forget drops failures and history", steps: seq(
 			fails(k, 0, 2), []step{{at: 0, op: "fail", key: k, retry: time.Minute}},
 			fails(k, 1*time.Minute, 2), []step{{at: 1 * time.Minute, op: "fail", key: k, retry: 2 * time.Minute}},
-			[]step{{at: 3 * time.Minute, op: "succeed", key: k}},
+			[]step{{at: 3 * time.Minute, op: "forget", key: k}},
 			fails(k, 3*time.Minute, 2),
 			[]step{{at: 3 * time.Minute, op: "allow", key: k, ok: true}},
 			[]step{{at: 3 * time.Minute, op: "fail", key: k, retry: time.Minute, comment: "back to the first block"}},
@@ -258,12 +269,11 @@ func TestLimiterConcurrent(t *testing.T) {
 			for i := range 2000 {
 				k := fmt.Sprint("k", (g*7+i)%600)
 				now := t0.Add(time.Duration(i) * time.Millisecond)
-				if ok, _ := l.Allow(k, now); ok {
-					if i%3 == 0 {
-						l.Succeed(k, now)
-					} else {
-						l.Fail(k, now)
-					}
+				if ok, _ := l.Reserve(k, now); ok {
+					l.Settle(k, now, i%3 != 0)
+				}
+				if i%7 == 0 {
+					l.Fail(k, now)
 				}
 				if i%500 == 0 {
 					l.Sweep(now)

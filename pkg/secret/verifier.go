@@ -21,6 +21,48 @@ import (
 // invalid_client: the secret was never checked.
 var ErrBusy = errors.New("secret: too many slow-hash verifications in progress")
 
+// ErrThrottled is returned by Verifier.VerifyGated when its Gate refused the
+// slow-hash computation the request needed. The secret was not checked;
+// servers answer 429 with Retry-After and count a failure (Attempt.Fail).
+var ErrThrottled = errors.New("secret: too many failed attempts")
+
+// ThrottledError is an ErrThrottled (errors.Is matches it) that says how
+// long the refused source must wait: the Retry-After of the 429.
+type ThrottledError struct {
+	RetryAfter time.Duration
+}
+
+func (e *ThrottledError) Error() string {
+	return fmt.Sprintf("%s; retry after %s", ErrThrottled, e.RetryAfter)
+}
+
+// Unwrap returns ErrThrottled.
+func (e *ThrottledError) Unwrap() error { return ErrThrottled }
+
+// Gate admits slow-hash computations: Verifier.VerifyGated calls Reserve
+// just before it would start one on behalf of the request, and computes
+// nothing if it returns false. It is not called for a sha256 hash, a cache
+// hit, or a request that shares another request's identical computation,
+// since none of them costs a hash. *Attempt implements it.
+type Gate interface {
+	Reserve() bool
+}
+
+type gateKey struct{}
+
+// WithGate returns a context carrying g, for Verifier.Verify calls made
+// below an interface that takes no Gate (an endpoint.UserAuthenticator):
+// Verify consults the Gate of its context as VerifyGated does.
+func WithGate(ctx context.Context, g Gate) context.Context {
+	return context.WithValue(ctx, gateKey{}, g)
+}
+
+// gateFrom returns the Gate of ctx, or nil.
+func gateFrom(ctx context.Context) Gate {
+	g, _ := ctx.Value(gateKey{}).(Gate)
+	return g
+}
+
 // Defaults of VerifierConfig.
 const (
 	DefaultCacheTTL  = 5 * time.Minute
@@ -188,12 +230,26 @@ func NewVerifier(cfg VerifierConfig) *Verifier {
 // Verify reports whether secret matches h. It returns an error only when it
 // could not decide: ErrBusy (wrapping ctx.Err()) when ctx ended before a
 // needed computation could start, while waiting for a computation slot, or
-// while waiting for another request's identical computation.
+// while waiting for another request's identical computation; ErrThrottled
+// when ctx carries a Gate (WithGate) that refused the computation.
 // See the Verifier doc for the caching and concurrency rules.
 //
 // ctx is only consulted when a slow hash must be computed; a sha256 hash
 // or a cache hit never blocks.
 func (v *Verifier) Verify(ctx context.Context, h Hash, secret string) (bool, error) {
+	if !h.Slow() {
+		return h.Verify(secret), nil
+	}
+	return v.VerifyGated(ctx, h, secret, gateFrom(ctx))
+}
+
+// VerifyGated is Verify with a Gate: when a slow-hash computation must be
+// started for this request, gate.Reserve is called first, and if it
+// refuses, nothing is computed and the error is ErrThrottled. A nil gate
+// admits everything. Waiting for another request's identical computation
+// does not pass the gate: it costs nothing and yields that computation's
+// answer.
+func (v *Verifier) VerifyGated(ctx context.Context, h Hash, secret string, gate Gate) (bool, error) {
 	if !h.Slow() {
 		return h.Verify(secret), nil
 	}
@@ -220,6 +276,15 @@ func (v *Verifier) Verify(ctx context.Context, h Hash, secret string) (bool, err
 			case <-ctx.Done():
 				v.busy.Add(1)
 				return false, busyErr(ctx)
+			}
+		}
+		if gate != nil {
+			// Reserving under the shard lock keeps the lookup and the
+			// decision to compute one step: a request admitted here is
+			// the one that computes.
+			if !gate.Reserve() {
+				s.mu.Unlock()
+				return false, ErrThrottled
 			}
 		}
 		c := &call{done: make(chan struct{})}

@@ -11,12 +11,12 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// Client returns a keep-alive TLS client of addr with up to conns
+// Client returns a keep-alive client of addr with up to conns
 // connections, which the load generators drive one goroutine per
-// connection.
+// connection: TLS with tlsConf, or plain HTTP when tlsConf is nil.
 func Client(addr string, conns int, tlsConf *tls.Config) *fasthttp.HostClient {
 	return &fasthttp.HostClient{
-		Addr: addr, IsTLS: true, TLSConfig: tlsConf.Clone(), MaxConns: conns,
+		Addr: addr, IsTLS: tlsConf != nil, TLSConfig: tlsConf.Clone(), MaxConns: conns,
 		ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, MaxIdleConnDuration: time.Minute,
 	}
 }

@@ -68,7 +68,6 @@ func newServer(t testing.TB, issuer string, opts ...endpoint.Option) *endpoint.S
 			GrantTypes: []endpoint.GrantType{endpoint.GrantAuthorizationCode, endpoint.GrantRefreshToken},
 			Scopes:     []string{"profile", "read"}, DefaultScopes: []string{"profile"},
 		},
-		&endpoint.Client{ID: "rs", Secret: hash(t, rsSecret)},
 	)
 	require.NoError(t, err)
 	st, err := memory.New(memory.WithSweepInterval(0))
@@ -78,7 +77,9 @@ func newServer(t testing.TB, issuer string, opts ...endpoint.Option) *endpoint.S
 		Internal:  testRing(t, keys.InternalRing),
 		Audiences: map[string]*keys.Ring{apiAud: testRing(t, apiAud)},
 		Default:   apiAud,
-	}, clients, st, opts...)
+	}, clients, st, append([]endpoint.Option{endpoint.WithResourceServers(
+		&endpoint.ResourceServer{ID: "rs", Secret: hash(t, rsSecret), Audiences: []string{apiAud}},
+	)}, opts...)...)
 	require.NoError(t, err)
 	return srv
 }

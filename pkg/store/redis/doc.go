@@ -47,9 +47,12 @@
 // "lease:NAME", "once:N:NS:KEY" (single-use value) and "rec:N:NS:KEY"
 // (record), where N is the byte length of the namespace NS so no two
 // pairs share a key, "statuslists" (the registry of status lists),
-// "st:{LIST}" (set bits) and "stexp:{LIST}" (their expiry). The braces are
-// Redis Cluster hash tags that keep a family's two keys, and a list's two,
-// in one slot for the scripts; every other command touches one key. Values record their own
+// "st:{LIST}" (set bits) and "stexp:{LIST}" (their expiry). The one
+// exception to expiring keys is "keyring:NAME", a hash holding a key ring
+// and its version when the issuer keeps its rings in Redis (Store.Rings,
+// a keys.Storage): a ring must outlive any TTL. The braces are Redis
+// Cluster hash tags that keep a family's two keys, and a list's two, in
+// one slot for the scripts; every other command touches one key. Values record their own
 // expiry, so the scripts need no server-side clock and work with Redis 6.2
 // (the first with PXAT and GETDEL) and later. The status-list registry
 // is the one place the issuer's clock decides expiry: AddStatusList drops,

@@ -125,6 +125,15 @@ func For(err error) Refusal {
 		r.Description = "the access token expired"
 	case errors.Is(err, crypttoken.ErrNotYetValid), errors.Is(err, crypttoken.ErrIssuedInFuture):
 		r.Description = "the access token is not valid yet"
+	case errors.Is(err, crypttoken.ErrUnknownKey):
+		// The header names no audience: a token for another resource
+		// server and one sealed with a key this one has not loaded yet
+		// look alike (see crypttoken's ErrUnknownKey detail).
+		r.Description = "the access token is not sealed with a key of this resource server: it is for another audience, or its key is not loaded yet"
+	case errors.Is(err, crypttoken.ErrAudience):
+		r.Description = "the access token is for another audience"
+	case errors.Is(err, crypttoken.ErrIssuer):
+		r.Description = "the access token is from another issuer"
 	default:
 		r.Description = "the access token is invalid"
 	}
