@@ -40,7 +40,7 @@ func (e *env) drive(ctx context.Context, is *issuer, codes []string, conns int, 
 	stop := time.Now().Add(d)
 	var wg sync.WaitGroup
 	start, cpu0 := time.Now(), loadkit.ProcessCPU()
-	redisCPU := is == e.redis && e.redisProc != nil
+	redisCPU := is == e.other && e.redisProc != nil
 	var rcpu0 time.Duration
 	if redisCPU {
 		rcpu0 = e.redisProc.cpuTime()
@@ -137,10 +137,14 @@ func (e *env) measure(ctx context.Context, is *issuer, o options, rate *float64)
 	return r, err
 }
 
-// compare runs interleaved rounds of the memory and the Redis store.
+// compare runs interleaved rounds of the memory store and the store under
+// test.
 func compare(ctx context.Context, e *env, o options, out io.Writer) error {
-	where := "redis " + e.redis.store
+	name := e.other.name
+	where := "redis " + e.other.store
 	switch {
+	case o.store == "file":
+		where = "file store " + e.other.app.Config.StorePath + " (every write fsynced before the answer)"
 	case e.redisProc == nil:
 	case o.aof == "no":
 		where += " (started here, appendonly no)"
@@ -155,9 +159,9 @@ func compare(ctx context.Context, e *env, o options, out io.Writer) error {
 	var ratios []float64
 	res := map[string][]result{}
 	for r := 1; r <= o.rounds; r++ {
-		order := []*issuer{e.memory, e.redis}
+		order := []*issuer{e.memory, e.other}
 		if r%2 == 0 {
-			order = []*issuer{e.redis, e.memory}
+			order = []*issuer{e.other, e.memory}
 		}
 		for _, is := range order {
 			if o.only != "" && o.only != is.name {
@@ -173,23 +177,23 @@ func compare(ctx context.Context, e *env, o options, out io.Writer) error {
 		if o.only != "" {
 			continue
 		}
-		mem, red := res["memory"][r-1], res["redis"][r-1]
-		ratios = append(ratios, red.rps/mem.rps)
-		fmt.Fprintf(out, "round %d  redis/memory req/s %.1f%%\n", r, 100*ratios[len(ratios)-1])
+		mem, oth := res["memory"][r-1], res[name][r-1]
+		ratios = append(ratios, oth.rps/mem.rps)
+		fmt.Fprintf(out, "round %d  %s/memory req/s %.1f%%\n", r, name, 100*ratios[len(ratios)-1])
 	}
-	for _, name := range []string{"memory", "redis"} {
-		if len(res[name]) > 0 {
-			fmt.Fprintf(out, "median   %-6s  %s\n", name, medianResult(res[name]).line())
+	for _, n := range []string{"memory", name} {
+		if len(res[n]) > 0 {
+			fmt.Fprintf(out, "median   %-6s  %s\n", n, medianResult(res[n]).line())
 		}
 	}
 	if o.only != "" {
 		return nil
 	}
-	mem, red := medianResult(res["memory"]), medianResult(res["redis"])
-	fmt.Fprintf(out, "ratio    redis/memory req/s = %.1f%% (median of per-round ratios); CPU per exchange +%.1f µs in the issuer process",
-		100*loadkit.Median(ratios), red.cpu-mem.cpu)
+	mem, oth := medianResult(res["memory"]), medianResult(res[name])
+	fmt.Fprintf(out, "ratio    %s/memory req/s = %.1f%% (median of per-round ratios); CPU per exchange %+.1f µs in the issuer process",
+		name, 100*loadkit.Median(ratios), oth.cpu-mem.cpu)
 	if e.redisProc != nil {
-		fmt.Fprintf(out, ", +%.1f µs in redis-server", red.redisCPU)
+		fmt.Fprintf(out, ", +%.1f µs in redis-server", oth.redisCPU)
 	}
 	fmt.Fprintln(out)
 	return nil

@@ -13,15 +13,16 @@ import (
 )
 
 // TestRedisloadRuns keeps the load test from rotting: a short comparison
-// must run against a redis-server it starts and report both stores'
-// figures. The figures themselves are measured by "go run
-// ./bench/redisload" (bench/RESULTS-redis.md).
+// must run against a redis-server it starts, or the file store, and report
+// both stores' figures. The figures themselves are measured by "go run
+// ./bench/redisload" (bench/RESULTS-redis.md, docs/STORE.md).
 func TestRedisloadRuns(t *testing.T) {
+	haveRedis := true
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("redis-server not found and CI=true: apt-get install -y redis-server")
 		}
-		t.Skip("install redis-server (apt-get install -y redis-server)")
+		haveRedis = false
 	}
 	tests := []struct {
 		name string
@@ -30,17 +31,25 @@ func TestRedisloadRuns(t *testing.T) {
 	}{
 		{
 			name: "no persistence",
-			o:    options{duration: 300 * time.Millisecond, warmup: 100 * time.Millisecond, rounds: 1, conns: 4, redisBin: "redis-server", aof: "no", maxCodes: 20000},
+			o:    options{duration: 300 * time.Millisecond, warmup: 100 * time.Millisecond, rounds: 1, conns: 4, store: "redis", redisBin: "redis-server", aof: "no", maxCodes: 20000},
 			want: []string{"round 1  memory", "round 1  redis", "redis/memory req/s", "appendonly no"},
 		},
 		{
 			name: "append-only file, fsync always",
-			o:    options{duration: 200 * time.Millisecond, rounds: 1, conns: 2, redisBin: "redis-server", aof: "always", maxCodes: 20000},
+			o:    options{duration: 200 * time.Millisecond, rounds: 1, conns: 2, store: "redis", redisBin: "redis-server", aof: "always", maxCodes: 20000},
 			want: []string{"appendfsync always", "round 1  redis"},
+		},
+		{
+			name: "file store",
+			o:    options{duration: 300 * time.Millisecond, warmup: 100 * time.Millisecond, rounds: 1, conns: 4, store: "file", aof: "no", maxCodes: 20000},
+			want: []string{"round 1  memory", "round 1  file", "file/memory req/s", "every write fsynced"},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.o.store == "redis" && !haveRedis {
+				t.Skip("install redis-server (apt-get install -y redis-server)")
+			}
 			if err := tt.o.validate(); err != nil {
 				t.Fatal(err)
 			}
@@ -55,7 +64,7 @@ func TestRedisloadRuns(t *testing.T) {
 					t.Errorf("output lacks %q:\n%s", w, out.String())
 				}
 			}
-			for _, m := range regexp.MustCompile(`(?m)^round 1  (memory|redis)\s+(\d+) req/s`).FindAllStringSubmatch(out.String(), -1) {
+			for _, m := range regexp.MustCompile(`(?m)^round 1  (memory|redis|file)\s+(\d+) req/s`).FindAllStringSubmatch(out.String(), -1) {
 				if n, _ := strconv.Atoi(m[2]); n == 0 {
 					t.Errorf("no throughput measured for %s:\n%s", m[1], out.String())
 				}
@@ -65,7 +74,7 @@ func TestRedisloadRuns(t *testing.T) {
 }
 
 func TestOptionsValidate(t *testing.T) {
-	ok := options{duration: time.Second, rounds: 1, conns: 1, aof: "no", maxCodes: 1}
+	ok := options{duration: time.Second, rounds: 1, conns: 1, store: "redis", aof: "no", maxCodes: 1}
 	tests := []struct {
 		name    string
 		edit    func(*options)
@@ -79,6 +88,11 @@ func TestOptionsValidate(t *testing.T) {
 		{name: "existing server", edit: func(o *options) { o.redisURL = "redis://127.0.0.1:6379/0" }},
 		{name: "only redis", edit: func(o *options) { o.only = "redis" }},
 		{name: "only something else", edit: func(o *options) { o.only = "postgres" }, wantErr: true},
+		{name: "file store", edit: func(o *options) { o.store = "file" }},
+		{name: "only file", edit: func(o *options) { o.store, o.only = "file", "file" }},
+		{name: "only redis with the file store", edit: func(o *options) { o.store, o.only = "file", "redis" }, wantErr: true},
+		{name: "unknown store", edit: func(o *options) { o.store = "postgres" }, wantErr: true},
+		{name: "aof with the file store", edit: func(o *options) { o.store, o.aof = "file", "always" }, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

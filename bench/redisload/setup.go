@@ -35,7 +35,7 @@ const clientID = "bench-webapp"
 // issuer is one issuer under test: a name, its store and its address.
 type issuer struct {
 	name      string
-	store     string // "memory" or the Redis URL
+	store     string // "memory", "file" or the Redis URL
 	addr      string
 	app       *server.App
 	issuerURL string
@@ -48,15 +48,16 @@ type issuer struct {
 	logFile   *os.File
 }
 
-// env holds the issuers, the Redis they share nothing of but the store
-// kind, and what the load generator needs.
+// env holds the two issuers (on the memory store, and on the store under
+// test: Redis or the file store), the Redis started for the latter, and
+// what the load generator needs.
 type env struct {
 	dir       string
 	tlsClient *tls.Config
 	auth      string
 	memory    *issuer
-	redis     *issuer
-	redisProc *redisProc // nil when -redis named an existing server
+	other     *issuer
+	redisProc *redisProc // nil with -store file or when -redis named an existing server
 }
 
 func setup(ctx context.Context, o options) (*env, error) {
@@ -71,12 +72,16 @@ func setup(ctx context.Context, o options) (*env, error) {
 			e.close()
 		}
 	}()
-	redisURL := o.redisURL
-	if redisURL == "" {
-		if e.redisProc, err = startRedis(ctx, o.redisBin, filepath.Join(dir, "redis"), o.aof); err != nil {
-			return nil, err
+	otherStore := config.StoreFile
+	if o.store == "redis" {
+		redisURL := o.redisURL
+		if redisURL == "" {
+			if e.redisProc, err = startRedis(ctx, o.redisBin, filepath.Join(dir, "redis"), o.aof); err != nil {
+				return nil, err
+			}
+			redisURL = e.redisProc.url
 		}
-		redisURL = e.redisProc.url
+		otherStore = config.Store(redisURL)
 	}
 	sec, err := secret.NewClientSecret()
 	if err != nil {
@@ -94,12 +99,12 @@ func setup(ctx context.Context, o options) (*env, error) {
 	if e.memory, err = startIssuer(ctx, "memory", config.StoreMemory, filepath.Join(dir, "memory"), sec, codeTTL); err != nil {
 		return nil, err
 	}
-	if e.redis, err = startIssuer(ctx, "redis", config.Store(redisURL), filepath.Join(dir, "redis-issuer"), sec, codeTTL); err != nil {
+	if e.other, err = startIssuer(ctx, o.store, otherStore, filepath.Join(dir, o.store+"-issuer"), sec, codeTTL); err != nil {
 		return nil, err
 	}
 	// One certificate per issuer; trust both.
 	pool := x509.NewCertPool()
-	for _, is := range []*issuer{e.memory, e.redis} {
+	for _, is := range []*issuer{e.memory, e.other} {
 		pem, err := os.ReadFile(is.app.Config.TLS.CertFile)
 		if err != nil {
 			return nil, err
@@ -240,7 +245,7 @@ func (is *issuer) close() {
 }
 
 func (e *env) close() {
-	for _, is := range []*issuer{e.memory, e.redis} {
+	for _, is := range []*issuer{e.memory, e.other} {
 		if is != nil {
 			is.close()
 		}

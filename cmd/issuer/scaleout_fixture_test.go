@@ -66,6 +66,8 @@ type scaleCluster struct {
 	// registered resource server of the audience, which introspects.
 	webSecret, rsSecret string
 	propagation         time.Duration
+	// clients are scaleOptions.clients.
+	clients string
 }
 
 // scaleReplica is one issuer process.
@@ -79,10 +81,28 @@ type scaleReplica struct {
 // both answer /readyz 200. Everything is stopped when t ends.
 func startScaleCluster(t *testing.T, o scaleOptions) *scaleCluster {
 	t.Helper()
+	c := newScaleBase(t, o)
+	c.redis = redistest.Start(t, o.redisArgs...)
+	addrA, addrB := scaleFreeAddr(t), scaleFreeAddr(t)
+	c.writeConfig(t, addrA, c.redis.URL)
+	// Both start at once, as replicas of one deployment do: key ring
+	// creation is create-only, so they end up sharing one ring.
+	c.a = c.startReplica(t, "A", addrA)
+	c.b = c.startReplica(t, "B", addrB)
+	for _, r := range c.replicas() {
+		c.waitReady(t, r, 20*time.Second)
+	}
+	return c
+}
+
+// newScaleBase makes the fixture's data directory, TLS certificate, login
+// key, client secrets and HTTP client, without starting anything.
+func newScaleBase(t *testing.T, o scaleOptions) *scaleCluster {
+	t.Helper()
 	if o.propagation == 0 {
 		o.propagation = 3 * time.Second
 	}
-	c := &scaleCluster{redis: redistest.Start(t, o.redisArgs...), dir: t.TempDir(), propagation: o.propagation}
+	c := &scaleCluster{dir: t.TempDir(), propagation: o.propagation, clients: o.clients}
 	cert, key := filepath.Join(c.dir, "tls", "cert.pem"), filepath.Join(c.dir, "tls", "key.pem")
 	if _, err := devtls.Ensure(cert, key, devtls.DefaultHosts, time.Now()); err != nil {
 		t.Fatal(err)
@@ -115,7 +135,14 @@ func startScaleCluster(t *testing.T, o scaleOptions) *scaleCluster {
 	if err := os.WriteFile(filepath.Join(c.dir, "login.key"), []byte(base64.StdEncoding.EncodeToString(loginKey[:])+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	addrA, addrB := scaleFreeAddr(t), scaleFreeAddr(t)
+	return c
+}
+
+// writeConfig writes the configuration file every replica starts from:
+// the issuer URL names addrA, the store is storeValue ("file", "memory" or
+// a Redis URL).
+func (c *scaleCluster) writeConfig(t *testing.T, addrA, storeValue string) {
+	t.Helper()
 	c.issuer = "https://" + addrA
 	c.cfgPath = filepath.Join(c.dir, "issuer.yaml")
 	cfg := fmt.Sprintf(`# Shared by both replicas; ISSUER_LISTEN gives each its address.
@@ -149,19 +176,11 @@ clients:
   - id: rs
     audiences: [%q]
     secret_hash: %q
-`, c.issuer, addrA, c.dir, o.propagation, c.redis.URL, scaleAudience, scaleUser,
-		secret.NewSHA256(c.webSecret), scaleRedirect, o.clients, scaleAudience, secret.NewSHA256(c.rsSecret))
+`, c.issuer, addrA, c.dir, c.propagation, storeValue, scaleAudience, scaleUser,
+		secret.NewSHA256(c.webSecret), scaleRedirect, c.clients, scaleAudience, secret.NewSHA256(c.rsSecret))
 	if err := os.WriteFile(c.cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	// Both start at once, as replicas of one deployment do: key ring
-	// creation is create-only, so they end up sharing one ring.
-	c.a = c.startReplica(t, "A", addrA)
-	c.b = c.startReplica(t, "B", addrB)
-	for _, r := range c.replicas() {
-		c.waitReady(t, r, 20*time.Second)
-	}
-	return c
 }
 
 func (c *scaleCluster) startReplica(t *testing.T, name, addr string) *scaleReplica {
@@ -170,7 +189,14 @@ func (c *scaleCluster) startReplica(t *testing.T, name, addr string) *scaleRepli
 	return &scaleReplica{name: name, base: "https://" + addr, proc: p}
 }
 
-func (c *scaleCluster) replicas() []*scaleReplica { return []*scaleReplica{c.a, c.b} }
+// replicas returns the running replicas: A, and B unless the fixture has
+// one replica only.
+func (c *scaleCluster) replicas() []*scaleReplica {
+	if c.b == nil {
+		return []*scaleReplica{c.a}
+	}
+	return []*scaleReplica{c.a, c.b}
+}
 
 // other returns the replica that is not r.
 func (c *scaleCluster) other(r *scaleReplica) *scaleReplica {

@@ -35,8 +35,10 @@ type Config struct {
 	Keys Keys `yaml:"keys"`
 	// Tokens holds token lifetimes (SPEC §3).
 	Tokens Tokens `yaml:"tokens"`
-	// Store is "memory" or a redis:// or rediss:// URL (SPEC §7).
+	// Store is "file", "memory" or a redis:// or rediss:// URL (SPEC §7).
 	Store Store `yaml:"store"`
+	// StorePath is the file of the file store (store: file).
+	StorePath string `yaml:"store_path"`
 	// Audiences are the resource servers tokens are issued for; each has its
 	// own key ring (RFC 8707).
 	Audiences []Audience `yaml:"audiences"`
@@ -449,17 +451,27 @@ func (h Hash) GoString() string { return strconv.Quote(h.String()) }
 // MarshalText returns the redacted form (see [Hash.String]).
 func (h Hash) MarshalText() ([]byte, error) { return []byte(h.String()), nil }
 
-// StoreMemory is the [Store] value of the in-process store.
-const StoreMemory Store = "memory"
+// The [Store] values of the embedded stores.
+const (
+	// StoreFile is the durable embedded store (pkg/store/file), kept in
+	// [Config.StorePath]: the default.
+	StoreFile Store = "file"
+	// StoreMemory is the in-process store (pkg/store/memory), which
+	// forgets everything when the process stops.
+	StoreMemory Store = "memory"
+)
 
-// Store is "memory" or a Redis URL, redis://[user:password@]host[:port][/db]
-// or rediss:// for TLS (SPEC §7). The URL may carry a password, so String
-// and MarshalText print it with the password replaced by "xxxxx"; use
-// string(s) for the value.
+// Store is "file", "memory" or a Redis URL,
+// redis://[user:password@]host[:port][/db] or rediss:// for TLS (SPEC §7).
+// The URL may carry a password, so String and MarshalText print it with the
+// password replaced by "xxxxx"; use string(s) for the value.
 type Store string
 
 // IsMemory reports whether s selects the in-process store.
 func (s Store) IsMemory() bool { return s == StoreMemory }
+
+// IsFile reports whether s selects the durable embedded store.
+func (s Store) IsFile() bool { return s == StoreFile }
 
 // IsRedis reports whether s is a redis:// or rediss:// URL.
 func (s Store) IsRedis() bool {
@@ -469,7 +481,7 @@ func (s Store) IsRedis() bool {
 // String returns s with any password redacted. A value that does not parse
 // as a URL is shown as "[REDACTED]" (it may be mangled secret material).
 func (s Store) String() string {
-	if s == "" || s.IsMemory() {
+	if s == "" || s.IsMemory() || s.IsFile() {
 		return string(s)
 	}
 	u, err := url.Parse(string(s))

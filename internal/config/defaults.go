@@ -28,7 +28,8 @@ const (
 	DefaultLeeway          = 30 * time.Second
 	DefaultStatusListTTL   = endpoint.DefaultStatusListTTL
 	DefaultDeviceCodeTTL   = endpoint.DefaultDeviceCodeLifetime
-	DefaultStore           = StoreMemory
+	DefaultStore           = StoreFile
+	DefaultStorePath       = "store/issuer.db" // relative to data_dir
 	DefaultMaxBodyBytes    = ByteSize(64 << 10)
 	DefaultReadTimeout     = 10 * time.Second
 	DefaultWriteTimeout    = 10 * time.Second
@@ -75,9 +76,10 @@ func Default() *Config {
 			StatusListTTL: DefaultStatusListTTL,
 			DeviceCodeTTL: DefaultDeviceCodeTTL,
 		},
-		Store: DefaultStore,
-		DPoP:  DPoP{NonceStep: DefaultDPoPNonceStep},
-		Login: Login{SessionTTL: DefaultSessionTTL, ConsentTTL: DefaultConsentTTL},
+		Store:     DefaultStore,
+		StorePath: DefaultStorePath,
+		DPoP:      DPoP{NonceStep: DefaultDPoPNonceStep},
+		Login:     Login{SessionTTL: DefaultSessionTTL, ConsentTTL: DefaultConsentTTL},
 		Limits: Limits{
 			MaxBodyBytes:       DefaultMaxBodyBytes,
 			ReadTimeout:        DefaultReadTimeout,

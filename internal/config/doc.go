@@ -30,8 +30,8 @@
 // # Paths
 //
 // data_dir is the base of every relative path (tls.cert_file, tls.key_file,
-// keys.dir, login.key_file). A relative data_dir in a file is resolved against the
-// directory of that file, so "issuer serve --config /etc/issuer/issuer.yaml"
+// keys.dir, store_path, login.key_file). A relative data_dir in a file is
+// resolved against the directory of that file, so "issuer serve --config /etc/issuer/issuer.yaml"
 // finds its files wherever it is started; [Parse] resolves it against the
 // working directory unless [WithBaseDir] says otherwise. After loading,
 // every path in the Config is absolute and clean.
@@ -46,8 +46,8 @@
 // # Dev mode
 //
 // [Dev] returns the configuration of "issuer serve" without arguments: TLS
-// files and key rings under a data directory, one default audience, the
-// memory store. cmd/issuer creates the certificate and the login key
+// files, key rings and the file store under a data directory, one default
+// audience. cmd/issuer creates the certificate and the login key
 // ([DevLoginKeyFile]), appends [DemoClient] with the hash of a generated
 // secret and [DemoUser] with the hash of a generated password, and calls
 // [Config.Validate].
@@ -174,12 +174,24 @@
 //	    Lifetime of device codes and their user codes (RFC 8628 §3.2
 //	    expires_in): how long a user has to enter the code and approve.
 //	    10s to 1h.
-//	store: memory | Redis URL, default memory
-//	    Where single-use codes, refresh families and revocations live:
-//	    "memory" for one replica, or
-//	    redis://[user:password@]host[:port][/db] (rediss:// for TLS)
-//	    shared by all replicas (SPEC §7). Overridden by ISSUER_STORE,
-//	    which keeps a password out of the file.
+//	store: file | memory | Redis URL, default file
+//	    Where single-use codes, refresh families, revocations, status-list
+//	    bits and the other state of SPEC §7 live. "file" (the default): a
+//	    durable file under data_dir (store_path) for one replica; every
+//	    write is on disk before it is acknowledged, so revocations,
+//	    rotations and redeemed codes survive restarts and kill -9
+//	    (docs/STORE.md). "memory": in the process only, for tests and
+//	    benchmarks; it forgets everything when the process stops, and the
+//	    server warns at start. redis://[user:password@]host[:port][/db]
+//	    (rediss:// for TLS): shared by all replicas (SPEC §7). Overridden
+//	    by ISSUER_STORE, which keeps a password out of the file.
+//	store_path: path, default store/issuer.db
+//	    With store: file, the store's file. Its directory is created mode
+//	    0700 and the file mode 0600; a file or directory that group or
+//	    others may write is refused. One process at a time: a second
+//	    issuer on the same file stops at start, naming it. Put it on a
+//	    local disk (not NFS); back it up while the issuer is stopped or
+//	    from a filesystem snapshot. Unused with memory and Redis.
 //	audiences: list, required
 //	    Resource servers tokens are issued for; each gets its own key
 //	    ring.

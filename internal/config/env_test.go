@@ -23,7 +23,8 @@ func TestEnvOverrides(t *testing.T) {
 		wantErr string                 // substring; the variable must be named
 	}{
 		{"no variables", nil, func(c *Config) string {
-			return want(c.Listen == DefaultListen && c.DataDir == testBase && c.Store == StoreMemory, "defaults changed")
+			return want(c.Listen == DefaultListen && c.DataDir == testBase && c.Store == StoreFile &&
+				c.StorePath == filepath.Join(testBase, DefaultStorePath), "defaults changed")
 		}, ""},
 		{"empty variables are unset", map[string]string{EnvListen: "", EnvDataDir: "", EnvStore: ""}, func(c *Config) string {
 			return want(c.Listen == DefaultListen && c.DataDir == testBase, "empty variable applied")
@@ -32,8 +33,9 @@ func TestEnvOverrides(t *testing.T) {
 			return want(c.Listen == "0.0.0.0:9443", "listen = "+c.Listen)
 		}, ""},
 		{"absolute data dir moves relative paths", map[string]string{EnvDataDir: "/var/lib/issuer"}, func(c *Config) string {
-			return want(c.DataDir == "/var/lib/issuer" && c.Keys.Dir == "/var/lib/issuer/keys" && c.TLS.CertFile == "/var/lib/issuer/cert.pem",
-				"paths "+c.DataDir+" "+c.Keys.Dir+" "+c.TLS.CertFile)
+			return want(c.DataDir == "/var/lib/issuer" && c.Keys.Dir == "/var/lib/issuer/keys" && c.TLS.CertFile == "/var/lib/issuer/cert.pem" &&
+				c.StorePath == "/var/lib/issuer/store/issuer.db",
+				"paths "+c.DataDir+" "+c.Keys.Dir+" "+c.TLS.CertFile+" "+c.StorePath)
 		}, ""},
 		{"relative data dir is under the working directory", map[string]string{EnvDataDir: "state"}, func(c *Config) string {
 			return want(c.DataDir == filepath.Join(cwd, "state"), "data_dir = "+c.DataDir)
@@ -42,7 +44,10 @@ func TestEnvOverrides(t *testing.T) {
 			return want(string(c.Store) == "rediss://:pw@redis.internal:6380/1", "store = "+c.Store.String())
 		}, ""},
 		{"bad listen names the variable", map[string]string{EnvListen: "9443"}, nil, "config: ISSUER_LISTEN: want host:port"},
-		{"bad store names the variable", map[string]string{EnvStore: "mysql://x"}, nil, "config: ISSUER_STORE: must be \"memory\" or a redis://"},
+		{"store memory", map[string]string{EnvStore: "memory"}, func(c *Config) string {
+			return want(c.Store.IsMemory(), "store = "+c.Store.String())
+		}, ""},
+		{"bad store names the variable", map[string]string{EnvStore: "mysql://x"}, nil, "config: ISSUER_STORE: must be \"file\", \"memory\" or a redis://"},
 		{"several bad variables", map[string]string{EnvListen: "x", EnvStore: "redis://"}, nil, "config: ISSUER_STORE: the Redis URL needs a host"},
 	}
 	for _, tt := range tests {
@@ -84,7 +89,7 @@ func TestDev(t *testing.T) {
 			"tls":      c.TLS.CertFile == "/tmp/issuer-dev/tls/cert.pem" && c.TLS.KeyFile == "/tmp/issuer-dev/tls/key.pem",
 			"keys":     c.Keys.Dir == "/tmp/issuer-dev/keys",
 			"audience": len(c.Audiences) == 1 && c.Audiences[0] == Audience{Name: DevAudience, Default: true},
-			"store":    c.Store.IsMemory(),
+			"store":    c.Store.IsFile() && c.StorePath == "/tmp/issuer-dev/store/issuer.db",
 			"no users": len(c.Clients) == 0 && len(c.Users) == 0,
 		}
 		for name, ok := range checks {

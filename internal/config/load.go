@@ -154,7 +154,7 @@ func applyEnv(c *Config, getenv func(string) string) map[string]string {
 
 // resolvePaths makes data_dir absolute (a relative one is resolved against
 // base, or the working directory if base is empty) and resolves relative
-// tls.cert_file, tls.key_file, tls.client_ca_file, keys.dir,
+// tls.cert_file, tls.key_file, tls.client_ca_file, keys.dir, store_path,
 // login.key_file and dpop.nonce_key_file against data_dir.
 func resolvePaths(c *Config, base string) error {
 	if c.DataDir == "" {
@@ -169,7 +169,7 @@ func resolvePaths(c *Config, base string) error {
 		return errors.New("cannot make the data directory absolute: the working directory is unknown")
 	}
 	c.DataDir = dir
-	for _, p := range []*string{&c.TLS.CertFile, &c.TLS.KeyFile, &c.TLS.ClientCAFile, &c.Keys.Dir, &c.Login.KeyFile, &c.DPoP.NonceKeyFile} {
+	for _, p := range []*string{&c.TLS.CertFile, &c.TLS.KeyFile, &c.TLS.ClientCAFile, &c.Keys.Dir, &c.StorePath, &c.Login.KeyFile, &c.DPoP.NonceKeyFile} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		} else if *p != "" {
@@ -201,8 +201,8 @@ const (
 // Dev returns the configuration of the dev server: listen on
 // 127.0.0.1:8443, issuer https://<listen address>, TLS files DevCertFile and
 // DevKeyFile and the key rings under dataDir ("" means the working
-// directory), one default audience DevAudience, the memory store, and no
-// clients or users. With [WithEnv], ISSUER_LISTEN, ISSUER_DATA_DIR and
+// directory), one default audience DevAudience, the file store under
+// dataDir (DefaultStorePath), and no clients or users. With [WithEnv], ISSUER_LISTEN, ISSUER_DATA_DIR and
 // ISSUER_STORE override as for a file, and the issuer follows the listen
 // address (an unspecified host becomes 127.0.0.1). With port 0 (any free
 // port, for tests) the issuer is left empty: set it from the bound address

@@ -90,6 +90,9 @@ func (v *validator) config(c *Config) {
 	if err := checkStore(c.Store); err != nil {
 		v.errf("store", "%v", err)
 	}
+	if c.StorePath == "" {
+		v.errf("store_path", "must not be empty")
+	}
 	v.keyStore(c)
 	v.audiences(c.Audiences)
 	v.login(&c.Login)
@@ -309,23 +312,24 @@ func (v *validator) tokens(t *Tokens) {
 	}
 }
 
-// checkStore accepts "memory" or redis://[user:password@]host[:port][/db]
-// (rediss:// for TLS). The value may hold a password, so no message quotes
-// it, and url errors (which do) are not wrapped.
+// checkStore accepts "file", "memory" or
+// redis://[user:password@]host[:port][/db] (rediss:// for TLS). The value
+// may hold a password, so no message quotes it, and url errors (which do)
+// are not wrapped.
 func checkStore(s Store) error {
-	if s.IsMemory() {
+	if s.IsMemory() || s.IsFile() {
 		return nil
 	}
 	if s == "" {
-		return fmt.Errorf("must be \"memory\" or a redis:// or rediss:// URL")
+		return fmt.Errorf("must be \"file\", \"memory\" or a redis:// or rediss:// URL")
 	}
 	u, err := url.Parse(string(s))
 	if err != nil {
-		return fmt.Errorf("not \"memory\" and not a valid URL")
+		return fmt.Errorf("not \"file\", not \"memory\" and not a valid URL")
 	}
 	switch {
 	case u.Scheme != "redis" && u.Scheme != "rediss":
-		return fmt.Errorf("must be \"memory\" or a redis:// or rediss:// URL")
+		return fmt.Errorf("must be \"file\", \"memory\" or a redis:// or rediss:// URL")
 	case u.Opaque != "" || u.Hostname() == "":
 		return fmt.Errorf("the Redis URL needs a host, as in redis://127.0.0.1:6379/0")
 	case !validPort(u.Port(), true):

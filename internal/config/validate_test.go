@@ -94,7 +94,11 @@ func TestValidateRules(t *testing.T) {
 		{"leeway zero ok", func(c *Config) { c.Tokens.Leeway = 0 }, "", ""},
 
 		// store: SPEC §7.
-		{"store empty", func(c *Config) { c.Store = "" }, "store", `must be "memory" or a redis://`},
+		{"store empty", func(c *Config) { c.Store = "" }, "store", `must be "file", "memory" or a redis://`},
+		{"store file ok", func(c *Config) { c.Store = "file" }, "", ""},
+		{"store memory ok", func(c *Config) { c.Store = "memory" }, "", ""},
+		{"store File is not file", func(c *Config) { c.Store = "File" }, "store", `must be "file", "memory" or a redis://`},
+		{"store_path empty", func(c *Config) { c.StorePath = "" }, "store_path", "must not be empty"},
 		{"store other scheme", func(c *Config) { c.Store = "postgres://db/x" }, "store", "redis://"},
 		{"store no host", func(c *Config) { c.Store = "redis://" }, "store", "needs a host"},
 		{"store bad db", func(c *Config) { c.Store = "redis://h:6379/zero" }, "store", "database number"},

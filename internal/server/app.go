@@ -27,6 +27,7 @@ import (
 	"github.com/sealedtoken/issuer/pkg/keys"
 	"github.com/sealedtoken/issuer/pkg/secret"
 	"github.com/sealedtoken/issuer/pkg/store"
+	"github.com/sealedtoken/issuer/pkg/store/file"
 	"github.com/sealedtoken/issuer/pkg/store/memory"
 )
 
@@ -198,6 +199,16 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (_ *App, err erro
 
 	var mem *memory.Store
 	switch {
+	case cfg.Store.IsFile():
+		// Run drains the HTTP server before it returns, and the caller
+		// closes the App after Run: every acknowledged write is in the
+		// file before Close stops the committer.
+		fs, err := file.Open(ctx, cfg.StorePath, file.WithClock(o.Now))
+		if err != nil {
+			return nil, fmt.Errorf("server: store: %w", err)
+		}
+		a.Store, a.closer = fs, fs.Close
+		a.log.Info().Str("component", "store").Str("file", cfg.StorePath).Msg("file store opened")
 	case cfg.Store.IsMemory():
 		// limits.memory_store_entries is validated (at least 1000); a zero
 		// from a Config that skipped validation keeps the store's default.
@@ -209,6 +220,8 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (_ *App, err erro
 			return nil, fmt.Errorf("server: store: %w", err)
 		}
 		a.Store, a.closer = mem, mem.Close
+		a.log.Warn().Str("component", "store").
+			Msg("store: memory forgets every redeemed code, refresh rotation and revocation when the process stops: after a restart revoked tokens are active again and rotated refresh tokens are refused; use store: file (the default) or Redis outside tests and benchmarks")
 	default:
 		rc, err := connectRedis(ctx, string(cfg.Store), o.StoreWait, 2*time.Second, a.log)
 		if err != nil {
@@ -720,7 +733,9 @@ func (a *App) keyStep(ctx context.Context, leaser store.Leaser, interval time.Du
 	}
 }
 
-// Close releases the store.
+// Close releases the store: with store: file it commits the writes still
+// queued and closes the file. Call it after Run has returned, that is once
+// the HTTP server has drained.
 func (a *App) Close() error { return a.closer() }
 
 func defaultHolder() string {

@@ -76,7 +76,7 @@ func devConfig(t *testing.T, listen, st string) *config.Config {
 }
 
 // startDevApp builds an App from a dev configuration in a temp dir,
-// listening on a free port, with store st ("" = memory), and runs it
+// listening on a free port, with store st ("" = the default, file), and runs it
 // until the test ends or stop is called.
 func startDevApp(t *testing.T, st string) *devRun {
 	t.Helper()
@@ -268,7 +268,7 @@ func TestRunShutdownUnusedConnections(t *testing.T) {
 func TestMemoryStoreEntries(t *testing.T) {
 	const bound = 1000 // the least the configuration accepts
 	// Build does not listen, so any address will do.
-	cfg := devConfig(t, "127.0.0.1:8443", "")
+	cfg := devConfig(t, "127.0.0.1:8443", "memory")
 	cfg.Limits.MemoryStoreEntries = bound
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)

@@ -29,8 +29,9 @@
 //     400 under a write deadline of its own, then a clean close (over TLS
 //     a close_notify).
 //   - [App] builds everything from a *config.Config ([Build]): key rings
-//     (one per audience plus the internal ring), the store (memory or
-//     Redis), clients and users, the endpoint server, and runs the key
+//     (one per audience plus the internal ring), the store (the durable
+//     file store by default, memory, or Redis; the App closes it after
+//     Run has drained the HTTP server), clients and users, the endpoint server, and runs the key
 //     rotation loop beside the HTTP server ([App.Run]), and /metrics on an
 //     address of its own when metrics.listen is set ([MetricsHandler]).
 //
@@ -93,8 +94,8 @@
 // their fixed format text only.
 //
 // Besides: a start-up line ("listening": version, issuer, address, TLS and
-// certificate, store kind and, for Redis, its URL with the password
-// redacted, every ring with its active kid, the lease holder name, the
+// certificate, store kind and, for the file store, its path, for Redis,
+// its URL with the password redacted, every ring with its active kid, the lease holder name, the
 // metrics address), a line per ring another process changed ("key ring
 // reloaded": kid and state of each key, never material), lease changes,
 // reloads, and go-redis's own messages as JSON lines ([RouteRedisLogs]).

@@ -106,10 +106,12 @@ func splitLabels(s string) []string {
 }
 
 // exerciseMetrics runs an App through requests that give every issuer
-// family at least one sample, and returns its /metrics text.
+// family at least one sample, and returns its /metrics text. It runs on
+// the memory store, whose gauges (issuer_memory_store_*) are among the
+// families; the default file store adds none.
 func exerciseMetrics(t *testing.T) string {
 	t.Helper()
-	base, c, app, _ := devApp(t, "")
+	base, c, app, _ := devApp(t, "memory")
 	if code, body := post(t, c, base+"/token", url.Values{"grant_type": {"client_credentials"}}, true); code != 200 {
 		t.Fatalf("token: %d %s", code, body)
 	}

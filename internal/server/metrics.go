@@ -43,7 +43,7 @@ var latencyBuckets = []float64{0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 
 //	issuer_key_ring_active_key_age_seconds{ring}          gauge
 //	issuer_key_ring_last_rotation_timestamp_seconds{ring} gauge (creation time of the newest key)
 //	issuer_key_ring_keys{ring,state}                      gauge
-//	issuer_memory_store_entries{table}                    gauge (store: memory only; codes, refresh_families, revoked_tokens, leases)
+//	issuer_memory_store_entries{table}                    gauge (store: memory only; codes, refresh_families, revoked_tokens, leases, use_once, records, status_lists, status_bits)
 //	issuer_memory_store_max_entries                       gauge (store: memory only; the bound on each table)
 //	issuer_build_info{version,goversion}                  gauge (1)
 //	go_*, process_*                                       the client library's Go and process collectors
@@ -252,9 +252,9 @@ func (m *Metrics) WatchKeys(list func() []*keys.Set, now func() time.Time) {
 
 // WatchMemoryStore registers the memory store's gauges, read from s at
 // scrape time: the entries of each table (expired ones not yet swept
-// included; for status_bits, the set bits) and the bound on each, limits.memory_store_entries. A write
-// that needs room in a table at its bound is answered 503, so alert well
-// before a table's entries reach it.
+// included; for status_bits, the set bits) and the bound on each,
+// limits.memory_store_entries. A write that needs room in a table at its
+// bound is answered 503, so alert well before a table's entries reach it.
 func (m *Metrics) WatchMemoryStore(s *memory.Store) {
 	m.Registry.MustRegister(
 		newFuncCollector("issuer_memory_store_entries", "Entries in each table of the memory store, expired ones not yet swept included.", prometheus.GaugeValue, []string{"table"}, func(emit emitFunc) {

@@ -46,9 +46,12 @@ const (
 // header from loopback, a consent client (backend) and a first-party one
 // (first). TLS is terminated by a proxy on loopback.
 func loginYAML(dir, extraLogin string) string {
+	// store: memory, because TestLoginKeySharedByReplicas builds two Apps
+	// on one data_dir, and two processes cannot share one file store.
 	return `issuer: ` + loginIssuer + `
 listen: 127.0.0.1:0
 data_dir: ` + dir + `
+store: memory
 trusted_proxies: [127.0.0.1/32]
 audiences: [{name: "` + loginAudience + `"}]
 login:

@@ -247,7 +247,10 @@ func (a *App) logStart(addr net.Addr, metrics net.Listener) {
 		ev.Str("cert_file", cfg.TLS.CertFile)
 	}
 	ev.Str("store", storeKind(cfg.Store))
-	if !cfg.Store.IsMemory() {
+	switch {
+	case cfg.Store.IsFile():
+		ev.Str("store_path", cfg.StorePath)
+	case !cfg.Store.IsMemory():
 		ev.Str("store_url", cfg.Store.String()) // the password redacted
 	}
 	ev.Array("rings", rings).Str("keys_dir", cfg.Keys.Dir).Str("lease_holder", a.holder)
@@ -259,9 +262,9 @@ func (a *App) logStart(addr net.Addr, metrics net.Listener) {
 	ev.Int("clients", len(cfg.Clients)).Int("users", len(cfg.Users)).Msg("listening")
 }
 
-// storeKind is the kind of store a store setting names: "memory", or the
-// URL scheme ("redis", "rediss"), or the setting itself when it is a bare
-// word; never the URL, which may hold a password.
+// storeKind is the kind of store a store setting names: "file", "memory",
+// or the URL scheme ("redis", "rediss"), or the setting itself when it is
+// a bare word; never the URL, which may hold a password.
 func storeKind(s config.Store) string {
 	v := string(s)
 	if scheme, _, ok := strings.Cut(v, "://"); ok {

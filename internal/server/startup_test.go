@@ -63,7 +63,7 @@ func TestStartupLineAndMetricsListen(t *testing.T) {
 	if line == nil {
 		t.Fatal("no start-up line")
 	}
-	for k, want := range map[string]any{"version": "v1.2.3-test", "store": "memory", "tls": true, "lease_holder": "replica-a",
+	for k, want := range map[string]any{"version": "v1.2.3-test", "store": "file", "store_path": cfg.StorePath, "tls": true, "lease_holder": "replica-a",
 		"addr": ln.Addr().String(), "metrics_addr": maddr, "issuer": cfg.Issuer} {
 		if line[k] != want {
 			t.Errorf("start-up line %s = %v, want %v", k, line[k], want)

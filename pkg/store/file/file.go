@@ -80,11 +80,10 @@ var (
 	bucketRecords  = []byte("records")
 	bucketLists    = []byte("lists")
 	bucketBits     = []byte("bits")
-	bucketExpiry   = []byte("expiry")
 
 	allBuckets = [][]byte{
 		bucketMeta, bucketCodes, bucketFamilies, bucketTokens, bucketLeases,
-		bucketOnce, bucketRecords, bucketLists, bucketBits, bucketExpiry,
+		bucketOnce, bucketRecords, bucketLists, bucketBits,
 	}
 	keyFormat = []byte("format")
 )
@@ -105,6 +104,9 @@ type Store struct {
 	closeOnce sync.Once
 
 	broken atomic.Pointer[corruptError]
+
+	purgeMu sync.Mutex // serialises Purge and the background purge
+	pcur    purgeCursor
 	// commits counts the transactions committed, for tests of grouping.
 	commits atomic.Int64
 }
@@ -568,60 +570,6 @@ func (s *Store) view(fn func(tx *bolt.Tx) error) (err error) {
 		return ErrClosed
 	}
 	return err
-}
-
-func (s *Store) purgeLoop() {
-	t := time.NewTicker(s.o.purge)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-			ctx, cancel := context.WithCancel(context.Background())
-			go func() {
-				select {
-				case <-s.stop:
-					cancel()
-				case <-ctx.Done():
-				}
-			}()
-			_, _ = s.Purge(ctx)
-			cancel()
-		}
-	}
-}
-
-// Purge removes every entry that has expired, in transactions of at most
-// WithPurgeBatch entries each, and returns how many it removed. The
-// background purge calls it periodically; calling it directly is useful
-// with WithPurgeInterval(0). Expired entries are invisible to every method
-// whether or not they have been purged.
-func (s *Store) Purge(ctx context.Context) (int, error) {
-	total := 0
-	for {
-		// A read first: a pass that finds nothing costs no write.
-		var due bool
-		if err := s.view(func(tx *bolt.Tx) error {
-			k, _ := tx.Bucket(bucketExpiry).Cursor().First()
-			due = k != nil && expiryOf(k) <= s.nowNano()
-			return nil
-		}); err != nil || !due {
-			return total, err
-		}
-		n := 0
-		if err := s.update(ctx, func(tx *bolt.Tx) error {
-			var err error
-			n, err = purge(tx, s.nowNano(), s.o.purgeBatch)
-			return err
-		}); err != nil {
-			return total, err
-		}
-		total += n
-		if n < s.o.purgeBatch {
-			return total, nil
-		}
-	}
 }
 
 func (s *Store) nowNano() int64 { return s.o.now().UnixNano() }

@@ -194,10 +194,10 @@ func populated(t *testing.T) string {
 	h := time.Now().Add(time.Hour).UnixNano()
 	must(t, "populate", s.update(t.Context(), func(tx *bolt.Tx) error {
 		for i := range 1200 {
-			if err := put(tx, tCodes, fmt.Appendf(nil, "code-%d-%s", i, strings.Repeat("x", 40)), 0, h); err != nil {
+			if err := put(tx, tCodes, fmt.Appendf(nil, "code-%d-%s", i, strings.Repeat("x", 40)), h); err != nil {
 				return err
 			}
-			if err := put(tx, tRecords, joinKey("par", fmt.Sprint("r-", i)), 0, h, bytes.Repeat([]byte{byte(i)}, 200)); err != nil {
+			if err := put(tx, tRecords, joinKey("par", fmt.Sprint("r-", i)), h, bytes.Repeat([]byte{byte(i)}, 200)); err != nil {
 				return err
 			}
 		}
@@ -387,7 +387,7 @@ func TestPurge(t *testing.T) {
 		}
 		return nil
 	}))
-	want := map[string]int{"meta": 1, "codes": 0, "families": 1, "tokens": 1, "leases": 0, "once": 0, "records": 1, "lists": 1, "expiry": 5}
+	want := map[string]int{"meta": 1, "codes": 0, "families": 1, "tokens": 1, "leases": 0, "once": 0, "records": 1, "lists": 1}
 	for b, n := range want {
 		if counts[b] != n {
 			t.Errorf("bucket %s holds %d keys after the purge, want %d", b, counts[b], n)
@@ -551,5 +551,56 @@ func TestOpenOptions(t *testing.T) {
 	}
 	if _, err := Open(t.Context(), ""); !errors.Is(err, store.ErrInvalidArgument) {
 		t.Fatalf("Open of an empty path: %v", err)
+	}
+}
+
+// TestPurgeLargeTable: the purge scans in bounded steps across a table
+// larger than one step, removes exactly the expired entries, and a
+// background tick reads a bounded number of entries, resuming where it
+// stopped.
+func TestPurgeLargeTable(t *testing.T) {
+	ctx, c := t.Context(), newClock()
+	s := mustOpen(t, dbPath(t), WithClock(c.Now), WithPurgeInterval(0))
+	const n = 3*purgeScan + 100
+	short, long := c.In(time.Minute).UnixNano(), c.In(time.Hour).UnixNano()
+	must(t, "populate", s.update(ctx, func(tx *bolt.Tx) error {
+		for i := range n {
+			exp := long
+			if i%2 == 0 {
+				exp = short
+			}
+			if err := put(tx, tTokens, fmt.Appendf(nil, "jti-%06d", i), exp); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	c.Add(2 * time.Minute)
+	// One step reads at most purgeScan entries and moves the cursor on.
+	s.purgeMu.Lock()
+	s.pcur = purgeCursor{table: slices.IndexFunc(purgeTables, func(t table) bool { return bytes.Equal(t.name, bucketTokens) })}
+	read, removed, wrapped, err := s.purgeStep(ctx)
+	s.purgeMu.Unlock()
+	if err != nil || read != purgeScan || removed != purgeScan/2 || wrapped {
+		t.Fatalf("first step: read %d removed %d wrapped %v (%v), want %d, %d, false", read, removed, wrapped, err, purgeScan, purgeScan/2)
+	}
+	removedAll, err := s.Purge(ctx)
+	must(t, "purge", err)
+	if want := (n+1)/2 - purgeScan/2; removedAll != want {
+		t.Fatalf("Purge removed %d, want the remaining %d expired", removedAll, want)
+	}
+	for i := range n {
+		r, err := s.TokenRevoked(ctx, fmt.Sprintf("jti-%06d", i))
+		if err != nil || r != (i%2 == 1) {
+			t.Fatalf("token %d after the purge: revoked %v (%v)", i, r, err)
+		}
+	}
+	var left int
+	must(t, "count", s.db.View(func(tx *bolt.Tx) error {
+		left = tx.Bucket(bucketTokens).Stats().KeyN
+		return nil
+	}))
+	if left != n/2 {
+		t.Fatalf("%d entries left, want the %d live ones", left, n/2)
 	}
 }

@@ -52,7 +52,7 @@ func (s *Store) UseOnce(ctx context.Context, ns, key string, exp time.Time) erro
 // it returns used.
 func (s *Store) once(ctx context.Context, t table, key []byte, exp int64, used error) error {
 	return s.write(ctx, func(tx *bolt.Tx, now int64) (error, error) {
-		_, old, live, err := get(tx, t, key, now)
+		_, _, live, err := get(tx, t, key, now)
 		switch {
 		case err != nil:
 			return nil, err
@@ -61,7 +61,7 @@ func (s *Store) once(ctx context.Context, t table, key []byte, exp int64, used e
 		case exp <= now: // nothing to keep
 			return nil, nil
 		}
-		return nil, put(tx, t, key, old, exp)
+		return nil, put(tx, t, key, exp)
 	})
 }
 
@@ -110,7 +110,7 @@ func (s *Store) RotateRefresh(ctx context.Context, fid string, gen uint64, exp t
 		}
 		if gen != cur {
 			if keep > now {
-				if err := put(tx, tFamilies, key, old, keep, familyValue(cur, true)); err != nil {
+				if err := put(tx, tFamilies, key, keep, familyValue(cur, true)); err != nil {
 					return nil, err
 				}
 			}
@@ -124,7 +124,7 @@ func (s *Store) RotateRefresh(ctx context.Context, fid string, gen uint64, exp t
 		}
 		// cur+1 cannot wrap: a family reaches generation 2^64-1 only
 		// after as many rotations.
-		return nil, put(tx, tFamilies, key, old, keep, familyValue(cur+1, false))
+		return nil, put(tx, tFamilies, key, keep, familyValue(cur+1, false))
 	})
 }
 
@@ -152,7 +152,7 @@ func (s *Store) RevokeFamily(ctx context.Context, fid string, exp time.Time) err
 		if keep <= now {
 			return nil, nil
 		}
-		return nil, put(tx, tFamilies, key, old, keep, familyValue(gen, true))
+		return nil, put(tx, tFamilies, key, keep, familyValue(gen, true))
 	})
 }
 
@@ -208,7 +208,7 @@ func (s *Store) extend(ctx context.Context, t table, key []byte, e int64) error 
 		if keep <= now || (live && keep == old) {
 			return nil, nil
 		}
-		return nil, put(tx, t, key, old, keep)
+		return nil, put(tx, t, key, keep)
 	})
 }
 
@@ -247,11 +247,11 @@ func (s *Store) PutRecord(ctx context.Context, ns, key string, value []byte, exp
 			return nil, err
 		case e <= now:
 			if old != 0 {
-				return nil, del(tx, tRecords, k, old)
+				return nil, del(tx, tRecords, k)
 			}
 			return nil, nil
 		}
-		return nil, put(tx, tRecords, k, old, e, v)
+		return nil, put(tx, tRecords, k, e, v)
 	})
 }
 
@@ -287,7 +287,7 @@ func (s *Store) TakeRecord(ctx context.Context, ns, key string) ([]byte, error) 
 	var out []byte
 	err := s.write(ctx, func(tx *bolt.Tx, now int64) (error, error) {
 		out = nil
-		v, old, live, err := get(tx, tRecords, k, now)
+		v, _, live, err := get(tx, tRecords, k, now)
 		if err != nil {
 			return nil, err
 		}
@@ -295,7 +295,7 @@ func (s *Store) TakeRecord(ctx context.Context, ns, key string) ([]byte, error) 
 			return store.ErrNotFound, nil
 		}
 		out = append(make([]byte, 0, len(v)), v...)
-		return nil, del(tx, tRecords, k, old)
+		return nil, del(tx, tRecords, k)
 	})
 	if err != nil {
 		return nil, err
@@ -314,7 +314,7 @@ func (s *Store) DeleteRecord(ctx context.Context, ns, key string) error {
 		if err != nil || old == 0 {
 			return nil, err
 		}
-		return nil, del(tx, tRecords, k, old)
+		return nil, del(tx, tRecords, k)
 	})
 }
 
@@ -378,9 +378,6 @@ func (s *Store) SetStatus(ctx context.Context, list string, idx uint64, exp time
 				if err := b.DeleteBucket(key); err != nil {
 					return nil, err
 				}
-				if err := tx.Bucket(bucketExpiry).Delete(expiryKey(old, tBits, key)); err != nil {
-					return nil, err
-				}
 				sub, old = nil, 0
 			}
 		}
@@ -397,10 +394,7 @@ func (s *Store) SetStatus(ctx context.Context, list string, idx uint64, exp time
 			return nil, err
 		}
 		if e > old {
-			if err := sub.Put(keyBitsExp, putU64(nil, uint64(e))); err != nil {
-				return nil, err
-			}
-			return nil, moveExpiry(tx, tBits, key, old, e)
+			return nil, sub.Put(keyBitsExp, putU64(nil, uint64(e)))
 		}
 		return nil, nil
 	})
@@ -478,7 +472,7 @@ func (s *Store) AcquireLease(ctx context.Context, name, holder string, ttl time.
 	key := []byte(name)
 	err := s.write(ctx, func(tx *bolt.Tx, now int64) (error, error) {
 		ok = false
-		v, old, live, err := get(tx, tLeases, key, now)
+		v, _, live, err := get(tx, tLeases, key, now)
 		if err != nil {
 			return nil, err
 		}
@@ -490,7 +484,7 @@ func (s *Store) AcquireLease(ctx context.Context, name, holder string, ttl time.
 			exp = 1<<63 - 1
 		}
 		ok = true
-		return nil, put(tx, tLeases, key, old, exp, []byte(holder))
+		return nil, put(tx, tLeases, key, exp, []byte(holder))
 	})
 	return ok && err == nil, err
 }
@@ -502,11 +496,11 @@ func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
 	}
 	key := []byte(name)
 	return s.write(ctx, func(tx *bolt.Tx, now int64) (error, error) {
-		v, old, live, err := get(tx, tLeases, key, now)
+		v, _, live, err := get(tx, tLeases, key, now)
 		if err != nil || !live || string(v) != holder {
 			return nil, err
 		}
-		return nil, del(tx, tLeases, key, old)
+		return nil, del(tx, tLeases, key)
 	})
 }
 
