@@ -13,6 +13,7 @@ import (
 	"github.com/sealedtoken/issuer/internal/server"
 	"github.com/sealedtoken/issuer/pkg/endpoint"
 	"github.com/sealedtoken/issuer/pkg/store"
+	"github.com/sealedtoken/issuer/pkg/store/file"
 	"github.com/sealedtoken/issuer/pkg/store/redis"
 )
 
@@ -28,9 +29,12 @@ grant too. "-" reads the token from standard input (keep tokens out of
 shell history). The token is opened with the configuration's key rings;
 it prints the token's jti and what was revoked, never the token.
 
-The store must be one the running issuer shares: Redis. With store: memory
-the revocation would die with this command, so it is refused: use the
-revocation endpoint (POST /revoke) of the running issuer instead.
+The store is the configuration's. With Redis, the running issuers see the
+revocation at once. With store: file, the file can be held by one process
+only: the command revokes while no issuer runs on it (it fails naming the
+file when one does: use that issuer's revocation endpoint, POST /revoke,
+instead). With store: memory the revocation would die with this command,
+so it is refused.
 
   --config FILE   the issuer's configuration
 
@@ -108,6 +112,15 @@ func openSharedStore(ctx context.Context, cfg *config.Config) (store.Store, func
 	switch {
 	case cfg.Store.IsRedis():
 		s, err := redis.New(ctx, string(cfg.Store))
+		if err != nil {
+			return nil, nil, fmt.Errorf("revoke: store: %w", err)
+		}
+		return s, s.Close, nil
+	case cfg.Store.IsFile():
+		s, err := file.Open(ctx, cfg.StorePath)
+		if errors.Is(err, file.ErrLocked) {
+			return nil, nil, fmt.Errorf("revoke: %w: an issuer is running on this store; revoke through its endpoint (POST /revoke) instead", err)
+		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("revoke: store: %w", err)
 		}

@@ -23,6 +23,7 @@ import (
 	"github.com/sealedtoken/issuer/internal/devtls"
 	"github.com/sealedtoken/issuer/internal/server"
 	"github.com/sealedtoken/issuer/pkg/crypttoken"
+	"github.com/sealedtoken/issuer/pkg/endpoint"
 	"github.com/sealedtoken/issuer/pkg/jws"
 	"github.com/sealedtoken/issuer/pkg/keys"
 	"github.com/sealedtoken/issuer/pkg/secret"
@@ -312,8 +313,87 @@ clients:
 	if code, _, errOut := run("revoke", "--config", cfgPath, "not-a-token"); code != 1 || !strings.Contains(errOut, "nothing was revoked") {
 		t.Fatalf("garbage: exit %d %s", code, errOut)
 	}
-	memCfg := writeConfig(t, testConfig)
+	memCfg := writeConfig(t, testConfig+"store: memory\n")
 	if code, _, errOut := run("revoke", "--config", memCfg, tr.AccessToken); code != 2 || !strings.Contains(errOut, "POST /revoke") || strings.Contains(errOut, tr.AccessToken) {
 		t.Fatalf("memory store: exit %d %s", code, errOut)
+	}
+}
+
+// TestRevokeFileStore: with the default durable file store, which one
+// process holds at a time, issuer revoke refuses while an issuer runs on
+// the file (naming POST /revoke, changing nothing), revokes once it is
+// stopped, and the issuer started again answers the token inactive.
+func TestRevokeFileStore(t *testing.T) {
+	dir := t.TempDir()
+	const sec = "backend-secret-for-the-revoke-test-0123"
+	body := `issuer: https://127.0.0.1:8443
+listen: 127.0.0.1:8443
+data_dir: ` + dir + `
+tls: {cert_file: cert.pem, key_file: key.pem}
+keys: {dir: keys, propagation: 1m, rotate_every: 1h}
+audiences:
+  - {name: "https://api.test", default: true}
+clients:
+  - id: backend
+    secret_hash: "` + secret.NewSHA256(sec) + `"
+    grant_types: [client_credentials]
+    scopes: [read]
+    default_scopes: [read]
+`
+	cfgPath := filepath.Join(dir, "issuer.yaml")
+	if err := os.WriteFile(cfgPath, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Store.IsFile() {
+		t.Fatalf("store %s: want the file store by default", cfg.Store)
+	}
+	if _, err := devtls.Ensure(cfg.TLS.CertFile, cfg.TLS.KeyFile, devtls.DefaultHosts, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	build := func() *server.App {
+		app, err := server.Build(context.Background(), cfg, server.Options{Log: zerolog.Nop()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return app
+	}
+	auth := endpoint.Headers{
+		{Name: "Content-Type", Value: "application/x-www-form-urlencoded"},
+		{Name: "Authorization", Value: "Basic " + base64.StdEncoding.EncodeToString([]byte("backend:"+sec))},
+	}
+	call := func(h func(context.Context, *endpoint.Request) (*endpoint.Response, endpoint.Result), path, form string) map[string]any {
+		resp, _ := h(context.Background(), &endpoint.Request{Method: "POST", URI: path, Secure: true, Header: auth, Body: []byte(form)})
+		var m map[string]any
+		if err := json.Unmarshal(resp.Body, &m); err != nil || resp.Status != 200 {
+			t.Fatalf("%s: %d %s", path, resp.Status, resp.Body)
+		}
+		return m
+	}
+	app := build()
+	tok, _ := call(app.Endpoint.Token, "/token", "grant_type=client_credentials")["access_token"].(string)
+	if tok == "" {
+		t.Fatal("no access token")
+	}
+	code, _, errOut := run("revoke", "--config", cfgPath, tok)
+	if code != 1 || !strings.Contains(errOut, "POST /revoke") || !strings.Contains(errOut, cfg.StorePath) || strings.Contains(errOut, tok) {
+		t.Fatalf("revoke while an issuer holds the file: exit %d %s", code, errOut)
+	}
+	if m := call(app.Endpoint.Introspect, "/introspect", "token="+tok); m["active"] != true {
+		t.Fatalf("the refused revoke changed something: %v", m)
+	}
+	if err := app.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := run("revoke", "--config", cfgPath, tok); code != 0 || !strings.Contains(out, "status list bit set") {
+		t.Fatalf("revoke with the issuer stopped: exit %d\n%s\n%s", code, out, errOut)
+	}
+	app = build()
+	defer app.Close()
+	if m := call(app.Endpoint.Introspect, "/introspect", "token="+tok); m["active"] != false {
+		t.Fatalf("after revoke and restart: %v", m)
 	}
 }
