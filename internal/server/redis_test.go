@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -118,11 +119,18 @@ func TestKeyRotationLease(t *testing.T) {
 		n, _ := strconv.Atoi(m[1])
 		return n
 	}
+	// Every ring of both replicas can seal again: the audience rings, the
+	// internal ring and the signing ring are written by one tick of the
+	// lease holder, one after the other, and the follower reloads them
+	// at its own next tick, so they are waited for together.
+	active := func() error {
+		return errors.Join(reps[0].Keys.CheckActive(now()), reps[1].Keys.CheckActive(now()))
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		a, b := kids(reps[0]), kids(reps[1])
 		// The writer counts its rotation just after swapping the ring in.
-		if a != before && a == b && rotations(reps[0])+rotations(reps[1]) > 0 {
+		if a != before && a == b && rotations(reps[0])+rotations(reps[1]) > 0 && active() == nil {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)

@@ -166,7 +166,13 @@ func TestRotationUnderLoad(t *testing.T) {
 			rotations++
 			lastSealer = k.ID
 		}
-		time.Sleep(100 * time.Microsecond) // let readers run at this instant
+		// Let the sealers run at this instant: wait (bounded, 1 s) for
+		// eight more seals, two per sealer, so that at least one began
+		// after the step and every key that seals for a while is seen
+		// sealing however busy the machine is.
+		for start, waited := seals.Load(), time.Duration(0); seals.Load() < start+8 && waited < time.Second; waited += 50 * time.Microsecond {
+			time.Sleep(50 * time.Microsecond)
+		}
 	}
 	done.Store(true)
 	wg.Wait()
