@@ -52,8 +52,15 @@ func TestMakeRunListen(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cmd := exec.Command(mk, "-n", "run", tt.arg)
+			// Under "make test" the parent make's MAKEFLAGS would add
+			// "Entering/Leaving directory" lines: run a make of our own.
+			cmd := exec.Command(mk, "--no-print-directory", "-n", "run", tt.arg)
 			cmd.Dir = filepath.Join("..", "..")
+			for _, kv := range os.Environ() {
+				if k, _, _ := strings.Cut(kv, "="); k != "MAKEFLAGS" && k != "MFLAGS" && k != "MAKELEVEL" {
+					cmd.Env = append(cmd.Env, kv)
+				}
+			}
 			out, err := cmd.CombinedOutput()
 			if err != nil {
 				t.Fatalf("make -n run: %v\n%s", err, out)
