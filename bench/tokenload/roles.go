@@ -151,6 +151,7 @@ func serveToken() error {
 	lw := server.NewLogWriter(logFile, 100*time.Millisecond)
 	defer lw.Close()
 	ctx := context.Background()
+	server.ApplyRuntime(cfg, os.Getenv) // as issuer serve does: limits.gc_percent
 	app, err := server.Build(ctx, cfg, server.Options{Log: zerolog.New(lw).With().Timestamp().Logger()})
 	if err != nil {
 		return err

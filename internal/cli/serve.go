@@ -246,6 +246,9 @@ func serveConfig(ctx context.Context, cfg *config.Config, ln net.Listener, env E
 	server.RouteRedisLogs(log, redisPassword(cfg.Store))
 	// /authorize is served by the login page (server.DefaultOwner).
 	o.Log, o.Getenv, o.Version = log, env.Getenv, version()
+	if pct, set := server.ApplyRuntime(cfg, env.Getenv); set {
+		log.Debug().Int("gc_percent", pct).Msg("garbage collector target set (limits.gc_percent)")
+	}
 	app, err := server.Build(ctx, cfg, o)
 	if err != nil {
 		return err

@@ -221,6 +221,10 @@ type Limits struct {
 	// (memory.WithMaxEntries); unused with Redis. See the key's
 	// documentation for sizing.
 	MemoryStoreEntries int `yaml:"memory_store_entries"`
+	// GCPercent is the Go garbage collector's target (runtime/debug
+	// SetGCPercent) that `issuer serve` sets unless the GOGC environment
+	// variable is set; 0 keeps the runtime's default (100).
+	GCPercent int `yaml:"gc_percent"`
 }
 
 // RateLimit throttles failed client authentications and logins (SPEC §6):

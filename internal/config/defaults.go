@@ -47,6 +47,11 @@ const (
 	DefaultHashConcurrency = 0 // GOMAXPROCS
 	// DefaultMemoryStoreEntries is the memory store's own default bound.
 	DefaultMemoryStoreEntries = memory.DefaultMaxEntries
+	// DefaultGCPercent trades memory for CPU: the issuer's live heap is
+	// small (tokens carry their own state), so letting it grow to five
+	// times its live size before a collection costs a few MiB and saves
+	// most of the collector's CPU per token (bench/RESULTS-load.md).
+	DefaultGCPercent = 400
 	// DefaultSessionTTL and DefaultConsentTTL are the lifetimes of the
 	// login session (single sign-on) and of remembered consent (SPEC §11).
 	DefaultSessionTTL = 8 * time.Hour
@@ -88,6 +93,7 @@ func Default() *Config {
 			MaxConnsPerIP:      DefaultMaxConnsPerIP,
 			HashConcurrency:    DefaultHashConcurrency,
 			MemoryStoreEntries: DefaultMemoryStoreEntries,
+			GCPercent:          DefaultGCPercent,
 		},
 		RateLimit: RateLimit{
 			Failures:     DefaultRateFailures,

@@ -468,6 +468,9 @@ func (v *validator) limits(l *Limits) {
 	if l.MemoryStoreEntries < minMemoryStoreEntries || l.MemoryStoreEntries > maxMemoryStoreEntries {
 		v.errf("limits.memory_store_entries", "must be between %d and %d, got %d", minMemoryStoreEntries, maxMemoryStoreEntries, l.MemoryStoreEntries)
 	}
+	if l.GCPercent != 0 && (l.GCPercent < 50 || l.GCPercent > 2000) {
+		v.errf("limits.gc_percent", "must be 0 (the Go runtime's default) or between 50 and 2000, got %d", l.GCPercent)
+	}
 }
 
 func (v *validator) rateLimit(r *RateLimit) {

@@ -152,6 +152,8 @@ func TestValidateRules(t *testing.T) {
 		{"idle_timeout zero", func(c *Config) { c.Limits.IdleTimeout = 0 }, "limits.idle_timeout", "must be positive"},
 		{"max_conns_per_ip negative", func(c *Config) { c.Limits.MaxConnsPerIP = -1 }, "limits.max_conns_per_ip", "must not be negative"},
 		{"hash_concurrency negative", func(c *Config) { c.Limits.HashConcurrency = -1 }, "limits.hash_concurrency", "between 0"},
+		{"gc_percent below 50", func(c *Config) { c.Limits.GCPercent = 20 }, "limits.gc_percent", "between 50 and 2000"},
+		{"gc_percent above 2000", func(c *Config) { c.Limits.GCPercent = 5000 }, "limits.gc_percent", "between 50 and 2000"},
 		{"memory_store_entries zero", func(c *Config) { c.Limits.MemoryStoreEntries = 0 }, "limits.memory_store_entries", "between 1000 and 1000000000, got 0"},
 		{"memory_store_entries 999", func(c *Config) { c.Limits.MemoryStoreEntries = 999 }, "limits.memory_store_entries", "between 1000 and 1000000000"},
 		{"memory_store_entries too large", func(c *Config) { c.Limits.MemoryStoreEntries = 1_000_000_001 }, "limits.memory_store_entries", "between 1000 and 1000000000"},
