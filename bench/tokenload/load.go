@@ -6,6 +6,7 @@ import (
 	"io"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -25,14 +26,14 @@ type result struct {
 
 // measure runs a warm-up and a measured generator run against one server
 // and reads the server's CPU time around the measured one.
-func measure(e *env, srv *child, useTLS bool, o options) (result, error) {
+func measure(e *env, srv *child, useTLS bool, o options, dpopAlg string) (result, error) {
 	addr := srv.info.Plain
 	if useTLS {
 		addr = srv.info.TLS
 	}
 	ctx := context.Background()
 	if o.warmup > 0 {
-		if _, _, err := e.generate(ctx, addr, useTLS, o.conns, o.warmup, 0); err != nil {
+		if _, _, err := e.generate(ctx, addr, useTLS, o.conns, o.warmup, 0, dpopAlg); err != nil {
 			return result{}, fmt.Errorf("warm-up: %w", err)
 		}
 	}
@@ -40,7 +41,7 @@ func measure(e *env, srv *child, useTLS bool, o options) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	res, gen, err := e.generate(ctx, addr, useTLS, o.conns, o.duration, 0)
+	res, gen, err := e.generate(ctx, addr, useTLS, o.conns, o.duration, 0, dpopAlg)
 	if err != nil {
 		return result{}, err
 	}
@@ -79,19 +80,30 @@ func compare(e *env, o options, out io.Writer) error {
 			// Alternate the order so that drift in machine load over a
 			// round does not favour either side.
 			order := []string{"baseline", "token"}
+			if o.dpop != "" {
+				// The token endpoint with a DPoP proof per request
+				// (SPEC §10), beside the bearer token.
+				order = append(order, "dpop")
+			}
 			if r%2 == 0 {
-				order = []string{"token", "baseline"}
+				slices.Reverse(order)
 			}
 			got := map[string]float64{}
 			for _, which := range order {
-				if o.only != "" && o.only != which {
+				if o.only != "" && o.only != which && which != "dpop" {
 					continue
 				}
-				srv := e.base
-				if which == "token" {
+				srv, alg := e.base, ""
+				switch which {
+				case "token":
 					srv = e.token
+				case "dpop":
+					srv, alg = e.token, o.dpop
+					if o.only != "" {
+						continue
+					}
 				}
-				res, err := measure(e, srv, useTLS, o)
+				res, err := measure(e, srv, useTLS, o, alg)
 				if err != nil {
 					return fmt.Errorf("%s %s: %w", tr, which, err)
 				}
@@ -114,7 +126,7 @@ func compare(e *env, o options, out io.Writer) error {
 		}
 	}
 	for _, tr := range transports {
-		for _, which := range []string{"baseline", "token"} {
+		for _, which := range []string{"baseline", "token", "dpop"} {
 			if s := all[key{tr, which}]; s != nil {
 				fmt.Fprintf(out, "median   %-5s  %-8s  %9.0f req/s  %6.1f µs server CPU/request  (gen %5.1f µs)\n",
 					tr, which, loadkit.Median(s.rps), loadkit.Median(s.cpu), loadkit.Median(s.gen))
@@ -127,6 +139,10 @@ func compare(e *env, o options, out io.Writer) error {
 		cb, ct := loadkit.Median(b.cpu), loadkit.Median(t.cpu)
 		fmt.Fprintf(out, "ratio    %-5s  token/baseline req/s = %.1f%% (median of per-round ratios); baseline/token server CPU per request = %.1f%%; a token costs %.1f µs of server CPU more\n",
 			tr, 100*loadkit.Median(ratios[tr]), 100*cb/ct, ct-cb)
+		if d := all[key{tr, "dpop"}]; d != nil {
+			fmt.Fprintf(out, "dpop     %-5s  a DPoP-bound token (%s proof) costs %.1f µs of server CPU, %.1f µs more than a bearer token; the generator spends %.1f µs making each proof and request\n",
+				tr, o.dpop, loadkit.Median(d.cpu), loadkit.Median(d.cpu)-ct, loadkit.Median(d.gen))
+		}
 	}
 	if o.minRatio > 0 && len(tlsRatios) > 0 && loadkit.Median(tlsRatios) < o.minRatio {
 		return fmt.Errorf("TLS ratio %.1f%% below %.1f%%", 100*loadkit.Median(tlsRatios), 100*o.minRatio)
@@ -142,7 +158,7 @@ const memLimit = 64 << 20
 // and goroutines.
 func memcheck(e *env, o options, out io.Writer) error {
 	ctx := context.Background()
-	if _, _, err := e.generate(ctx, e.token.info.TLS, true, o.conns, time.Second, 0); err != nil {
+	if _, _, err := e.generate(ctx, e.token.info.TLS, true, o.conns, time.Second, 0, ""); err != nil {
 		return err
 	}
 	time.Sleep(500 * time.Millisecond)
@@ -169,7 +185,7 @@ func memcheck(e *env, o options, out io.Writer) error {
 			}
 		}
 	}()
-	res, _, err := e.generate(ctx, e.token.info.TLS, true, o.conns, o.maxTime, o.tokens)
+	res, _, err := e.generate(ctx, e.token.info.TLS, true, o.conns, o.maxTime, o.tokens, "")
 	close(done)
 	<-sampled
 	if err != nil {

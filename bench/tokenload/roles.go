@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -49,6 +50,8 @@ const (
 	envConns   = "TOKENLOAD_CONNS"   // the generator's connections
 	envRunFor  = "TOKENLOAD_RUN_FOR" // the generator's run length
 	envTokens  = "TOKENLOAD_TOKENS"  // the generator's request count (instead of a duration)
+	envDPoP    = "TOKENLOAD_DPOP"    // the generator's DPoP proof algorithm; empty: none
+	envIssuer  = "TOKENLOAD_ISSUER"  // the token server's issuer URL (a DPoP proof's htu)
 	envProfile = "TOKENLOAD_CPUPROF" // the token server's CPU profile file
 )
 
@@ -125,6 +128,10 @@ func serveToken() error {
 		return err
 	}
 	cfg.Clients = append(cfg.Clients, config.DemoClient(config.Hash(secret.NewSHA256(os.Getenv(envSecret)))))
+	// The memory store: a client_credentials token writes nothing to the
+	// store, but a DPoP proof is recorded (RFC 9449 §11.1), and the
+	// measure is of CPU, not of the disk's fsync (docs/STORE.md has that).
+	cfg.Store = config.StoreMemory
 	// The plain listener stands behind a TLS-terminating proxy on loopback.
 	cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
 	if err := cfg.Validate(); err != nil {
@@ -267,6 +274,10 @@ func generate() error {
 	var ok, issued atomic.Int64
 	var firstErr atomic.Value
 	secret := os.Getenv(envSecret)
+	proofs, err := newProver(os.Getenv(envDPoP), os.Getenv(envIssuer)+"/token")
+	if err != nil {
+		return err
+	}
 	stop := time.Now().Add(runFor)
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -278,12 +289,24 @@ func generate() error {
 			defer fasthttp.ReleaseRequest(req)
 			defer fasthttp.ReleaseResponse(resp)
 			for time.Now().Before(stop) && (tokens == 0 || issued.Add(1) <= tokens) {
+				if proofs != nil {
+					p, err := proofs.proof()
+					if err != nil {
+						firstErr.CompareAndSwap(nil, err.Error())
+						return
+					}
+					req.Header.Set("DPoP", p)
+				}
 				if err := c.DoTimeout(req, resp, 10*time.Second); err != nil {
 					firstErr.CompareAndSwap(nil, err.Error())
 					return
 				}
 				if resp.StatusCode() != 200 {
 					firstErr.CompareAndSwap(nil, fmt.Sprintf("status %d: %s", resp.StatusCode(), resp.Body()))
+					return
+				}
+				if proofs != nil && !bytes.Contains(resp.Body(), []byte(`"token_type":"DPoP"`)) {
+					firstErr.CompareAndSwap(nil, "a DPoP request got a token that is not DPoP-bound: "+string(resp.Body()))
 					return
 				}
 				ok.Add(1)

@@ -186,14 +186,15 @@ func (c *child) rss() int64 {
 
 // generate runs one load generator process against addr and returns its
 // result and its own CPU time.
-func (e *env) generate(ctx context.Context, addr string, useTLS bool, conns int, runFor time.Duration, tokens int) (loadResult, time.Duration, error) {
+func (e *env) generate(ctx context.Context, addr string, useTLS bool, conns int, runFor time.Duration, tokens int, dpopAlg string) (loadResult, time.Duration, error) {
 	tlsFlag := "0"
 	if useTLS {
 		tlsFlag = "1"
 	}
 	cmd := exec.CommandContext(ctx, e.self)
 	cmd.Env = e.childEnv(roleLoad, envAddr+"="+addr, envTLS+"="+tlsFlag, envConns+"="+strconv.Itoa(conns),
-		envRunFor+"="+runFor.String(), envTokens+"="+strconv.Itoa(tokens))
+		envRunFor+"="+runFor.String(), envTokens+"="+strconv.Itoa(tokens),
+		envDPoP+"="+dpopAlg, envIssuer+"=https://"+e.token.info.TLS)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
