@@ -33,6 +33,14 @@ only_std_jose_xcrypto ./pkg/crypttoken/remote
 # The middlewares' shared logic (bearer tokens, DPoP and certificate
 # binding) adapts to no framework: each middleware adapts to it.
 check ./pkg/crypttoken/internal/bearer 'valyala/fasthttp|rs/zerolog|^net/http$' "shared by httpmw and fasthttpmw"
+# Small parsers that resource-server packages import: the standard library
+# only (jsonscan: pkg/crypttoken and the JOSE packages; authheader: the
+# middlewares' bearer package and pkg/endpoint).
+for p in ./internal/jsonscan ./internal/authheader; do
+  bad=$($GO list -deps "$p" 2>/dev/null | grep -E '^[^/]+\.[^/]+/' | grep -v '^github\.com/sealedtoken/issuer/' || true)
+  if [ -n "$bad" ]; then echo "depcheck: $p must depend only on the standard library: $bad"; fail=1; fi
+  check "$p" '^net/http$' "resource servers import it"
+done
 check ./internal/jwksfetch 'valyala/fasthttp|rs/zerolog' "a library of the issuer, no HTTP framework or logger"
 check ./pkg/endpoint 'valyala/fasthttp|rs/zerolog|^net/http$' "framework-agnostic core"
 check ./pkg/store 'valyala/fasthttp|rs/zerolog|redis/go-redis' "interface only"

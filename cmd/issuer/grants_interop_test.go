@@ -21,6 +21,7 @@ import (
 
 	"github.com/sealedtoken/issuer/internal/devtls"
 	"github.com/sealedtoken/issuer/internal/interop"
+	"github.com/sealedtoken/issuer/internal/testbin"
 	"github.com/sealedtoken/issuer/pkg/secret"
 )
 
@@ -207,7 +208,7 @@ type nodeRun struct {
 	cmd   *exec.Cmd
 	lines *bufio.Scanner
 	stdin io.WriteCloser
-	errb  *syncBuffer
+	errb  *testbin.Buffer
 }
 
 func (g *grantsServer) node(t *testing.T, node string, args ...string) *nodeRun {
@@ -223,7 +224,7 @@ func (g *grantsServer) node(t *testing.T, node string, args ...string) *nodeRun 
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &nodeRun{cmd: cmd, lines: bufio.NewScanner(out), stdin: stdin, errb: &syncBuffer{}}
+	r := &nodeRun{cmd: cmd, lines: bufio.NewScanner(out), stdin: stdin, errb: &testbin.Buffer{}}
 	r.lines.Buffer(nil, 1<<20)
 	cmd.Stderr = r.errb
 	if err := cmd.Start(); err != nil {

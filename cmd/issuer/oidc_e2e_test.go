@@ -20,7 +20,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -31,6 +30,7 @@ import (
 
 	"github.com/sealedtoken/issuer/internal/browsertest"
 	"github.com/sealedtoken/issuer/internal/interop"
+	"github.com/sealedtoken/issuer/internal/testbin"
 )
 
 const (
@@ -303,13 +303,9 @@ func TestOIDCExampleRP(t *testing.T) {
 	tab := browsertest.New(t, ctx)
 	d := startDev(t, filepath.Join(t.TempDir(), "data"))
 	defer d.stop()
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..")
-	bin := filepath.Join(t.TempDir(), "oidc-rp")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./examples/oidc-rp")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./examples/oidc-rp: %v\n%s", err, out)
+	bin, err := testbin.Build(ctx, t.TempDir(), "./examples/oidc-rp")
+	if err != nil {
+		t.Fatal(err)
 	}
 	rp := exec.CommandContext(ctx, bin, "-issuer", d.issuer, "-cacert", d.certFile, "-once")
 	var out strings.Builder

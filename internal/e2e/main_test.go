@@ -1,16 +1,15 @@
 package e2e
 
 import (
-	"bytes"
-	"fmt"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sealedtoken/issuer/internal/testbin"
 )
 
 // issuerBin and rsBin are the binaries TestMain builds once: cmd/issuer and
@@ -18,60 +17,28 @@ import (
 var issuerBin, rsBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "e2e-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	issuerBin, rsBin = filepath.Join(dir, "issuer"), filepath.Join(dir, "resource-server")
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	for out, pkg := range map[string]string{issuerBin: "../../cmd/issuer", rsBin: "../../examples/resource-server"} {
-		build := exec.Command(goTool, "build", "-o", out, pkg)
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "building", pkg, ":", err)
-			os.RemoveAll(dir)
-			os.Exit(1)
+	testbin.Main(m, func(dir string) (err error) {
+		ctx := context.Background()
+		if issuerBin, err = testbin.Build(ctx, dir, "./cmd/issuer"); err != nil {
+			return err
 		}
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-// syncBuffer collects a process's output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+		rsBin, err = testbin.Build(ctx, dir, "./examples/resource-server")
+		return err
+	})
 }
 
 // proc is a running binary; it is killed when the test ends.
 type proc struct {
 	name     string
 	cmd      *exec.Cmd
-	out      *syncBuffer // stdout and stderr
+	out      *testbin.Buffer // stdout and stderr
 	exited   chan struct{}
 	exitCode int
 }
 
 func startProc(t *testing.T, name, bin string, env []string, args ...string) *proc {
 	t.Helper()
-	p := &proc{name: name, out: &syncBuffer{}, exited: make(chan struct{})}
+	p := &proc{name: name, out: &testbin.Buffer{}, exited: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	p.cmd.Env = append(os.Environ(), env...)

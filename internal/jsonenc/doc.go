@@ -1,5 +1,5 @@
 // Package jsonenc holds the append-style JSON string encoder shared by the
 // token codec (pkg/crypttoken) and the endpoints' hand-built responses
-// (pkg/endpoint), and the word-at-a-time byte classifier the token codec's
-// scanner uses.
+// (pkg/endpoint), and the word-at-a-time byte classifier that the JSON
+// scanner (internal/jsonscan) uses.
 package jsonenc

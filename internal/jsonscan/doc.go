@@ -1,8 +1,9 @@
 // Package jsonscan is a strict, reflection-free JSON scanner (RFC 8259) for
 // the small, hostile documents of JOSE: protected headers, JWT claims sets,
-// JWKs. It is what pkg/jws, pkg/dpop and pkg/statuslist decode with, so
-// that verifying a token costs a handful of allocations instead of the
-// hundred or so that encoding/json's reflection spends.
+// JWKs. It is what pkg/crypttoken, pkg/jws, pkg/dpop and pkg/statuslist
+// decode with, so that opening or verifying a token costs a handful of
+// allocations instead of the hundred or so that encoding/json's reflection
+// spends.
 //
 // A Decoder walks one document held in a byte slice. Strings without escape
 // sequences are returned as views of that slice, not copies: the caller

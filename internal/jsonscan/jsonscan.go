@@ -48,10 +48,16 @@ func View(b []byte) string {
 	return unsafe.String(&b[0], len(b))
 }
 
+// Offset returns the position of the next unread byte: after a value has
+// been consumed, the index just past it.
+func (d *Decoder) Offset() int { return d.i }
+
 func (d *Decoder) ws() {
 	for d.i < len(d.b) {
-		switch d.b[d.i] {
-		case ' ', '\t', '\n', '\r':
+		switch c := d.b[d.i]; {
+		case c > ' ': // the common case, one comparison
+			return
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
 			d.i++
 		default:
 			return
@@ -408,10 +414,14 @@ func unixDate(sec int64) (time.Time, error) {
 }
 
 // Skip consumes one JSON value of any kind and returns its raw bytes (a
-// view of the buffer).
-func (d *Decoder) Skip() ([]byte, error) { return d.skip(0) }
+// view of the buffer). Its arrays and objects may nest MaxDepth deep below
+// the value itself.
+func (d *Decoder) Skip() ([]byte, error) { return d.SkipNested(0) }
 
-func (d *Decoder) skip(depth int) ([]byte, error) {
+// SkipNested is Skip for a value that already stands depth levels inside
+// containers the caller is walking, so that the caller's levels count
+// against MaxDepth too: a value at depth may hold MaxDepth-depth more.
+func (d *Decoder) SkipNested(depth int) ([]byte, error) {
 	if depth > MaxDepth {
 		return nil, ErrSyntax
 	}
@@ -444,7 +454,7 @@ func (d *Decoder) skip(depth int) ([]byte, error) {
 			if !ok {
 				break
 			}
-			if _, err := d.skip(depth + 1); err != nil {
+			if _, err := d.SkipNested(depth + 1); err != nil {
 				return nil, err
 			}
 		}
@@ -458,7 +468,7 @@ func (d *Decoder) skip(depth int) ([]byte, error) {
 			if !ok {
 				break
 			}
-			if _, err := d.skip(depth + 1); err != nil {
+			if _, err := d.SkipNested(depth + 1); err != nil {
 				return nil, err
 			}
 		}

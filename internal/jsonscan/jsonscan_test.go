@@ -77,6 +77,26 @@ func TestDepthBound(t *testing.T) {
 	}
 }
 
+// TestSkipNested: the levels the caller has already walked count against
+// MaxDepth, so a value at depth d may nest MaxDepth-d more; Offset stands
+// just past the value skipped.
+func TestSkipNested(t *testing.T) {
+	for _, depth := range []int{0, 1, 2, MaxDepth} {
+		inner := MaxDepth - depth + 1 // arrays, the value itself included
+		ok := strings.Repeat("[", inner) + strings.Repeat("]", inner)
+		d := New([]byte(ok + " ,"))
+		raw, err := d.SkipNested(depth)
+		if err != nil || string(raw) != ok || d.Offset() != len(ok) {
+			t.Errorf("depth %d, %d arrays: %q at %d, %v; want the value, ending at %d", depth, inner, raw, d.Offset(), err, len(ok))
+		}
+		deep := "[" + ok + "]"
+		d = New([]byte(deep))
+		if _, err := d.SkipNested(depth); err == nil {
+			t.Errorf("depth %d, %d arrays accepted", depth, inner+1)
+		}
+	}
+}
+
 func TestStringViewsAndCopies(t *testing.T) {
 	b := []byte(`"plain" "esc\naped"`)
 	d := New(b)

@@ -2,8 +2,6 @@ package login
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/binary"
@@ -79,20 +77,16 @@ const (
 
 // sessions seals and opens session cookies.
 type sessions struct {
-	aead cipher.AEAD
-	ttl  time.Duration // <= 0: no sessions
+	box box
+	ttl time.Duration // <= 0: no sessions
 }
 
 func newSessions(key [32]byte, ttl time.Duration) (*sessions, error) {
-	block, err := aes.NewCipher(key[:])
+	b, err := newBox(key, "session", sessionAAD, maxSessionCookie)
 	if err != nil {
-		return nil, fmt.Errorf("login: session cipher: %w", err)
+		return nil, err
 	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, fmt.Errorf("login: session cipher: %w", err)
-	}
-	return &sessions{aead: aead, ttl: ttl}, nil
+	return &sessions{box: b, ttl: ttl}, nil
 }
 
 // newSession starts a session for a user who authenticated at now.
@@ -105,11 +99,11 @@ func (ss *sessions) newSession(subject, username string, amr []string, now time.
 	return s, nil
 }
 
-// seal returns the cookie value of s: base64url(nonce ‖ AES-256-GCM of
-// version, id, auth time and expiry (Unix seconds), then subject, username
-// and each amr value with a 2-byte length, preceded by their count).
+// seal returns the cookie value of s (box.seal) with the plaintext:
+// version, id, auth time and expiry (Unix seconds), then subject and
+// username with a 2-byte length, then the amr values (appendAMR).
 func (ss *sessions) seal(s *session) (string, error) {
-	if s.Subject == "" || len(s.Subject) > maxTicketField || len(s.Username) > maxTicketField || len(s.AMR) > maxAMR {
+	if s.Subject == "" || len(s.Subject) > maxTicketField || len(s.Username) > maxTicketField {
 		return "", errors.New("login: session field out of range")
 	}
 	pt := make([]byte, 0, 64+len(s.Subject)+len(s.Username))
@@ -119,41 +113,19 @@ func (ss *sessions) seal(s *session) (string, error) {
 	pt = binary.BigEndian.AppendUint64(pt, unixSeconds(s.Expiry))
 	pt = appendField(pt, s.Subject)
 	pt = appendField(pt, s.Username)
-	pt = append(pt, byte(len(s.AMR)))
-	for _, m := range s.AMR {
-		if len(m) > 64 {
-			return "", errors.New("login: session field out of range")
-		}
-		pt = appendField(pt, m)
+	pt, ok := appendAMR(pt, s.AMR)
+	if !ok {
+		return "", errors.New("login: session field out of range")
 	}
-	ns := ss.aead.NonceSize()
-	out := make([]byte, ns, ns+len(pt)+ss.aead.Overhead())
-	if _, err := rand.Read(out); err != nil {
-		return "", fmt.Errorf("login: reading random nonce: %w", err)
-	}
-	out = ss.aead.Seal(out, out[:ns], pt, []byte(sessionAAD))
-	return base64.RawURLEncoding.EncodeToString(out), nil
-}
-
-func appendField(b []byte, s string) []byte {
-	b = binary.BigEndian.AppendUint16(b, uint16(len(s)))
-	return append(b, s...)
+	return ss.box.seal(pt)
 }
 
 // open decrypts a session cookie value and returns the session unless it
 // is malformed, forged or expired at now. It does not consult the store:
 // see Page.activeSession for ended sessions.
 func (ss *sessions) open(v string, now time.Time) (*session, bool) {
-	if v == "" || len(v) > maxSessionCookie {
-		return nil, false
-	}
-	raw, err := base64.RawURLEncoding.Strict().DecodeString(v)
-	ns := ss.aead.NonceSize()
-	if err != nil || len(raw) < ns+ss.aead.Overhead() {
-		return nil, false
-	}
-	pt, err := ss.aead.Open(nil, raw[:ns], raw[ns:], []byte(sessionAAD))
-	if err != nil {
+	pt, ok := ss.box.open(v)
+	if !ok {
 		return nil, false
 	}
 	s, ok := decodeSession(pt)
@@ -173,39 +145,15 @@ func decodeSession(pt []byte) (*session, bool) {
 	copy(s.ID[:], pt[1:17])
 	s.AuthTime = time.Unix(int64(binary.BigEndian.Uint64(pt[17:25])&(1<<62-1)), 0)
 	s.Expiry = time.Unix(int64(binary.BigEndian.Uint64(pt[25:33])&(1<<62-1)), 0)
-	rest := pt[fixed:]
-	field := func(limit int) (string, bool) {
-		if len(rest) < 2 {
-			return "", false
-		}
-		n := int(binary.BigEndian.Uint16(rest))
-		if n > limit || len(rest) < 2+n {
-			return "", false
-		}
-		f := string(rest[2 : 2+n])
-		rest = rest[2+n:]
-		return f, true
-	}
+	f := fields(pt[fixed:])
 	var ok bool
-	if s.Subject, ok = field(maxTicketField); !ok || s.Subject == "" {
+	if s.Subject, ok = f.next(maxTicketField); !ok || s.Subject == "" {
 		return nil, false
 	}
-	if s.Username, ok = field(maxTicketField); !ok {
+	if s.Username, ok = f.next(maxTicketField); !ok {
 		return nil, false
 	}
-	if len(rest) < 1 || int(rest[0]) > maxAMR {
-		return nil, false
-	}
-	n := int(rest[0])
-	rest = rest[1:]
-	for range n {
-		m, ok := field(64)
-		if !ok {
-			return nil, false
-		}
-		s.AMR = append(s.AMR, m)
-	}
-	if len(rest) != 0 {
+	if s.AMR, ok = f.amr(); !ok || len(f) != 0 {
 		return nil, false
 	}
 	return s, true
@@ -372,7 +320,7 @@ func (p *Page) configureSessions(cfg Config, key []byte) error {
 		p.consentTTL = DefaultConsentTTL
 	}
 	for _, m := range p.proxyAMR {
-		if m == "" || len(m) > 64 || !validProxyUser(m) {
+		if m == "" || len(m) > maxAMRValue || !validProxyUser(m) {
 			return fmt.Errorf("login: ProxyAMR value %q is not a short printable string", m)
 		}
 	}

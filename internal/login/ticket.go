@@ -1,12 +1,8 @@
 package login
 
 import (
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/binary"
 	"fmt"
 	"time"
@@ -50,19 +46,15 @@ const (
 
 // sealer seals and opens tickets.
 type sealer struct {
-	aead cipher.AEAD
+	box box
 }
 
 func newSealer(key [32]byte) (*sealer, error) {
-	block, err := aes.NewCipher(key[:])
+	b, err := newBox(key, "ticket", ticketAAD, maxTicketLen)
 	if err != nil {
-		return nil, fmt.Errorf("login: ticket cipher: %w", err)
+		return nil, err
 	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, fmt.Errorf("login: ticket cipher: %w", err)
-	}
-	return &sealer{aead: aead}, nil
+	return &sealer{box: b}, nil
 }
 
 // browserBinding is the ticket's Browser field for nonce n.
@@ -70,15 +62,14 @@ func browserBinding(n nonce) [32]byte {
 	return sha256.Sum256(append([]byte("sealedtoken login browser v1\x00"), n[:]...))
 }
 
-// seal returns t as base64url(nonce ‖ AES-256-GCM ciphertext). The
-// plaintext is: version (1 byte), expiry and auth time (8 bytes each, Unix
-// seconds, auth time 0 for none), the params and browser hashes (32 bytes
-// each), then the client id, the subject and the session id, each with a
-// 2-byte length, then the number of amr values (1 byte) and each with a
-// 2-byte length.
+// seal returns t sealed (box.seal). The plaintext is: version (1 byte),
+// expiry and auth time (8 bytes each, Unix seconds, auth time 0 for none),
+// the params and browser hashes (32 bytes each), then the client id, the
+// subject and the session id, each with a 2-byte length, then the amr
+// values (appendAMR).
 func (s *sealer) seal(t *ticket) (string, error) {
 	if len(t.Subject) == 0 || len(t.Subject) > maxTicketField || len(t.ClientID) > maxTicketField ||
-		len(t.SessionID) > maxTicketField || len(t.AMR) > maxAMR {
+		len(t.SessionID) > maxTicketField {
 		return "", fmt.Errorf("login: ticket field out of range")
 	}
 	pt := make([]byte, 0, 1+8+8+32+32+2+len(t.ClientID)+2+len(t.Subject))
@@ -91,26 +82,14 @@ func (s *sealer) seal(t *ticket) (string, error) {
 	pt = binary.BigEndian.AppendUint64(pt, auth)
 	pt = append(pt, t.Params[:]...)
 	pt = append(pt, t.Browser[:]...)
-	pt = binary.BigEndian.AppendUint16(pt, uint16(len(t.ClientID)))
-	pt = append(pt, t.ClientID...)
-	pt = binary.BigEndian.AppendUint16(pt, uint16(len(t.Subject)))
-	pt = append(pt, t.Subject...)
+	pt = appendField(pt, t.ClientID)
+	pt = appendField(pt, t.Subject)
 	pt = appendField(pt, t.SessionID)
-	pt = append(pt, byte(len(t.AMR)))
-	for _, m := range t.AMR {
-		if len(m) > 64 {
-			return "", fmt.Errorf("login: ticket field out of range")
-		}
-		pt = appendField(pt, m)
+	pt, ok := appendAMR(pt, t.AMR)
+	if !ok {
+		return "", fmt.Errorf("login: ticket field out of range")
 	}
-
-	ns := s.aead.NonceSize()
-	out := make([]byte, ns, ns+len(pt)+s.aead.Overhead())
-	if _, err := rand.Read(out); err != nil {
-		return "", fmt.Errorf("login: reading random nonce: %w", err)
-	}
-	out = s.aead.Seal(out, out[:ns], pt, []byte(ticketAAD))
-	return base64.RawURLEncoding.EncodeToString(out), nil
+	return s.box.seal(pt)
 }
 
 // open decrypts a ticket and checks it against the client, the request's
@@ -118,16 +97,11 @@ func (s *sealer) seal(t *ticket) (string, error) {
 // ErrTicketInvalid; a ticket that is sound but past its expiry is
 // ErrTicketExpired.
 func (s *sealer) open(v string, clientID string, params [32]byte, n nonce, haveNonce bool, now time.Time) (*ticket, error) {
-	if v == "" || len(v) > maxTicketLen || !haveNonce {
+	if !haveNonce {
 		return nil, ErrTicketInvalid
 	}
-	raw, err := base64.RawURLEncoding.Strict().DecodeString(v)
-	ns := s.aead.NonceSize()
-	if err != nil || len(raw) < ns+s.aead.Overhead() {
-		return nil, ErrTicketInvalid
-	}
-	pt, err := s.aead.Open(nil, raw[:ns], raw[ns:], []byte(ticketAAD))
-	if err != nil {
+	pt, ok := s.box.open(v)
+	if !ok {
 		return nil, ErrTicketInvalid
 	}
 	t, ok := decodeTicket(pt)
@@ -159,42 +133,18 @@ func decodeTicket(pt []byte) (*ticket, bool) {
 	}
 	copy(t.Params[:], pt[17:49])
 	copy(t.Browser[:], pt[49:81])
-	rest := pt[fixed:]
-	field := func() (string, bool) {
-		if len(rest) < 2 {
-			return "", false
-		}
-		n := int(binary.BigEndian.Uint16(rest))
-		if n > maxTicketField || len(rest) < 2+n {
-			return "", false
-		}
-		f := string(rest[2 : 2+n])
-		rest = rest[2+n:]
-		return f, true
-	}
+	f := fields(pt[fixed:])
 	var ok bool
-	if t.ClientID, ok = field(); !ok {
+	if t.ClientID, ok = f.next(maxTicketField); !ok {
 		return nil, false
 	}
-	if t.Subject, ok = field(); !ok || t.Subject == "" {
+	if t.Subject, ok = f.next(maxTicketField); !ok || t.Subject == "" {
 		return nil, false
 	}
-	if t.SessionID, ok = field(); !ok {
+	if t.SessionID, ok = f.next(maxTicketField); !ok {
 		return nil, false
 	}
-	if len(rest) < 1 || int(rest[0]) > maxAMR {
-		return nil, false
-	}
-	n := int(rest[0])
-	rest = rest[1:]
-	for range n {
-		m, ok := field()
-		if !ok || len(m) > 64 {
-			return nil, false
-		}
-		t.AMR = append(t.AMR, m)
-	}
-	if len(rest) != 0 {
+	if t.AMR, ok = f.amr(); !ok || len(f) != 0 {
 		return nil, false
 	}
 	return t, true

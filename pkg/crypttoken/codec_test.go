@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sealedtoken/issuer/internal/jsonscan"
 )
 
 // claimsEqual compares claims field by field, times with Equal.
@@ -79,7 +81,7 @@ func TestClaimsRoundTrip(t *testing.T) {
 		{name: "cnf jkt alone (RFC 9449 §6.1)", claims: &Claims{Confirmation: Confirmation{JKT: "abc"}}},
 		{name: "cnf x5t#S256 alone (RFC 8705 §3.1)", claims: &Claims{Confirmation: Confirmation{X5TS256: "abc"}}},
 		{name: "empty-string audiences in an array", claims: &Claims{Audience: []string{"a", ""}}},
-		{name: "negative and distant dates", claims: &Claims{Expiry: time.Unix(maxNumericDate, 0), NotBefore: time.Unix(minNumericDate, 0), IssuedAt: time.Unix(-1, 0)}},
+		{name: "negative and distant dates", claims: &Claims{Expiry: time.Unix(jsonscan.MaxNumericDate, 0), NotBefore: time.Unix(jsonscan.MinNumericDate, 0), IssuedAt: time.Unix(-1, 0)}},
 		{name: "unix epoch is a present claim", claims: &Claims{Expiry: time.Unix(0, 0)}},
 		{name: "long string", claims: &Claims{Scope: strings.Repeat("scope ", 1000)}},
 	}
@@ -257,8 +259,8 @@ func TestParseClaims(t *testing.T) {
 					t.Errorf("extra = %s", c.Extra)
 				}
 			}},
-		{name: "extra nesting at the limit", in: `{"x":` + strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1) + `}`, ok: true},
-		{name: "extra nesting too deep", in: `{"x":` + strings.Repeat("[", maxDepth+2) + strings.Repeat("]", maxDepth+2) + `}`},
+		{name: "extra nesting at the limit", in: `{"x":` + strings.Repeat("[", jsonscan.MaxDepth+1) + strings.Repeat("]", jsonscan.MaxDepth+1) + `}`, ok: true},
+		{name: "extra nesting too deep", in: `{"x":` + strings.Repeat("[", jsonscan.MaxDepth+2) + strings.Repeat("]", jsonscan.MaxDepth+2) + `}`},
 		{name: "extra bad literal", in: `{"x":tru}`},
 		{name: "status list draft §6.1 example", in: `{"status":{"status_list":{"idx":0,"uri":"https://example.com/statuslists/1"}}}`, ok: true,
 			check: func(t *testing.T, c *Claims) {
@@ -329,14 +331,14 @@ func TestParseStringsAgainstEncodingJSON(t *testing.T) {
 	for n := range 20 {
 		for _, p := range pieces {
 			lit := `"` + strings.Repeat("x", n) + p + strings.Repeat("y", 20-n) + `"`
-			d := decoder{b: []byte(lit)}
-			got, err := d.str()
+			d := jsonscan.New([]byte(lit))
+			got, err := d.String()
 			var want string
 			if jerr := json.Unmarshal([]byte(lit), &want); jerr != nil || err != nil {
 				t.Fatalf("%s: ours %v, encoding/json %v", lit, err, jerr)
 			}
-			if got != want || d.i != len(lit) {
-				t.Errorf("%s: got %q at %d, want %q", lit, got, d.i, want)
+			if got != want || d.Offset() != len(lit) {
+				t.Errorf("%s: got %q at %d, want %q", lit, got, d.Offset(), want)
 			}
 		}
 	}

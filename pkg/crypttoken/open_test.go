@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sealedtoken/issuer/internal/jsonscan"
 	"github.com/sealedtoken/issuer/pkg/keys"
 )
 
@@ -547,7 +548,7 @@ func TestOpenRetainsNothing(t *testing.T) {
 			tok := f.seal(t, TypeAccess, fullClaims())
 			o := f.newOpener(t, Expected{Issuer: testIssuer})
 			buf := []byte(tok)
-			c, err := o.Open(view(buf))
+			c, err := o.Open(jsonscan.View(buf))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -566,7 +567,7 @@ func TestOpenRetainsNothing(t *testing.T) {
 			}
 			// A bad token's error does not view the input either.
 			bad := []byte(forge(t, f.key, strings.Replace(headerJSON(f.key, TypeAccess), f.key.ID, "unknown-kid", 1), claimsJSON("")))
-			_, err = o.Open(view(bad))
+			_, err = o.Open(jsonscan.View(bad))
 			msg := err.Error()
 			for i := range bad {
 				bad[i] = 'x'

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sealedtoken/issuer/internal/jsonscan"
 	"github.com/sealedtoken/issuer/pkg/jws"
 	"github.com/sealedtoken/issuer/pkg/keys"
 )
@@ -201,7 +202,7 @@ func (s *Sealer) Seal(typ Type, c *Claims) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return view(b), nil // b is ours alone and never written again
+	return jsonscan.View(b), nil // b is ours alone and never written again
 }
 
 // AppendSeal is Seal appending the token to dst, for callers that write it

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sealedtoken/issuer/internal/jsonscan"
 	"github.com/sealedtoken/issuer/pkg/jws"
 	"github.com/sealedtoken/issuer/pkg/keys"
 )
@@ -162,13 +163,13 @@ func (o *Opener) signatureRequired() bool {
 // must be the expected type.
 func (o *Opener) innerClaims(plain []byte, required bool) ([]byte, error) {
 	if required {
-		t, err := o.sig.Verify(view(plain))
+		t, err := o.sig.Verify(jsonscan.View(plain))
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrSignature, err)
 		}
 		return t.Payload, nil
 	}
-	h, payload, err := jws.ParseUnverified(view(plain))
+	h, payload, err := jws.ParseUnverified(jsonscan.View(plain))
 	if err != nil {
 		return nil, fmt.Errorf("%w: nested content is not a compact JWS", ErrMalformed)
 	}

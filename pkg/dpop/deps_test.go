@@ -1,28 +1,15 @@
 package dpop_test
 
 import (
-	"os/exec"
-	"path/filepath"
-	"runtime"
-	"strings"
 	"testing"
+
+	"github.com/sealedtoken/issuer/internal/deptest"
 )
 
 // TestDependencies: SPEC §2, what a resource server imports needs only the
 // standard library, go-jose and golang.org/x/crypto: no fasthttp, no
 // zerolog, not even net/http.
 func TestDependencies(t *testing.T) {
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	out, err := exec.Command(gobin, "list", "-deps", ".").Output()
-	if err != nil {
-		t.Skipf("go list unavailable: %v", err)
-	}
-	for _, dep := range strings.Fields(string(out)) {
-		first, _, _ := strings.Cut(dep, "/")
-		std := !strings.Contains(first, ".")
-		if dep == "net/http" || (!std && !strings.HasPrefix(dep, "github.com/go-jose/go-jose/v4") &&
-			!strings.HasPrefix(dep, "golang.org/x/crypto") && !strings.HasPrefix(dep, "github.com/sealedtoken/issuer/")) {
-			t.Errorf("dpop depends on %s", dep)
-		}
-	}
+	deptest.Check(t, deptest.Module+"/pkg/dpop",
+		[]string{"github.com/go-jose/go-jose/v4", "golang.org/x/crypto"}, "net/http")
 }

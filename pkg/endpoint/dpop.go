@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sealedtoken/issuer/internal/authheader"
 	"github.com/sealedtoken/issuer/internal/jsonenc"
 	"github.com/sealedtoken/issuer/pkg/certbind"
 	"github.com/sealedtoken/issuer/pkg/crypttoken"
@@ -267,52 +268,17 @@ func authorizeBinding(c *Client, ar *AuthorizeRequest) (string, *Error) {
 // ResourceErrorResponse(nil)); e is invalid_request for a malformed or
 // repeated one. The token is a substring of the header value.
 func AccessToken(r *Request) (scheme, token string, ok bool, e *Error) {
-	values := headerValues(r.Header, "Authorization")
-	switch len(values) {
-	case 0:
+	scheme, token, err := authheader.Credentials(headerValues(r.Header, "Authorization"), TokenTypeBearer, TokenTypeDPoP)
+	switch err {
+	case nil:
+		return scheme, token, true, nil
+	case authheader.ErrAbsent:
 		return "", "", false, nil
-	case 1:
-	default:
+	case authheader.ErrRepeated:
 		return "", "", false, resourceError(InvalidRequest, "", "more than one Authorization header")
-	}
-	v := values[0]
-	sch, cred, found := strings.Cut(v, " ")
-	switch {
-	case strings.EqualFold(sch, TokenTypeBearer):
-		scheme = TokenTypeBearer
-	case strings.EqualFold(sch, TokenTypeDPoP):
-		scheme = TokenTypeDPoP
 	default:
-		return "", "", false, nil
-	}
-	cred = strings.TrimLeft(cred, " ")
-	if !found || !b64token(cred) {
 		return "", "", false, resourceError(InvalidRequest, scheme, "malformed "+scheme+" credentials (RFC 6750 §2.1, RFC 9449 §7.1)")
 	}
-	return scheme, cred, true, nil
-}
-
-// b64token reports whether s is one b64token (RFC 6750 §2.1).
-func b64token(s string) bool {
-	i := 0
-	for i < len(s) {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
-			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/' {
-			i++
-			continue
-		}
-		break
-	}
-	if i == 0 {
-		return false
-	}
-	for ; i < len(s); i++ {
-		if s[i] != '=' {
-			return false
-		}
-	}
-	return true
 }
 
 // CheckTokenBinding checks that request r to the issuer's own protected

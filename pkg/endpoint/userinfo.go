@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strings"
 
+	"github.com/sealedtoken/issuer/internal/authheader"
 	"github.com/sealedtoken/issuer/internal/jsonenc"
 	"github.com/sealedtoken/issuer/pkg/dpop"
 )
@@ -129,19 +129,16 @@ func resourceToken(r *Request) (token, scheme string, e *Error) {
 	scheme = schemeBearer
 	var fromHeader, fromBody string
 	if h := r.Header.Get("Authorization"); h != "" {
-		sch, cred, _ := strings.Cut(h, " ")
-		switch {
-		case strings.EqualFold(sch, schemeBearer):
-		case strings.EqualFold(sch, schemeDPoP):
-			scheme = schemeDPoP
-		default:
+		sch, tok, err := authheader.Credentials([]string{h}, schemeBearer, schemeDPoP)
+		switch err {
+		case nil:
+			scheme, fromHeader = sch, tok
+		case authheader.ErrAbsent:
 			// RFC 6750 §3.1: no credentials of a scheme this endpoint
 			// accepts, so no error code.
 			return "", scheme, unauthenticated()
-		}
-		fromHeader = strings.TrimLeft(cred, " ")
-		if fromHeader == "" || !validB64Token(fromHeader) {
-			return "", scheme, NewError(InvalidToken, "the Authorization header does not hold a token (RFC 6750 section 2.1)")
+		default:
+			return "", sch, NewError(InvalidToken, "the Authorization header does not hold a token (RFC 6750 section 2.1)")
 		}
 	}
 	if q := endpointQuery(r.URI); q != "" {
@@ -179,27 +176,6 @@ func unauthenticated() *Error {
 	e := NewError("", "")
 	e.Status, e.Cause = 401, errNoToken
 	return e
-}
-
-// validB64Token reports whether s is an RFC 6750 §2.1 b64token:
-// 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
-func validB64Token(s string) bool {
-	i := 0
-	for ; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~+/", c) >= 0) {
-			break
-		}
-	}
-	if i == 0 {
-		return false
-	}
-	for ; i < len(s); i++ {
-		if s[i] != '=' {
-			return false
-		}
-	}
-	return true
 }
 
 // resourceError builds the RFC 6750 §3 answer to e with a challenge of

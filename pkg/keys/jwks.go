@@ -93,53 +93,15 @@ func unknownLifecycle() Lifecycle {
 // resource server should learn at load time, not when a token fails. Errors
 // are *ParseError values naming the key and member at fault.
 func ParseJWKS(name string, data []byte) (*Set, error) {
-	perr := func(field string, err error) *ParseError {
-		return &ParseError{Kind: kindJWKS, Ring: name, Index: -1, Field: field, Err: err}
-	}
-	if !validRingName(name) {
-		return nil, perr("", fmt.Errorf("%w: %q", ErrRingName, name))
-	}
-	if len(data) > MaxFileSize {
-		return nil, perr("", fmt.Errorf("%w: %d bytes is more than %d", ErrFormat, len(data), MaxFileSize))
-	}
-	top, err := objectMembers(data)
-	if err != nil {
-		return nil, perr("", err)
-	}
-	var entries []gjson.RawMessage
-	if err := member(top, "keys", &entries); err != nil {
-		return nil, perr("keys", err)
-	}
-	if len(entries) > MaxKeys {
-		return nil, perr("keys", fmt.Errorf("%w: %d keys, at most %d", ErrFormat, len(entries), MaxKeys))
-	}
-	lc := unknownLifecycle()
-	keys := make([]*Key, 0, len(entries))
-	seen := make(map[string]int, len(entries))
-	for i, raw := range entries {
+	return parseJWKSet(name, data, func(raw gjson.RawMessage, lc Lifecycle) (*Key, string, error) {
 		jk, field, err := parseJWK(raw, false)
-		var k *Key
-		if err == nil {
-			if j, dup := seen[jk.kid]; dup {
-				field, err = "kid", fmt.Errorf("%w: same kid as keys[%d]", ErrDuplicateKeyID, j)
-			} else {
-				k, err = NewKey(jk.kid, jk.alg, jk.material, lc)
-			}
-			clear(jk.material)
-		}
 		if err != nil {
-			e := &ParseError{Kind: kindJWKS, Ring: name, Index: i, Field: field, Err: err}
-			if jk.kid != "" {
-				e.KeyID = jk.kid
-			} else {
-				e.KeyID = peekKID(raw)
-			}
-			return nil, e
+			return nil, field, err
 		}
-		seen[k.ID] = i
-		keys = append(keys, k)
-	}
-	return newSet(name, keys), nil
+		defer clear(jk.material)
+		k, err := NewKey(jk.kid, jk.alg, jk.material, lc)
+		return k, "", err
+	})
 }
 
 // ParsePublicJWKS reads a JWK Set of public signing keys (RFC 7517 §5), as
@@ -160,47 +122,50 @@ func ParseJWKS(name string, data []byte) (*Set, error) {
 // private key in a published set is a leak to report, never a key to use.
 // Errors are *ParseError values naming the key and member at fault.
 func ParsePublicJWKS(name string, data []byte) (*Set, error) {
-	perr := func(field string, err error) *ParseError {
-		return &ParseError{Kind: kindJWKS, Ring: name, Index: -1, Field: field, Err: err}
-	}
+	return parseJWKSet(name, data, func(raw gjson.RawMessage, lc Lifecycle) (*Key, string, error) {
+		jk, field, err := parseSigningJWK(raw, false, false)
+		var skip errSkip
+		if errors.As(err, &skip) {
+			return nil, "", nil // another kty, alg or use: ignored (RFC 7517 §5)
+		}
+		if err != nil {
+			return nil, field, err
+		}
+		k, err := NewVerifyingKey(jk.kid, jk.alg, jk.pub, lc)
+		return k, "", err
+	})
+}
+
+// parseJWKSet reads a JWK Set (RFC 7517 §5) into a Set named name, each
+// key in order by key, with the lifecycle of unknownLifecycle: key returns
+// the Key, nil to ignore the entry, or the member at fault and an error. A
+// kid that appears twice fails the set (ErrDuplicateKeyID). Errors are
+// *ParseError values naming the key and member at fault.
+func parseJWKSet(name string, data []byte, key func(raw gjson.RawMessage, lc Lifecycle) (*Key, string, error)) (*Set, error) {
 	if !validRingName(name) {
-		return nil, perr("", fmt.Errorf("%w: %q", ErrRingName, name))
+		return nil, &ParseError{Kind: kindJWKS, Ring: name, Index: -1, Err: fmt.Errorf("%w: %q", ErrRingName, name)}
 	}
-	if len(data) > MaxFileSize {
-		return nil, perr("", fmt.Errorf("%w: %d bytes is more than %d", ErrFormat, len(data), MaxFileSize))
-	}
-	top, err := objectMembers(data)
+	entries, err := jwkSetEntries(name, data, MaxFileSize, MaxKeys)
 	if err != nil {
-		return nil, perr("", err)
-	}
-	var entries []gjson.RawMessage
-	if err := member(top, "keys", &entries); err != nil {
-		return nil, perr("keys", err)
-	}
-	if len(entries) > MaxKeys {
-		return nil, perr("keys", fmt.Errorf("%w: %d keys, at most %d", ErrFormat, len(entries), MaxKeys))
+		return nil, err
 	}
 	lc := unknownLifecycle()
 	keys := make([]*Key, 0, len(entries))
 	seen := make(map[string]int, len(entries))
 	for i, raw := range entries {
-		jk, field, err := parseSigningJWK(raw, false, false)
-		var skip errSkip
-		if errors.As(err, &skip) {
+		k, field, err := key(raw, lc)
+		if err == nil && k == nil {
 			continue
 		}
-		var k *Key
 		if err == nil {
-			if j, dup := seen[jk.kid]; dup {
+			if j, dup := seen[k.ID]; dup {
 				field, err = "kid", fmt.Errorf("%w: same kid as keys[%d]", ErrDuplicateKeyID, j)
-			} else {
-				k, err = NewVerifyingKey(jk.kid, jk.alg, jk.pub, lc)
 			}
 		}
 		if err != nil {
 			e := &ParseError{Kind: kindJWKS, Ring: name, Index: i, Field: field, Err: err}
-			if jk.kid != "" {
-				e.KeyID = jk.kid
+			if k != nil {
+				e.KeyID = k.ID
 			} else {
 				e.KeyID = peekKID(raw)
 			}
@@ -210,4 +175,29 @@ func ParsePublicJWKS(name string, data []byte) (*Set, error) {
 		keys = append(keys, k)
 	}
 	return newSet(name, keys), nil
+}
+
+// jwkSetEntries returns the "keys" array of the JWK Set data (RFC 7517
+// §5): an object of at most maxSize bytes whose "keys" holds at most
+// maxKeys entries. Errors are *ParseError values of the set as a whole
+// (Index -1), naming ring (empty when the set has no name).
+func jwkSetEntries(ring string, data []byte, maxSize, maxKeys int) ([]gjson.RawMessage, error) {
+	perr := func(field string, err error) *ParseError {
+		return &ParseError{Kind: kindJWKS, Ring: ring, Index: -1, Field: field, Err: err}
+	}
+	if len(data) > maxSize {
+		return nil, perr("", fmt.Errorf("%w: %d bytes is more than %d", ErrFormat, len(data), maxSize))
+	}
+	top, err := objectMembers(data)
+	if err != nil {
+		return nil, perr("", err)
+	}
+	var entries []gjson.RawMessage
+	if err := member(top, "keys", &entries); err != nil {
+		return nil, perr("keys", err)
+	}
+	if len(entries) > maxKeys {
+		return nil, perr("keys", fmt.Errorf("%w: %d keys, at most %d", ErrFormat, len(entries), maxKeys))
+	}
+	return entries, nil
 }

@@ -267,22 +267,9 @@ func ParseRecipient(data []byte) (*Recipient, error) { return parseRecipient(dat
 func ParsePrivateRecipient(data []byte) (*Recipient, error) { return parseRecipient(data, true) }
 
 func parseRecipient(data []byte, private bool) (*Recipient, error) {
-	perr := func(field string, err error) *ParseError {
-		return &ParseError{Kind: kindJWKS, Index: -1, Field: field, Err: err}
-	}
-	if len(data) > maxRecipientJWKS {
-		return nil, perr("", fmt.Errorf("%w: %d bytes is more than %d", ErrFormat, len(data), maxRecipientJWKS))
-	}
-	top, err := objectMembers(data)
+	entries, err := jwkSetEntries("", data, maxRecipientJWKS, MaxRecipientKeys)
 	if err != nil {
-		return nil, perr("", err)
-	}
-	var entries []gjson.RawMessage
-	if err := member(top, "keys", &entries); err != nil {
-		return nil, perr("keys", err)
-	}
-	if len(entries) > MaxRecipientKeys {
-		return nil, perr("keys", fmt.Errorf("%w: %d keys, at most %d", ErrFormat, len(entries), MaxRecipientKeys))
+		return nil, err
 	}
 	r := &Recipient{byID: make(map[string]*agreementKey, len(entries))}
 	seen := make(map[string]int, len(entries))
@@ -305,7 +292,7 @@ func parseRecipient(data []byte, private bool) (*Recipient, error) {
 		seen[kid] = i
 	}
 	if len(r.enc) == 0 {
-		return nil, perr("keys", ErrNoEncryptionKey)
+		return nil, &ParseError{Kind: kindJWKS, Index: -1, Field: "keys", Err: ErrNoEncryptionKey}
 	}
 	return r, nil
 }

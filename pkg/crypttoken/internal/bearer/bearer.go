@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/sealedtoken/issuer/internal/authheader"
 	"github.com/sealedtoken/issuer/pkg/crypttoken"
 )
 
@@ -60,53 +61,20 @@ const QueryParam = "access_token"
 // malformed bearer credential, ErrBadRequest. The token is a substring of
 // the value and is never copied.
 func Token(values []string) (string, error) {
-	switch len(values) {
-	case 0:
-		return "", ErrNoToken
-	case 1:
-	default:
-		return "", ErrBadRequest // RFC 7230 §3.2.2: Authorization is not a list
-	}
-	v := values[0]
-	const scheme = "Bearer"
-	if len(v) < len(scheme) || !strings.EqualFold(v[:len(scheme)], scheme) {
-		return "", ErrNoToken
-	}
-	rest := v[len(scheme):]
-	if rest == "" {
-		return "", ErrBadRequest // "Bearer" alone
-	}
-	if rest[0] != ' ' {
-		return "", ErrNoToken // another scheme, such as "Bearerish"
-	}
-	rest = strings.TrimLeft(rest, " ")
-	if !b64token(rest) {
-		return "", ErrBadRequest
-	}
-	return rest, nil
+	_, tok, err := authheader.Credentials(values, SchemeBearer)
+	return tok, refusal(err)
 }
 
-// b64token reports whether s is a b64token (RFC 6750 §2.1).
-func b64token(s string) bool {
-	i := 0
-	for i < len(s) {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
-			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/' {
-			i++
-			continue
-		}
-		break
+// refusal turns an error of authheader.Credentials into this package's.
+func refusal(err error) error {
+	switch err {
+	case nil:
+		return nil
+	case authheader.ErrAbsent:
+		return ErrNoToken
+	default:
+		return ErrBadRequest
 	}
-	if i == 0 {
-		return false
-	}
-	for ; i < len(s); i++ {
-		if s[i] != '=' {
-			return false
-		}
-	}
-	return true
 }
 
 // Refusal is an answer to a request that may not pass: a status and the

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sealedtoken/issuer/internal/authheader"
 	"github.com/sealedtoken/issuer/pkg/crypttoken"
 )
 
@@ -118,7 +119,7 @@ func FuzzToken(f *testing.F) {
 			}
 			return
 		}
-		if !b64token(tok) || !strings.HasSuffix(v, tok) || !strings.EqualFold(v[:7], "Bearer ") {
+		if !authheader.B64Token(tok) || !strings.HasSuffix(v, tok) || !strings.EqualFold(v[:7], "Bearer ") {
 			t.Fatalf("Token(%q) = %q", v, tok)
 		}
 	})

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sealedtoken/issuer/internal/authheader"
 	"github.com/sealedtoken/issuer/pkg/certbind"
 	"github.com/sealedtoken/issuer/pkg/crypttoken"
 	"github.com/sealedtoken/issuer/pkg/dpop"
@@ -47,28 +48,11 @@ const (
 // for no field or another scheme, ErrBadRequest for several fields or a
 // malformed credential. scheme is SchemeBearer or SchemeDPoP.
 func Credentials(values []string) (scheme, token string, err error) {
-	if len(values) == 1 {
-		v := values[0]
-		if len(v) >= len(SchemeDPoP) && strings.EqualFold(v[:len(SchemeDPoP)], SchemeDPoP) {
-			rest := v[len(SchemeDPoP):]
-			switch {
-			case rest == "":
-				return "", "", ErrBadRequest
-			case rest[0] != ' ':
-				return "", "", ErrNoToken
-			}
-			rest = strings.TrimLeft(rest, " ")
-			if !b64token(rest) {
-				return "", "", ErrBadRequest
-			}
-			return SchemeDPoP, rest, nil
-		}
-	}
-	tok, err := Token(values)
+	scheme, token, err = authheader.Credentials(values, SchemeBearer, SchemeDPoP)
 	if err != nil {
-		return "", "", err
+		return "", "", refusal(err)
 	}
-	return SchemeBearer, tok, nil
+	return scheme, token, nil
 }
 
 // Request is what the binding checks read of an HTTP request; each

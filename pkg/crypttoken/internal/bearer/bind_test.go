@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sealedtoken/issuer/internal/authheader"
 	"github.com/sealedtoken/issuer/pkg/crypttoken"
 	"github.com/sealedtoken/issuer/pkg/dpop"
 	"github.com/sealedtoken/issuer/pkg/jws"
@@ -94,7 +95,7 @@ func FuzzCredentials(f *testing.F) {
 			}
 			return
 		}
-		if (scheme != SchemeBearer && scheme != SchemeDPoP) || !b64token(tok) || !strings.HasSuffix(v, tok) ||
+		if (scheme != SchemeBearer && scheme != SchemeDPoP) || !authheader.B64Token(tok) || !strings.HasSuffix(v, tok) ||
 			!strings.EqualFold(v[:len(scheme)+1], scheme+" ") {
 			t.Fatalf("Credentials(%q) = %q, %q", v, scheme, tok)
 		}
