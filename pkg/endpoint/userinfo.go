@@ -128,8 +128,12 @@ func (s *Server) userInfo(ctx context.Context, r *Request, res *Result, scheme *
 func resourceToken(r *Request) (token, scheme string, e *Error) {
 	scheme = schemeBearer
 	var fromHeader, fromBody string
-	if h := r.Header.Get("Authorization"); h != "" {
-		sch, tok, err := authheader.Credentials([]string{h}, schemeBearer, schemeDPoP)
+	if values := headerValues(r.Header, "Authorization"); len(values) > 0 {
+		// The same reading as every protected resource of the issuer
+		// (AccessToken) and the resource-server middleware: a repeated
+		// header or malformed credentials are invalid_request (RFC 6750
+		// §3.1: "otherwise malformed").
+		sch, tok, err := authheader.Credentials(values, schemeBearer, schemeDPoP)
 		switch err {
 		case nil:
 			scheme, fromHeader = sch, tok
@@ -137,8 +141,10 @@ func resourceToken(r *Request) (token, scheme string, e *Error) {
 			// RFC 6750 §3.1: no credentials of a scheme this endpoint
 			// accepts, so no error code.
 			return "", scheme, unauthenticated()
+		case authheader.ErrRepeated:
+			return "", scheme, NewError(InvalidRequest, "more than one Authorization header (RFC 6750 section 3.1)")
 		default:
-			return "", sch, NewError(InvalidToken, "the Authorization header does not hold a token (RFC 6750 section 2.1)")
+			return "", sch, NewError(InvalidRequest, "malformed "+sch+" credentials: the Authorization header does not hold a token (RFC 6750 section 2.1)")
 		}
 	}
 	if q := endpointQuery(r.URI); q != "" {
