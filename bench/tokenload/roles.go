@@ -159,7 +159,7 @@ func serveToken() error {
 	defer lw.Close()
 	ctx := context.Background()
 	server.ApplyRuntime(cfg, os.Getenv) // as issuer serve does: limits.gc_percent
-	app, err := server.Build(ctx, cfg, server.Options{Log: zerolog.New(lw).With().Timestamp().Logger()})
+	app, err := server.Build(ctx, cfg, server.Options{Log: zerolog.New(lw).Hook(server.Timestamp)})
 	if err != nil {
 		return err
 	}

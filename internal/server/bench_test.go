@@ -30,10 +30,10 @@ func BenchmarkHandler(b *testing.B) {
 			ctx.Response.Header.Add("Pragma", "no-cache")
 			ctx.SetBody(body)
 		}},
-		{name: "impl=token/log=json", h: server.NewHandler(f.ep, server.HandlerOptions{Log: zerolog.New(io.Discard).With().Timestamp().Logger(), Metrics: f.metrics}).ServeFastHTTP},
+		{name: "impl=token/log=json", h: server.NewHandler(f.ep, server.HandlerOptions{Log: zerolog.New(io.Discard).Hook(server.Timestamp), Metrics: f.metrics}).ServeFastHTTP},
 		{name: "impl=token/log=off", h: server.NewHandler(f.ep, server.HandlerOptions{Log: zerolog.Nop()}).ServeFastHTTP},
 		{name: "impl=token/log=off/metrics", h: server.NewHandler(f.ep, server.HandlerOptions{Log: zerolog.Nop(), Metrics: f.metrics}).ServeFastHTTP},
-		{name: "impl=token/log=json/nometrics", h: server.NewHandler(f.ep, server.HandlerOptions{Log: zerolog.New(io.Discard).With().Timestamp().Logger()}).ServeFastHTTP},
+		{name: "impl=token/log=json/nometrics", h: server.NewHandler(f.ep, server.HandlerOptions{Log: zerolog.New(io.Discard).Hook(server.Timestamp)}).ServeFastHTTP},
 	}
 	for _, hh := range handlers {
 		b.Run(hh.name, func(b *testing.B) {

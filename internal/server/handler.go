@@ -149,7 +149,12 @@ func (h *Handler) Endpoint() *endpoint.Server { return h.cur.Load().ep }
 
 // ServeFastHTTP handles one request; it is a fasthttp.RequestHandler.
 func (h *Handler) ServeFastHTTP(ctx *fasthttp.RequestCtx) {
-	start := time.Now()
+	// fasthttp reads the clock just before calling the handler; a
+	// RequestCtx made without Init has no time.
+	start := ctx.Time()
+	if start.IsZero() {
+		start = time.Now()
+	}
 	route := RouteNotFound
 	defer func() {
 		if p := recover(); p != nil {

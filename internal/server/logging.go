@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -32,7 +33,39 @@ func NewLogger(w io.Writer, level, format string, terminal bool) (zerolog.Logger
 	default:
 		return zerolog.Nop(), fmt.Errorf("server: unknown log format %q", format)
 	}
-	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
+	return zerolog.New(w).Level(lvl).Hook(Timestamp), nil
+}
+
+// Timestamp is a zerolog hook adding the "time" field as zerolog's own
+// Timestamp does (RFC 3339, whole seconds, local time zone: zerolog's
+// default time format) but formatting it once per second instead of once
+// per line: at tens of thousands of request lines a second, formatting the
+// time was a tenth of the cost of a line. The server's loggers use it.
+var Timestamp zerolog.Hook = timestampHook{}
+
+type timestampHook struct{}
+
+type stamp struct {
+	sec  int64
+	text string
+}
+
+var lastStamp atomic.Pointer[stamp]
+
+func (timestampHook) Run(e *zerolog.Event, _ zerolog.Level, _ string) {
+	e.Str(zerolog.TimestampFieldName, formatStamp(time.Now()))
+}
+
+// formatStamp returns t in RFC 3339 at second precision, from a cache of
+// the last second formatted.
+func formatStamp(t time.Time) string {
+	sec := t.Unix()
+	if st := lastStamp.Load(); st != nil && st.sec == sec {
+		return st.text
+	}
+	st := &stamp{sec: sec, text: t.Format(time.RFC3339)}
+	lastStamp.Store(st)
+	return st.text
 }
 
 // LogWriter buffers log lines and writes them to an underlying writer in

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sealedtoken/issuer/internal/jsonscan"
 	"github.com/sealedtoken/issuer/pkg/secret"
 )
 
@@ -439,16 +440,15 @@ func parseBasic(h string) (id, secret string, ok bool) {
 	if len(cred) > 4096 {
 		return "", "", false
 	}
-	var buf [512]byte
-	dec := buf[:0]
-	if n := base64.StdEncoding.DecodedLen(len(cred)); n > len(buf) {
-		dec = make([]byte, 0, n)
-	}
-	n, err := base64.StdEncoding.Decode(dec[:cap(dec)], []byte(cred))
+	// One allocation: the credentials are decoded into a buffer of their
+	// own that is never written again, and the id and secret are views
+	// of it (or, when percent-encoded, decoded copies).
+	dec := make([]byte, base64.StdEncoding.DecodedLen(len(cred)))
+	n, err := base64.StdEncoding.Decode(dec, []byte(cred))
 	if err != nil {
 		return "", "", false
 	}
-	rawID, rawSecret, found := strings.Cut(string(dec[:n]), ":")
+	rawID, rawSecret, found := strings.Cut(jsonscan.View(dec[:n]), ":")
 	if !found {
 		return "", "", false
 	}
