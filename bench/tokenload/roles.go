@@ -53,6 +53,7 @@ const (
 	envDPoP    = "TOKENLOAD_DPOP"    // the generator's DPoP proof algorithm; empty: none
 	envIssuer  = "TOKENLOAD_ISSUER"  // the token server's issuer URL (a DPoP proof's htu)
 	envProfile = "TOKENLOAD_CPUPROF" // the token server's CPU profile file
+	envAlg     = "TOKENLOAD_ALG"     // the token server's keys.alg
 )
 
 // serverInfo is what a server child prints on its first line of output.
@@ -132,6 +133,9 @@ func serveToken() error {
 	// store, but a DPoP proof is recorded (RFC 9449 §11.1), and the
 	// measure is of CPU, not of the disk's fsync (docs/STORE.md has that).
 	cfg.Store = config.StoreMemory
+	if a := os.Getenv(envAlg); a != "" {
+		cfg.Keys.Alg = a // Validate refuses anything but A256KW and dir
+	}
 	// The plain listener stands behind a TLS-terminating proxy on loopback.
 	cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
 	if err := cfg.Validate(); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -51,6 +52,9 @@ func start(ctx context.Context, o options) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.alg == "" {
+		o.alg = "A256KW"
+	}
 	e := &env{self: self, dir: dir}
 	ok := false
 	defer func() {
@@ -61,7 +65,7 @@ func start(ctx context.Context, o options) (*env, error) {
 	if e.secret, err = secret.NewClientSecret(); err != nil {
 		return nil, err
 	}
-	extra := []string{}
+	extra := []string{envAlg + "=" + o.alg}
 	if o.cpuprofile != "" {
 		extra = append(extra, envProfile+"="+o.cpuprofile)
 	}
@@ -82,6 +86,9 @@ func start(ctx context.Context, o options) (*env, error) {
 	}
 	if resp.StatusCode() != 200 {
 		return nil, fmt.Errorf("first token request: %d %s", resp.StatusCode(), resp.Body())
+	}
+	if alg, err := tokenAlg(resp.Body()); err != nil || alg != o.alg {
+		return nil, fmt.Errorf("first token request: the access token's alg is %q (%v), want %q", alg, err, o.alg)
 	}
 	e.bodySize = len(resp.Body())
 	c.CloseIdleConnections()
@@ -217,4 +224,27 @@ func (e *env) close() {
 	e.token.stop()
 	e.base.stop()
 	_ = os.RemoveAll(e.dir)
+}
+
+// tokenAlg returns the "alg" of the protected header of the access token in
+// a token response body.
+func tokenAlg(body []byte) (string, error) {
+	var r struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		return "", err
+	}
+	hdr, _, _ := strings.Cut(r.AccessToken, ".")
+	raw, err := base64.RawURLEncoding.DecodeString(hdr)
+	if err != nil {
+		return "", err
+	}
+	var h struct {
+		Alg string `json:"alg"`
+	}
+	if err := json.Unmarshal(raw, &h); err != nil {
+		return "", err
+	}
+	return h.Alg, nil
 }

@@ -33,6 +33,8 @@ func TestTokenloadRuns(t *testing.T) {
 		{name: "comparison", o: options{duration: 400 * time.Millisecond, rounds: 1, conns: 4, transports: "tls,plain"},
 			want: []string{"round 1  tls    baseline", "round 1  tls    token", "round 1  plain  baseline", "round 1  plain  token",
 				"ratio    tls    token/baseline req/s", "ratio    plain  token/baseline req/s", "separate processes"}},
+		{name: "keys.alg dir", o: options{duration: 300 * time.Millisecond, rounds: 1, conns: 2, transports: "tls", alg: "dir"},
+			want: []string{"round 1  tls    token", "ratio    tls    token/baseline req/s"}},
 		{name: "memory check", o: options{memcheck: true, tokens: 3000, conns: 4, maxTime: time.Minute},
 			want: []string{"memcheck: 3000 tokens", "RSS       before", "goroutines before"}},
 	}
