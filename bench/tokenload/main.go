@@ -60,7 +60,7 @@ func main() {
 	flag.DurationVar(&o.maxTime, "max-time", 10*time.Minute, "bound on the whole -memcheck run")
 	flag.StringVar(&o.only, "only", "", "run only \"token\" or only \"baseline\" (for profiling)")
 	flag.Float64Var(&o.minRatio, "min-ratio", 0, "exit 1 if the TLS token/baseline req/s ratio is below this (0: report only)")
-	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the token server process to this file")
+	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the token server process (with -only baseline: of the baseline) to this file")
 	flag.StringVar(&o.alg, "alg", "A256KW", "the token server's keys.alg: A256KW (the default, a fresh content key per token) or dir")
 	flag.StringVar(&o.dpop, "dpop", "", "also run the token endpoint with a fresh DPoP proof per request signed with this algorithm (ES256, EdDSA) and report its cost beside a bearer token (SPEC §10)")
 	flag.Parse()

@@ -144,16 +144,11 @@ func serveToken() error {
 	if _, err := devtls.Ensure(cfg.TLS.CertFile, cfg.TLS.KeyFile, devtls.DefaultHosts, time.Now()); err != nil {
 		return err
 	}
-	if p := os.Getenv(envProfile); p != "" {
-		f, err := os.Create(p)
-		if err != nil {
-			return err
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stop, err := startProfile()
+	if err != nil {
+		return err
 	}
+	defer stop()
 	logFile, err := os.Create(filepath.Join(dir, "requests.log"))
 	if err != nil {
 		return err
@@ -179,6 +174,24 @@ func serveToken() error {
 	_ = plain.Shutdown(sctx)
 	cancel()
 	return <-ran
+}
+
+// startProfile starts the CPU profile envProfile names, if any, and
+// returns what stops it.
+func startProfile() (stop func(), err error) {
+	p := os.Getenv(envProfile)
+	if p == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(p)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // serveBaseline is the bare handler: a fixed body of envBody bytes with
@@ -213,6 +226,11 @@ func serveBaseline() error {
 	if err != nil {
 		return err
 	}
+	stop, err := startProfile()
+	if err != nil {
+		return err
+	}
+	defer stop()
 	st := server.NewServer(bare, server.Limits{}, server.TLSConfig(cert), zerolog.Nop())
 	sp := server.NewServer(bare, server.Limits{}, nil, zerolog.Nop())
 	go func() { _ = st.Serve(lnTLS) }()

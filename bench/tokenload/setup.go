@@ -65,8 +65,11 @@ func start(ctx context.Context, o options) (*env, error) {
 	if e.secret, err = secret.NewClientSecret(); err != nil {
 		return nil, err
 	}
-	extra := []string{envAlg + "=" + o.alg}
-	if o.cpuprofile != "" {
+	// -cpuprofile profiles the token server, or the baseline with -only baseline.
+	extra, baseExtra := []string{envAlg + "=" + o.alg}, []string{}
+	if o.cpuprofile != "" && o.only == roleBaseline {
+		baseExtra = append(baseExtra, envProfile+"="+o.cpuprofile)
+	} else if o.cpuprofile != "" {
 		extra = append(extra, envProfile+"="+o.cpuprofile)
 	}
 	if e.token, err = e.startServer(ctx, roleToken, extra...); err != nil {
@@ -92,7 +95,7 @@ func start(ctx context.Context, o options) (*env, error) {
 	}
 	e.bodySize = len(resp.Body())
 	c.CloseIdleConnections()
-	if e.base, err = e.startServer(ctx, roleBaseline, envBody+"="+strconv.Itoa(e.bodySize)); err != nil {
+	if e.base, err = e.startServer(ctx, roleBaseline, append(baseExtra, envBody+"="+strconv.Itoa(e.bodySize))...); err != nil {
 		return nil, err
 	}
 	ok = true

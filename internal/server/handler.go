@@ -301,6 +301,7 @@ func (h *Handler) oauth(ctx *fasthttp.RequestCtx, route string, start time.Time,
 	q := acquireRequest(ctx)
 	resp, res := f(h.base, &q.r)
 	writeResponse(ctx, resp)
+	resp.Release() // fasthttp has copied the body
 	h.done(ctx, route, start, &res)
 	releaseRequest(q)
 }

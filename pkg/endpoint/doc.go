@@ -73,6 +73,7 @@
 //		Header: header, Body: body,
 //	})
 //	// write resp.Status, resp.Header, resp.Body; log res
+//	resp.Release() // optional: recycles (and wipes) the response's memory
 //
 // Package httpendpoint is that adapter for net/http: its handlers mount the
 // endpoints on an http.ServeMux in a few lines.
@@ -93,7 +94,10 @@
 // invalid_request; parameters are read from the body only, never from the
 // query. Every Response carries the headers its RFC requires
 // (Content-Type, Cache-Control: no-store, Pragma: no-cache,
-// WWW-Authenticate on a 401, Retry-After on a 429, Allow on a 405).
+// WWW-Authenticate on a 401, Retry-After on a 429, Allow on a 405). Once
+// an adapter has written a Response it may Release it: a token response
+// then comes from a pool instead of two fresh allocations, and the tokens
+// in its body are wiped rather than left to the garbage collector.
 //
 // Each endpoint also returns a Result: the client, grant, audience and the
 // "jti" of the token issued, inspected or revoked, and the error answered.

@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"net/netip"
 	"strings"
+	"sync"
 )
 
 // Request is an HTTP request as the endpoints need it, independent of any
@@ -83,6 +84,45 @@ type Response struct {
 	Status int
 	Header Headers
 	Body   []byte
+
+	pooled   bool // from responsePool: Release wipes and recycles it
+	released bool // in the pool: a second Release does nothing
+}
+
+// Release hands a response's memory back for reuse by later responses. An
+// adapter may call it once it has written the response (fasthttp and
+// net/http copy the body); neither the response nor its Body may be used
+// after. Calling it is optional: a response never released is collected as
+// usual. The token endpoint's responses carry tokens, so Release wipes
+// the body before keeping it. It does nothing on a nil Response, one the
+// pool did not make, or one already released.
+func (r *Response) Release() {
+	if r == nil || !r.pooled || r.released {
+		return
+	}
+	clear(r.Body[:cap(r.Body)])
+	if cap(r.Body) > maxPooledBody {
+		r.Body = nil
+	}
+	*r = Response{Body: r.Body[:0], pooled: true, released: true}
+	responsePool.Put(r)
+}
+
+// maxPooledBody bounds the body a released response keeps, so that one
+// large answer does not pin its memory in the pool.
+const maxPooledBody = 8 << 10
+
+var responsePool = sync.Pool{New: func() any {
+	return &Response{Body: make([]byte, 0, 1024), pooled: true}
+}}
+
+// acquireJSON returns a pooled response with the no-store JSON headers and
+// an empty Body with room for a token response; the caller appends the
+// body and stores it back in Body.
+func acquireJSON(status int) *Response {
+	r := responsePool.Get().(*Response)
+	r.Status, r.Header, r.released = status, jsonHeaders[:len(jsonHeaders):len(jsonHeaders)], false
+	return r
 }
 
 // Common header sets.

@@ -120,6 +120,7 @@ func (s *Server) Token(ctx context.Context, r *Request) (*Response, Result) {
 		if resp, e = s.issue(ctx, tr, &res); e == nil && tr.commit != nil {
 			if e = tr.commit(ctx); e != nil {
 				res.JTI, res.RefreshIssued = "", false // sealed, never sent
+				resp.Release()
 			}
 		}
 		if e == nil {
@@ -299,11 +300,12 @@ func (s *Server) issue(ctx context.Context, tr *TokenRequest, res *Result) (*Res
 			return nil, e
 		}
 	}
-	body := make([]byte, 0, 1024)
-	body = append(body, `{"access_token":"`...)
+	resp := acquireJSON(200)
+	body := append(resp.Body, `{"access_token":"`...)
 	atStart := len(body)
 	var err error
 	if body, err = aud.sealer.AppendSeal(body, crypttoken.TypeAccess, &at); err != nil {
+		resp.Release()
 		return nil, AsError(err)
 	}
 	if tr.oidc != nil {
@@ -338,6 +340,8 @@ func (s *Server) issue(ctx context.Context, tr *TokenRequest, res *Result) (*Res
 		}
 		body = append(body, `,"refresh_token":"`...)
 		if body, err = s.internal.AppendSeal(body, crypttoken.TypeRefresh, &rt); err != nil {
+			resp.Body = body // the access token: Release wipes it
+			resp.Release()
 			return nil, AsError(err)
 		}
 		body = append(body, '"')
@@ -352,12 +356,15 @@ func (s *Server) issue(ctx context.Context, tr *TokenRequest, res *Result) (*Res
 		body = append(body, `,"id_token":"`...)
 		var e *Error
 		if body, e = s.appendIDToken(ctx, body, tr.oidc, now); e != nil {
+			resp.Body = body
+			resp.Release()
 			return nil, e
 		}
 		body = append(body, '"')
 	}
 	body = append(body, '}')
-	return jsonResponse(200, body), nil
+	resp.Body = body
+	return resp, nil
 }
 
 // scopeDiffers reports whether the granted scope differs from the scope

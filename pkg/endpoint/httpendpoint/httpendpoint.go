@@ -94,6 +94,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		resp, res = h.call(r, er)
 	}
 	WriteResponse(w, resp)
+	resp.Release() // written: net/http has copied the body
 	if h.cfg.onResult != nil {
 		h.cfg.onResult(r, res)
 	}
