@@ -54,12 +54,16 @@ const (
 	envIssuer  = "TOKENLOAD_ISSUER"  // the token server's issuer URL (a DPoP proof's htu)
 	envProfile = "TOKENLOAD_CPUPROF" // the token server's CPU profile file
 	envAlg     = "TOKENLOAD_ALG"     // the token server's keys.alg
+	envGC      = "TOKENLOAD_GC"      // the token server's limits.gc_percent; empty: the default
 )
 
 // serverInfo is what a server child prints on its first line of output.
 type serverInfo struct {
 	TLS   string `json:"tls"`
 	Plain string `json:"plain"`
+	// The token server's settings as it applied them.
+	Alg       string `json:"alg,omitempty"`
+	GCPercent int    `json:"gc_percent,omitempty"`
 }
 
 // loadResult is what a generator child prints.
@@ -136,6 +140,11 @@ func serveToken() error {
 	if a := os.Getenv(envAlg); a != "" {
 		cfg.Keys.Alg = a // Validate refuses anything but A256KW and dir
 	}
+	if g := os.Getenv(envGC); g != "" {
+		if cfg.Limits.GCPercent, err = strconv.Atoi(g); err != nil {
+			return fmt.Errorf("bad %s: %w", envGC, err)
+		}
+	}
 	// The plain listener stands behind a TLS-terminating proxy on loopback.
 	cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
 	if err := cfg.Validate(); err != nil {
@@ -157,7 +166,7 @@ func serveToken() error {
 	lw := server.NewLogWriter(logFile, 100*time.Millisecond)
 	defer lw.Close()
 	ctx := context.Background()
-	server.ApplyRuntime(cfg, os.Getenv) // as issuer serve does: limits.gc_percent
+	gcPercent, _ := server.ApplyRuntime(cfg, os.Getenv) // as issuer serve does: limits.gc_percent
 	app, err := server.Build(ctx, cfg, server.Options{Log: zerolog.New(lw).Hook(server.Timestamp)})
 	if err != nil {
 		return err
@@ -168,7 +177,7 @@ func serveToken() error {
 	go func() { ran <- app.Run(rctx, lnTLS, 10*time.Second) }()
 	plain := server.NewServer(app.Handler.ServeFastHTTP, server.Limits{}, nil, zerolog.Nop())
 	go func() { _ = plain.Serve(lnPlain) }()
-	serveUntilDone(serverInfo{TLS: lnTLS.Addr().String(), Plain: lnPlain.Addr().String()})
+	serveUntilDone(serverInfo{TLS: lnTLS.Addr().String(), Plain: lnPlain.Addr().String(), Alg: cfg.Keys.Alg, GCPercent: gcPercent})
 	sctx, scancel := context.WithTimeout(ctx, 10*time.Second)
 	defer scancel()
 	_ = plain.Shutdown(sctx)

@@ -67,6 +67,9 @@ func start(ctx context.Context, o options) (*env, error) {
 	}
 	// -cpuprofile profiles the token server, or the baseline with -only baseline.
 	extra, baseExtra := []string{envAlg + "=" + o.alg}, []string{}
+	if o.gcPercent != 0 {
+		extra = append(extra, envGC+"="+strconv.Itoa(o.gcPercent))
+	}
 	if o.cpuprofile != "" && o.only == roleBaseline {
 		baseExtra = append(baseExtra, envProfile+"="+o.cpuprofile)
 	} else if o.cpuprofile != "" {

@@ -34,7 +34,9 @@ func TestTokenloadRuns(t *testing.T) {
 			want: []string{"round 1  tls    baseline", "round 1  tls    token", "round 1  plain  baseline", "round 1  plain  token",
 				"ratio    tls    token/baseline req/s", "ratio    plain  token/baseline req/s", "separate processes"}},
 		{name: "keys.alg dir", o: options{duration: 300 * time.Millisecond, rounds: 1, conns: 2, transports: "tls", alg: "dir"},
-			want: []string{"round 1  tls    token", "ratio    tls    token/baseline req/s"}},
+			want: []string{"token server: keys.alg dir, GC percent 400", "round 1  tls    token", "ratio    tls    token/baseline req/s"}},
+		{name: "limits.gc_percent", o: options{duration: 300 * time.Millisecond, rounds: 1, conns: 2, transports: "plain", gcPercent: 1600},
+			want: []string{"token server: keys.alg A256KW, GC percent 1600", "round 1  plain  token"}},
 		{name: "memory check", o: options{memcheck: true, tokens: 3000, conns: 4, maxTime: time.Minute},
 			want: []string{"memcheck: 3000 tokens", "RSS       before", "goroutines before"}},
 	}
