@@ -457,11 +457,11 @@ func (h *Handler) done(ctx *fasthttp.RequestCtx, route string, start time.Time, 
 	}
 	gi, oi := grantIndex(grant), outcomeIndex(e, status)
 	if m := h.metrics; m != nil {
-		ri := routeIndex(route)
-		m.count(ri, gi, oi)
-		m.observe(ri, gi, elapsed)
+		ri, stripe := routeIndex(route), stripeOf(ctx.ConnID())
+		m.count(stripe, ri, gi, oi)
+		m.observe(stripe, ri, gi, elapsed)
 		if res != nil {
-			h.countIssued(route, status, res)
+			h.countIssued(stripe, route, status, res)
 			if e != nil && e.Cause != nil && errors.Is(e.Cause, store.ErrUnavailable) {
 				m.storeErrors.Inc()
 			}
@@ -470,21 +470,21 @@ func (h *Handler) done(ctx *fasthttp.RequestCtx, route string, start time.Time, 
 	h.logRequest(ctx, route, status, elapsed, grantLabels[gi], outcomeLabels[oi], res)
 }
 
-func (h *Handler) countIssued(route string, status int, res *endpoint.Result) {
+func (h *Handler) countIssued(stripe uint, route string, status int, res *endpoint.Result) {
 	if res.Err != nil || res.JTI == "" {
 		return
 	}
 	m := h.metrics
 	switch {
 	case route == RouteToken:
-		m.issuedAccess.Inc()
+		m.issued(stripe, issuedAccess)
 		if res.RefreshIssued {
-			m.issuedRefresh.Inc()
+			m.issued(stripe, issuedRefresh)
 		}
 	case route == RouteAuthorize && res.GrantType == endpoint.GrantImplicit:
-		m.issuedAccess.Inc()
+		m.issued(stripe, issuedAccess)
 	case route == RouteAuthorize && status == 302:
-		m.issuedCode.Inc()
+		m.issued(stripe, issuedCode)
 	}
 }
 

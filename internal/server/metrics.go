@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/metrics"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,7 +24,7 @@ const MetricsContentType = "text/plain; version=0.0.4; charset=utf-8"
 
 // latencyBuckets are the histogram upper bounds, in seconds, of request
 // latencies: 50 µs to 2.5 s.
-var latencyBuckets = []float64{0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}
+var latencyBuckets = [...]float64{0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}
 
 // Metrics are the issuer's Prometheus metrics (SPEC §5 "/metrics"), kept
 // with github.com/prometheus/client_golang:
@@ -55,39 +54,26 @@ var latencyBuckets = []float64{0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 
 // event a login.EventKind or "other". A client can therefore not create
 // series at will.
 //
-// The request path resolves each (endpoint, grant_type, outcome) counter
-// and each histogram once, on first use, and keeps it in an array indexed
-// by the fixed label sets: counting a request is an array index, an
-// atomic load and the library's atomic add, with no label hashing or map
-// look-up and no allocation.
+// The request path records the request series (issuer_requests_total,
+// the two latency histograms, issuer_tokens_issued_total) in stripes
+// (metrics_stripe.go): an array index, an atomic load and an atomic add on
+// a cache line the connection's stripe owns, with no label hashing, map
+// look-up or allocation, and no contention between cores. A scrape adds
+// the stripes up into client_golang constant metrics.
 //
 // Metrics is safe for concurrent use.
 type Metrics struct {
 	// Registry holds every collector; /metrics serves it.
 	Registry *prometheus.Registry
 
-	requests     *prometheus.CounterVec
-	latency      *prometheus.HistogramVec
-	tokenLatency *prometheus.HistogramVec
-	issued       *prometheus.CounterVec
-	storeErrors  prometheus.Counter
-	panics       prometheus.Counter
-	rotations    *prometheus.CounterVec
-	ringReloads  *prometheus.CounterVec
-	reloads      *prometheus.CounterVec
-	loginEvents  *prometheus.CounterVec
-
-	// Children resolved once for the hot path.
-	issuedAccess, issuedRefresh, issuedCode prometheus.Counter
-	requestSeries                           [len(routeLabels)][len(grantLabels)][len(outcomeLabels)]atomic.Pointer[counterRef]
-	latencySeries                           [len(routeLabels)]atomic.Pointer[observerRef]
-	tokenLatencySeries                      [len(grantLabels)]atomic.Pointer[observerRef]
+	req         *requestCollector
+	storeErrors prometheus.Counter
+	panics      prometheus.Counter
+	rotations   *prometheus.CounterVec
+	ringReloads *prometheus.CounterVec
+	reloads     *prometheus.CounterVec
+	loginEvents *prometheus.CounterVec
 }
-
-// counterRef and observerRef box a resolved child so that it fits an
-// atomic.Pointer.
-type counterRef struct{ c prometheus.Counter }
-type observerRef struct{ o prometheus.Observer }
 
 // The fixed label sets, in the order of the series arrays.
 var (
@@ -116,17 +102,7 @@ func NewMetrics(version string) *Metrics {
 	r := prometheus.NewRegistry()
 	m := &Metrics{
 		Registry: r,
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "issuer_requests_total",
-			Help: "HTTP requests handled, by endpoint, grant type and outcome (ok or the OAuth error code)."},
-			[]string{"endpoint", "grant_type", "outcome"}),
-		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "issuer_request_duration_seconds",
-			Help: "Time to handle a request, from routing to the response being ready.", Buckets: latencyBuckets},
-			[]string{"endpoint"}),
-		tokenLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "issuer_token_request_duration_seconds",
-			Help: "Time to handle a token endpoint request, by grant type.", Buckets: latencyBuckets},
-			[]string{"grant_type"}),
-		issued: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "issuer_tokens_issued_total",
-			Help: "Tokens issued, by type (access, refresh, code)."}, []string{"type"}),
+		req:      newRequestCollector(),
 		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "issuer_store_errors_total",
 			Help: "Requests and readiness checks that failed because the store was unavailable."}),
 		panics: prometheus.NewCounter(prometheus.CounterOpts{Name: "issuer_panics_total",
@@ -143,7 +119,7 @@ func NewMetrics(version string) *Metrics {
 	}
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "issuer_build_info",
 		Help: "Always 1: the issuer's version and the Go version it was built with."}, []string{"version", "goversion"})
-	r.MustRegister(m.requests, m.latency, m.tokenLatency, m.issued, m.storeErrors, m.panics, m.rotations,
+	r.MustRegister(m.req, m.storeErrors, m.panics, m.rotations,
 		m.ringReloads, m.reloads, m.loginEvents, buildInfo,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -159,41 +135,27 @@ func NewMetrics(version string) *Metrics {
 	}
 	// Pre-create the series every dashboard expects, so they read 0
 	// rather than missing.
-	m.issuedAccess, m.issuedRefresh, m.issuedCode = m.issued.WithLabelValues("access"), m.issued.WithLabelValues("refresh"), m.issued.WithLabelValues("code")
-	m.observer(&m.latencySeries[0], m.latency, RouteToken)
+	// (issuer_tokens_issued_total's are always there.)
+	loadOrNew(&m.req.latency[routeIndex(RouteToken)])
 	return m
 }
 
 // count adds one to issuer_requests_total{route, grant, outcome}; the
-// indexes are those of routeLabels, grantLabels and outcomeLabels.
-func (m *Metrics) count(route, grant, outcome int) {
-	p := &m.requestSeries[route][grant][outcome]
-	ref := p.Load()
-	if ref == nil {
-		ref = &counterRef{m.requests.WithLabelValues(routeLabels[route], grantLabels[grant], outcomeLabels[outcome])}
-		p.Store(ref) // a race stores the same child twice: harmless
-	}
-	ref.c.Inc()
+// indexes are those of routeLabels, grantLabels and outcomeLabels, stripe
+// that of the request's connection (stripeOf).
+func (m *Metrics) count(stripe uint, route, grant, outcome int) {
+	m.req.count(stripe, route, grant, outcome)
 }
 
 // observe records one request's latency: by endpoint, and for the token
 // endpoint also by grant type.
-func (m *Metrics) observe(route, grant int, d time.Duration) {
-	s := d.Seconds()
-	m.observer(&m.latencySeries[route], m.latency, routeLabels[route]).Observe(s)
-	if routeLabels[route] == RouteToken {
-		m.observer(&m.tokenLatencySeries[grant], m.tokenLatency, grantLabels[grant]).Observe(s)
-	}
+func (m *Metrics) observe(stripe uint, route, grant int, d time.Duration) {
+	m.req.observe(stripe, route, grant, d)
 }
 
-func (m *Metrics) observer(p *atomic.Pointer[observerRef], v *prometheus.HistogramVec, label string) prometheus.Observer {
-	ref := p.Load()
-	if ref == nil {
-		ref = &observerRef{v.WithLabelValues(label)}
-		p.Store(ref)
-	}
-	return ref.o
-}
+// issued counts a token issued: kind is issuedAccess, issuedRefresh or
+// issuedCode.
+func (m *Metrics) issued(stripe uint, kind int) { m.req.issued[kind].inc(stripe) }
 
 // AppendText appends the exposition of every metric, in the text format
 // of MetricsContentType, to dst.
@@ -432,7 +394,8 @@ func MetricsHandler(m *Metrics, log zerolog.Logger) fasthttp.RequestHandler {
 			ctx.Response.Header.Set("Cache-Control", "no-store")
 			ctx.SetBody(text)
 		}
-		m.count(ri, gi, outcomeIndex(nil, ctx.Response.StatusCode()))
-		m.observe(ri, gi, time.Since(start))
+		stripe := stripeOf(ctx.ConnID())
+		m.count(stripe, ri, gi, outcomeIndex(nil, ctx.Response.StatusCode()))
+		m.observe(stripe, ri, gi, time.Since(start))
 	}
 }
