@@ -138,8 +138,9 @@ func compare(e *env, o options, out io.Writer) error {
 			continue
 		}
 		cb, ct := loadkit.Median(b.cpu), loadkit.Median(t.cpu)
-		fmt.Fprintf(out, "ratio    %-5s  token/baseline req/s = %.1f%% (median of per-round ratios); baseline/token server CPU per request = %.1f%%; a token costs %.1f µs of server CPU more\n",
-			tr, 100*loadkit.Median(ratios[tr]), 100*cb/ct, ct-cb)
+		lo, hi := slices.Min(ratios[tr]), slices.Max(ratios[tr])
+		fmt.Fprintf(out, "ratio    %-5s  token/baseline req/s = %.1f%% (median of %d per-round ratios, from %.1f%% to %.1f%%); baseline/token server CPU per request = %.1f%%; a token costs %.1f µs of server CPU more\n",
+			tr, 100*loadkit.Median(ratios[tr]), len(ratios[tr]), 100*lo, 100*hi, 100*cb/ct, ct-cb)
 		if d := all[key{tr, "dpop"}]; d != nil {
 			fmt.Fprintf(out, "dpop     %-5s  a DPoP-bound token (%s proof) costs %.1f µs of server CPU, %.1f µs more than a bearer token; the generator spends %.1f µs making each proof and request\n",
 				tr, o.dpop, loadkit.Median(d.cpu), loadkit.Median(d.cpu)-ct, loadkit.Median(d.gen))

@@ -32,7 +32,7 @@ func TestTokenloadRuns(t *testing.T) {
 	}{
 		{name: "comparison", o: options{duration: 400 * time.Millisecond, rounds: 1, conns: 4, transports: "tls,plain"},
 			want: []string{"round 1  tls    baseline", "round 1  tls    token", "round 1  plain  baseline", "round 1  plain  token",
-				"ratio    tls    token/baseline req/s", "ratio    plain  token/baseline req/s", "separate processes"}},
+				"ratio    tls    token/baseline req/s", "ratio    plain  token/baseline req/s", "(median of 1 per-round ratios, from ", "separate processes"}},
 		{name: "keys.alg dir", o: options{duration: 300 * time.Millisecond, rounds: 1, conns: 2, transports: "tls", alg: "dir"},
 			want: []string{"token server: keys.alg dir, GC percent 400", "round 1  tls    token", "ratio    tls    token/baseline req/s"}},
 		{name: "limits.gc_percent", o: options{duration: 300 * time.Millisecond, rounds: 1, conns: 2, transports: "plain", gcPercent: 1600},
