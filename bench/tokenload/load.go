@@ -25,14 +25,22 @@ type result struct {
 }
 
 // measure runs a warm-up and a measured generator run against one server
-// and reads the server's CPU time around the measured one.
+// and reads the server's CPU time around the measured one. With
+// -persistent the run is a burst of a generator kept for that server,
+// warmed up once on its first run.
 func measure(e *env, srv *child, useTLS bool, o options, dpopAlg string) (result, error) {
 	addr := srv.info.Plain
 	if useTLS {
 		addr = srv.info.TLS
 	}
 	ctx := context.Background()
-	if o.warmup > 0 {
+	var g *generator
+	if o.persistent {
+		var err error
+		if g, err = e.persistentGenerator(ctx, addr, useTLS, o.conns, dpopAlg, o.warmup); err != nil {
+			return result{}, err
+		}
+	} else if o.warmup > 0 {
 		if _, _, err := e.generate(ctx, addr, useTLS, o.conns, o.warmup, 0, dpopAlg); err != nil {
 			return result{}, fmt.Errorf("warm-up: %w", err)
 		}
@@ -41,7 +49,13 @@ func measure(e *env, srv *child, useTLS bool, o options, dpopAlg string) (result
 	if err != nil {
 		return result{}, err
 	}
-	res, gen, err := e.generate(ctx, addr, useTLS, o.conns, o.duration, 0, dpopAlg)
+	var res loadResult
+	var gen time.Duration
+	if g != nil {
+		res, gen, err = g.burst(o.duration)
+	} else {
+		res, gen, err = e.generate(ctx, addr, useTLS, o.conns, o.duration, 0, dpopAlg)
+	}
 	if err != nil {
 		return result{}, err
 	}
@@ -64,8 +78,13 @@ func (s *series) add(r result) {
 // transport, and reports both.
 func compare(e *env, o options, out io.Writer) error {
 	transports := strings.Split(o.transports, ",")
-	fmt.Fprintf(out, "tokenload: %d keep-alive connections, %s per run after %s warm-up, %d rounds, %d CPUs, body %d bytes; servers and generator are separate processes\n",
-		o.conns, o.duration, o.warmup, o.rounds, runtime.NumCPU(), e.bodySize)
+	if o.persistent {
+		fmt.Fprintf(out, "tokenload: %d keep-alive connections, %s per run, %d rounds, %d CPUs, body %d bytes; servers and generators are separate processes, one generator per server kept between runs (warmed up %s once)\n",
+			o.conns, o.duration, o.rounds, runtime.NumCPU(), e.bodySize, o.warmup)
+	} else {
+		fmt.Fprintf(out, "tokenload: %d keep-alive connections, %s per run after %s warm-up, %d rounds, %d CPUs, body %d bytes; servers and generator are separate processes\n",
+			o.conns, o.duration, o.warmup, o.rounds, runtime.NumCPU(), e.bodySize)
+	}
 	fmt.Fprintf(out, "token server: keys.alg %s, GC percent %d\n", e.token.info.Alg, e.token.info.GCPercent)
 	fmt.Fprintf(out, "CPU/request: the server process's own user+system time (/proc/PID/stat, 10 ms ticks) over the run; gen: the load generator's\n")
 	type key struct{ transport, server string }

@@ -61,6 +61,7 @@ func main() {
 	flag.StringVar(&o.only, "only", "", "run only \"token\" or only \"baseline\" (for profiling)")
 	flag.Float64Var(&o.minRatio, "min-ratio", 0, "exit 1 if the TLS token/baseline req/s ratio is below this (0: report only)")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the token server process (with -only baseline: of the baseline) to this file")
+	flag.BoolVar(&o.persistent, "persistent", false, "keep one load generator process per server between runs, so that short runs (-duration 1s) can alternate quickly without a process start, a warm-up and TLS handshakes each time; the warm-up runs once per generator")
 	flag.IntVar(&o.gcPercent, "gc-percent", 0, "the token server's limits.gc_percent (0: the configuration's default)")
 	flag.StringVar(&o.alg, "alg", "A256KW", "the token server's keys.alg: A256KW (the default, a fresh content key per token) or dir")
 	flag.StringVar(&o.dpop, "dpop", "", "also run the token endpoint with a fresh DPoP proof per request signed with this algorithm (ES256, EdDSA) and report its cost beside a bearer token (SPEC §10)")
@@ -82,6 +83,7 @@ type options struct {
 	dpop                      string
 	alg                       string
 	gcPercent                 int
+	persistent                bool
 }
 
 func run(ctx context.Context, o options, out io.Writer) error {

@@ -53,6 +53,7 @@ const (
 	envDPoP    = "TOKENLOAD_DPOP"    // the generator's DPoP proof algorithm; empty: none
 	envIssuer  = "TOKENLOAD_ISSUER"  // the token server's issuer URL (a DPoP proof's htu)
 	envProfile = "TOKENLOAD_CPUPROF" // the token server's CPU profile file
+	envBursts  = "TOKENLOAD_BURSTS"  // "1": the generator runs a burst per duration read from standard input
 	envAlg     = "TOKENLOAD_ALG"     // the token server's keys.alg
 	envGC      = "TOKENLOAD_GC"      // the token server's limits.gc_percent; empty: the default
 )
@@ -282,10 +283,13 @@ func clientTLS(dir string) (*tls.Config, error) {
 	return &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}, nil
 }
 
-// generate is one load generator run: envConns goroutines, each on its own
+// generate is the load generator: envConns goroutines, each on its own
 // keep-alive connection, send the token request to envAddr for envRunFor
 // (or until envTokens requests were answered, bounded by envRunFor), and
-// the result is printed as JSON. Any answer but 200 ends the run.
+// the result is printed as JSON. Any answer but 200 ends the run. With
+// envBursts it instead keeps its connections and runs one such burst per
+// duration read from standard input, printing a result line for each,
+// until standard input closes.
 func generate() error {
 	conns, _ := strconv.Atoi(os.Getenv(envConns))
 	runFor, err := time.ParseDuration(os.Getenv(envRunFor))
@@ -302,33 +306,65 @@ func generate() error {
 	}
 	c := loadkit.Client(os.Getenv(envAddr), conns, tlsConf)
 	defer c.CloseIdleConnections()
-	var ok, issued atomic.Int64
-	var firstErr atomic.Value
-	secret := os.Getenv(envSecret)
 	proofs, err := newProver(os.Getenv(envDPoP), os.Getenv(envIssuer)+"/token")
 	if err != nil {
 		return err
 	}
+	l := &loader{c: c, conns: conns, secret: os.Getenv(envSecret), plain: plain, proofs: proofs}
+	if os.Getenv(envBursts) != "1" {
+		printResult(l.run(runFor, tokens))
+		return nil
+	}
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		d, err := time.ParseDuration(in.Text())
+		if err != nil {
+			return fmt.Errorf("burst length %q: %w", in.Text(), err)
+		}
+		printResult(l.run(d, 0))
+	}
+	return in.Err()
+}
+
+func printResult(res loadResult) {
+	b, _ := json.Marshal(res)
+	fmt.Println(string(b))
+}
+
+// loader sends token requests over a client's keep-alive connections.
+type loader struct {
+	c      *fasthttp.HostClient
+	conns  int
+	secret string
+	plain  bool
+	proofs *prover
+}
+
+// run sends requests on every connection for runFor, or until tokens were
+// answered when tokens > 0.
+func (l *loader) run(runFor time.Duration, tokens int64) loadResult {
+	var ok, issued atomic.Int64
+	var firstErr atomic.Value
 	stop := time.Now().Add(runFor)
 	var wg sync.WaitGroup
 	start := time.Now()
-	for i := 0; i < conns; i++ {
+	for i := 0; i < l.conns; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			req, resp := tokenRequest(secret, plain), fasthttp.AcquireResponse()
+			req, resp := tokenRequest(l.secret, l.plain), fasthttp.AcquireResponse()
 			defer fasthttp.ReleaseRequest(req)
 			defer fasthttp.ReleaseResponse(resp)
 			for time.Now().Before(stop) && (tokens == 0 || issued.Add(1) <= tokens) {
-				if proofs != nil {
-					p, err := proofs.proof()
+				if l.proofs != nil {
+					p, err := l.proofs.proof()
 					if err != nil {
 						firstErr.CompareAndSwap(nil, err.Error())
 						return
 					}
 					req.Header.Set("DPoP", p)
 				}
-				if err := c.DoTimeout(req, resp, 10*time.Second); err != nil {
+				if err := l.c.DoTimeout(req, resp, 10*time.Second); err != nil {
 					firstErr.CompareAndSwap(nil, err.Error())
 					return
 				}
@@ -336,7 +372,7 @@ func generate() error {
 					firstErr.CompareAndSwap(nil, fmt.Sprintf("status %d: %s", resp.StatusCode(), resp.Body()))
 					return
 				}
-				if proofs != nil && !bytes.Contains(resp.Body(), []byte(`"token_type":"DPoP"`)) {
+				if l.proofs != nil && !bytes.Contains(resp.Body(), []byte(`"token_type":"DPoP"`)) {
 					firstErr.CompareAndSwap(nil, "a DPoP request got a token that is not DPoP-bound: "+string(resp.Body()))
 					return
 				}
@@ -349,7 +385,5 @@ func generate() error {
 	if e, _ := firstErr.Load().(string); e != "" {
 		res.Err = e
 	}
-	b, _ := json.Marshal(res)
-	fmt.Println(string(b))
-	return nil
+	return res
 }

@@ -30,6 +30,12 @@ type env struct {
 	bodySize int
 	token    *child
 	base     *child
+	gens     map[genKey]*generator // -persistent: the generators kept between runs
+}
+
+// genKey names a persistent generator: its target and its DPoP algorithm.
+type genKey struct {
+	addr, dpop string
 }
 
 // child is a server process.
@@ -159,13 +165,16 @@ func (c *child) stop() {
 	}
 }
 
-// cpu returns the child's CPU time so far (user + system, all threads),
-// from /proc/PID/stat in clock ticks of 10 ms (USER_HZ 100, fixed on
-// Linux).
-func (c *child) cpu() (time.Duration, error) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(c.cmd.Process.Pid) + "/stat")
+// cpu returns the child's CPU time so far (user + system, all threads).
+func (c *child) cpu() (time.Duration, error) { return procCPU(c.cmd.Process.Pid) }
+
+// procCPU returns a process's CPU time so far (user + system, all
+// threads), from /proc/PID/stat in clock ticks of 10 ms (USER_HZ 100,
+// fixed on Linux).
+func procCPU(pid int) (time.Duration, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return 0, fmt.Errorf("server CPU time needs /proc: %w", err)
+		return 0, fmt.Errorf("CPU time needs /proc: %w", err)
 	}
 	// The command name, in parentheses, may hold spaces: fields count
 	// from after its closing parenthesis, where field 3 (state) starts.
@@ -200,14 +209,8 @@ func (c *child) rss() int64 {
 // generate runs one load generator process against addr and returns its
 // result and its own CPU time.
 func (e *env) generate(ctx context.Context, addr string, useTLS bool, conns int, runFor time.Duration, tokens int, dpopAlg string) (loadResult, time.Duration, error) {
-	tlsFlag := "0"
-	if useTLS {
-		tlsFlag = "1"
-	}
 	cmd := exec.CommandContext(ctx, e.self)
-	cmd.Env = e.childEnv(roleLoad, envAddr+"="+addr, envTLS+"="+tlsFlag, envConns+"="+strconv.Itoa(conns),
-		envRunFor+"="+runFor.String(), envTokens+"="+strconv.Itoa(tokens),
-		envDPoP+"="+dpopAlg, envIssuer+"=https://"+e.token.info.TLS)
+	cmd.Env = e.generatorEnv(addr, useTLS, conns, runFor, tokens, dpopAlg)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
@@ -226,7 +229,110 @@ func (e *env) generate(ctx context.Context, addr string, useTLS bool, conns int,
 	return res, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), nil
 }
 
+// generatorEnv is the environment of a generator child.
+func (e *env) generatorEnv(addr string, useTLS bool, conns int, runFor time.Duration, tokens int, dpopAlg string, extra ...string) []string {
+	tlsFlag := "0"
+	if useTLS {
+		tlsFlag = "1"
+	}
+	return e.childEnv(roleLoad, append([]string{envAddr + "=" + addr, envTLS + "=" + tlsFlag, envConns + "=" + strconv.Itoa(conns),
+		envRunFor + "=" + runFor.String(), envTokens + "=" + strconv.Itoa(tokens),
+		envDPoP + "=" + dpopAlg, envIssuer + "=https://" + e.token.info.TLS}, extra...)...)
+}
+
+// generator is a load generator process kept between runs (-persistent):
+// its connections stay open, and each run is a burst it is told to make,
+// so that runs against the two servers can alternate every second or so
+// without a process start, a warm-up and new TLS handshakes in between.
+type generator struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	out    *bufio.Reader
+	stderr bytes.Buffer
+}
+
+// persistentGenerator returns the kept generator for addr, starting it and
+// warming it up for warmup on first use.
+func (e *env) persistentGenerator(ctx context.Context, addr string, useTLS bool, conns int, dpopAlg string, warmup time.Duration) (*generator, error) {
+	k := genKey{addr, dpopAlg}
+	if g := e.gens[k]; g != nil {
+		return g, nil
+	}
+	g := &generator{cmd: exec.CommandContext(ctx, e.self)}
+	g.cmd.Env = e.generatorEnv(addr, useTLS, conns, time.Second, 0, dpopAlg, envBursts+"=1")
+	g.cmd.Stderr = &g.stderr
+	var err error
+	if g.stdin, err = g.cmd.StdinPipe(); err != nil {
+		return nil, err
+	}
+	out, err := g.cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	g.out = bufio.NewReader(out)
+	if err := g.cmd.Start(); err != nil {
+		return nil, err
+	}
+	if e.gens == nil {
+		e.gens = map[genKey]*generator{}
+	}
+	e.gens[k] = g
+	if warmup > 0 {
+		if _, _, err := g.burst(warmup); err != nil {
+			return nil, fmt.Errorf("warm-up: %w", err)
+		}
+	}
+	return g, nil
+}
+
+// burst runs the generator for d and returns its result and the CPU time
+// it spent meanwhile.
+func (g *generator) burst(d time.Duration) (loadResult, time.Duration, error) {
+	c0, err := procCPU(g.cmd.Process.Pid)
+	if err != nil {
+		return loadResult{}, 0, err
+	}
+	if _, err := fmt.Fprintln(g.stdin, d.String()); err != nil {
+		return loadResult{}, 0, fmt.Errorf("load generator: %w: %s", err, g.stderr.String())
+	}
+	line, err := g.out.ReadString('\n')
+	if err != nil {
+		return loadResult{}, 0, fmt.Errorf("load generator: %w: %s", err, g.stderr.String())
+	}
+	c1, err := procCPU(g.cmd.Process.Pid)
+	if err != nil {
+		return loadResult{}, 0, err
+	}
+	var res loadResult
+	if err := json.Unmarshal([]byte(line), &res); err != nil {
+		return loadResult{}, 0, fmt.Errorf("load generator output %q: %w", line, err)
+	}
+	if res.Err != "" {
+		return res, 0, errors.New(res.Err)
+	}
+	if res.OK == 0 {
+		return res, 0, errors.New("no request answered")
+	}
+	return res, c1 - c0, nil
+}
+
+// stop ends the generator (closing its standard input) and waits for it.
+func (g *generator) stop() {
+	_ = g.stdin.Close()
+	done := make(chan struct{})
+	go func() { _ = g.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		_ = g.cmd.Process.Kill()
+		<-done
+	}
+}
+
 func (e *env) close() {
+	for _, g := range e.gens {
+		g.stop()
+	}
 	e.token.stop()
 	e.base.stop()
 	_ = os.RemoveAll(e.dir)

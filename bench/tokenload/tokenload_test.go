@@ -35,6 +35,8 @@ func TestTokenloadRuns(t *testing.T) {
 				"ratio    tls    token/baseline req/s", "ratio    plain  token/baseline req/s", "(median of 1 per-round ratios, from ", "separate processes"}},
 		{name: "keys.alg dir", o: options{duration: 300 * time.Millisecond, rounds: 1, conns: 2, transports: "tls", alg: "dir"},
 			want: []string{"token server: keys.alg dir, GC percent 400", "round 1  tls    token", "ratio    tls    token/baseline req/s"}},
+		{name: "persistent generators", o: options{duration: 200 * time.Millisecond, warmup: 100 * time.Millisecond, rounds: 2, conns: 2, transports: "tls,plain", persistent: true},
+			want: []string{"one generator per server kept between runs", "round 2  tls    ratio", "round 2  plain  ratio", "(median of 2 per-round ratios, from "}},
 		{name: "limits.gc_percent", o: options{duration: 300 * time.Millisecond, rounds: 1, conns: 2, transports: "plain", gcPercent: 1600},
 			want: []string{"token server: keys.alg A256KW, GC percent 1600", "round 1  plain  token"}},
 		{name: "memory check", o: options{memcheck: true, tokens: 3000, conns: 4, maxTime: time.Minute},
