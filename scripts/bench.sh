@@ -13,6 +13,6 @@ echo "== token endpoint in-process"
 $GO test -run '^$' -bench 'BenchmarkTokenEndpoint' -benchmem -count "$COUNT" ./bench/ | tee bench/out/endpoint.txt
 $GO run golang.org/x/perf/cmd/benchstat@latest bench/out/endpoint.txt | tee bench/out/endpoint-benchstat.txt || true
 if [ -d bench/tokenload ]; then
-  echo "== token endpoint vs bare fasthttp over keep-alive TLS"
-  $GO run ./bench/tokenload | tee bench/out/load.txt
+  echo "== token endpoint vs bare fasthttp, TLS and plain HTTP (40 alternating one-second rounds)"
+  $GO run ./bench/tokenload -persistent -duration 1s -rounds 40 -warmup 2s | tee bench/out/load.txt
 fi
