@@ -213,6 +213,8 @@ func TestOIDCAuthorizationParameters(t *testing.T) {
 		{name: "Core §3.1.2.1: max_age not a number is invalid_request", extra: []string{"max_age", "ten"}, owner: alice, wantError: "invalid_request"},
 		{name: "Core §3.1.2.1: max_age negative is invalid_request", extra: []string{"max_age", "-1"}, owner: alice, wantError: "invalid_request"},
 		{name: "Core §3.1.2.1: a login within max_age gets a code", extra: []string{"max_age", "3600"}, owner: alice},
+		{name: "Core §3.1.2.1: a huge max_age is capped at ten years, not overflowed: an hour-old login gets a code", extra: []string{"max_age", "9227000000"}, owner: grantBy(oidcUser, time.Hour, false)},
+		{name: "Core §3.1.2.1: the longest max_age accepted (12 digits) is capped too", extra: []string{"max_age", "999999999999"}, owner: grantBy(oidcUser, time.Hour, false)},
 		{name: "Core §3.1.2.1: a login older than max_age is login_required", extra: []string{"max_age", "60"}, owner: grantBy(oidcUser, time.Hour, false), wantError: "login_required"},
 		{name: "Core §3.1.2.1: max_age without a known auth_time is login_required", extra: []string{"max_age", "3600"}, owner: grantBy(oidcUser, 0, true), wantError: "login_required"},
 		{name: "Core §3.1.2.1: id_token_hint of the signed-in user gets a code", extra: []string{"id_token_hint", hint}, owner: alice},

@@ -236,11 +236,12 @@ func ParseMaxAge(v string) (time.Duration, bool, *Error) {
 	if err != nil {
 		return 0, false, NewError(InvalidRequest, "max_age must be a non-negative integer number of seconds")
 	}
-	d := time.Duration(n) * time.Second
-	if d > maxMaxAge {
-		d = maxMaxAge
+	// Capped before the multiplication: twelve digits of seconds overflow
+	// a Duration, which would turn a huge max_age into a negative one.
+	if n > int64(maxMaxAge/time.Second) {
+		return maxMaxAge, true, nil
 	}
-	return d, true, nil
+	return time.Duration(n) * time.Second, true, nil
 }
 
 // ParseClaimsRequest parses the claims parameter (OpenID Connect Core 1.0
