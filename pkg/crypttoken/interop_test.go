@@ -304,3 +304,127 @@ func TestGoJoseNestedInterop(t *testing.T) {
 		})
 	}
 }
+
+// jwcryptoNestedScript opens each token on stdin the way a Python resource
+// server would open a signed access token (RFC 7519 §11.2): it decrypts the
+// JWE with the key of the encryption JWK Set (argv[1]) its kid names,
+// requires cty "JWT", and verifies the inner JWS with the key of the
+// signing ring's public JWK Set (argv[2]) the JWS's kid names. It prints,
+// per token, the inner header and claims, or the error that stopped it.
+const jwcryptoNestedScript = `
+import json, sys
+from jwcrypto import jwe, jwk, jws
+enc_keys = jwk.JWKSet.from_json(open(sys.argv[1]).read())
+sig_keys = jwk.JWKSet.from_json(open(sys.argv[2]).read())
+out = []
+for line in sys.stdin.read().split():
+    try:
+        outer = jwe.JWE()
+        outer.deserialize(line)
+        outer.decrypt(enc_keys.get_key(outer.jose_header["kid"]))
+        if outer.jose_header.get("cty") != "JWT":
+            raise ValueError("cty %r" % outer.jose_header.get("cty"))
+        inner = jws.JWS()
+        inner.deserialize(outer.payload.decode())
+        key = sig_keys.get_key(inner.jose_header["kid"])
+        if key is None:
+            raise ValueError("no signing key %r" % inner.jose_header["kid"])
+        inner.verify(key)
+        out.append({"header": inner.jose_header, "claims": json.loads(inner.payload)})
+    except Exception as e:
+        out.append({"error": "%s: %s" % (type(e).__name__, e)})
+print(json.dumps(out))
+`
+
+// TestJWCryptoOpensSigned: Python jwcrypto, given the audience's JWK Set
+// and the issuer's published signing keys (jwks_uri), opens a signed
+// access token and verifies its inner signature, for each content-key
+// algorithm and signing algorithm. Then it plays an attacker who holds the
+// audience's encryption key (any resource server of that audience) and
+// re-encrypts the token with one signature byte changed: jwcrypto must
+// refuse it, as the Opener with WithSignedTokens does.
+func TestJWCryptoOpensSigned(t *testing.T) {
+	const python = "/usr/bin/python3"
+	if err := exec.Command(python, "-c", "import jwcrypto").Run(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("python3 with jwcrypto is required under CI: %v", err)
+		}
+		t.Skipf("python3-jwcrypto not available (apt-get install python3-jwcrypto): %v", err)
+	}
+	for _, a := range interopAlgs {
+		for _, sigAlg := range []keys.Alg{keys.ES256, keys.EdDSA, keys.RS256} {
+			t.Run(string(a.alg)+"/"+string(sigAlg), func(t *testing.T) {
+				f := newSignedFixture(t, a.alg, sigAlg)
+				want := accessClaims()
+				tok := f.sealSigned(t, want)
+
+				// The attacker's token: the same header and JWS with the
+				// signature's first byte changed, encrypted anew.
+				jwsParts := strings.Split(f.plaintext(t, tok), ".")
+				sig, err := base64.RawURLEncoding.DecodeString(jwsParts[2])
+				if err != nil {
+					t.Fatal(err)
+				}
+				sig[0] ^= 0x01
+				jwsParts[2] = base64.RawURLEncoding.EncodeToString(sig)
+				hdr, err := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[0])
+				if err != nil {
+					t.Fatal(err)
+				}
+				forged := forge(t, f.key, string(hdr), strings.Join(jwsParts, "."))
+				if _, err := f.strict.Open(forged); err == nil {
+					t.Fatal("our Opener accepted the re-signed token")
+				}
+
+				dir := t.TempDir()
+				encSet, err := keys.ExportJWKS(f.ring.Load(), testNow)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sigSet, err := keys.ExportJWKS(f.signRing.Load(), testNow)
+				if err != nil {
+					t.Fatal(err)
+				}
+				encPath, sigPath := filepath.Join(dir, "enc.json"), filepath.Join(dir, "sig.json")
+				if err := os.WriteFile(encPath, encSet, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(sigPath, sigSet, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				cmd := exec.Command(python, "-c", jwcryptoNestedScript, encPath, sigPath)
+				cmd.Stdin = strings.NewReader(tok + "\n" + forged)
+				out, err := cmd.Output()
+				if err != nil {
+					var ee *exec.ExitError
+					if errors.As(err, &ee) {
+						t.Fatalf("jwcrypto: %v\n%s", err, ee.Stderr)
+					}
+					t.Fatal(err)
+				}
+				var got []struct {
+					Header map[string]any `json:"header"`
+					Claims map[string]any `json:"claims"`
+					Error  string         `json:"error"`
+				}
+				if err := json.Unmarshal(out, &got); err != nil || len(got) != 2 {
+					t.Fatalf("jwcrypto output %s: %v", out, err)
+				}
+				g := got[0]
+				if g.Error != "" {
+					t.Fatalf("jwcrypto could not open and verify our signed token: %s", g.Error)
+				}
+				if g.Header["alg"] != string(sigAlg) || g.Header["kid"] != f.signKey.ID || g.Header["typ"] != string(TypeAccess) {
+					t.Errorf("inner header as jwcrypto read it: %v", g.Header)
+				}
+				if c := g.Claims; c["sub"] != want.Subject || c["iss"] != want.Issuer || c["jti"] != want.ID ||
+					c["scope"] != want.Scope || c["client_id"] != want.ClientID || c["exp"] != float64(want.Expiry.Unix()) {
+					t.Errorf("claims as jwcrypto read them: %v", c)
+				}
+				if got[1].Error == "" {
+					t.Fatalf("jwcrypto verified the token whose signature the attacker changed: %v", got[1].Claims)
+				}
+			})
+		}
+	}
+}
