@@ -6,12 +6,10 @@ import (
 	"context"
 	"encoding/base64"
 	"io"
-	"net"
 	"net/netip"
 	"testing"
 
 	"github.com/rs/zerolog"
-	"github.com/valyala/fasthttp"
 
 	"github.com/sealedtoken/issuer/internal/server"
 	"github.com/sealedtoken/issuer/pkg/endpoint"
@@ -26,18 +24,10 @@ func TestTokenPathAllocations(t *testing.T) {
 	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(testClientID+":"+testSecret))
 	body := []byte("grant_type=client_credentials&scope=read")
 
-	var fr fasthttp.Request
-	fr.Header.SetMethod("POST")
-	fr.SetRequestURI("/token")
-	fr.Header.SetContentType("application/x-www-form-urlencoded")
-	fr.Header.Set("Authorization", auth)
-	fr.Header.Set("X-Forwarded-Proto", "https")
-	fr.SetBody(body)
-	var ctx fasthttp.RequestCtx
-	ctx.Init(&fr, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}, nil)
+	ctx := tokenRequestCtx(auth, 1)
 	viaHandler := testing.AllocsPerRun(500, func() {
 		ctx.Response.Reset()
-		h.ServeFastHTTP(&ctx)
+		h.ServeFastHTTP(ctx)
 		if ctx.Response.StatusCode() != 200 {
 			t.Fatalf("status %d: %s", ctx.Response.StatusCode(), ctx.Response.Body())
 		}

@@ -46,18 +46,10 @@ func BenchmarkHandler(b *testing.B) {
 		var conn atomic.Uint64
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
-			var fr fasthttp.Request
-			fr.Header.SetMethod("POST")
-			fr.SetRequestURI("/token")
-			fr.Header.SetContentType("application/x-www-form-urlencoded")
-			fr.Header.Set("Authorization", auth)
-			fr.Header.Set("X-Forwarded-Proto", "https")
-			fr.SetBodyString("grant_type=client_credentials&scope=read")
-			var ctx fasthttp.RequestCtx
-			ctx.Init(&fr, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: int(conn.Add(1))}, nil)
+			ctx := tokenRequestCtx(auth, int(conn.Add(1)))
 			for pb.Next() {
 				ctx.Response.Reset()
-				h(&ctx)
+				h(ctx)
 				if ctx.Response.StatusCode() != 200 {
 					b.Errorf("status %d", ctx.Response.StatusCode())
 					return
@@ -67,23 +59,31 @@ func BenchmarkHandler(b *testing.B) {
 	})
 	for _, hh := range handlers {
 		b.Run(hh.name, func(b *testing.B) {
-			var fr fasthttp.Request
-			fr.Header.SetMethod("POST")
-			fr.SetRequestURI("/token")
-			fr.Header.SetContentType("application/x-www-form-urlencoded")
-			fr.Header.Set("Authorization", auth)
-			fr.Header.Set("X-Forwarded-Proto", "https")
-			fr.SetBodyString("grant_type=client_credentials&scope=read")
-			var ctx fasthttp.RequestCtx
-			ctx.Init(&fr, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}, nil)
+			ctx := tokenRequestCtx(auth, 1)
 			b.ReportAllocs()
 			for b.Loop() {
 				ctx.Response.Reset()
-				hh.h(&ctx)
+				hh.h(ctx)
 			}
 			if ctx.Response.StatusCode() != 200 {
 				b.Fatalf("status %d", ctx.Response.StatusCode())
 			}
 		})
 	}
+}
+
+// tokenRequestCtx is a client_credentials request to /token with the
+// Authorization header auth, as a TLS-terminating proxy on loopback
+// (X-Forwarded-Proto: https) forwards it from the client port port.
+func tokenRequestCtx(auth string, port int) *fasthttp.RequestCtx {
+	var fr fasthttp.Request
+	fr.Header.SetMethod("POST")
+	fr.SetRequestURI("/token")
+	fr.Header.SetContentType("application/x-www-form-urlencoded")
+	fr.Header.Set("Authorization", auth)
+	fr.Header.Set("X-Forwarded-Proto", "https")
+	fr.SetBodyString("grant_type=client_credentials&scope=read")
+	ctx := new(fasthttp.RequestCtx)
+	ctx.Init(&fr, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}, nil)
+	return ctx
 }

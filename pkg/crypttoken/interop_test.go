@@ -147,13 +147,7 @@ print(json.dumps(out))
 // TestJWCryptoOpensOurs: Python jwcrypto, given the JWK Set a resource
 // server would get (RFC 7517 §5, SPEC §4), opens our tokens.
 func TestJWCryptoOpensOurs(t *testing.T) {
-	const python = "/usr/bin/python3"
-	if err := exec.Command(python, "-c", "import jwcrypto").Run(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("python3 with jwcrypto is required under CI: %v", err)
-		}
-		t.Skipf("python3-jwcrypto not available (apt-get install python3-jwcrypto): %v", err)
-	}
+	python := jwcryptoPython(t)
 	kw := newFixture(t, keys.A256KW)
 	dir := testKey(t, "k-dir", keys.Direct, 11)
 	ring := testRing(t, kw.key, dir)
@@ -197,16 +191,7 @@ func TestJWCryptoOpensOurs(t *testing.T) {
 			want = append(want, c)
 		}
 	}
-	cmd := exec.Command(python, "-c", jwcryptoScript, path)
-	cmd.Stdin = strings.NewReader(strings.Join(tokens, "\n"))
-	out, err := cmd.Output()
-	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			t.Fatalf("jwcrypto: %v\n%s", err, ee.Stderr)
-		}
-		t.Fatal(err)
-	}
+	out := runPython(t, python, jwcryptoScript, strings.Join(tokens, "\n"), path)
 	var got []struct {
 		Header map[string]any `json:"header"`
 		Claims map[string]any `json:"claims"`
@@ -344,13 +329,7 @@ print(json.dumps(out))
 // re-encrypts the token with one signature byte changed: jwcrypto must
 // refuse it, as the Opener with WithSignedTokens does.
 func TestJWCryptoOpensSigned(t *testing.T) {
-	const python = "/usr/bin/python3"
-	if err := exec.Command(python, "-c", "import jwcrypto").Run(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("python3 with jwcrypto is required under CI: %v", err)
-		}
-		t.Skipf("python3-jwcrypto not available (apt-get install python3-jwcrypto): %v", err)
-	}
+	python := jwcryptoPython(t)
 	for _, a := range interopAlgs {
 		for _, sigAlg := range []keys.Alg{keys.ES256, keys.EdDSA, keys.RS256} {
 			t.Run(string(a.alg)+"/"+string(sigAlg), func(t *testing.T) {
@@ -392,16 +371,7 @@ func TestJWCryptoOpensSigned(t *testing.T) {
 				if err := os.WriteFile(sigPath, sigSet, 0o600); err != nil {
 					t.Fatal(err)
 				}
-				cmd := exec.Command(python, "-c", jwcryptoNestedScript, encPath, sigPath)
-				cmd.Stdin = strings.NewReader(tok + "\n" + forged)
-				out, err := cmd.Output()
-				if err != nil {
-					var ee *exec.ExitError
-					if errors.As(err, &ee) {
-						t.Fatalf("jwcrypto: %v\n%s", err, ee.Stderr)
-					}
-					t.Fatal(err)
-				}
+				out := runPython(t, python, jwcryptoNestedScript, tok+"\n"+forged, encPath, sigPath)
 				var got []struct {
 					Header map[string]any `json:"header"`
 					Claims map[string]any `json:"claims"`
@@ -427,4 +397,36 @@ func TestJWCryptoOpensSigned(t *testing.T) {
 			})
 		}
 	}
+}
+
+// jwcryptoPython returns the python3 that has jwcrypto. Without it the
+// test is skipped with how to install it, except under CI, which installs
+// it and where the test must run.
+func jwcryptoPython(t *testing.T) string {
+	t.Helper()
+	const python = "/usr/bin/python3"
+	if err := exec.Command(python, "-c", "import jwcrypto").Run(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("python3 with jwcrypto is required under CI: %v", err)
+		}
+		t.Skipf("python3-jwcrypto not available (apt-get install python3-jwcrypto): %v", err)
+	}
+	return python
+}
+
+// runPython runs script with args, stdin on its standard input, and
+// returns its standard output; a failure reports its standard error.
+func runPython(t *testing.T, python, script, stdin string, args ...string) []byte {
+	t.Helper()
+	cmd := exec.Command(python, append([]string{"-c", script}, args...)...)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			t.Fatalf("jwcrypto: %v\n%s", err, ee.Stderr)
+		}
+		t.Fatal(err)
+	}
+	return out
 }
