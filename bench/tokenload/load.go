@@ -85,7 +85,7 @@ func compare(e *env, o options, out io.Writer) error {
 		fmt.Fprintf(out, "tokenload: %d keep-alive connections, %s per run after %s warm-up, %d rounds, %d CPUs, body %d bytes; servers and generator are separate processes\n",
 			o.conns, o.duration, o.warmup, o.rounds, runtime.NumCPU(), e.bodySize)
 	}
-	fmt.Fprintf(out, "token server: keys.alg %s, GC percent %d\n", e.token.info.Alg, e.token.info.GCPercent)
+	fmt.Fprintf(out, "token server: keys.alg %s, GC percent %d, log.level %s\n", e.token.info.Alg, e.token.info.GCPercent, e.token.info.LogLevel)
 	fmt.Fprintf(out, "CPU/request: the server process's own user+system time (/proc/PID/stat, 10 ms ticks) over the run; gen: the load generator's\n")
 	type key struct{ transport, server string }
 	all := map[key]*series{}

@@ -56,6 +56,7 @@ const (
 	envBursts  = "TOKENLOAD_BURSTS"  // "1": the generator runs a burst per duration read from standard input
 	envAlg     = "TOKENLOAD_ALG"     // the token server's keys.alg
 	envGC      = "TOKENLOAD_GC"      // the token server's limits.gc_percent; empty: the default
+	envLog     = "TOKENLOAD_LOG"     // the token server's log.level; empty: the default
 )
 
 // serverInfo is what a server child prints on its first line of output.
@@ -65,6 +66,7 @@ type serverInfo struct {
 	// The token server's settings as it applied them.
 	Alg       string `json:"alg,omitempty"`
 	GCPercent int    `json:"gc_percent,omitempty"`
+	LogLevel  string `json:"log_level,omitempty"`
 }
 
 // loadResult is what a generator child prints.
@@ -141,6 +143,9 @@ func serveToken() error {
 	if a := os.Getenv(envAlg); a != "" {
 		cfg.Keys.Alg = a // Validate refuses anything but A256KW and dir
 	}
+	if l := os.Getenv(envLog); l != "" {
+		cfg.Log.Level = l
+	}
 	if g := os.Getenv(envGC); g != "" {
 		if cfg.Limits.GCPercent, err = strconv.Atoi(g); err != nil {
 			return fmt.Errorf("bad %s: %w", envGC, err)
@@ -167,8 +172,12 @@ func serveToken() error {
 	lw := server.NewLogWriter(logFile, 100*time.Millisecond)
 	defer lw.Close()
 	ctx := context.Background()
-	gcPercent, _ := server.ApplyRuntime(cfg, os.Getenv) // as issuer serve does: limits.gc_percent
-	app, err := server.Build(ctx, cfg, server.Options{Log: zerolog.New(lw).Hook(server.Timestamp)})
+	gcPercent, _ := server.ApplyRuntime(cfg, os.Getenv)            // as issuer serve does: limits.gc_percent
+	log, err := server.NewLogger(lw, cfg.Log.Level, "json", false) // as issuer serve makes it
+	if err != nil {
+		return err
+	}
+	app, err := server.Build(ctx, cfg, server.Options{Log: log})
 	if err != nil {
 		return err
 	}
@@ -178,7 +187,7 @@ func serveToken() error {
 	go func() { ran <- app.Run(rctx, lnTLS, 10*time.Second) }()
 	plain := server.NewServer(app.Handler.ServeFastHTTP, server.Limits{}, nil, zerolog.Nop())
 	go func() { _ = plain.Serve(lnPlain) }()
-	serveUntilDone(serverInfo{TLS: lnTLS.Addr().String(), Plain: lnPlain.Addr().String(), Alg: cfg.Keys.Alg, GCPercent: gcPercent})
+	serveUntilDone(serverInfo{TLS: lnTLS.Addr().String(), Plain: lnPlain.Addr().String(), Alg: cfg.Keys.Alg, GCPercent: gcPercent, LogLevel: cfg.Log.Level})
 	sctx, scancel := context.WithTimeout(ctx, 10*time.Second)
 	defer scancel()
 	_ = plain.Shutdown(sctx)

@@ -76,6 +76,9 @@ func start(ctx context.Context, o options) (*env, error) {
 	if o.gcPercent != 0 {
 		extra = append(extra, envGC+"="+strconv.Itoa(o.gcPercent))
 	}
+	if o.logLevel != "" {
+		extra = append(extra, envLog+"="+o.logLevel)
+	}
 	if o.cpuprofile != "" && o.only == roleBaseline {
 		baseExtra = append(baseExtra, envProfile+"="+o.cpuprofile)
 	} else if o.cpuprofile != "" {
