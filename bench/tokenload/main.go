@@ -62,7 +62,7 @@ func main() {
 	flag.Float64Var(&o.minRatio, "min-ratio", 0, "exit 1 if the TLS token/baseline req/s ratio is below this (0: report only)")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the token server process (with -only baseline: of the baseline) to this file")
 	flag.BoolVar(&o.persistent, "persistent", false, "keep one load generator process per server between runs, so that short runs (-duration 1s) can alternate quickly without a process start, a warm-up and TLS handshakes each time; the warm-up runs once per generator")
-	flag.StringVar(&o.logLevel, "log-level", "", "the token server's log.level (empty: the configuration's default, info: one line per request; at warn no line for a request answered without an internal cause: every success, and client errors such as a wrong secret)")
+	flag.StringVar(&o.logLevel, "log-level", "", "the token server's log.level (empty: the configuration's default, info: one line per request; at warn no line for a successful request, while failed client authentications and errors are still logged)")
 	flag.IntVar(&o.gcPercent, "gc-percent", 0, "the token server's limits.gc_percent (0: the configuration's default)")
 	flag.StringVar(&o.alg, "alg", "A256KW", "the token server's keys.alg: A256KW (the default, a fresh content key per token) or dir")
 	flag.StringVar(&o.dpop, "dpop", "", "also run the token endpoint with a fresh DPoP proof per request signed with this algorithm (ES256, EdDSA) and report its cost beside a bearer token (SPEC §10)")

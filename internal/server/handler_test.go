@@ -2,12 +2,15 @@ package server_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 
+	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
 
 	"github.com/sealedtoken/issuer/internal/server"
@@ -170,6 +173,62 @@ func TestRequestLog(t *testing.T) {
 		if s != "" && strings.Contains(f.log.String(), s) {
 			t.Fatalf("the log contains a secret or token: %q", s)
 		}
+	}
+}
+
+// TestRequestLogLevels plays an attacker guessing two clients' secrets
+// while one of them gets its tokens, with the log kept at warn as an
+// operator cutting its volume would: every guess is in the log at warn
+// (401; for the client with a slow hash, 429 once it is throttled), the
+// client's successful requests are not, and at info they are too.
+func TestRequestLogLevels(t *testing.T) {
+	for _, level := range []zerolog.Level{zerolog.InfoLevel, zerolog.WarnLevel} {
+		t.Run(level.String(), func(t *testing.T) {
+			f := newFixture(t, fixtureOpts{})
+			var buf bytes.Buffer
+			h := server.NewHandler(f.ep, server.HandlerOptions{Log: zerolog.New(&buf).Level(level), Metrics: f.metrics})
+			guess := tokenReq()
+			guess.header["Authorization"] = "Basic " + base64.StdEncoding.EncodeToString([]byte(testClientID+":not-the-secret"))
+			const guesses = 3
+			for i := 0; i < guesses; i++ {
+				if got := do(h.ServeFastHTTP, guess).StatusCode(); got != 401 {
+					t.Fatalf("guess %d answered %d", i, got)
+				}
+				if resp := do(h.ServeFastHTTP, tokenReq()); resp.StatusCode() != 200 {
+					t.Fatalf("the client, between guesses: %d %s", resp.StatusCode(), resp.Body())
+				}
+			}
+			slow := tokenReq()
+			slow.header["Authorization"] = "Basic " + base64.StdEncoding.EncodeToString([]byte(slowClientID+":not-the-secret"))
+			slowGuesses := 0
+			for got := 0; got != 429; slowGuesses++ {
+				if got = do(h.ServeFastHTTP, slow).StatusCode(); got != 401 && got != 429 || slowGuesses == 30 {
+					t.Fatalf("slow-hash guess %d answered %d, want 401s then 429", slowGuesses, got)
+				}
+			}
+			var warned, ok int
+			for _, line := range nonEmptyLines(buf.String()) {
+				var m map[string]any
+				if err := json.Unmarshal([]byte(line), &m); err != nil {
+					t.Fatal(err)
+				}
+				switch {
+				case m["status"] == float64(200) && m["level"] == "info":
+					ok++
+				case (m["status"] == float64(401) || m["status"] == float64(429)) && m["level"] == "warn" &&
+					(m["client_id"] == testClientID || m["client_id"] == slowClientID):
+					warned++
+				default:
+					t.Errorf("unexpected line: %s", line)
+				}
+			}
+			if warned != guesses+slowGuesses {
+				t.Errorf("%d of %d guesses logged at warn:\n%s", warned, guesses+slowGuesses, buf.String())
+			}
+			if want := map[zerolog.Level]int{zerolog.InfoLevel: guesses, zerolog.WarnLevel: 0}[level]; ok != want {
+				t.Errorf("%d successful requests logged at level %s, want %d", ok, level, want)
+			}
+		})
 	}
 }
 
