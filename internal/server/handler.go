@@ -506,9 +506,10 @@ func (h *Handler) logRequest(ctx *fasthttp.RequestCtx, route string, status int,
 	switch {
 	case status >= 500:
 		ev = h.log.Error()
-	case cause != nil || status == 401 || status == 429:
-		// A failed authentication or a throttled one is what an operator
-		// watches for guessing, so it stays in a log kept at warn.
+	case cause != nil:
+		// Every failed or throttled client authentication has one
+		// (endpoint.ErrWrongSecret, ErrUnknownClient, secret.ErrThrottled,
+		// ...), so a log kept at warn still shows each guess at a secret.
 		ev = h.log.Warn()
 	default:
 		ev = h.log.Info()

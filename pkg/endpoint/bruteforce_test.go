@@ -226,6 +226,8 @@ func TestUnknownClientLooksLikeAWrongSecret(t *testing.T) {
 		resp, res := f.srv.Token(context.Background(), request("/token", ccBody, basic(id, sec), fromAddr("198.51.100.1")))
 		if id != "slow" {
 			assert.True(t, errors.Is(res.Err.Cause, endpoint.ErrUnknownClient), "the log still tells them apart")
+		} else {
+			assert.True(t, errors.Is(res.Err.Cause, endpoint.ErrWrongSecret), "a guess at a known client's secret has a cause, so a log kept at warn shows it")
 		}
 		return resp, f.verifier.Stats().Computed - before
 	}

@@ -365,6 +365,7 @@ func presentedClientID(r *Request, p *Params) string {
 // but for the cause, which only the log sees.
 func unknownOr(known bool) *Error {
 	e := NewError(InvalidClient, "client authentication failed")
+	e.Cause = ErrWrongSecret
 	if !known {
 		e.Cause = ErrUnknownClient
 	}
@@ -389,9 +390,10 @@ func verifySlow(ctx context.Context, v *secret.Verifier, h secret.Hash, sec stri
 }
 
 // throttled is the 429 answer to an authentication refused by the Limiter
-// (SPEC §6), with code as its error code.
+// (SPEC §6), with code as its error code and secret.ErrThrottled as the
+// cause the log sees.
 func throttled(code ErrorCode, retry time.Duration) *Error {
-	e := NewError(code, "too many failed authentication attempts; retry later")
+	e := NewError(code, "too many failed authentication attempts; retry later").withCause(secret.ErrThrottled)
 	e.Status, e.RetryAfter = 429, max(retry, time.Second)
 	return e
 }

@@ -38,6 +38,13 @@ var AssertionAlgorithms = []string{jws.ES256, jws.EdDSA, jws.PS256, jws.RS256}
 // (ClientAuth.Method).
 var ErrAuthMethod = errors.New("endpoint: client authentication method not allowed for this client")
 
+// ErrWrongSecret is the logged cause of a refused client authentication
+// of a known client whose secret did not match. The client sees the same
+// answer as for an unknown id (ErrUnknownClient); an operator sees every
+// guess at a secret in the log, at the warn level of failures with a
+// cause.
+var ErrWrongSecret = errors.New("endpoint: wrong client secret")
+
 // ClientAuth is how a client or resource server authenticates beyond a
 // secret hash (SPEC §10, RFC 7591 §2 client metadata). Its zero value keeps
 // the default rule: a confidential client uses client_secret_basic or
