@@ -136,7 +136,7 @@ func NewMetrics(version string) *Metrics {
 	// Pre-create the series every dashboard expects, so they read 0
 	// rather than missing.
 	// (issuer_tokens_issued_total's are always there.)
-	loadOrNew(&m.req.latency[routeIndex(RouteToken)])
+	loadOrNew(&m.req.latency[tokenRoute])
 	return m
 }
 

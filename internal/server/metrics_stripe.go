@@ -144,9 +144,12 @@ func (c *requestCollector) count(stripe uint, route, grant, outcome int) {
 	loadOrNew(&c.requests[route][grant][outcome]).inc(stripe)
 }
 
+// tokenRoute is the index of RouteToken in routeLabels.
+var tokenRoute = routeIndex(RouteToken)
+
 func (c *requestCollector) observe(stripe uint, route, grant int, d time.Duration) {
 	loadOrNew(&c.latency[route]).observe(stripe, d)
-	if routeLabels[route] == RouteToken {
+	if route == tokenRoute {
 		loadOrNew(&c.tokenLatency[grant]).observe(stripe, d)
 	}
 }
