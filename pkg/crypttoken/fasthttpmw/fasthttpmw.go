@@ -164,20 +164,10 @@ func Require(o *crypttoken.Opener, opts ...Option) func(fasthttp.RequestHandler)
 				refuse(ctx, cfg, bearer.For(err))
 				return
 			}
-			claims, err := o.Open(token)
-			if err != nil {
-				ref := bearer.For(err)
-				if scheme == bearer.SchemeDPoP {
-					ref.Scheme = scheme
-				}
+			claims, ref, ok := binding.Authenticate(context.Background(), o, scheme, token, func() *bearer.Request { return bindingRequest(ctx) })
+			if !ok {
 				refuse(ctx, cfg, ref)
 				return
-			}
-			if !claims.Confirmation.IsZero() || scheme != bearer.SchemeBearer {
-				if ref, ok := binding.Check(context.Background(), claims, scheme, token, bindingRequest(ctx)); !ok {
-					refuse(ctx, cfg, ref)
-					return
-				}
 			}
 			ctx.SetUserValue(userKey{}, &userValue{claims: claims, cfg: cfg, scheme: scheme})
 			next(ctx)

@@ -153,20 +153,10 @@ func Require(o *crypttoken.Opener, opts ...Option) func(http.Handler) http.Handl
 				refuse(w, r, cfg, bearer.For(err))
 				return
 			}
-			claims, err := o.Open(token)
-			if err != nil {
-				ref := bearer.For(err)
-				if scheme == bearer.SchemeDPoP {
-					ref.Scheme = scheme
-				}
+			claims, ref, ok := binding.Authenticate(r.Context(), o, scheme, token, func() *bearer.Request { return bindingRequest(r) })
+			if !ok {
 				refuse(w, r, cfg, ref)
 				return
-			}
-			if !claims.Confirmation.IsZero() || scheme != bearer.SchemeBearer {
-				if ref, ok := binding.Check(r.Context(), claims, scheme, token, bindingRequest(r)); !ok {
-					refuse(w, r, cfg, ref)
-					return
-				}
 			}
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, &ctxValue{claims: claims, cfg: cfg, scheme: scheme})))
 		})
