@@ -430,16 +430,21 @@ func (s *Server) lookupAccount(ctx context.Context, id string, rs bool) (a accou
 	return account{}, false, nil
 }
 
+// maxBasicCredentials bounds the base64 credentials of a Basic header, so
+// that a huge header costs no decoding.
+const maxBasicCredentials = 4096
+
 // parseBasic decodes an HTTP Basic Authorization header (RFC 7617) whose
 // user-id and password are the form-urlencoded client_id and client_secret
-// (RFC 6749 §2.3.1).
+// (RFC 6749 §2.3.1). Credentials longer than maxBasicCredentials are
+// refused.
 func parseBasic(h string) (id, secret string, ok bool) {
 	scheme, cred, found := strings.Cut(h, " ")
 	if !found || !strings.EqualFold(scheme, "Basic") {
 		return "", "", false
 	}
 	cred = strings.TrimLeft(cred, " ")
-	if len(cred) > 4096 {
+	if len(cred) > maxBasicCredentials {
 		return "", "", false
 	}
 	// One allocation: the credentials are decoded into a buffer of their
