@@ -90,6 +90,7 @@ func compare(e *env, o options, out io.Writer) error {
 	type key struct{ transport, server string }
 	all := map[key]*series{}
 	ratios := map[string][]float64{}
+	workRatios := map[string][]float64{} // -calibrate: busy bare handler / bare handler, per round
 	var tlsRatios []float64
 	for r := 1; r <= o.rounds; r++ {
 		for _, tr := range transports {
@@ -105,12 +106,15 @@ func compare(e *env, o options, out io.Writer) error {
 				// (SPEC §10), beside the bearer token.
 				order = append(order, "dpop")
 			}
+			if e.work != nil {
+				order = append(order, "work")
+			}
 			if r%2 == 0 {
 				slices.Reverse(order)
 			}
 			got := map[string]float64{}
 			for _, which := range order {
-				if o.only != "" && o.only != which && which != "dpop" {
+				if o.only != "" && o.only != which && which != "dpop" && which != "work" {
 					continue
 				}
 				srv, alg := e.base, ""
@@ -119,6 +123,11 @@ func compare(e *env, o options, out io.Writer) error {
 					srv = e.token
 				case "dpop":
 					srv, alg = e.token, o.dpop
+					if o.only != "" {
+						continue
+					}
+				case "work":
+					srv = e.work
 					if o.only != "" {
 						continue
 					}
@@ -142,11 +151,14 @@ func compare(e *env, o options, out io.Writer) error {
 					tlsRatios = append(tlsRatios, ratio)
 				}
 				fmt.Fprintf(out, "round %d  %-5s  ratio     %8.1f%%\n", r, tr, 100*ratio)
+				if w, ok := got["work"]; ok {
+					workRatios[tr] = append(workRatios[tr], w/got["baseline"])
+				}
 			}
 		}
 	}
 	for _, tr := range transports {
-		for _, which := range []string{"baseline", "token", "dpop"} {
+		for _, which := range []string{"baseline", "token", "dpop", "work"} {
 			if s := all[key{tr, which}]; s != nil {
 				fmt.Fprintf(out, "median   %-5s  %-8s  %9.0f req/s  %6.1f µs server CPU/request  (gen %5.1f µs)\n",
 					tr, which, loadkit.Median(s.rps), loadkit.Median(s.cpu), loadkit.Median(s.gen))
@@ -160,6 +172,10 @@ func compare(e *env, o options, out io.Writer) error {
 		lo, hi := slices.Min(ratios[tr]), slices.Max(ratios[tr])
 		fmt.Fprintf(out, "ratio    %-5s  token/baseline req/s = %.1f%% (median of %d per-round ratios, from %.1f%% to %.1f%%); baseline/token server CPU per request = %.1f%%; a token costs %.1f µs of server CPU more\n",
 			tr, 100*loadkit.Median(ratios[tr]), len(ratios[tr]), 100*lo, 100*hi, 100*cb/ct, ct-cb)
+		if w := all[key{tr, "work"}]; w != nil && len(workRatios[tr]) > 0 {
+			fmt.Fprintf(out, "work     %-5s  a bare handler burning %s of CPU per request: %.1f%% of the bare handler's req/s (median of %d per-round ratios); it costs %.1f µs of server CPU more\n",
+				tr, o.calibrate, 100*loadkit.Median(workRatios[tr]), len(workRatios[tr]), loadkit.Median(w.cpu)-cb)
+		}
 		if d := all[key{tr, "dpop"}]; d != nil {
 			fmt.Fprintf(out, "dpop     %-5s  a DPoP-bound token (%s proof) costs %.1f µs of server CPU, %.1f µs more than a bearer token; the generator spends %.1f µs making each proof and request\n",
 				tr, o.dpop, loadkit.Median(d.cpu), loadkit.Median(d.cpu)-ct, loadkit.Median(d.gen))

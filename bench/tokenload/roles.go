@@ -57,6 +57,7 @@ const (
 	envAlg     = "TOKENLOAD_ALG"     // the token server's keys.alg
 	envGC      = "TOKENLOAD_GC"      // the token server's limits.gc_percent; empty: the default
 	envLog     = "TOKENLOAD_LOG"     // the token server's log.level; empty: the default
+	envWork    = "TOKENLOAD_WORK"    // the baseline's busy work per request (-calibrate); empty: none
 )
 
 // serverInfo is what a server child prints on its first line of output.
@@ -226,11 +227,20 @@ func serveBaseline() error {
 	if err != nil {
 		return err
 	}
+	var work time.Duration
+	if w := os.Getenv(envWork); w != "" {
+		if work, err = time.ParseDuration(w); err != nil || work < 0 {
+			return fmt.Errorf("bad %s %q", envWork, w)
+		}
+	}
 	body := make([]byte, size)
 	for i := range body {
 		body[i] = 'x'
 	}
 	bare := func(ctx *fasthttp.RequestCtx) {
+		if work > 0 {
+			busy(work)
+		}
 		ctx.SetStatusCode(200)
 		ctx.Response.Header.Add("Content-Type", "application/json;charset=UTF-8")
 		ctx.Response.Header.Add("Cache-Control", "no-store")
@@ -395,4 +405,12 @@ func (l *loader) run(runFor time.Duration, tokens int64) loadResult {
 		res.Err = e
 	}
 	return res
+}
+
+// busy burns d of CPU on the calling goroutine, reading the monotonic
+// clock in a loop: work that touches no memory and allocates nothing, the
+// cheapest kind a handler can do (-calibrate).
+func busy(d time.Duration) {
+	for t0 := time.Now(); time.Since(t0) < d; {
+	}
 }

@@ -30,6 +30,7 @@ type env struct {
 	bodySize int
 	token    *child
 	base     *child
+	work     *child                // -calibrate: the bare handler with busy work
 	gens     map[genKey]*generator // -persistent: the generators kept between runs
 }
 
@@ -109,6 +110,11 @@ func start(ctx context.Context, o options) (*env, error) {
 	c.CloseIdleConnections()
 	if e.base, err = e.startServer(ctx, roleBaseline, append(baseExtra, envBody+"="+strconv.Itoa(e.bodySize))...); err != nil {
 		return nil, err
+	}
+	if o.calibrate > 0 {
+		if e.work, err = e.startServer(ctx, roleBaseline, envBody+"="+strconv.Itoa(e.bodySize), envWork+"="+o.calibrate.String()); err != nil {
+			return nil, err
+		}
 	}
 	ok = true
 	return e, nil
@@ -338,6 +344,7 @@ func (e *env) close() {
 	}
 	e.token.stop()
 	e.base.stop()
+	e.work.stop()
 	_ = os.RemoveAll(e.dir)
 }
 
