@@ -71,8 +71,9 @@ func formatStamp(t time.Time) string {
 // LogWriter buffers log lines and writes them to an underlying writer in
 // batches: when its buffer passes 32 KiB, every flush interval, and on
 // Flush and Close. A busy server then makes one write system call per batch
-// instead of one per request, and request goroutines never wait for that
-// system call: a full buffer is swapped for a spare one under the lock and
+// instead of one per request. The request whose line fills the buffer
+// writes the batch; the others wait only for the lock, not for that system
+// call: a full buffer is swapped for a spare one under the lock and
 // written outside it. Lines are never split or reordered; a crash loses at
 // most one interval of lines.
 //
