@@ -322,7 +322,9 @@ func (c *listCache) entry(id string) *listEntry {
 			clear(c.byID)
 		}
 		e = &listEntry{}
-		c.byID[id] = e
+		// A copy: id may be a view of the adapter's request buffer,
+		// which the next request on the connection overwrites (Request).
+		c.byID[strings.Clone(id)] = e
 	}
 	return e
 }

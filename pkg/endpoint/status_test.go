@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 
@@ -680,4 +681,30 @@ func TestStatusTokenExchange(t *testing.T) {
 	require.Equal(t, 200, f.revoke(form("token", subject), basic("backend", backendSecret)).Status)
 	require.True(t, f.revoked(t, f.srv, ref))
 	isInactive(t, f.introspect(form("token", exchanged), asRS()))
+}
+
+// TestStatusListKeepsNoRequestMemory holds the endpoints to Request's
+// contract that nothing the request refers to is kept: an adapter such as
+// the fasthttp one hands URI as a view of a buffer it reuses for the next
+// request on the connection. A list's cache entry once kept its id as such
+// a view; when the buffer was reused the cache's key changed under it, and
+// a later request could be answered another list's token, whose "sub"
+// resource servers refuse (ErrSubject).
+func TestStatusListKeepsNoRequestMemory(t *testing.T) {
+	f := newStatusFixture(t)
+	ref := f.statusOf(t, apiAud, f.backendToken())
+	path := strings.TrimPrefix(ref.URI, testIssuer)
+	buf := []byte(path)
+	view := unsafe.String(unsafe.SliceData(buf), len(buf)) // as the fasthttp adapter's URI
+	first, _ := f.srv.StatusList(context.Background(), &endpoint.Request{Method: "GET", URI: view, Secure: true, Header: endpoint.Headers{}})
+	require.Equal(t, 200, first.Status, "%s", first.Body)
+	body := string(first.Body)
+	for i := range buf { // the adapter's next request on the connection
+		buf[i] = 'x'
+	}
+	again, _ := get(f.srv, path)
+	require.Equal(t, 200, again.Status, "%s", again.Body)
+	require.Equal(t, body, string(again.Body), "the list's cached token, found by its id after the request's buffer was reused")
+	tok, _ := f.listToken(t, f.srv, ref.URI)
+	require.Equal(t, ref.URI, tok.Subject)
 }
