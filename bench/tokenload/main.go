@@ -65,7 +65,7 @@ func main() {
 	flag.StringVar(&o.logLevel, "log-level", "", "the token server's log.level (empty: the configuration's default, info: one line per request; at warn no line for a successful request, while failed client authentications and errors are still logged)")
 	flag.IntVar(&o.gcPercent, "gc-percent", 0, "the token server's limits.gc_percent (0: the configuration's default)")
 	flag.StringVar(&o.alg, "alg", "A256KW", "the token server's keys.alg: A256KW (the default, a fresh content key per token) or dir")
-	flag.DurationVar(&o.calibrate, "calibrate", 0, "also run, in the same rounds, a bare handler that burns this much CPU per request in a busy loop (no memory traffic, no allocation) and report its req/s ratio to the bare one: about the best ratio any handler of that in-process cost reaches on this machine and generator (0: off)")
+	flag.DurationVar(&o.calibrate, "calibrate", 0, "also run, in the same rounds, a bare handler that spins this long per request in a busy loop (CPU with no memory traffic and no allocation, unless preempted) and report its req/s ratio to the bare one: about the best ratio any handler of that in-process cost reaches on this machine and generator (0: off)")
 	flag.StringVar(&o.dpop, "dpop", "", "also run the token endpoint with a fresh DPoP proof per request signed with this algorithm (ES256, EdDSA) and report its cost beside a bearer token (SPEC §10)")
 	flag.Parse()
 	if err := run(context.Background(), o, os.Stdout); err != nil {

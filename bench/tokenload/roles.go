@@ -407,9 +407,10 @@ func (l *loader) run(runFor time.Duration, tokens int64) loadResult {
 	return res
 }
 
-// busy burns d of CPU on the calling goroutine, reading the monotonic
-// clock in a loop: work that touches no memory and allocates nothing, the
-// cheapest kind a handler can do (-calibrate).
+// busy spins on the calling goroutine for d of wall time, reading the
+// monotonic clock in a loop: d of CPU unless the thread is preempted, work
+// that touches no memory and allocates nothing, the cheapest kind a
+// handler can do (-calibrate).
 func busy(d time.Duration) {
 	for t0 := time.Now(); time.Since(t0) < d; {
 	}
