@@ -114,7 +114,7 @@ func compare(e *env, o options, out io.Writer) error {
 			}
 			got := map[string]float64{}
 			for _, which := range order {
-				if o.only != "" && o.only != which && which != "dpop" && which != "work" {
+				if o.only != "" && o.only != which { // -only runs one server, never the dpop or work rows
 					continue
 				}
 				srv, alg := e.base, ""
@@ -123,14 +123,8 @@ func compare(e *env, o options, out io.Writer) error {
 					srv = e.token
 				case "dpop":
 					srv, alg = e.token, o.dpop
-					if o.only != "" {
-						continue
-					}
 				case "work":
 					srv = e.work
-					if o.only != "" {
-						continue
-					}
 				}
 				res, err := measure(e, srv, useTLS, o, alg)
 				if err != nil {

@@ -91,6 +91,9 @@ type options struct {
 }
 
 func run(ctx context.Context, o options, out io.Writer) error {
+	if o.only != "" && o.only != roleToken && o.only != roleBaseline {
+		return fmt.Errorf("-only %q: want %q or %q", o.only, roleToken, roleBaseline)
+	}
 	e, err := start(ctx, o)
 	if err != nil {
 		return err

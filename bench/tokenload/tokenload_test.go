@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"regexp"
 	"strconv"
@@ -85,5 +86,16 @@ func TestTokenloadRuns(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestTokenloadRefusesUnknownOnly: -only names one of the two servers;
+// anything else is refused before a process starts, naming the flag.
+func TestTokenloadRefusesUnknownOnly(t *testing.T) {
+	for _, only := range []string{"dpop", "work", "Token"} {
+		err := run(context.Background(), options{only: only, duration: time.Millisecond, rounds: 1, conns: 1, transports: "tls"}, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "-only") {
+			t.Errorf("-only %q: got %v, want an error naming -only", only, err)
+		}
 	}
 }
