@@ -163,7 +163,7 @@ func startIssuer(ctx context.Context, name string, store config.Store, dir, clie
 		return fail(err)
 	}
 	is.logWriter = server.NewLogWriter(is.logFile, 100*time.Millisecond)
-	if is.app, err = server.Build(ctx, cfg, server.Options{Log: zerolog.New(is.logWriter).Hook(server.Timestamp)}); err != nil {
+	if is.app, err = server.Build(ctx, cfg, server.Options{Log: zerolog.New(is.logWriter).Hook(server.Timestamp), RequestLines: is.logWriter}); err != nil {
 		return fail(err)
 	}
 	if err := is.app.Ready(ctx); err != nil {

@@ -178,7 +178,7 @@ func serveToken() error {
 	if err != nil {
 		return err
 	}
-	app, err := server.Build(ctx, cfg, server.Options{Log: log})
+	app, err := server.Build(ctx, cfg, server.Options{Log: log, RequestLines: server.JSONLines(lw, "json", false)})
 	if err != nil {
 		return err
 	}

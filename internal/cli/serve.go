@@ -246,6 +246,7 @@ func serveConfig(ctx context.Context, cfg *config.Config, ln net.Listener, env E
 	server.RouteRedisLogs(log, redisPassword(cfg.Store))
 	// /authorize is served by the login page (server.DefaultOwner).
 	o.Log, o.Getenv, o.Version = log, env.Getenv, version()
+	o.RequestLines = server.JSONLines(lw, cfg.Log.Format, isTerminal(env.Stderr))
 	if pct, set := server.ApplyRuntime(cfg, env.Getenv); set {
 		log.Debug().Int("gc_percent", pct).Msg("garbage collector target set (limits.gc_percent)")
 	}

@@ -68,6 +68,9 @@ type OwnerDeps struct {
 type Options struct {
 	// Log is the server's logger; the zero Logger discards.
 	Log zerolog.Logger
+	// RequestLines is the writer under Log when Log writes JSON
+	// (JSONLines), for HandlerOptions.RequestLines; nil otherwise.
+	RequestLines io.Writer
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Owner builds the resource owner of /authorize. Nil means
@@ -284,7 +287,7 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (_ *App, err erro
 	}
 	a.Endpoint = st.ep
 	a.Handler = NewHandler(st.ep, HandlerOptions{
-		Owner: st.owner, Log: o.Log, Metrics: a.Metrics, Ready: a.Ready,
+		Owner: st.owner, Log: o.Log, RequestLines: o.RequestLines, Metrics: a.Metrics, Ready: a.Ready,
 		AuthorizeTimeout: o.AuthorizeTimeout, DemoCallback: o.DemoCallback,
 		MetricsElsewhere: cfg.Metrics.Listen != "",
 		JWKS:             NewJWKS(a.Keys.Signing(), cfg.Keys.Propagation, o.Now),

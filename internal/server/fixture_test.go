@@ -98,7 +98,7 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 	}
 	f := &fixture{ep: ep, metrics: server.NewMetrics("test"), log: &bytes.Buffer{}, ring: aud}
 	f.h = server.NewHandler(ep, server.HandlerOptions{
-		Owner: o.owner, Log: zerolog.New(f.log), Metrics: f.metrics, Ready: o.ready,
+		Owner: o.owner, Log: zerolog.New(f.log).Hook(server.Timestamp), RequestLines: f.log, Metrics: f.metrics, Ready: o.ready,
 	})
 	return f
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -229,6 +230,48 @@ func TestRequestLogLevels(t *testing.T) {
 				t.Errorf("%d successful requests logged at level %s, want %d", ok, level, want)
 			}
 		})
+	}
+}
+
+// TestRequestLinesAsZerolog serves the same requests through a handler
+// whose successful request lines are written by the request-line encoder
+// (HandlerOptions.RequestLines) and one that leaves every line to zerolog,
+// and finds the two logs the same but for each line's latency and time.
+func TestRequestLinesAsZerolog(t *testing.T) {
+	f := newFixture(t, fixtureOpts{})
+	// The encoder's lines go to a buffer of their own, to count them.
+	var fastZ, fastL, slow bytes.Buffer
+	hFast := server.NewHandler(f.ep, server.HandlerOptions{Log: zerolog.New(&fastZ).Hook(server.Timestamp), RequestLines: &fastL, Metrics: f.metrics})
+	hSlow := server.NewHandler(f.ep, server.HandlerOptions{Log: zerolog.New(&slow).Hook(server.Timestamp), Metrics: f.metrics})
+	wrong := tokenReq()
+	wrong.header["Authorization"] = "Basic " + base64.StdEncoding.EncodeToString([]byte(testClientID+":not-the-secret"))
+	proxied := tokenReq()
+	proxied.header["X-Forwarded-For"] = "203.0.113.9"
+	requests := []struct {
+		r       req
+		encoder bool // the line is the encoder's, not zerolog's
+	}{
+		{tokenReq(), true}, {proxied, true}, {wrong, false},
+		{req{method: "GET", uri: "/.well-known/oauth-authorization-server"}, true},
+		{req{method: "GET", uri: "/nope"}, true},
+		{req{method: "GET", uri: "/token"}, true},
+	}
+	varying := regexp.MustCompile(`"(latency_us":-?[0-9]+|time":"[^"]*"|jti":"[^"]*")`)
+	for i, rq := range requests {
+		z, l, w := fastZ.Len(), fastL.Len(), slow.Len()
+		do(hFast.ServeFastHTTP, rq.r)
+		do(hSlow.ServeFastHTTP, rq.r)
+		got := fastZ.String()[z:] + fastL.String()[l:]
+		if byEncoder := fastL.Len() > l; byEncoder != rq.encoder || (fastZ.Len() > z) == rq.encoder {
+			t.Errorf("request %d: written by the encoder %v, want %v: %s", i, byEncoder, rq.encoder, got)
+		}
+		want := slow.String()[w:]
+		if varying.ReplaceAllString(got, "$$varies") != varying.ReplaceAllString(want, "$$varies") {
+			t.Errorf("request %d: line\n got %s\nwant %s", i, got, want)
+		}
+	}
+	if !strings.Contains(fastL.String(), `"jti":"`) || !strings.Contains(fastL.String(), `"remote":"203.0.113.9"`) {
+		t.Errorf("the lines lack a jti or the forwarded address:\n%s", fastL.String())
 	}
 }
 
