@@ -336,6 +336,7 @@ func TestHeaderWrapper(t *testing.T) {
 		{name: "first of repeated values", field: "X-Custom-Thing", want: "v1"},
 		{name: "special-cased Content-Type", field: "content-type", want: "application/x-www-form-urlencoded"},
 		{name: "absent field", field: "X-Missing", want: ""},
+		{name: "special-cased Content-Type, normalized name", field: "Content-Type", want: "application/x-www-form-urlencoded"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -346,5 +347,28 @@ func TestHeaderWrapper(t *testing.T) {
 	}
 	if got := (server.Header{}).Get("Authorization"); got != "" {
 		t.Fatalf("zero Header Get = %q", got)
+	}
+	// Names as a client sends them on the wire, in any case, looked up
+	// by the names the endpoints use: normalized (X-Forwarded-For) or
+	// not (DPoP, WWW-style capitals).
+	var parsed fasthttp.Request
+	raw := "POST /token HTTP/1.1\r\nHost: a\r\nx-forwarded-for: 203.0.113.9\r\ndpop: proof\r\nCLIENT-CERT: :Zm9v:\r\nContent-Length: 0\r\n\r\n"
+	if err := parsed.Read(bufio.NewReader(strings.NewReader(raw))); err != nil {
+		t.Fatal(err)
+	}
+	pw := server.NewHeader(&parsed.Header)
+	for field, want := range map[string]string{"X-Forwarded-For": "203.0.113.9", "DPoP": "proof", "Client-Cert": ":Zm9v:", "Host": "a"} {
+		if got := pw.Get(field); got != want {
+			t.Errorf("parsed request: Get(%q) = %q, want %q", field, got, want)
+		}
+	}
+	// A lookup leaves normalization on: a field set after it is still
+	// stored and found under its normalized name.
+	parsed.Header.Set("x-set-later", "v")
+	if got := pw.Get("X-Set-Later"); got != "v" {
+		t.Errorf("after a lookup, Get(X-Set-Later) = %q", got)
+	}
+	if got := string(parsed.Header.Peek("x-set-later")); got != "v" {
+		t.Errorf("after a lookup, fasthttp's own Peek(x-set-later) = %q", got)
 	}
 }
