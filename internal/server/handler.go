@@ -511,19 +511,13 @@ func (h *Handler) countIssued(stripe uint, route string, status int, res *endpoi
 // the trusted proxies report, endpoint.ClientAddr), and an error cause
 // built by pkg/ code that never quotes secrets.
 func (h *Handler) logRequest(ctx *fasthttp.RequestCtx, route string, status int, now time.Time, elapsed time.Duration, grant, outcome string, res *endpoint.Result) {
-	var addr [48]byte
-	f := requestFields{route: route, method: methodLabel(ctx.Method()), status: status,
-		remote: h.clientAddr(ctx).AppendTo(addr[:0]), latencyMicros: elapsed.Microseconds(),
-		outcome: outcome, grant: grant, res: res}
 	var cause error
 	if res != nil && res.Err != nil {
 		cause = res.Err.Cause
 	}
-	if h.lines != nil && cause == nil && status < 500 && h.log.GetLevel() <= zerolog.InfoLevel &&
-		zerolog.GlobalLevel() <= zerolog.InfoLevel && writeRequestLine(h.lines, &f, formatStamp(now)) {
-		return
-	}
+	// The level first: a line the log drops costs no field.
 	var ev *zerolog.Event
+	lines := false // an info line the request-line encoder may write
 	switch {
 	case status >= 500:
 		ev = h.log.Error()
@@ -532,11 +526,25 @@ func (h *Handler) logRequest(ctx *fasthttp.RequestCtx, route string, status int,
 		// (endpoint.ErrWrongSecret, ErrUnknownClient, secret.ErrThrottled,
 		// ...), so a log kept at warn still shows each guess at a secret.
 		ev = h.log.Warn()
+	case h.lines != nil && h.log.GetLevel() <= zerolog.InfoLevel && zerolog.GlobalLevel() <= zerolog.InfoLevel:
+		lines = true
 	default:
 		ev = h.log.Info()
 	}
-	if ev == nil {
+	if ev == nil && !lines {
 		return
+	}
+	var addr [48]byte
+	f := requestFields{route: route, method: methodLabel(ctx.Method()), status: status,
+		remote: h.clientAddr(ctx).AppendTo(addr[:0]), latencyMicros: elapsed.Microseconds(),
+		outcome: outcome, grant: grant, res: res}
+	if lines {
+		if writeRequestLine(h.lines, &f, formatStamp(now)) {
+			return
+		}
+		if ev = h.log.Info(); ev == nil { // a line the encoder leaves to zerolog
+			return
+		}
 	}
 	f.addTo(ev).Msg("request")
 }

@@ -187,7 +187,9 @@ func TestRequestLogLevels(t *testing.T) {
 		t.Run(level.String(), func(t *testing.T) {
 			f := newFixture(t, fixtureOpts{})
 			var buf bytes.Buffer
-			h := server.NewHandler(f.ep, server.HandlerOptions{Log: zerolog.New(&buf).Level(level), Metrics: f.metrics})
+			// As issuer serve builds it: successful requests' lines by the
+			// request-line encoder, which must follow the level too.
+			h := server.NewHandler(f.ep, server.HandlerOptions{Log: zerolog.New(&buf).Level(level), RequestLines: &buf, Metrics: f.metrics})
 			guess := tokenReq()
 			guess.header["Authorization"] = "Basic " + base64.StdEncoding.EncodeToString([]byte(testClientID+":not-the-secret"))
 			const guesses = 3
