@@ -22,18 +22,28 @@ func NewLogger(w io.Writer, level, format string, terminal bool) (zerolog.Logger
 	if err != nil || level == "" {
 		return zerolog.Nop(), fmt.Errorf("server: unknown log level %q", level)
 	}
-	switch format {
-	case "json":
-	case "console":
+	json, err := writesJSON(format, terminal)
+	if err != nil {
+		return zerolog.Nop(), err
+	}
+	if !json {
 		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339}
-	case "auto", "":
-		if terminal {
-			w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339}
-		}
-	default:
-		return zerolog.Nop(), fmt.Errorf("server: unknown log format %q", format)
 	}
 	return zerolog.New(w).Level(lvl).Hook(Timestamp), nil
+}
+
+// writesJSON reports whether NewLogger of format writes JSON lines (true)
+// or zerolog's console format (false).
+func writesJSON(format string, terminal bool) (bool, error) {
+	switch format {
+	case "json":
+		return true, nil
+	case "console":
+		return false, nil
+	case "auto", "":
+		return !terminal, nil
+	}
+	return false, fmt.Errorf("server: unknown log format %q", format)
 }
 
 // Timestamp is a zerolog hook adding the "time" field as zerolog's own

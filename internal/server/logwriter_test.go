@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -84,6 +85,11 @@ func TestNewLogger(t *testing.T) {
 		{name: "console", level: "warn", format: "console"},
 		{name: "bad level", level: "loud", format: "json", wantErr: true},
 		{name: "bad format", level: "info", format: "xml", wantErr: true},
+		{name: "empty format off a terminal is json", level: "info", format: "", wantJSON: true},
+		{name: "json on a terminal", level: "info", format: "json", terminal: true, wantJSON: true},
+	}
+	if lines := server.JSONLines(io.Discard, "xml", false); lines != nil {
+		t.Errorf("JSONLines of an unknown format = %v, want nil", lines)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -94,6 +100,11 @@ func TestNewLogger(t *testing.T) {
 			}
 			if tt.wantErr {
 				return
+			}
+			// JSONLines hands the request-line encoder the writer exactly
+			// when the logger writes JSON to it.
+			if lines := server.JSONLines(&b, tt.format, tt.terminal); (lines != nil) != tt.wantJSON {
+				t.Errorf("JSONLines = %v, want a writer: %v", lines, tt.wantJSON)
 			}
 			l.Error().Str("k", "v").Msg("hello")
 			if got := strings.HasPrefix(b.String(), "{"); got != tt.wantJSON {

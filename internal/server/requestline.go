@@ -187,9 +187,8 @@ func writeRequestLine(w io.Writer, f *requestFields, stamp string) bool {
 // HandlerOptions.RequestLines (and Options.RequestLines) beside that
 // logger.
 func JSONLines(w io.Writer, format string, terminal bool) io.Writer {
-	switch {
-	case format == "json", (format == "auto" || format == "") && !terminal:
-		return w
+	if json, err := writesJSON(format, terminal); err != nil || !json {
+		return nil
 	}
-	return nil
+	return w
 }
